@@ -1,0 +1,442 @@
+//! SHAKEN certificates (RFC 8226, ATIS-1000080): parsing the PEM chain an `x5u` URL serves,
+//! building a path from the end-entity certificate to a trust anchor, checking validity periods,
+//! and reading the TNAuthList extension that says which service provider the key belongs to.
+//!
+//! Signatures on certificates are checked with the same P-256 code as PASSporTs; only
+//! `ecdsa-with-SHA256` is accepted, as SHAKEN requires.
+
+use std::fmt;
+
+use p256::ecdsa::signature::Verifier as _;
+use p256::ecdsa::{Signature, VerifyingKey};
+use serde::Serialize;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::oid_registry::Oid;
+use x509_parser::pem::Pem;
+use x509_parser::prelude::FromDer as _;
+
+use crate::Error;
+
+/// TNAuthList (RFC 8226 §9): `id-pe-TNAuthList` 1.3.6.1.5.5.7.1.26.
+pub const OID_TN_AUTH_LIST: &str = "1.3.6.1.5.5.7.1.26";
+/// ecdsa-with-SHA256 (RFC 5758 §3.2).
+const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+/// Longest chain accepted (end-entity, intermediates, anchor).
+const MAX_DEPTH: usize = 5;
+
+/// One entry of a TNAuthList (RFC 8226 §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+pub enum TnEntry {
+    /// Service Provider Code.
+    Spc(String),
+    /// A range: first number and count.
+    Range { start: String, count: u64 },
+    /// One telephone number.
+    One(String),
+}
+
+impl fmt::Display for TnEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TnEntry::Spc(spc) => write!(f, "SPC {spc}"),
+            TnEntry::Range { start, count } => write!(f, "TN range {start} (+{count})"),
+            TnEntry::One(tn) => write!(f, "TN {tn}"),
+        }
+    }
+}
+
+/// Trust anchors: DER certificates of the roots a verifier accepts (the STI-CA).
+#[derive(Debug, Clone, Default)]
+pub struct TrustAnchors {
+    ders: Vec<Vec<u8>>,
+}
+
+impl TrustAnchors {
+    /// Every certificate in a PEM file becomes an anchor.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, Error> {
+        let ders = pem_certificates(pem)?;
+        for der in &ders {
+            parse(der)?;
+        }
+        Ok(Self { ders })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ders.is_empty()
+    }
+
+    pub fn extend(&mut self, other: TrustAnchors) {
+        self.ders.extend(other.ders);
+    }
+}
+
+/// What a verified chain tells about the signer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertInfo {
+    /// Subject of the end-entity certificate, RFC 4514 form (e.g. `CN=SHAKEN 1001, O=…`).
+    pub subject: String,
+    pub issuer: String,
+    /// Subjects from the end-entity up to and including the trust anchor.
+    pub path: Vec<String>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub tn_auth_list: Vec<TnEntry>,
+}
+
+impl CertInfo {
+    /// The Service Provider Codes the certificate is authorised for.
+    pub fn spcs(&self) -> impl Iterator<Item = &str> {
+        self.tn_auth_list.iter().filter_map(|e| match e {
+            TnEntry::Spc(spc) => Some(spc.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// Why a certificate chain cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainFault {
+    /// The x5u content holds no certificate.
+    Empty,
+    /// A certificate does not parse as X.509 DER.
+    Unparsable { index: usize },
+    /// No anchor or chain certificate issued this one.
+    NoIssuer { subject: String, issuer: String },
+    /// The issuer's signature on this certificate is wrong.
+    BadSignature { subject: String },
+    /// A certificate that issues others is not a CA.
+    NotCa { subject: String },
+    /// Not `ecdsa-with-SHA256` / not a P-256 key.
+    UnsupportedAlgorithm { subject: String },
+    /// Longer than the depth limit.
+    TooLong,
+}
+
+impl fmt::Display for ChainFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainFault::Empty => f.write_str("no certificate in the x5u content"),
+            ChainFault::Unparsable { index } => {
+                write!(f, "certificate {index} of the chain is not valid X.509")
+            }
+            ChainFault::NoIssuer { subject, issuer } => {
+                write!(
+                    f,
+                    "no trust anchor or chain certificate named {issuer:?} issued {subject:?}"
+                )
+            }
+            ChainFault::BadSignature { subject } => {
+                write!(f, "issuer's signature on {subject:?} does not verify")
+            }
+            ChainFault::NotCa { subject } => {
+                write!(f, "{subject:?} issues certificates but is not a CA")
+            }
+            ChainFault::UnsupportedAlgorithm { subject } => {
+                write!(
+                    f,
+                    "{subject:?} is not signed with ecdsa-with-SHA256 by a P-256 key"
+                )
+            }
+            ChainFault::TooLong => write!(f, "chain longer than {MAX_DEPTH} certificates"),
+        }
+    }
+}
+
+/// DER blocks of every `CERTIFICATE` in a PEM text.
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let mut ders = Vec::new();
+    for block in Pem::iter_from_buffer(pem) {
+        match block {
+            Ok(block) if block.label == "CERTIFICATE" => ders.push(block.contents),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    if ders.is_empty() {
+        return Err(Error::UntrustedCertificate {
+            fault: ChainFault::Empty,
+        });
+    }
+    Ok(ders)
+}
+
+fn parse(der: &[u8]) -> Result<X509Certificate<'_>, Error> {
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        _ => Err(Error::UntrustedCertificate {
+            fault: ChainFault::Unparsable { index: 0 },
+        }),
+    }
+}
+
+fn subject(cert: &X509Certificate<'_>) -> String {
+    cert.subject().to_string()
+}
+
+/// The P-256 key of a certificate.
+pub fn public_key(cert: &X509Certificate<'_>) -> Result<VerifyingKey, Error> {
+    VerifyingKey::from_sec1_bytes(&cert.tbs_certificate.subject_pki.subject_public_key.data)
+        .map_err(|_| Error::UntrustedCertificate {
+            fault: ChainFault::UnsupportedAlgorithm {
+                subject: subject(cert),
+            },
+        })
+}
+
+fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<(), ChainFault> {
+    let unsupported = || ChainFault::UnsupportedAlgorithm {
+        subject: subject(cert),
+    };
+    let ecdsa_sha256: Oid<'static> = OID_ECDSA_SHA256.parse().map_err(|_| unsupported())?;
+    if cert.signature_algorithm.algorithm != ecdsa_sha256 {
+        return Err(unsupported());
+    }
+    let key =
+        VerifyingKey::from_sec1_bytes(&issuer.tbs_certificate.subject_pki.subject_public_key.data)
+            .map_err(|_| ChainFault::UnsupportedAlgorithm {
+                subject: subject(issuer),
+            })?;
+    let signature = Signature::from_der(&cert.signature_value.data).map_err(|_| unsupported())?;
+    key.verify(cert.tbs_certificate.as_ref(), &signature)
+        .map_err(|_| ChainFault::BadSignature {
+            subject: subject(cert),
+        })
+}
+
+/// Validates the chain an x5u served (end-entity first) against `anchors` at `now` (seconds since
+/// the epoch), requires a TNAuthList on the end-entity, and returns the end-entity's key and facts.
+pub fn validate_chain(
+    pem: &[u8],
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Result<(VerifyingKey, CertInfo), Error> {
+    let ders = pem_certificates(pem)?;
+    let mut chain = Vec::with_capacity(ders.len());
+    for (index, der) in ders.iter().enumerate() {
+        let cert = parse(der).map_err(|_| Error::UntrustedCertificate {
+            fault: ChainFault::Unparsable { index },
+        })?;
+        chain.push(cert);
+    }
+    let roots: Vec<X509Certificate<'_>> =
+        anchors.ders.iter().filter_map(|d| parse(d).ok()).collect();
+    let leaf = &chain[0];
+    let mut path = vec![subject(leaf)];
+    let mut current = leaf;
+    let mut used = vec![false; chain.len()];
+    used[0] = true;
+    check_validity(current, now)?;
+    loop {
+        if path.len() > MAX_DEPTH {
+            return Err(Error::UntrustedCertificate {
+                fault: ChainFault::TooLong,
+            });
+        }
+        // An anchor that issued the current certificate ends the path.
+        if let Some(root) = roots
+            .iter()
+            .find(|r| r.subject() == current.issuer() && signed_by(current, r).is_ok())
+        {
+            check_validity(root, now)?;
+            if !std::ptr::eq(root, current) && subject(root) != subject(current) {
+                path.push(subject(root));
+            }
+            break;
+        }
+        let next = chain
+            .iter()
+            .enumerate()
+            .find(|(i, c)| !used[*i] && c.subject() == current.issuer())
+            .map(|(i, _)| i);
+        let Some(i) = next else {
+            return Err(Error::UntrustedCertificate {
+                fault: ChainFault::NoIssuer {
+                    subject: subject(current),
+                    issuer: current.issuer().to_string(),
+                },
+            });
+        };
+        let issuer = &chain[i];
+        signed_by(current, issuer).map_err(|fault| Error::UntrustedCertificate { fault })?;
+        if !issuer.is_ca() {
+            return Err(Error::UntrustedCertificate {
+                fault: ChainFault::NotCa {
+                    subject: subject(issuer),
+                },
+            });
+        }
+        check_validity(issuer, now)?;
+        used[i] = true;
+        path.push(subject(issuer));
+        current = issuer;
+    }
+    let tn_auth_list = tn_auth_list(leaf)?;
+    let key = public_key(leaf)?;
+    let validity = leaf.validity();
+    Ok((
+        key,
+        CertInfo {
+            subject: subject(leaf),
+            issuer: leaf.issuer().to_string(),
+            path,
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
+            tn_auth_list,
+        },
+    ))
+}
+
+fn check_validity(cert: &X509Certificate<'_>, now: i64) -> Result<(), Error> {
+    let v = cert.validity();
+    let (not_before, not_after) = (v.not_before.timestamp(), v.not_after.timestamp());
+    if now < not_before || now > not_after {
+        return Err(Error::CertificateNotValid {
+            subject: subject(cert),
+            not_before,
+            not_after,
+            now,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the TNAuthList of an end-entity certificate; SHAKEN requires one with an SPC entry.
+fn tn_auth_list(cert: &X509Certificate<'_>) -> Result<Vec<TnEntry>, Error> {
+    let missing = || Error::NoTnAuthList {
+        subject: subject(cert),
+    };
+    let ext = cert
+        .extensions()
+        .iter()
+        .find(|e| e.oid.to_id_string() == OID_TN_AUTH_LIST)
+        .ok_or_else(missing)?;
+    let entries = parse_tn_auth_list(ext.value).ok_or_else(|| Error::BadTnAuthList {
+        subject: subject(cert),
+    })?;
+    if !entries.iter().any(|e| matches!(e, TnEntry::Spc(_))) {
+        return Err(missing());
+    }
+    Ok(entries)
+}
+
+/// DER TLV reader, just enough for TNAuthList: returns (tag, content, rest).
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+fn ia5(bytes: &[u8]) -> Option<String> {
+    bytes
+        .is_ascii()
+        .then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// `TNAuthorizationList ::= SEQUENCE SIZE (1..MAX) OF TNEntry`, with RFC 8226's explicit tags:
+/// `spc [0] IA5String`, `range [1] SEQUENCE { start IA5String, count INTEGER }`, `one [2] IA5String`.
+pub fn parse_tn_auth_list(der: &[u8]) -> Option<Vec<TnEntry>> {
+    let (tag, mut body, rest) = tlv(der)?;
+    if tag != 0x30 || !rest.is_empty() || body.is_empty() {
+        return None;
+    }
+    let mut entries = Vec::new();
+    while !body.is_empty() {
+        let (tag, inner, next) = tlv(body)?;
+        body = next;
+        let (itag, value, irest) = tlv(inner)?;
+        if !irest.is_empty() {
+            return None;
+        }
+        entries.push(match (tag, itag) {
+            (0xa0, 0x16) => TnEntry::Spc(ia5(value)?),
+            (0xa2, 0x16) => TnEntry::One(ia5(value)?),
+            (0xa1, 0x30) => {
+                let (t1, start, r) = tlv(value)?;
+                let (t2, count, _) = tlv(r)?;
+                if t1 != 0x16 || t2 != 0x02 || count.is_empty() || count.len() > 8 {
+                    return None;
+                }
+                let count = count.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+                TnEntry::Range {
+                    start: ia5(start)?,
+                    count,
+                }
+            }
+            _ => return None,
+        });
+    }
+    Some(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tn_auth_list_spc_entry() {
+        // SEQUENCE { [0] EXPLICIT IA5String "1001" } — RFC 8226 §9 encoding of one SPC entry.
+        let der = [0x30, 0x08, 0xa0, 0x06, 0x16, 0x04, b'1', b'0', b'0', b'1'];
+        assert_eq!(
+            parse_tn_auth_list(&der).unwrap(),
+            vec![TnEntry::Spc("1001".into())]
+        );
+    }
+
+    #[test]
+    fn tn_auth_list_range_and_one() {
+        let der = [
+            0x30, 0x17, 0xa1, 0x0c, 0x30, 0x0a, 0x16, 0x05, b'1', b'2', b'0', b'0', b'0', 0x02,
+            0x01, 0x64, 0xa2, 0x07, 0x16, 0x05, b'1', b'2', b'3', b'4', b'5',
+        ];
+        assert_eq!(
+            parse_tn_auth_list(&der).unwrap(),
+            vec![
+                TnEntry::Range {
+                    start: "12000".into(),
+                    count: 100
+                },
+                TnEntry::One("12345".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn tn_auth_list_rejects_garbage() {
+        for der in [
+            &[][..],
+            &[0x30, 0x00],
+            &[0x30, 0x05, 0xa0, 0x03, 0x16, 0x05, b'1'],
+            &[0x31, 0x02, 0x05, 0x00],
+        ] {
+            assert!(parse_tn_auth_list(der).is_none(), "{der:?}");
+        }
+    }
+
+    #[test]
+    fn pem_without_certificates_is_empty_chain() {
+        assert!(matches!(
+            pem_certificates(b"hello"),
+            Err(Error::UntrustedCertificate {
+                fault: ChainFault::Empty
+            })
+        ));
+    }
+}

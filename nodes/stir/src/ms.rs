@@ -1,0 +1,225 @@
+//! JSON shapes of the Ms reference point between an IMS AS (or IBCF) and the STI-AS/STI-VS
+//! (3GPP TS 24.229 Annex V.2): `POST /stir/v1/signing` and `POST /stir/v1/verification`.
+//! Member names follow the public OpenAPI description of that annex (copied into
+//! `fixtures/vectors/`). One extension, recorded as a testbed choice: a signing request may carry
+//! `ppt: "rcd"` with `rcd`, `rcdi` and `crn`, so RCD PASSporTs (RFC 9795) go over the same API.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::passport::{Attest, Dest, Orig};
+use crate::rcd::Rcd;
+use crate::verify::Verified;
+use crate::{Error, Verstat};
+
+/// Path of the signing operation.
+pub const SIGNING_PATH: &str = "/stir/v1/signing";
+/// Path of the verification operation.
+pub const VERIFICATION_PATH: &str = "/stir/v1/verification";
+
+/// `{"signingRequest": {...}}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningRequestBody {
+    pub signing_request: SigningRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningRequest {
+    /// Absent means `shaken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attest: Option<Attest>,
+    pub dest: Dest,
+    pub iat: i64,
+    pub orig: Orig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcd: Option<Rcd>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcdi: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// `{"signingResponse": {"identityHeader": "..."}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningResponseBody {
+    pub signing_response: SigningResponse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningResponse {
+    pub identity_header: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// An identity in a verification request: `{"tn": "..."}` or `{"uri": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MsParty {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+/// `{"verificationRequest": {...}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRequestBody {
+    pub verification_request: VerificationRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRequest {
+    /// The `shaken` Identity header value.
+    pub identity_header: String,
+    /// Further Identity header values (`rcd`, `div`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_headers: Vec<String>,
+    pub from: MsParty,
+    pub to: MsParty,
+    /// The SIP Date header, seconds since the epoch.
+    pub time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// `{"verificationResponse": {...}}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationResponseBody {
+    pub verification_response: VerificationResponse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationResponse {
+    pub verstat_value: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify_results: Vec<VerifyResultEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResultEntry {
+    pub verify_result: VerifyResult,
+}
+
+/// The result for one PASSporT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResult {
+    pub ppt: String,
+    /// `pass` or `fail`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passport: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_claims: Option<Value>,
+}
+
+impl VerifyResult {
+    /// The entry for one PASSporT's outcome. `passport` is the compact JWS, echoed on failure.
+    pub fn from_outcome(ppt: &str, passport: &str, outcome: &Result<Verified, Error>) -> Self {
+        match outcome {
+            Ok(verified) => Self {
+                ppt: ppt.to_owned(),
+                status: "pass".into(),
+                reason_code: None,
+                reason_text: None,
+                reason_description: None,
+                passport: None,
+                valid_claims: Some(verified.claims_json.clone()),
+            },
+            Err(error) => {
+                let answer = error.sip_answer();
+                Self {
+                    ppt: ppt.to_owned(),
+                    status: "fail".into(),
+                    reason_code: Some(answer.code),
+                    reason_text: Some(answer.reason.to_owned()),
+                    reason_description: Some(error.to_string()),
+                    passport: Some(passport.to_owned()),
+                    valid_claims: None,
+                }
+            }
+        }
+    }
+}
+
+impl VerificationResponse {
+    /// Builds the response. `verstat` follows the `shaken` PASSporT's outcome (the first entry):
+    /// RCD failures do not change the caller's TN validation, they only drop the RCD.
+    pub fn new(results: Vec<VerifyResult>, shaken: Option<&Result<Verified, Error>>) -> Self {
+        let verstat = match shaken {
+            None => Verstat::NoValidation,
+            Some(Ok(_)) => Verstat::Passed,
+            Some(Err(e)) => e.verstat(),
+        };
+        Self {
+            verstat_value: verstat.as_str().to_owned(),
+            verify_results: results
+                .into_iter()
+                .map(|verify_result| VerifyResultEntry { verify_result })
+                .collect(),
+            request_id: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn signing_request_matches_the_annex_example() {
+        // Request example from the Ms OpenAPI description (fixtures/vectors/).
+        let json = r#"{"signingRequest":{"attest":"A","orig":{"tn":"17035550001"},"dest":{"tn":["15715550000"]},"iat":1671467335,"origid":"2088448c-718e-4930-be5d-0ec9b25d2f00"}}"#;
+        let body: SigningRequestBody = serde_json::from_str(json).unwrap();
+        assert_eq!(body.signing_request.attest, Some(Attest::A));
+        assert_eq!(
+            body.signing_request.dest.tn.as_deref(),
+            Some(&["15715550000".to_owned()][..])
+        );
+        let back: Value = serde_json::to_value(&body).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(json).unwrap());
+    }
+
+    #[test]
+    fn failure_entry_carries_code_and_text() {
+        let r = VerifyResult::from_outcome("shaken", "a.b.c", &Err(Error::BadSignature));
+        let json = serde_json::to_value(VerificationResponse::new(
+            vec![r],
+            Some(&Err(Error::BadSignature)),
+        ))
+        .unwrap();
+        assert_eq!(json["verstatValue"], "TN-Validation-Failed");
+        assert_eq!(json["verifyResults"][0]["verifyResult"]["reasonCode"], 438);
+        assert_eq!(
+            json["verifyResults"][0]["verifyResult"]["reasonText"],
+            "Invalid Identity Header"
+        );
+        assert_eq!(json["verifyResults"][0]["verifyResult"]["status"], "fail");
+    }
+}
