@@ -1,0 +1,46 @@
+//! The node runtime: the only crate that opens sockets. It gives every network function an
+//! HTTP(S) client and server over rustls with the fixture PKI ([`http`], [`tls`]), the x5u
+//! certificate fetcher an STI-VS uses ([`x5u`]), and access to the committed fixtures
+//! ([`fixtures`]). SIP transactions, DNS and the trace tap join it as the network functions
+//! that need them arrive.
+//!
+//! Protocol logic does not live here: `stir` decides what a token means, `kit` moves bytes.
+
+pub mod fixtures;
+pub mod http;
+pub mod tls;
+pub mod x5u;
+
+use std::net::SocketAddr;
+
+/// Everything that can go wrong moving bytes, grouped by where it went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    // ---- local configuration ----------------------------------------------------------------------
+    #[error("PEM material unusable: {detail}")]
+    Pem { detail: String },
+    #[error("TLS configuration rejected: {detail}")]
+    Tls { detail: String },
+    #[error("cannot bind: {detail}")]
+    Bind { detail: String },
+    #[error("fixture {path} unreadable: {detail}")]
+    Fixture { path: String, detail: String },
+    #[error("{url:?} is not an http(s) URL with a host")]
+    Url { url: String },
+
+    // ---- reaching the peer ------------------------------------------------------------------------
+    #[error("cannot resolve {host}: {detail}")]
+    Resolve { host: String, detail: String },
+    #[error("cannot connect to {addr}: {detail}")]
+    Connect { addr: SocketAddr, detail: String },
+    #[error("TLS handshake with {peer} failed: {detail}")]
+    Handshake { peer: String, detail: String },
+    #[error("no answer within {ms} ms")]
+    Timeout { ms: u64 },
+
+    // ---- the peer misbehaved ----------------------------------------------------------------------
+    #[error("HTTP exchange failed: {detail}")]
+    Http { detail: String },
+    #[error("body larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+}

@@ -1,0 +1,117 @@
+//! TLS material: PEM loading and rustls configurations (ring provider) for HTTPS clients and
+//! servers, with the fixture PKI as trust anchors. Hostname verification is always on; mutual
+//! TLS is a server option.
+
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::Error;
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Every certificate in a PEM text.
+pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Pem {
+            detail: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(Error::Pem {
+            detail: "no CERTIFICATE block".into(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The first private key (PKCS#8, SEC1 or PKCS#1) in a PEM text.
+pub fn key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| Error::Pem {
+        detail: e.to_string(),
+    })
+}
+
+/// A root store holding every certificate of a PEM text.
+pub fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, Error> {
+    let mut roots = RootCertStore::empty();
+    for cert in certs_from_pem(pem)? {
+        roots.add(cert).map_err(|e| Error::Tls {
+            detail: e.to_string(),
+        })?;
+    }
+    Ok(roots)
+}
+
+/// A certificate chain and its key: what a TLS endpoint presents.
+#[derive(Debug)]
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            chain: certs_from_pem(chain_pem)?,
+            key: key_from_pem(key_pem)?,
+        })
+    }
+}
+
+/// Client configuration trusting `roots`, presenting `identity` when a server asks (mutual TLS).
+pub fn client_config(
+    roots: RootCertStore,
+    identity: Option<Identity>,
+) -> Result<Arc<ClientConfig>, Error> {
+    let tls = |e: rustls::Error| Error::Tls {
+        detail: e.to_string(),
+    };
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain, id.key)
+            .map_err(tls)?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// Server configuration presenting `identity`; with `client_roots`, a client certificate issued
+/// under them is required (mutual TLS) and anything else fails the handshake.
+pub fn server_config(
+    identity: Identity,
+    client_roots: Option<RootCertStore>,
+) -> Result<Arc<ServerConfig>, Error> {
+    let tls = |e: rustls::Error| Error::Tls {
+        detail: e.to_string(),
+    };
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?;
+    let builder = match client_roots {
+        Some(roots) => {
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| Error::Tls {
+                    detail: e.to_string(),
+                })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(identity.chain, identity.key)
+        .map_err(tls)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
