@@ -27,7 +27,7 @@ pub use identity::IdentityHeader;
 pub use jose::{JwsFault, Part};
 pub use passport::{Attest, Claims, Dest, Header, Orig, Passport, Ppt};
 pub use rcd::{CallInfo, DigestAlg, DigestStatus, Rcd};
-pub use verify::{CertFetcher, Party, Policy, SipFacts, Verified};
+pub use verify::{CertFetcher, Check, Context, Party, Policy, Report, SipFacts, Verified};
 
 /// Everything that can go wrong, grouped by the SIP answer it leads to (RFC 8224 §6.2.2 and
 /// §13.2, RFC 8588 §3). The grouping *is* the mapping: see [`Error::sip_answer`].

@@ -133,8 +133,37 @@ pub struct Verified {
     pub rcd: Option<RcdOutcome>,
 }
 
-/// Verifies one Identity header. `fetched` holds the content behind RCD URIs (jCard, icon) for
-/// the `rcdi` check; a URI missing from it is reported as not fetched, not as a mismatch.
+/// One check the verifier ran, in the order it ran them: what the trace and the dashboard show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub passed: bool,
+    /// What was compared, or why it failed.
+    pub detail: String,
+}
+
+/// Every check run and the outcome. On failure the last check is the failed one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    pub outcome: Result<Verified, Error>,
+}
+
+/// Everything a verification needs besides the token.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a, F> {
+    pub facts: &'a SipFacts,
+    /// Seconds since the epoch.
+    pub now: i64,
+    pub fetcher: &'a F,
+    pub anchors: &'a TrustAnchors,
+    pub policy: &'a Policy,
+    /// Content behind RCD URIs (jCard, icon) for the `rcdi` check; a URI missing here is
+    /// reported as not fetched, not as a mismatch.
+    pub fetched: &'a Fetched,
+}
+
+/// Verifies one Identity header; see [`verify_report`] for the checks it runs.
 pub async fn verify<F: CertFetcher>(
     identity: &IdentityHeader,
     facts: &SipFacts,
@@ -144,108 +173,225 @@ pub async fn verify<F: CertFetcher>(
     policy: &Policy,
     fetched: &Fetched,
 ) -> Result<Verified, Error> {
+    let ctx = Context {
+        facts,
+        now,
+        fetcher,
+        anchors,
+        policy,
+        fetched,
+    };
+    verify_report(identity, &ctx).await.outcome
+}
+
+/// Verifies one Identity header and reports each check: the RFC 8224 §6.2 steps in order
+/// (header parameters, token shape, freshness, identities, credential, signature), then the
+/// RFC 9795 `rcdi` digests, which never fail the token, only its RCD.
+pub async fn verify_report<F: CertFetcher>(
+    identity: &IdentityHeader,
+    ctx: &Context<'_, F>,
+) -> Report {
+    let mut checks = Vec::new();
+    let outcome = run(identity, ctx, &mut checks).await;
+    Report { checks, outcome }
+}
+
+/// Records a check and passes its result on.
+fn check<T>(
+    checks: &mut Vec<Check>,
+    name: &'static str,
+    result: Result<T, Error>,
+    ok: impl FnOnce(&T) -> String,
+) -> Result<T, Error> {
+    let (passed, detail) = match &result {
+        Ok(value) => (true, ok(value)),
+        Err(error) => (false, format!("{error} → {}", error.sip_answer())),
+    };
+    checks.push(Check {
+        name,
+        passed,
+        detail,
+    });
+    result
+}
+
+async fn run<F: CertFetcher>(
+    identity: &IdentityHeader,
+    ctx: &Context<'_, F>,
+    checks: &mut Vec<Check>,
+) -> Result<Verified, Error> {
     // RFC 8224 §4.1: only ES256 is defined for SHAKEN.
-    if let Some(alg) = &identity.alg
-        && alg != passport::ES256
-    {
-        return Err(Error::UnsupportedAlg { alg: alg.clone() });
-    }
+    let alg_param = match &identity.alg {
+        Some(alg) if alg != passport::ES256 => Err(Error::UnsupportedAlg { alg: alg.clone() }),
+        other => Ok(other.clone()),
+    };
+    check(checks, "alg parameter", alg_param, |a| {
+        a.as_deref().map_or("absent".into(), |a| a.to_owned())
+    })?;
+    let decoded = check(
+        checks,
+        "PASSporT decodes",
+        passport::decode(&identity.jws),
+        |d| {
+            format!(
+                "JOSE header and {} claims",
+                d.claims_json.as_object().map_or(0, |o| o.len())
+            )
+        },
+    )?;
     let Decoded {
         passport,
         claims_json,
         ..
-    } = passport::decode(&identity.jws)?;
+    } = decoded;
     let header = &passport.header;
-    if header.alg != passport::ES256 {
-        return Err(Error::UnsupportedAlg {
+    let alg = if header.alg == passport::ES256 {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedAlg {
             alg: header.alg.clone(),
-        });
-    }
-    if header.typ.as_deref() != Some(passport::TYP) {
-        return Err(Error::WrongTyp {
+        })
+    };
+    check(checks, "alg is ES256", alg, |_| "ES256".into())?;
+    let typ = if header.typ.as_deref() == Some(passport::TYP) {
+        Ok(())
+    } else {
+        Err(Error::WrongTyp {
             typ: header.typ.clone(),
-        });
-    }
+        })
+    };
+    check(checks, "typ is passport", typ, |_| "passport".into())?;
     // RFC 8225 §8.1: the header parameter and the token's own ppt must agree.
-    if identity.ppt != header.ppt {
-        return Err(Error::PptMismatch {
+    let ppt = if identity.ppt == header.ppt {
+        passport.ppt()
+    } else {
+        Err(Error::PptMismatch {
             param: identity.ppt.clone(),
             token: header.ppt.clone(),
-        });
-    }
-    let ppt = passport.ppt()?;
-    if ppt == Some(Ppt::Shaken)
-        && (passport.claims.attest.is_none() || passport.claims.origid.is_none())
-    {
-        return Err(Error::MissingClaim {
-            claim: if passport.claims.attest.is_none() {
-                "attest"
-            } else {
-                "origid"
-            },
-        });
-    }
-    if ppt == Some(Ppt::Rcd) && passport.claims.rcd.is_none() {
-        return Err(Error::MissingClaim { claim: "rcd" });
-    }
+        })
+    };
+    let ppt = check(
+        checks,
+        "ppt known and matches the header parameter",
+        ppt,
+        |p| p.map_or("none".into(), |p| p.to_string()),
+    )?;
+    let claims = &passport.claims;
+    let missing = match ppt {
+        Some(Ppt::Shaken) if claims.attest.is_none() => Some("attest"),
+        Some(Ppt::Shaken) if claims.origid.is_none() => Some("origid"),
+        Some(Ppt::Rcd) if claims.rcd.is_none() => Some("rcd"),
+        _ => None,
+    };
+    let required = missing.map_or(Ok(()), |claim| Err(Error::MissingClaim { claim }));
+    check(checks, "required claims present", required, |_| match ppt {
+        Some(Ppt::Shaken) => "orig, dest, iat, attest, origid".into(),
+        Some(Ppt::Rcd) => "orig, dest, iat, rcd".into(),
+        _ => "orig, dest, iat".into(),
+    })?;
     // RFC 8224 §6.2.3: the info parameter names the credential the signature is checked with.
-    if identity.info != header.x5u {
-        return Err(Error::InfoMismatch {
+    let info = if identity.info == header.x5u {
+        Ok(())
+    } else {
+        Err(Error::InfoMismatch {
             info: identity.info.clone(),
             x5u: header.x5u.clone(),
-        });
-    }
-    let iat = passport.claims.iat;
-    if (now - iat).abs() > policy.freshness {
-        return Err(Error::Stale {
+        })
+    };
+    check(checks, "info parameter names the x5u", info, |_| {
+        header.x5u.clone()
+    })?;
+    let (iat, freshness) = (claims.iat, ctx.policy.freshness);
+    let fresh = if (ctx.now - iat).abs() > freshness {
+        Err(Error::Stale {
             iat,
-            reference: now,
-            freshness: policy.freshness,
+            reference: ctx.now,
+            freshness,
             against: "now",
-        });
+        })
+    } else {
+        Ok(())
+    };
+    check(checks, "iat fresh", fresh, |_| {
+        format!("iat {iat} within {freshness} s of now ({})", ctx.now)
+    })?;
+    if let Some(date) = ctx.facts.date {
+        let fresh = if (date - iat).abs() > freshness {
+            Err(Error::Stale {
+                iat,
+                reference: date,
+                freshness,
+                against: "Date header",
+            })
+        } else {
+            Ok(())
+        };
+        check(checks, "iat fresh against Date", fresh, |_| {
+            format!("iat {iat} within {freshness} s of Date ({date})")
+        })?;
     }
-    if let Some(date) = facts.date
-        && (date - iat).abs() > policy.freshness
-    {
-        return Err(Error::Stale {
-            iat,
-            reference: date,
-            freshness: policy.freshness,
-            against: "Date header",
-        });
+    if let Some(orig) = &ctx.facts.orig {
+        let matches = if orig.matches_orig(&claims.orig) {
+            Ok(())
+        } else {
+            Err(Error::OrigMismatch {
+                sip: orig.text(),
+                token: serde_json::to_string(&claims.orig).unwrap_or_default(),
+            })
+        };
+        check(checks, "orig matches the caller", matches, |_| orig.text())?;
     }
-    if let Some(orig) = &facts.orig
-        && !orig.matches_orig(&passport.claims.orig)
-    {
-        return Err(Error::OrigMismatch {
-            sip: orig.text(),
-            token: serde_json::to_string(&passport.claims.orig).unwrap_or_default(),
-        });
+    if let Some(dest) = &ctx.facts.dest {
+        let matches = if dest.matches_dest(&claims.dest) {
+            Ok(())
+        } else {
+            Err(Error::DestMismatch {
+                sip: dest.text(),
+                token: serde_json::to_string(&claims.dest).unwrap_or_default(),
+            })
+        };
+        check(checks, "dest matches the callee", matches, |_| dest.text())?;
     }
-    if let Some(dest) = &facts.dest
-        && !dest.matches_dest(&passport.claims.dest)
-    {
-        return Err(Error::DestMismatch {
-            sip: dest.text(),
-            token: serde_json::to_string(&passport.claims.dest).unwrap_or_default(),
-        });
-    }
-    let pem = fetcher
+    let fetched = ctx
+        .fetcher
         .fetch(&header.x5u)
         .await
         .map_err(|fault| Error::X5uUnavailable {
             x5u: header.x5u.clone(),
             fault,
-        })?;
-    let (key, cert) = cert::validate_chain(&pem, anchors, now)?;
-    jose::verify_es256(&key, &CompactJws::split(&identity.jws)?)?;
-    let rcd = passport.claims.rcd.clone().map(|rcd_claim| {
-        let digests = passport
-            .claims
+        });
+    let pem = check(checks, "x5u certificate obtained", fetched, |pem| {
+        format!("{} bytes from {}", pem.len(), header.x5u)
+    })?;
+    let (key, cert) = check(
+        checks,
+        "certificate chain, validity and TNAuthList",
+        cert::validate_chain(&pem, ctx.anchors, ctx.now),
+        |(_, c)| {
+            let entries: Vec<String> = c.tn_auth_list.iter().map(ToString::to_string).collect();
+            format!("{} [{}]", c.path.join(" → "), entries.join(", "))
+        },
+    )?;
+    let signature = CompactJws::split(&identity.jws).and_then(|jws| jose::verify_es256(&key, &jws));
+    check(checks, "ES256 signature", signature, |_| {
+        format!("verified with the key of {}", cert.subject)
+    })?;
+    let rcd = claims.rcd.clone().map(|rcd_claim| {
+        let digests = claims
             .rcdi
             .as_ref()
-            .map(|rcdi| rcd::check_rcdi(&rcd_claim, rcdi, fetched))
+            .map(|rcdi| rcd::check_rcdi(&rcd_claim, rcdi, ctx.fetched))
             .unwrap_or_default();
+        for (pointer, status) in &digests {
+            checks.push(Check {
+                name: "rcdi digest",
+                passed: status.is_match(),
+                detail: format!(
+                    "{pointer}: {}",
+                    serde_json::to_string(status).unwrap_or_default()
+                ),
+            });
+        }
         RcdOutcome {
             rcd: rcd_claim,
             digests,
@@ -253,9 +399,9 @@ pub async fn verify<F: CertFetcher>(
     });
     Ok(Verified {
         ppt,
-        attest: passport.claims.attest,
-        header: passport.header,
-        claims: passport.claims,
+        attest: claims.attest,
+        header: passport.header.clone(),
+        claims: passport.claims.clone(),
         claims_json,
         cert,
         rcd,

@@ -628,3 +628,58 @@ fn party_from_uri_extracts_numbers() {
         Party::Uri("sip:alice@example.com".into())
     );
 }
+
+#[test]
+fn report_lists_every_check_in_order() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (anchors, policy, fetched, facts) = (anchors(), Policy::default(), Fetched::new(), facts());
+    let fetcher = fetcher("sti-sp-1001");
+    let ctx = verify::Context {
+        facts: &facts,
+        now: NOW,
+        fetcher: &fetcher,
+        anchors: &anchors,
+        policy: &policy,
+        fetched: &fetched,
+    };
+    let report = rt.block_on(verify::verify_report(
+        &identity(&shaken(), &sp_key("sti-sp-1001")),
+        &ctx,
+    ));
+    assert!(report.outcome.is_ok());
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "alg parameter",
+            "PASSporT decodes",
+            "alg is ES256",
+            "typ is passport",
+            "ppt known and matches the header parameter",
+            "required claims present",
+            "info parameter names the x5u",
+            "iat fresh",
+            "iat fresh against Date",
+            "orig matches the caller",
+            "dest matches the callee",
+            "x5u certificate obtained",
+            "certificate chain, validity and TNAuthList",
+            "ES256 signature",
+        ]
+    );
+    assert!(report.checks.iter().all(|c| c.passed));
+    // A failure stops at the failed check, which says what it maps to.
+    let report = rt.block_on(verify::verify_report(
+        &identity(&shaken(), &sp_key("sti-sp-1002")),
+        &ctx,
+    ));
+    let last = report.checks.last().unwrap();
+    assert_eq!((last.name, last.passed), ("ES256 signature", false));
+    assert!(
+        last.detail.ends_with("438 Invalid Identity Header"),
+        "{}",
+        last.detail
+    );
+}

@@ -1,0 +1,21 @@
+# Conveniences; every recipe runs the same commands the README and .ci/run use.
+
+# Run the testbed.
+demo:
+    cargo run --release -p testbed
+
+# Run every test.
+test:
+    cargo test --workspace
+
+# Everything CI checks.
+ci:
+    bash .ci/run
+
+# Regenerate the fixture PKI from fixtures/world.toml (new keys every time; commit the result).
+fixtures:
+    cargo run -p pkigen
+
+# Review pending insta snapshots (needs `cargo install cargo-insta`).
+snap-review:
+    cargo insta review

@@ -1,0 +1,281 @@
+//! `testbed verify`: decode an Identity header, show its PASSporT, verify it, and say what a
+//! verification service would answer.
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kit::http::{Client, StaticResolver};
+use kit::x5u::X5uFetcher;
+use kit::{fixtures, tls};
+use stir::rcd::Fetched;
+use stir::verify::{self, Context, StaticFetcher};
+use stir::{CertFetcher, FetchError, IdentityHeader, Party, Policy, SipFacts, TrustAnchors, ms};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Identity header value (a leading "Identity:" is ignored); several may be separated
+    /// by commas. "-" reads it from standard input.
+    identity: String,
+    /// Read the certificate chain (PEM, end-entity first) from this file instead of fetching x5u.
+    #[arg(long, value_name = "PEM")]
+    cert: Option<PathBuf>,
+    /// Trust anchor certificates (PEM); repeatable. Default: the fixture STI-CA.
+    #[arg(long = "trust-anchor", value_name = "PEM")]
+    trust_anchors: Vec<PathBuf>,
+    /// CA certificates (PEM) trusted for the HTTPS fetch of x5u. Default: the fixture TLS CA.
+    #[arg(long, value_name = "PEM")]
+    tls_ca: Option<PathBuf>,
+    /// Connect to ADDR:PORT for HOST when fetching x5u (like curl's --resolve); repeatable.
+    #[arg(long, value_name = "HOST=ADDR:PORT")]
+    resolve: Vec<String>,
+    /// Verification time: "now", seconds since the epoch, or RFC 3339 (2026-03-02T09:00:00Z).
+    #[arg(long, default_value = "now")]
+    now: String,
+    /// Largest accepted distance of iat from now and from --date, in seconds.
+    #[arg(long, default_value_t = 60)]
+    freshness: i64,
+    /// The caller as SIP carries it (P-Asserted-Identity or From): a tel:/sip: URI or a number.
+    #[arg(long)]
+    from: Option<String>,
+    /// The callee as SIP carries it (To or Request-URI).
+    #[arg(long)]
+    to: Option<String>,
+    /// The SIP Date header (same forms as --now).
+    #[arg(long)]
+    date: Option<String>,
+    /// URI=FILE: the content behind an RCD URI (jCard, icon), for the rcdi digest check.
+    #[arg(long, value_name = "URI=FILE")]
+    content: Vec<String>,
+    /// Bound on the x5u fetch, milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    timeout_ms: u64,
+    /// Print the Ms verificationResponse and the checks as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Either a file or HTTPS: `CertFetcher` is not object-safe, so a small enum.
+#[derive(Debug)]
+enum Fetcher {
+    File(StaticFetcher),
+    Https(X5uFetcher),
+}
+
+impl CertFetcher for Fetcher {
+    async fn fetch(&self, x5u: &str) -> Result<Vec<u8>, FetchError> {
+        match self {
+            Fetcher::File(f) => f.fetch(x5u).await,
+            Fetcher::Https(f) => f.fetch(x5u).await,
+        }
+    }
+}
+
+fn party(text: &str) -> Party {
+    if text.contains(':') {
+        Party::from_uri(text)
+    } else {
+        Party::Tn(text.to_owned())
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut value = if args.identity == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s
+    } else {
+        args.identity.clone()
+    };
+    if let Some((name, rest)) = value.split_once(':')
+        && name.trim().eq_ignore_ascii_case("identity")
+    {
+        value = rest.to_owned();
+    }
+    let now = crate::parse_time(&args.now)?;
+    let facts = SipFacts {
+        orig: args.from.as_deref().map(party),
+        dest: args.to.as_deref().map(party),
+        date: args.date.as_deref().map(crate::parse_time).transpose()?,
+    };
+    let mut anchors = TrustAnchors::default();
+    if args.trust_anchors.is_empty() {
+        anchors =
+            TrustAnchors::from_pem(&fixtures::read(fixtures::STI_CA)?).context("fixture STI-CA")?;
+    }
+    for path in &args.trust_anchors {
+        let pem = std::fs::read(path).with_context(|| path.display().to_string())?;
+        anchors.extend(TrustAnchors::from_pem(&pem).with_context(|| path.display().to_string())?);
+    }
+    let mut fetched = Fetched::new();
+    for entry in &args.content {
+        let (uri, file) = entry.split_once('=').context("--content wants URI=FILE")?;
+        fetched.insert(
+            uri.to_owned(),
+            std::fs::read(file).with_context(|| file.to_owned())?,
+        );
+    }
+    let fetcher = match &args.cert {
+        Some(path) => Fetcher::File(StaticFetcher {
+            chains: Default::default(),
+            fallback: Some(std::fs::read(path).with_context(|| path.display().to_string())?),
+        }),
+        None => {
+            let ca = match &args.tls_ca {
+                Some(path) => std::fs::read(path).with_context(|| path.display().to_string())?,
+                None => fixtures::read(fixtures::TLS_CA)?,
+            };
+            let mut entries = HashMap::new();
+            for entry in &args.resolve {
+                let (host, addr) = entry
+                    .split_once('=')
+                    .context("--resolve wants HOST=ADDR:PORT")?;
+                entries.insert(
+                    host.to_ascii_lowercase(),
+                    addr.parse()
+                        .with_context(|| format!("{addr:?} is not ADDR:PORT"))?,
+                );
+            }
+            let resolver = StaticResolver {
+                entries,
+                fallback_to_system: true,
+            };
+            let client = Client::new(
+                tls::client_config(tls::roots_from_pem(&ca)?, None)?,
+                Arc::new(resolver),
+            )
+            .with_timeout(Duration::from_millis(args.timeout_ms));
+            Fetcher::Https(X5uFetcher::new(client, true))
+        }
+    };
+    let policy = Policy {
+        freshness: args.freshness,
+    };
+    let ctx = Context {
+        facts: &facts,
+        now,
+        fetcher: &fetcher,
+        anchors: &anchors,
+        policy: &policy,
+        fetched: &fetched,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    let identities = match IdentityHeader::from_headers([value.as_str()]) {
+        Ok(ids) => ids,
+        Err(error) => {
+            let answer = error.sip_answer();
+            if args.json {
+                let response = ms::VerificationResponse::new(Vec::new(), Some(&Err(error.clone())));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "verificationResponse": response, "sip": answer, "reason": error.to_string() })
+                    )?
+                );
+            } else {
+                println!(
+                    "Result: FAIL {answer}\n  {error}\n  verstat {}",
+                    error.verstat()
+                );
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+
+    let mut all_passed = true;
+    let mut results = Vec::new();
+    let mut shaken_outcome = None;
+    let mut json_checks = Vec::new();
+    for (i, identity) in identities.iter().enumerate() {
+        let report = runtime.block_on(verify::verify_report(identity, &ctx));
+        let ppt = identity.ppt.clone().unwrap_or_else(|| "shaken".into());
+        all_passed &= report.outcome.is_ok();
+        if !args.json {
+            print_text(i + 1, identities.len(), identity, &report);
+        }
+        json_checks.push(serde_json::json!({ "ppt": ppt, "checks": report.checks }));
+        results.push(ms::VerifyResult::from_outcome(
+            &ppt,
+            &identity.jws,
+            &report.outcome,
+        ));
+        if ppt == "shaken" && shaken_outcome.is_none() {
+            shaken_outcome = Some(report.outcome);
+        }
+    }
+    let response = ms::VerificationResponse::new(results, shaken_outcome.as_ref());
+    if args.json {
+        let body = ms::VerificationResponseBody {
+            verification_response: response,
+        };
+        let mut out = serde_json::to_value(&body)?;
+        out["checks"] = serde_json::Value::Array(json_checks);
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if identities.len() > 1 {
+        println!("verstat for the caller: {}", response.verstat_value);
+    }
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+fn print_text(n: usize, of: usize, identity: &IdentityHeader, report: &verify::Report) {
+    println!("── Identity {n} of {of} ──────────────────────────────────────────────");
+    println!("  ppt   {}", identity.ppt.as_deref().unwrap_or("(absent)"));
+    println!("  alg   {}", identity.alg.as_deref().unwrap_or("(absent)"));
+    println!("  info  <{}>", identity.info);
+    match stir::passport::decode(&identity.jws) {
+        Ok(decoded) => {
+            println!("JOSE header\n{}", pretty(&decoded.header_json));
+            println!("Claims\n{}", pretty(&decoded.claims_json));
+        }
+        Err(_) => println!("(the token does not decode; see the checks)"),
+    }
+    println!("Checks");
+    for check in &report.checks {
+        println!(
+            "  {} {:<44} {}",
+            if check.passed { "✔" } else { "✘" },
+            check.name,
+            check.detail
+        );
+    }
+    match &report.outcome {
+        Ok(v) => {
+            let spcs: Vec<&str> = v.cert.spcs().collect();
+            print!("Result: pass — verstat {}", stir::Verstat::Passed);
+            if let Some(attest) = v.attest {
+                print!(", attestation {attest}");
+            }
+            println!(", signed by {} (SPC {})", v.cert.subject, spcs.join(", "));
+            if let Some(rcd) = &v.rcd {
+                let shown = if rcd.intact() {
+                    "RCD may be shown"
+                } else {
+                    "RCD must not be shown: a digest did not match"
+                };
+                println!("        {shown}");
+            }
+        }
+        Err(error) => {
+            println!(
+                "Result: FAIL {}\n  {error}\n  verstat {}",
+                error.sip_answer(),
+                error.verstat()
+            );
+        }
+    }
+}
