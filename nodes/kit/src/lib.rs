@@ -6,9 +6,12 @@
 //!
 //! Protocol logic does not live here: `stir` decides what a token means, `kit` moves bytes.
 
+pub mod clock;
 pub mod fixtures;
 pub mod http;
+pub mod locate;
 pub mod tls;
+pub mod trace;
 pub mod x5u;
 
 use std::net::SocketAddr;

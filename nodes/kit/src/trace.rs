@@ -1,0 +1,418 @@
+//! The trace: one record of everything that crossed a wire (DESIGN §4). Every transport in
+//! `kit` hands the [`Tap`] each message it sends and receives; network functions add notes
+//! (tokens they decoded, checks they ran, testbed choices, internal actions). The dashboard,
+//! the snapshots and every export read this one record.
+//!
+//! Order. Network functions run concurrently, so the order in which records reach the tap can
+//! differ between runs. Each record therefore carries a Lamport timestamp: a node's counter
+//! goes up by one per record, and a receive jumps past the matching send. Sorting by
+//! (timestamp, node, the node's own sequence) gives an order that respects causality — a send
+//! before its receive, a request before its response — and does not depend on thread timing
+//! ([`Tap::ordered`]).
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash as _, Hasher as _};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Protocol of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Proto {
+    Sip,
+    Http,
+    Dns,
+    /// WebRTC data channel.
+    Dc,
+}
+
+/// How a message travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+/// The wire facts of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub proto: Proto,
+    pub transport: Transport,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// One line: `INVITE sip:…`, `200 OK (INVITE)`, `POST /stir/v1/signing`, `NAPTR? host`.
+    pub summary: String,
+    /// SIP and HTTP verbatim (HTTP as request/status line, headers, body); DNS decoded.
+    pub raw: String,
+    /// Identifies the message on both sides (same value at sender and receiver).
+    #[serde(skip)]
+    pub key: u64,
+}
+
+fn hash_of(parts: &[&[u8]]) -> u64 {
+    let mut h = DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+impl Message {
+    /// A SIP message: sender and receiver see the same bytes.
+    pub fn sip(
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        summary: String,
+        raw: String,
+    ) -> Self {
+        let key = hash_of(&[raw.as_bytes()]);
+        Self {
+            proto: Proto::Sip,
+            transport,
+            src,
+            dst,
+            summary,
+            raw,
+            key,
+        }
+    }
+
+    /// An HTTP message; `identity` is what both sides agree on (method, target and body for a
+    /// request; status and body for a response), since header spelling differs between them.
+    pub fn http(
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        summary: String,
+        raw: String,
+        identity: &[&[u8]],
+    ) -> Self {
+        Self {
+            proto: Proto::Http,
+            transport,
+            src,
+            dst,
+            summary,
+            raw,
+            key: hash_of(identity),
+        }
+    }
+
+    /// A DNS query or answer, decoded to text.
+    pub fn dns(src: SocketAddr, dst: SocketAddr, summary: String, raw: String, id: u16) -> Self {
+        let key = hash_of(&[&id.to_be_bytes(), summary.as_bytes()]);
+        Self {
+            proto: Proto::Dns,
+            transport: Transport::Udp,
+            src,
+            dst,
+            summary,
+            raw,
+            key,
+        }
+    }
+}
+
+/// What a network function adds about a message or about what it did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "note", rename_all = "kebab-case")]
+pub enum Note {
+    /// A JWS it decoded: JOSE header and claims as carried.
+    Token {
+        label: String,
+        header: Value,
+        claims: Value,
+    },
+    /// A check it ran.
+    Check {
+        name: String,
+        passed: bool,
+        detail: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+    },
+    /// A choice the TR leaves open and the testbed made (see the choices table).
+    Choice { id: String, text: String },
+    /// Something it did that sends nothing (a TR step drawn as internal, e.g. "sign").
+    Action { label: String },
+}
+
+/// What a record is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Body {
+    Sent {
+        msg: u64,
+        to: Option<String>,
+        message: Message,
+    },
+    Received {
+        msg: u64,
+        from: Option<String>,
+        message: Message,
+    },
+    Note {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        msg: Option<u64>,
+        note: Note,
+    },
+}
+
+/// One trace record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// Lamport timestamp (see the module docs).
+    pub lamport: u64,
+    /// The node that recorded it.
+    pub node: String,
+    /// The node's own sequence number for this record.
+    pub node_seq: u64,
+    /// Real time since the tap started. Not stable between runs; snapshots leave it out.
+    #[serde(skip)]
+    pub at: Duration,
+    pub body: Body,
+}
+
+impl Record {
+    pub fn message(&self) -> Option<&Message> {
+        match &self.body {
+            Body::Sent { message, .. } | Body::Received { message, .. } => Some(message),
+            Body::Note { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    started: Instant,
+    records: Vec<Record>,
+    clocks: HashMap<String, (u64, u64)>,
+    in_flight: HashMap<(SocketAddr, SocketAddr, u64), Vec<(u64, u64)>>,
+    next_msg: u64,
+    names: HashMap<SocketAddr, String>,
+}
+
+/// The trace tap of one world. Cheap to clone; every node of the world holds one.
+#[derive(Debug, Clone)]
+pub struct Tap(Arc<Mutex<State>>);
+
+impl Default for Tap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tap {
+    pub fn new() -> Self {
+        Tap(Arc::new(Mutex::new(State {
+            started: Instant::now(),
+            records: Vec::new(),
+            clocks: HashMap::new(),
+            in_flight: HashMap::new(),
+            next_msg: 1,
+            names: HashMap::new(),
+        })))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a node panicked while recording; the records are still whole.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that `addr` belongs to `node` (the world's address book, for naming peers).
+    pub fn register(&self, addr: SocketAddr, node: &str) {
+        self.state().names.insert(addr, node.to_owned());
+    }
+
+    /// The node an address belongs to, if registered.
+    pub fn node_at(&self, addr: SocketAddr) -> Option<String> {
+        self.state().names.get(&addr).cloned()
+    }
+
+    fn tick(state: &mut State, node: &str, at_least: u64) -> (u64, u64) {
+        let entry = state.clocks.entry(node.to_owned()).or_insert((0, 0));
+        entry.0 = entry.0.max(at_least) + 1;
+        entry.1 += 1;
+        *entry
+    }
+
+    /// Records a message `node` sent; returns the message id.
+    pub fn sent(&self, node: &str, message: Message) -> u64 {
+        let mut s = self.state();
+        let (lamport, node_seq) = Self::tick(&mut s, node, 0);
+        let msg = s.next_msg;
+        s.next_msg += 1;
+        s.in_flight
+            .entry((message.src, message.dst, message.key))
+            .or_default()
+            .push((msg, lamport));
+        let to = s.names.get(&message.dst).cloned();
+        let at = s.started.elapsed();
+        s.records.push(Record {
+            lamport,
+            node: node.to_owned(),
+            node_seq,
+            at,
+            body: Body::Sent { msg, to, message },
+        });
+        msg
+    }
+
+    /// Records a message `node` received; returns the id of the matching send (or a new id
+    /// for a message from outside the world).
+    pub fn received(&self, node: &str, message: Message) -> u64 {
+        let mut s = self.state();
+        let key = (message.src, message.dst, message.key);
+        let matched = s
+            .in_flight
+            .get_mut(&key)
+            .and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
+        if s.in_flight.get(&key).is_some_and(Vec::is_empty) {
+            s.in_flight.remove(&key);
+        }
+        let (msg, sent_at) = match matched {
+            Some(m) => m,
+            None => {
+                let msg = s.next_msg;
+                s.next_msg += 1;
+                (msg, 0)
+            }
+        };
+        let (lamport, node_seq) = Self::tick(&mut s, node, sent_at);
+        let from = s.names.get(&message.src).cloned();
+        let at = s.started.elapsed();
+        s.records.push(Record {
+            lamport,
+            node: node.to_owned(),
+            node_seq,
+            at,
+            body: Body::Received { msg, from, message },
+        });
+        msg
+    }
+
+    /// Adds a note by `node`, about message `msg` if given.
+    pub fn note(&self, node: &str, msg: Option<u64>, note: Note) {
+        let mut s = self.state();
+        let (lamport, node_seq) = Self::tick(&mut s, node, 0);
+        let at = s.started.elapsed();
+        s.records.push(Record {
+            lamport,
+            node: node.to_owned(),
+            node_seq,
+            at,
+            body: Body::Note { msg, note },
+        });
+    }
+
+    /// Records in the order they reached the tap.
+    pub fn records(&self) -> Vec<Record> {
+        self.state().records.clone()
+    }
+
+    /// Records in causal order, independent of thread timing (see the module docs).
+    pub fn ordered(&self) -> Vec<Record> {
+        let mut records = self.records();
+        records.sort_by(|a, b| {
+            (a.lamport, &a.node, a.node_seq).cmp(&(b.lamport, &b.node, b.node_seq))
+        });
+        records
+    }
+
+    /// Number of records so far.
+    pub fn len(&self) -> usize {
+        self.state().records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn receive_after_send_regardless_of_arrival_order() {
+        let tap = Tap::new();
+        tap.register(addr(1), "a");
+        tap.register(addr(2), "b");
+        // b's unrelated note reaches the tap first; then a sends to b, b receives, b answers.
+        tap.note(
+            "b",
+            None,
+            Note::Action {
+                label: "boot".into(),
+            },
+        );
+        let m = Message::sip(
+            Transport::Udp,
+            addr(1),
+            addr(2),
+            "INVITE".into(),
+            "INVITE raw".into(),
+        );
+        let id = tap.sent("a", m.clone());
+        assert_eq!(tap.received("b", m), id);
+        let r = Message::sip(
+            Transport::Udp,
+            addr(2),
+            addr(1),
+            "200".into(),
+            "200 raw".into(),
+        );
+        let rid = tap.sent("b", r.clone());
+        assert_eq!(tap.received("a", r), rid);
+        let order: Vec<(String, u64)> = tap
+            .ordered()
+            .iter()
+            .map(|r| (r.node.clone(), r.lamport))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("a".into(), 1),
+                ("b".into(), 1),
+                ("b".into(), 2),
+                ("b".into(), 3),
+                ("a".into(), 4)
+            ]
+        );
+        match &tap.ordered()[2].body {
+            Body::Received { from, msg, .. } => {
+                assert_eq!((from.as_deref(), *msg), (Some("a"), id))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn retransmissions_pair_up_in_order() {
+        let tap = Tap::new();
+        let m = Message::sip(
+            Transport::Udp,
+            addr(1),
+            addr(2),
+            "INVITE".into(),
+            "same".into(),
+        );
+        let first = tap.sent("a", m.clone());
+        let second = tap.sent("a", m.clone());
+        assert_eq!(tap.received("b", m.clone()), first);
+        assert_eq!(tap.received("b", m.clone()), second);
+        // A third copy nobody sent (from outside the world) gets a fresh id.
+        assert!(tap.received("b", m) > second);
+    }
+}
