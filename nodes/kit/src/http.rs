@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::Error;
+use crate::trace::{Message, Tap, Transport};
 
 /// A boxed future, for object-safe async traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -157,6 +158,7 @@ fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a s
 pub struct Client {
     tls: TlsConnector,
     resolver: Arc<dyn Resolve>,
+    trace: Option<Trace>,
     timeout: Duration,
     max_body: usize,
 }
@@ -176,10 +178,17 @@ impl Client {
     pub fn new(tls: Arc<ClientConfig>, resolver: Arc<dyn Resolve>) -> Self {
         Self {
             tls: TlsConnector::from(tls),
+            trace: None,
             resolver,
             timeout: Duration::from_secs(5),
             max_body: 1 << 20,
         }
+    }
+
+    /// Records every request and response on `trace.tap` as node `trace.node`.
+    pub fn with_trace(mut self, trace: Trace) -> Self {
+        self.trace = Some(trace);
+        self
     }
 
     /// Bound on connect + handshake + the whole exchange.
@@ -242,6 +251,18 @@ impl Client {
             addr,
             detail: e.to_string(),
         })?;
+        let local = tcp.local_addr().map_err(|e| Error::Connect {
+            addr,
+            detail: e.to_string(),
+        })?;
+        if let Some(trace) = &self.trace {
+            trace.tap.register(local, &trace.node);
+        }
+        let wire = Wire {
+            local,
+            remote: addr,
+            transport: if tls { Transport::Tls } else { Transport::Tcp },
+        };
         let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
         if tls {
@@ -254,9 +275,9 @@ impl Client {
                     peer: host.clone(),
                     detail: e.to_string(),
                 })?;
-            self.http1(stream, request, &path, &authority).await
+            self.http1(stream, request, &path, &authority, wire).await
         } else {
-            self.http1(tcp, request, &path, &authority).await
+            self.http1(tcp, request, &path, &authority, wire).await
         }
     }
 
@@ -266,6 +287,7 @@ impl Client {
         request: Request,
         path: &str,
         authority: &str,
+        wire: Wire,
     ) -> Result<Response, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -286,6 +308,27 @@ impl Client {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
+        let mut headers = vec![("host".to_owned(), authority.to_owned())];
+        headers.retain(|_| request.header_value("host").is_none());
+        headers.extend(request.headers.iter().cloned());
+        let request_line = format!("{} {path}", request.method);
+        if let Some(trace) = &self.trace {
+            let raw = wire_text(&format!("{request_line} HTTP/1.1"), &headers, &request.body);
+            let identity = [
+                request.method.as_bytes(),
+                path.as_bytes(),
+                &request.body[..],
+            ];
+            let message = Message::http(
+                wire.transport,
+                wire.local,
+                wire.remote,
+                request_line.clone(),
+                raw,
+                &identity,
+            );
+            trace.tap.sent(&trace.node, message);
+        }
         let req = builder
             .body(Full::new(request.body))
             .map_err(|e| Error::Http {
@@ -304,6 +347,21 @@ impl Client {
                     limit: self.max_body,
                 })?
                 .to_bytes();
+            if let Some(trace) = &self.trace {
+                let status_line = status_line(status);
+                let raw = wire_text(&format!("HTTP/1.1 {status_line}"), &headers, &body);
+                let summary = format!("{status_line} ({request_line})");
+                let identity = [&status.to_be_bytes()[..], &body[..]];
+                let message = Message::http(
+                    wire.transport,
+                    wire.remote,
+                    wire.local,
+                    summary,
+                    raw,
+                    &identity,
+                );
+                trace.tap.received(&trace.node, message);
+            }
             Ok(Response {
                 status,
                 headers,
@@ -314,6 +372,52 @@ impl Client {
         driver.abort();
         result
     }
+}
+
+/// Where an exchange runs, for the trace.
+#[derive(Debug, Clone, Copy)]
+struct Wire {
+    local: SocketAddr,
+    remote: SocketAddr,
+    transport: Transport,
+}
+
+/// Which node's trace an HTTP client or server records into.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub tap: Tap,
+    pub node: String,
+}
+
+/// `200 OK`, `404 Not Found`, …
+fn status_line(status: u16) -> String {
+    let reason = hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{status} {reason}").trim_end().to_owned()
+}
+
+/// An HTTP/1.1 message as text: start line, headers, blank line, body (UTF-8, lossy).
+fn wire_text(start: &str, headers: &[(String, String)], body: &[u8]) -> String {
+    let mut out = String::from(start);
+    out.push_str("\r\n");
+    for (name, value) in headers {
+        out.push_str(name);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push_str("\r\n");
+    }
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
+        out.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    out.push_str(&String::from_utf8_lossy(body));
+    out
 }
 
 fn collect_headers(map: &hyper::HeaderMap) -> Vec<(String, String)> {
@@ -333,6 +437,8 @@ pub struct Peer {
     pub addr: SocketAddr,
     /// The client's end-entity certificate, when mutual TLS was used.
     pub certificate: Option<CertificateDer<'static>>,
+    /// Trace id of the received request, for notes about it (when the server is traced).
+    pub msg: Option<u64>,
 }
 
 /// An async request handler.
@@ -381,10 +487,30 @@ impl Server {
         handler: Handler,
         limits: ServerLimits,
     ) -> Result<Self, Error> {
+        Self::start_traced(listener, tls, handler, limits, None)
+    }
+
+    /// [`Server::start`], recording every request and response on `trace`.
+    pub fn start_traced(
+        listener: TcpListener,
+        tls: Option<Arc<ServerConfig>>,
+        handler: Handler,
+        limits: ServerLimits,
+        trace: Option<Trace>,
+    ) -> Result<Self, Error> {
         let addr = listener.local_addr().map_err(|e| Error::Bind {
             detail: e.to_string(),
         })?;
-        let acceptor = tls.map(TlsAcceptor::from);
+        if let Some(trace) = &trace {
+            trace.tap.register(addr, &trace.node);
+        }
+        let conn = Conn {
+            local: addr,
+            acceptor: tls.map(TlsAcceptor::from),
+            handler,
+            limits,
+            trace,
+        };
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
@@ -392,8 +518,7 @@ impl Server {
                     accepted = listener.accept() => {
                         let Ok((tcp, peer)) = accepted else { continue };
                         let _ = tcp.set_nodelay(true);
-                        let (acceptor, handler) = (acceptor.clone(), handler.clone());
-                        connections.spawn(serve_connection(tcp, peer, acceptor, handler, limits));
+                        connections.spawn(conn.clone().serve(tcp, peer));
                     }
                     Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 }
@@ -417,69 +542,120 @@ impl Drop for Server {
     }
 }
 
-async fn serve_connection(
-    tcp: TcpStream,
-    addr: SocketAddr,
+/// What every connection of a server shares.
+#[derive(Clone)]
+struct Conn {
+    local: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     handler: Handler,
     limits: ServerLimits,
-) {
-    match acceptor {
-        Some(acceptor) => {
-            let Ok(Ok(stream)) = tokio::time::timeout(limits.timeout, acceptor.accept(tcp)).await
-            else {
-                return; // handshake failed or stalled: the client sees the TLS alert or a close
-            };
-            let certificate = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| c.clone().into_owned());
-            http1(stream, Peer { addr, certificate }, handler, limits).await;
-        }
-        None => {
-            http1(
-                tcp,
-                Peer {
-                    addr,
-                    certificate: None,
-                },
-                handler,
-                limits,
-            )
-            .await
-        }
-    }
+    trace: Option<Trace>,
 }
 
-async fn http1<S>(stream: S, peer: Peer, handler: Handler, limits: ServerLimits)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = service_fn(move |req: hyper::Request<Incoming>| {
-        let (handler, peer) = (handler.clone(), peer.clone());
-        async move {
-            let response = match read_request(req, limits).await {
-                Ok(request) => handler(request, peer).await,
-                Err(response) => response,
-            };
-            let mut builder = hyper::Response::builder().status(response.status);
-            for (name, value) in &response.headers {
-                builder = builder.header(name.as_str(), value.as_str());
+impl Conn {
+    async fn serve(self, tcp: TcpStream, addr: SocketAddr) {
+        match self.acceptor.clone() {
+            Some(acceptor) => {
+                let handshake = tokio::time::timeout(self.limits.timeout, acceptor.accept(tcp));
+                let Ok(Ok(stream)) = handshake.await else {
+                    return; // handshake failed or stalled: the client sees the TLS alert or a close
+                };
+                let certificate = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| c.clone().into_owned());
+                let peer = Peer {
+                    addr,
+                    certificate,
+                    msg: None,
+                };
+                self.http1(stream, peer, Transport::Tls).await;
             }
-            builder.body(Full::new(response.body)).or_else(|_| {
-                hyper::Response::builder()
-                    .status(500)
-                    .body(Full::new(Bytes::new()))
-            })
+            None => {
+                let peer = Peer {
+                    addr,
+                    certificate: None,
+                    msg: None,
+                };
+                self.http1(tcp, peer, Transport::Tcp).await;
+            }
         }
-    });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .header_read_timeout(limits.timeout)
-        .timer(hyper_util::rt::TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), service);
-    let _ = connection.await;
+    }
+
+    async fn http1<S>(self, stream: S, peer: Peer, transport: Transport)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let timeout = self.limits.timeout;
+        let service = service_fn(move |req: hyper::Request<Incoming>| {
+            let (conn, mut peer) = (self.clone(), peer.clone());
+            async move {
+                let response = match read_request(req, conn.limits).await {
+                    Ok(request) => {
+                        let request_line = format!("{} {}", request.method, request.target);
+                        if let Some(trace) = &conn.trace {
+                            let raw = wire_text(
+                                &format!("{request_line} HTTP/1.1"),
+                                &request.headers,
+                                &request.body,
+                            );
+                            let identity = [
+                                request.method.as_bytes(),
+                                request.target.as_bytes(),
+                                &request.body[..],
+                            ];
+                            let message = Message::http(
+                                transport,
+                                peer.addr,
+                                conn.local,
+                                request_line.clone(),
+                                raw,
+                                &identity,
+                            );
+                            peer.msg = Some(trace.tap.received(&trace.node, message));
+                        }
+                        let response = (conn.handler)(request, peer.clone()).await;
+                        if let Some(trace) = &conn.trace {
+                            let status_line = status_line(response.status);
+                            let raw = wire_text(
+                                &format!("HTTP/1.1 {status_line}"),
+                                &response.headers,
+                                &response.body,
+                            );
+                            let identity = [&response.status.to_be_bytes()[..], &response.body[..]];
+                            let message = Message::http(
+                                transport,
+                                conn.local,
+                                peer.addr,
+                                format!("{status_line} ({request_line})"),
+                                raw,
+                                &identity,
+                            );
+                            trace.tap.sent(&trace.node, message);
+                        }
+                        response
+                    }
+                    Err(response) => response,
+                };
+                let mut builder = hyper::Response::builder().status(response.status);
+                for (name, value) in &response.headers {
+                    builder = builder.header(name.as_str(), value.as_str());
+                }
+                builder.body(Full::new(response.body)).or_else(|_| {
+                    hyper::Response::builder()
+                        .status(500)
+                        .body(Full::new(Bytes::new()))
+                })
+            }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .header_read_timeout(timeout)
+            .timer(hyper_util::rt::TokioTimer::new())
+            .serve_connection(TokioIo::new(stream), service);
+        let _ = connection.await;
+    }
 }
 
 async fn read_request(

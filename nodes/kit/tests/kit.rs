@@ -214,3 +214,69 @@ async fn plain_http_and_body_limit() {
         .unwrap_err();
     assert!(matches!(err, Error::Resolve { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn http_exchanges_are_traced_on_both_sides() {
+    use kit::http::Trace;
+    use kit::trace::{Body, Tap};
+    let tap = Tap::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let h = handler(|req: Request, peer: Peer| async move {
+        // The handler learns the trace id of the request it serves.
+        assert!(peer.msg.is_some());
+        Response::json(200, req.body)
+    });
+    let trace = |node: &str| Trace {
+        tap: tap.clone(),
+        node: node.into(),
+    };
+    let server = Server::start_traced(
+        listener,
+        None,
+        h,
+        ServerLimits::default(),
+        Some(trace("sti-as-o")),
+    )
+    .unwrap();
+    let host = "sti-as.ims.mnc001.mcc001.3gppnetwork.org";
+    let c = client(&[(host, server.local_addr())], None).with_trace(trace("as-o"));
+    let url = format!("http://{host}/stir/v1/signing");
+    assert_eq!(
+        c.send(Request::post_json(&url, "{}")).await.unwrap().status,
+        200
+    );
+    let records = tap.ordered();
+    let view: Vec<(String, String, String)> = records
+        .iter()
+        .map(|r| match &r.body {
+            Body::Sent { message, to, .. } => (
+                r.node.clone(),
+                format!("→ {}", to.clone().unwrap_or_default()),
+                message.summary.clone(),
+            ),
+            Body::Received { message, from, .. } => (
+                r.node.clone(),
+                format!("← {}", from.clone().unwrap_or_default()),
+                message.summary.clone(),
+            ),
+            Body::Note { .. } => (r.node.clone(), "note".into(), String::new()),
+        })
+        .collect();
+    let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert_eq!(
+        view,
+        [
+            s("as-o", "→ sti-as-o", "POST /stir/v1/signing"),
+            s("sti-as-o", "← as-o", "POST /stir/v1/signing"),
+            s("sti-as-o", "→ as-o", "200 OK (POST /stir/v1/signing)"),
+            s("as-o", "← sti-as-o", "200 OK (POST /stir/v1/signing)"),
+        ]
+    );
+    let raw = &records[0].message().unwrap().raw;
+    assert!(
+        raw.starts_with(
+            "POST /stir/v1/signing HTTP/1.1\r\nhost: sti-as.ims.mnc001.mcc001.3gppnetwork.org"
+        ),
+        "{raw}"
+    );
+}
