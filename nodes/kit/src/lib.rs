@@ -10,8 +10,10 @@ pub mod clock;
 pub mod fixtures;
 pub mod http;
 pub mod locate;
+pub mod node;
 pub mod tls;
 pub mod trace;
+pub mod wire;
 pub mod x5u;
 
 use std::net::SocketAddr;
@@ -30,6 +32,8 @@ pub enum Error {
     Fixture { path: String, detail: String },
     #[error("{url:?} is not an http(s) URL with a host")]
     Url { url: String },
+    #[error("DNS configuration rejected: {detail}")]
+    Dns { detail: String },
 
     // ---- reaching the peer ------------------------------------------------------------------------
     #[error("cannot resolve {host}: {detail}")]

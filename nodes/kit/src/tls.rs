@@ -92,6 +92,16 @@ pub fn server_config(
     identity: Identity,
     client_roots: Option<RootCertStore>,
 ) -> Result<Arc<ServerConfig>, Error> {
+    server_config_with(identity, client_roots, false)
+}
+
+/// [`server_config`]; with `optional`, a client without a certificate is let in too (a
+/// certificate that is offered must still chain to `client_roots`).
+pub fn server_config_with(
+    identity: Identity,
+    client_roots: Option<RootCertStore>,
+    optional: bool,
+) -> Result<Arc<ServerConfig>, Error> {
     let tls = |e: rustls::Error| Error::Tls {
         detail: e.to_string(),
     };
@@ -100,7 +110,12 @@ pub fn server_config(
         .map_err(tls)?;
     let builder = match client_roots {
         Some(roots) => {
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            if optional {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier
                 .build()
                 .map_err(|e| Error::Tls {
                     detail: e.to_string(),

@@ -19,6 +19,14 @@ pub const SIGNING_PATH: &str = "/stir/v1/signing";
 /// Path of the verification operation.
 pub const VERIFICATION_PATH: &str = "/stir/v1/verification";
 
+/// Body of a 4xx answer: `{"error": "Missing Mandatory Parameter"}` (the error strings of the
+/// Annex V OpenAPI description: `Missing Request body`, `Missing Mandatory Parameter`,
+/// `Invalid Parameter Value`, `Failed To Parse Message Body`), with our detail appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
 /// `{"signingRequest": {...}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,199 @@
+//! STI-AS, the signing server (TS 24.229 Annex V.2 `POST /stir/v1/signing`; RFC 8588 for
+//! `shaken`, RFC 9795 for `rcd`). An IMS AS asks it to sign; it answers with the Identity header
+//! value. TR 33.790 §6.2.2.2 steps 4–6 (§6.2.2.3 steps 3–5).
+
+use std::sync::{Arc, Mutex};
+
+use kit::clock::Rng;
+use kit::http::{Client, Peer, Request, Response, Server, handler};
+use kit::node::{ClientAuth, Ctx, json_response};
+use kit::trace::Note;
+use kit::{Error, fixtures};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::DecodePrivateKey as _;
+use stir::ms::{SIGNING_PATH, SigningRequest, SigningRequestBody, SigningResponse, SigningResponseBody};
+use stir::rcd::{self, Fetched};
+use stir::{Attest, DigestAlg, IdentityHeader, Passport, Ppt};
+
+use crate::ms_error;
+
+/// Why a signing request is refused (answered 400 with the Ms error strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    MissingParameter(&'static str),
+    InvalidParameter(String),
+}
+
+impl Refusal {
+    fn response(&self) -> Response {
+        match self {
+            Refusal::MissingParameter(p) => ms_error("Missing Mandatory Parameter", p),
+            Refusal::InvalidParameter(p) => ms_error("Invalid Parameter Value", p),
+        }
+    }
+}
+
+/// Builds the PASSporT a signing request asks for. `origid` is used when the request has none.
+/// Pure: the caller supplies the content behind RCD URIs for `rcdi`.
+pub fn passport_for(req: &SigningRequest, x5u: &str, origid: &str, fetched: &Fetched) -> Result<Passport, Refusal> {
+    if req.orig.tn.is_none() && req.orig.uri.is_none() {
+        return Err(Refusal::MissingParameter("orig.tn or orig.uri"));
+    }
+    if req.dest.tn.as_ref().is_none_or(Vec::is_empty) && req.dest.uri.as_ref().is_none_or(Vec::is_empty) {
+        return Err(Refusal::MissingParameter("dest.tn or dest.uri"));
+    }
+    let ppt = match req.ppt.as_deref() {
+        None | Some("shaken") => Ppt::Shaken,
+        Some("rcd") => Ppt::Rcd,
+        Some(other) => return Err(Refusal::InvalidParameter(format!("ppt {other:?}"))),
+    };
+    match ppt {
+        Ppt::Rcd => {
+            let rcd = req.rcd.clone().ok_or(Refusal::MissingParameter("rcd"))?;
+            let rcdi = match &req.rcdi {
+                Some(given) => Some(given.clone()),
+                None => Some(
+                    rcd::compute_rcdi(&rcd, fetched, DigestAlg::Sha256)
+                        .map_err(|e| Refusal::InvalidParameter(e.to_string()))?,
+                ),
+            };
+            let mut p = Passport::rcd(x5u, req.orig.clone(), req.dest.clone(), req.iat, rcd, rcdi);
+            p.claims.crn = req.crn.clone();
+            Ok(p)
+        }
+        _ => {
+            let attest = req.attest.unwrap_or(Attest::C);
+            let origid = req.origid.clone().unwrap_or_else(|| origid.to_owned());
+            Ok(Passport::shaken(x5u, attest, req.orig.clone(), req.dest.clone(), req.iat, &origid))
+        }
+    }
+}
+
+/// A running STI-AS.
+#[derive(Debug)]
+pub struct StiAs {
+    pub server: Server,
+}
+
+struct Signer {
+    ctx: Ctx,
+    key: SigningKey,
+    x5u: String,
+    rng: Mutex<Rng>,
+    client: Client,
+}
+
+impl Signer {
+    async fn handle(&self, req: Request, peer: Peer) -> Response {
+        if req.method != "POST" || req.target != SIGNING_PATH {
+            return Response::text(404, format!("no such operation: {} {}", req.method, req.target));
+        }
+        if req.body.is_empty() {
+            return ms_error("Missing Request body", "empty");
+        }
+        let body: SigningRequestBody = match serde_json::from_slice(&req.body) {
+            Ok(b) => b,
+            Err(e) => return ms_error("Failed To Parse Message Body", e),
+        };
+        let request = body.signing_request;
+        let fetched = match &request.rcd {
+            Some(rcd) if request.rcdi.is_none() => crate::fetch_rcd_content(&self.client, rcd).await,
+            _ => Fetched::new(),
+        };
+        // The seeded stream keeps origid reproducible; a poisoned lock still holds a valid Rng.
+        let origid = self.rng.lock().unwrap_or_else(|p| p.into_inner()).uuid();
+        let passport = match passport_for(&request, &self.x5u, &origid, &fetched) {
+            Ok(p) => p,
+            Err(refusal) => return refusal.response(),
+        };
+        let token = match passport.sign(&self.key) {
+            Ok(t) => t,
+            Err(e) => return Response::text(500, e.to_string()),
+        };
+        let ppt = passport.header.ppt.clone().unwrap_or_else(|| "shaken".into());
+        if let Ok(decoded) = stir::passport::decode(&token) {
+            self.ctx.note(
+                peer.msg,
+                Note::Token { label: format!("PASSporT signed (ppt={ppt})"), header: decoded.header_json, claims: decoded.claims_json },
+            );
+        }
+        let attest = passport.claims.attest.map(|a| format!(", attestation {a}")).unwrap_or_default();
+        self.ctx.note(peer.msg, Note::Action { label: format!("sign PASSporT (ppt={ppt}{attest}) with ES256, x5u {}", self.x5u) });
+        let header = IdentityHeader::new(token, &self.x5u, &ppt).to_header();
+        json_response(200, &SigningResponseBody { signing_response: SigningResponse { identity_header: header, request_id: request.request_id } })
+    }
+}
+
+/// Starts the STI-AS of the operator whose STI-SP certificate has `spc`, with its x5u pointing
+/// at the repository `cr_host`.
+pub async fn start(ctx: &Ctx, spc: &str, cr_host: &str) -> Result<StiAs, Error> {
+    let pem = String::from_utf8_lossy(&fixtures::read(&format!("pki/sti-sp-{spc}.key.pem"))?).into_owned();
+    let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Pem { detail: e.to_string() })?;
+    let signer = Arc::new(Signer {
+        ctx: ctx.clone(),
+        key,
+        x5u: crate::sti_cr::x5u(cr_host, spc),
+        rng: Mutex::new(ctx.rng()),
+        client: ctx.https_client(false)?,
+    });
+    let h = handler(move |req, peer| {
+        let signer = signer.clone();
+        async move { signer.handle(req, peer).await }
+    });
+    Ok(StiAs { server: ctx.https_server(h, ClientAuth::None).await? })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use stir::{Dest, Orig};
+
+    fn request() -> SigningRequest {
+        SigningRequest {
+            ppt: None,
+            attest: Some(Attest::A),
+            dest: Dest::tn("+12155551001"),
+            iat: 1_772_442_000,
+            orig: Orig::tn("+12025551000"),
+            origid: None,
+            rcd: None,
+            rcdi: None,
+            crn: None,
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn shaken_by_default_with_the_given_origid() {
+        let p = passport_for(&request(), "https://cr/x.pem", "uuid-1", &Fetched::new()).unwrap();
+        assert_eq!(p.header.ppt.as_deref(), Some("shaken"));
+        assert_eq!(p.claims.origid.as_deref(), Some("uuid-1"));
+        assert_eq!(p.claims.attest, Some(Attest::A));
+    }
+
+    #[test]
+    fn refusals() {
+        let mut r = request();
+        r.orig = Orig::default();
+        assert_eq!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::MissingParameter("orig.tn or orig.uri")));
+        let mut r = request();
+        r.ppt = Some("rcd".into());
+        assert_eq!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::MissingParameter("rcd")));
+        let mut r = request();
+        r.ppt = Some("rph".into());
+        assert!(matches!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::InvalidParameter(_))));
+    }
+
+    #[test]
+    fn rcd_gets_rcdi_over_fetched_jcard() {
+        let mut r = request();
+        r.ppt = Some("rcd".into());
+        r.rcd = Some(stir::Rcd { nam: Some("Q".into()), jcl: Some("https://id/j.json".into()), ..Default::default() });
+        assert!(matches!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::InvalidParameter(_))), "jCard not fetched");
+        let mut fetched = Fetched::new();
+        fetched.insert("https://id/j.json".into(), b"[]".to_vec());
+        let p = passport_for(&r, "x", "u", &fetched).unwrap();
+        assert_eq!(p.claims.rcdi.unwrap()["/jcl"], DigestAlg::Sha256.sri(b"[]"));
+    }
+}

@@ -1,0 +1,134 @@
+//! The 3P ID server (TR 33.790 §6.2.2.1): associations between an IMS identity, the third-party
+//! ID data a caller may name and the Rich Call Data to present. Records come from
+//! `fixtures/enterprise/rcd.toml`; jCards (RFC 7095) from `fixtures/enterprise/jcards/`.
+//!
+//! - `GET /rcd/v1/subscribers/{tn}`: the records of one identity. Operators only: the client
+//!   must present a certificate of the world's CA (mutual TLS, §6.2.2.1 NOTE 2), else 403.
+//! - `GET /jcards/{file}`: a jCard, public, so a terminating network can fetch the `jcl` URL.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kit::http::{Peer, Request, Response, Server, handler};
+use kit::node::{ClientAuth, Ctx, json_response};
+use kit::wire::id3p::{RcdRecord, RcdRecords};
+use kit::{Error, fixtures};
+use serde::Deserialize;
+
+/// Host of the 3P ID server in the simulated world.
+pub const HOST: &str = "id.enterprise.example";
+
+#[derive(Debug, Deserialize)]
+struct File {
+    record: Vec<FileRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FileRecord {
+    tn: String,
+    id: String,
+    nam: String,
+    jcard: Option<String>,
+    icn: Option<String>,
+    crn: Option<String>,
+    #[serde(default)]
+    default: bool,
+}
+
+/// Everything the server holds.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    /// Records by telephone number (digits only).
+    pub records: BTreeMap<String, Vec<RcdRecord>>,
+    /// jCard bytes by file name.
+    pub jcards: BTreeMap<String, Vec<u8>>,
+}
+
+fn digits(tn: &str) -> String {
+    tn.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// URL a jCard file is served at.
+pub fn jcard_url(file: &str) -> String {
+    format!("https://{HOST}/jcards/{file}")
+}
+
+impl Store {
+    /// Loads the records and every jCard they name from the fixtures.
+    pub fn load() -> Result<Self, Error> {
+        let text = String::from_utf8_lossy(&fixtures::read("enterprise/rcd.toml")?).into_owned();
+        let file: File = toml::from_str(&text).map_err(|e| Error::Fixture { path: "enterprise/rcd.toml".into(), detail: e.to_string() })?;
+        let mut store = Store::default();
+        for r in file.record {
+            if let Some(jcard) = &r.jcard
+                && !store.jcards.contains_key(jcard)
+            {
+                store.jcards.insert(jcard.clone(), fixtures::read(&format!("enterprise/jcards/{jcard}"))?);
+            }
+            store.records.entry(digits(&r.tn)).or_default().push(RcdRecord {
+                id: r.id,
+                nam: r.nam,
+                jcl: r.jcard.as_deref().map(jcard_url),
+                icn: r.icn,
+                crn: r.crn,
+                default: r.default,
+            });
+        }
+        Ok(store)
+    }
+
+    /// The answer to one request. Pure.
+    pub fn answer(&self, method: &str, target: &str, client_certificate: bool) -> Response {
+        if method != "GET" {
+            return Response::text(405, "only GET");
+        }
+        if let Some(tn) = target.strip_prefix("/rcd/v1/subscribers/") {
+            if !client_certificate {
+                return Response::text(403, "RCD records are served to operators over mutual TLS only");
+            }
+            return match self.records.get(tn) {
+                Some(records) => json_response(200, &RcdRecords { tn: tn.to_owned(), records: records.clone() }),
+                None => Response::text(404, format!("no RCD record for {tn}")),
+            };
+        }
+        if let Some(file) = target.strip_prefix("/jcards/") {
+            return match self.jcards.get(file) {
+                Some(bytes) => Response::new(200, "application/jscontact+json", bytes.clone()),
+                None => Response::text(404, format!("no jCard {file}")),
+            };
+        }
+        Response::text(404, format!("no such resource: {target}"))
+    }
+}
+
+/// Starts the server. Client certificates are verified when offered (they must chain to the
+/// world's TLS CA) and required for the RCD records.
+pub async fn start(ctx: &Ctx, store: Store) -> Result<Server, Error> {
+    let store = Arc::new(store);
+    let h = handler(move |req: Request, peer: Peer| {
+        let store = store.clone();
+        async move { store.answer(&req.method, &req.target, peer.certificate.is_some()) }
+    });
+    ctx.https_server(h, ClientAuth::Optional).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fixture_records_and_access_rules() {
+        let store = Store::load().unwrap();
+        let a = &store.records["12025551000"];
+        assert_eq!(a.len(), 2);
+        assert!(a.iter().any(|r| r.default && r.nam == "Q Branch Spy Gadgets"));
+        assert_eq!(a[0].jcl.as_deref(), Some("https://id.enterprise.example/jcards/q-branch.json"));
+        assert!(!store.records.contains_key("12025551999"), "the ex-employee has no record");
+        assert_eq!(store.answer("GET", "/rcd/v1/subscribers/12025551000", true).status, 200);
+        assert_eq!(store.answer("GET", "/rcd/v1/subscribers/12025551000", false).status, 403);
+        assert_eq!(store.answer("GET", "/rcd/v1/subscribers/12025551999", true).status, 404);
+        assert_eq!(store.answer("GET", "/jcards/q-branch.json", false).status, 200);
+        assert_eq!(store.answer("GET", "/jcards/../secret", false).status, 404);
+    }
+}
