@@ -650,7 +650,10 @@ impl Conn {
                 })
             }
         });
+        // No automatic Date header: time in a scenario comes from the world's clock, so traces
+        // stay byte-stable.
         let connection = hyper::server::conn::http1::Builder::new()
+            .auto_date_header(false)
             .header_read_timeout(timeout)
             .timer(hyper_util::rt::TokioTimer::new())
             .serve_connection(TokioIo::new(stream), service);

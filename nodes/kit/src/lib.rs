@@ -7,10 +7,12 @@
 //! Protocol logic does not live here: `stir` decides what a token means, `kit` moves bytes.
 
 pub mod clock;
+pub mod dns;
 pub mod fixtures;
 pub mod http;
 pub mod locate;
 pub mod node;
+pub mod sipmsg;
 pub mod tls;
 pub mod trace;
 pub mod wire;

@@ -32,7 +32,10 @@ pub struct Ctx {
 
 impl fmt::Debug for Ctx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ctx").field("id", &self.id).field("host", &self.host).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("id", &self.id)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,22 +63,39 @@ impl Ctx {
     }
 
     fn trace(&self) -> Trace {
-        Trace { tap: self.tap.clone(), node: self.id.clone() }
+        Trace {
+            tap: self.tap.clone(),
+            node: self.id.clone(),
+        }
     }
 
     /// An HTTPS client trusting the world's TLS CA; with `mutual`, it presents this node's
     /// certificate when asked.
     pub fn https_client(&self, mutual: bool) -> Result<Client, Error> {
         let roots = tls::roots_from_pem(&fixtures::read(fixtures::TLS_CA)?)?;
-        let identity = if mutual { Some(fixtures::tls_identity(&self.host)?) } else { None };
-        Ok(Client::new(tls::client_config(roots, identity)?, self.resolve.clone())
-            .with_timeout(Duration::from_secs(3))
-            .with_trace(self.trace()))
+        let identity = if mutual {
+            Some(fixtures::tls_identity(&self.host)?)
+        } else {
+            None
+        };
+        Ok(
+            Client::new(tls::client_config(roots, identity)?, self.resolve.clone())
+                .with_timeout(Duration::from_secs(3))
+                .with_trace(self.trace()),
+        )
     }
 
     /// Starts an HTTPS server on 127.0.0.1 (OS-chosen port) with this node's certificate.
-    pub async fn https_server(&self, handler: Handler, client_auth: ClientAuth) -> Result<Server, Error> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| Error::Bind { detail: e.to_string() })?;
+    pub async fn https_server(
+        &self,
+        handler: Handler,
+        client_auth: ClientAuth,
+    ) -> Result<Server, Error> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| Error::Bind {
+                detail: e.to_string(),
+            })?;
         let roots = match client_auth {
             ClientAuth::None => None,
             ClientAuth::Required | ClientAuth::Optional => {
@@ -84,7 +104,13 @@ impl Ctx {
         };
         let identity = fixtures::tls_identity(&self.host)?;
         let config = tls::server_config_with(identity, roots, client_auth == ClientAuth::Optional)?;
-        Server::start_traced(listener, Some(config), handler, ServerLimits::default(), Some(self.trace()))
+        Server::start_traced(
+            listener,
+            Some(config),
+            handler,
+            ServerLimits::default(),
+            Some(self.trace()),
+        )
     }
 }
 
@@ -93,5 +119,89 @@ pub fn json_response<T: serde::Serialize>(status: u16, body: &T) -> http::Respon
     match serde_json::to_vec_pretty(body) {
         Ok(bytes) => http::Response::json(status, bytes),
         Err(e) => http::Response::text(500, format!("cannot encode response: {e}")),
+    }
+}
+
+/// Name resolution through the world's DNS, for a node started before that DNS server exists:
+/// the world binds every network function first (ports are chosen by the OS), then serves their
+/// records, then publishes the server's address in `server`. The node's resolver is made on
+/// first use, so nothing may resolve before the world is up (an attempt fails, it never waits).
+pub struct WorldDns {
+    server: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+    node: String,
+    node_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    tap: Tap,
+    resolver: std::sync::OnceLock<crate::dns::DnsResolver>,
+}
+
+impl fmt::Debug for WorldDns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorldDns")
+            .field("node", &self.node)
+            .field("server", &self.server.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorldDns {
+    pub fn new(
+        server: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+        node: &str,
+        tap: Tap,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            server,
+            node: node.to_owned(),
+            node_addr: std::sync::OnceLock::new(),
+            tap,
+            resolver: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The node's own address, shown as the source of its DNS queries in the trace.
+    pub fn set_node_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.node_addr.set(addr);
+    }
+
+    fn resolver(&self) -> std::io::Result<&crate::dns::DnsResolver> {
+        if let Some(r) = self.resolver.get() {
+            return Ok(r);
+        }
+        let not_up = || {
+            std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "the world's DNS is not up yet",
+            )
+        };
+        let server = *self.server.get().ok_or_else(not_up)?;
+        let node_addr = self
+            .node_addr
+            .get()
+            .copied()
+            .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        let made = crate::dns::DnsResolver::new(server, &self.node, node_addr, self.tap.clone())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(self.resolver.get_or_init(|| made))
+    }
+}
+
+impl Resolve for WorldDns {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> http::BoxFuture<'a, std::io::Result<std::net::SocketAddr>> {
+        Box::pin(async move { self.resolver()?.resolve(host, port).await })
+    }
+}
+
+impl Locate for WorldDns {
+    fn sip_targets<'a>(
+        &'a self,
+        host: &'a str,
+        port: Option<u16>,
+        transport: Option<crate::locate::SipTransport>,
+    ) -> http::BoxFuture<'a, std::io::Result<Vec<crate::locate::SipTarget>>> {
+        Box::pin(async move { self.resolver()?.sip_targets(host, port, transport).await })
     }
 }

@@ -115,11 +115,9 @@ pub fn server_config_with(
             if optional {
                 verifier = verifier.allow_unauthenticated();
             }
-            let verifier = verifier
-                .build()
-                .map_err(|e| Error::Tls {
-                    detail: e.to_string(),
-                })?;
+            let verifier = verifier.build().map_err(|e| Error::Tls {
+                detail: e.to_string(),
+            })?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
