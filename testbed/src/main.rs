@@ -5,6 +5,8 @@
 mod sign;
 mod verify;
 
+use testbed::{render, run, scenarios};
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +31,27 @@ enum Command {
     Verify(verify::Args),
     /// Sign a PASSporT (shaken or rcd) with an STI-SP key and print the Identity header.
     Sign(sign::Args),
+    /// List the solutions and their variants (happy paths and threats).
+    List,
+    /// Run scenarios for real (every network function, real sockets) and print their traces:
+    /// `run 2` (every variant of solution 2), `run 2:single`, `run --all`. Exits 1 when a TR
+    /// step or an expected outcome is missing.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// `2` or `2:<variant>`; several allowed.
+    specs: Vec<String>,
+    /// Every variant of every solution.
+    #[arg(long)]
+    all: bool,
+    /// Seed of the world's random streams.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Only the one-line verdict per variant, not the traces.
+    #[arg(long)]
+    summary: bool,
 }
 
 fn main() -> ExitCode {
@@ -36,6 +59,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Sign(args)) => sign::run(args),
+        Some(Command::List) => {
+            list();
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Run(args)) => run_scenarios(args),
         // The dashboard will open here; until it exists, say what there is.
         None => {
             let mut help = <Cli as clap::CommandFactory>::command();
@@ -53,6 +81,93 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn list() {
+    let mut last = 0;
+    for v in scenarios::all() {
+        if v.solution != last {
+            last = v.solution;
+            println!(
+                "Solution {} — TR 33.790 §{}",
+                v.solution,
+                &v.figure.clause[..3]
+            );
+        }
+        let threat = v
+            .threat
+            .map(|t| format!("\n      threat: {t}"))
+            .unwrap_or_default();
+        println!(
+            "  {:<18} {} (Figure {}){threat}",
+            v.name(),
+            v.title,
+            v.figure.figure
+        );
+    }
+}
+
+fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let variants = if args.all {
+        scenarios::all()
+    } else {
+        let mut chosen = Vec::new();
+        for spec in &args.specs {
+            let found = scenarios::select(spec);
+            anyhow::ensure!(
+                !found.is_empty(),
+                "no scenario {spec:?}; `testbed list` shows them"
+            );
+            chosen.extend(found);
+        }
+        chosen
+    };
+    anyhow::ensure!(
+        !variants.is_empty(),
+        "name a scenario (`testbed run 2:single`) or use --all"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let began = std::time::Instant::now();
+    let mut failed = 0;
+    for variant in &variants {
+        let result = runtime.block_on(run::execute(variant, args.seed));
+        if !args.summary {
+            println!("{}", render::text(&result));
+        }
+        let seen = result.steps.iter().filter(|s| s.seen()).count();
+        let ok = result.outcomes.iter().filter(|o| o.passed).count();
+        let verdict = if result.passed() { "PASS" } else { "FAIL" };
+        eprintln!(
+            "{verdict} {:<18} {seen}/{} TR steps, {ok}/{} outcomes · world up {:.1} ms · call set-up {:.1} ms · run {:.0} ms{}",
+            variant.name(),
+            result.steps.len(),
+            result.outcomes.len(),
+            result.timing.startup.as_secs_f64() * 1e3,
+            result.timing.call_setup.as_secs_f64() * 1e3,
+            result.timing.total.as_secs_f64() * 1e3,
+            result
+                .error
+                .as_ref()
+                .map(|e| format!(" · error: {e}"))
+                .unwrap_or_default()
+        );
+        if !result.passed() {
+            failed += 1;
+        }
+    }
+    eprintln!(
+        "{} of {} variants passed in {:.2} s",
+        variants.len() - failed,
+        variants.len(),
+        began.elapsed().as_secs_f64()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Seconds since the epoch from `now`, a number, or an RFC 3339 UTC time (`2026-03-02T09:00:00Z`).

@@ -31,7 +31,10 @@ pub struct Db(BTreeMap<String, Subscription>);
 impl Db {
     /// The operator's subscribers from the TOML text of `fixtures/subscribers.toml`.
     pub fn from_toml(text: &str, operator: &str) -> Result<Self, Error> {
-        let file: File = toml::from_str(text).map_err(|e| Error::Fixture { path: "subscribers.toml".into(), detail: e.to_string() })?;
+        let file: File = toml::from_str(text).map_err(|e| Error::Fixture {
+            path: "subscribers.toml".into(),
+            detail: e.to_string(),
+        })?;
         Ok(Db(file
             .subscriber
             .into_iter()
@@ -41,7 +44,10 @@ impl Db {
     }
 
     pub fn load(operator: &str) -> Result<Self, Error> {
-        Self::from_toml(&String::from_utf8_lossy(&fixtures::read("subscribers.toml")?), operator)
+        Self::from_toml(
+            &String::from_utf8_lossy(&fixtures::read("subscribers.toml")?),
+            operator,
+        )
     }
 
     pub fn get(&self, tn_digits: &str) -> Option<&Subscription> {
@@ -106,8 +112,17 @@ mod tests {
         assert!(!orig.get("12025551666").unwrap().third_party_ids);
         assert!(orig.get("12155551001").is_none());
         assert!(term.get("12155551001").unwrap().verification);
-        assert_eq!(answer(&orig, "GET", "/sh/v1/subscribers/12025551000").status, 200);
-        assert_eq!(answer(&orig, "GET", "/sh/v1/subscribers/19999999999").status, 404);
-        assert_eq!(answer(&orig, "POST", "/sh/v1/subscribers/12025551000").status, 405);
+        assert_eq!(
+            answer(&orig, "GET", "/sh/v1/subscribers/12025551000").status,
+            200
+        );
+        assert_eq!(
+            answer(&orig, "GET", "/sh/v1/subscribers/19999999999").status,
+            404
+        );
+        assert_eq!(
+            answer(&orig, "POST", "/sh/v1/subscribers/12025551000").status,
+            405
+        );
     }
 }

@@ -12,7 +12,9 @@ pub mod fixtures;
 pub mod http;
 pub mod locate;
 pub mod node;
+pub mod sip;
 pub mod sipmsg;
+pub mod sipnode;
 pub mod tls;
 pub mod trace;
 pub mod wire;
@@ -36,6 +38,8 @@ pub enum Error {
     Url { url: String },
     #[error("DNS configuration rejected: {detail}")]
     Dns { detail: String },
+    #[error("SIP: {detail}")]
+    Sip { detail: String },
 
     // ---- reaching the peer ------------------------------------------------------------------------
     #[error("cannot resolve {host}: {detail}")]

@@ -101,10 +101,15 @@ pub fn route_uris(headers: &Headers) -> Vec<String> {
 /// Replaces the route set with `uris` (top first), one Route header each.
 pub fn set_routes(headers: &mut Headers, uris: &[String]) {
     remove(headers, "Route");
-    let at = headers.iter().position(|h| same_name(h.name(), "Max-Forwards")).map_or(0, |i| i + 1);
+    let at = headers
+        .iter()
+        .position(|h| same_name(h.name(), "Max-Forwards"))
+        .map_or(0, |i| i + 1);
     for (i, uri) in uris.iter().enumerate() {
         let at = (at + i).min(headers.len());
-        headers.0.insert(at, make_header("Route", format!("<{uri}>")));
+        headers
+            .0
+            .insert(at, make_header("Route", format!("<{uri}>")));
     }
 }
 
@@ -115,14 +120,22 @@ pub fn uri_host(uri: &str) -> &str {
     let rest = rest.split([';', '?']).next().unwrap_or(rest);
     let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     if host.starts_with('[') {
-        return host.split_once(']').map_or(host, |(h, _)| h).trim_start_matches('[');
+        return host
+            .split_once(']')
+            .map_or(host, |(h, _)| h)
+            .trim_start_matches('[');
     }
     host.split(':').next().unwrap_or(host)
 }
 
 /// Whether a URI carries a parameter (`;lr`, `;orig`).
 pub fn uri_has_param(uri: &str, name: &str) -> bool {
-    uri.split('?').next().unwrap_or(uri).split(';').skip(1).any(|p| p == name || p.starts_with(&format!("{name}=")))
+    uri.split('?')
+        .next()
+        .unwrap_or(uri)
+        .split(';')
+        .skip(1)
+        .any(|p| p == name || p.starts_with(&format!("{name}=")))
 }
 
 /// A name-addr or addr-spec (`"Name" <sip:…>;params`) taken apart.
@@ -237,10 +250,21 @@ mod tests {
     fn routes_and_uris() {
         let mut h = Headers::default();
         push(&mut h, "Max-Forwards", "70");
-        push(&mut h, "Route", "<sip:a.example;lr>, <sip:b.example;lr;orig>");
+        push(
+            &mut h,
+            "Route",
+            "<sip:a.example;lr>, <sip:b.example;lr;orig>",
+        );
         push(&mut h, "Route", "<sip:c.example:5070;lr>");
         let routes = route_uris(&h);
-        assert_eq!(routes, ["sip:a.example;lr", "sip:b.example;lr;orig", "sip:c.example:5070;lr"]);
+        assert_eq!(
+            routes,
+            [
+                "sip:a.example;lr",
+                "sip:b.example;lr;orig",
+                "sip:c.example:5070;lr"
+            ]
+        );
         assert_eq!(uri_host(&routes[2]), "c.example");
         assert_eq!(uri_host("sip:+1202@ims.example;user=phone"), "ims.example");
         assert!(uri_has_param(&routes[1], "orig") && !uri_has_param(&routes[0], "orig"));

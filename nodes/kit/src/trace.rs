@@ -196,6 +196,8 @@ struct State {
     in_flight: HashMap<(SocketAddr, SocketAddr, u64), Vec<(u64, u64)>>,
     next_msg: u64,
     names: HashMap<SocketAddr, String>,
+    /// Set by [`Tap::barrier`]: no later record sorts before it.
+    floor: u64,
 }
 
 /// The trace tap of one world. Cheap to clone; every node of the world holds one.
@@ -217,6 +219,7 @@ impl Tap {
             in_flight: HashMap::new(),
             next_msg: 1,
             names: HashMap::new(),
+            floor: 0,
         })))
     }
 
@@ -236,8 +239,9 @@ impl Tap {
     }
 
     fn tick(state: &mut State, node: &str, at_least: u64) -> (u64, u64) {
+        let floor = state.floor;
         let entry = state.clocks.entry(node.to_owned()).or_insert((0, 0));
-        entry.0 = entry.0.max(at_least) + 1;
+        entry.0 = entry.0.max(at_least).max(floor) + 1;
         entry.1 += 1;
         *entry
     }
@@ -309,6 +313,20 @@ impl Tap {
             at,
             body: Body::Note { msg, note },
         });
+    }
+
+    /// Marks a point every node has passed (the world was quiet): every later record sorts
+    /// after every earlier one. Scenarios call it between user actions, so a phase's
+    /// concurrent tails (an ACK still crossing proxies) do not interleave with the next phase.
+    pub fn barrier(&self) {
+        let mut s = self.state();
+        s.floor = s
+            .clocks
+            .values()
+            .map(|c| c.0)
+            .max()
+            .unwrap_or(0)
+            .max(s.floor);
     }
 
     /// Records in the order they reached the tap.
@@ -396,6 +414,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn barrier_orders_phases() {
+        let tap = Tap::new();
+        for _ in 0..5 {
+            tap.note("busy", None, Note::Action { label: "x".into() });
+        }
+        tap.barrier();
+        tap.note(
+            "quiet",
+            None,
+            Note::Action {
+                label: "after".into(),
+            },
+        );
+        let last = tap.ordered().pop().unwrap();
+        assert_eq!((last.node.as_str(), last.lamport), ("quiet", 6));
     }
 
     #[test]

@@ -34,5 +34,10 @@ pub async fn fetch_rcd_content(client: &Client, rcd: &Rcd) -> Fetched {
 
 /// `{"error": …}` with a 400, the Ms error shape.
 pub(crate) fn ms_error(kind: &str, detail: impl std::fmt::Display) -> kit::http::Response {
-    kit::node::json_response(400, &stir::ms::ErrorBody { error: format!("{kind}: {detail}") })
+    kit::node::json_response(
+        400,
+        &stir::ms::ErrorBody {
+            error: format!("{kind}: {detail}"),
+        },
+    )
 }

@@ -11,7 +11,9 @@ use kit::trace::Note;
 use kit::{Error, fixtures};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::DecodePrivateKey as _;
-use stir::ms::{SIGNING_PATH, SigningRequest, SigningRequestBody, SigningResponse, SigningResponseBody};
+use stir::ms::{
+    SIGNING_PATH, SigningRequest, SigningRequestBody, SigningResponse, SigningResponseBody,
+};
 use stir::rcd::{self, Fetched};
 use stir::{Attest, DigestAlg, IdentityHeader, Passport, Ppt};
 
@@ -35,11 +37,18 @@ impl Refusal {
 
 /// Builds the PASSporT a signing request asks for. `origid` is used when the request has none.
 /// Pure: the caller supplies the content behind RCD URIs for `rcdi`.
-pub fn passport_for(req: &SigningRequest, x5u: &str, origid: &str, fetched: &Fetched) -> Result<Passport, Refusal> {
+pub fn passport_for(
+    req: &SigningRequest,
+    x5u: &str,
+    origid: &str,
+    fetched: &Fetched,
+) -> Result<Passport, Refusal> {
     if req.orig.tn.is_none() && req.orig.uri.is_none() {
         return Err(Refusal::MissingParameter("orig.tn or orig.uri"));
     }
-    if req.dest.tn.as_ref().is_none_or(Vec::is_empty) && req.dest.uri.as_ref().is_none_or(Vec::is_empty) {
+    if req.dest.tn.as_ref().is_none_or(Vec::is_empty)
+        && req.dest.uri.as_ref().is_none_or(Vec::is_empty)
+    {
         return Err(Refusal::MissingParameter("dest.tn or dest.uri"));
     }
     let ppt = match req.ppt.as_deref() {
@@ -64,7 +73,14 @@ pub fn passport_for(req: &SigningRequest, x5u: &str, origid: &str, fetched: &Fet
         _ => {
             let attest = req.attest.unwrap_or(Attest::C);
             let origid = req.origid.clone().unwrap_or_else(|| origid.to_owned());
-            Ok(Passport::shaken(x5u, attest, req.orig.clone(), req.dest.clone(), req.iat, &origid))
+            Ok(Passport::shaken(
+                x5u,
+                attest,
+                req.orig.clone(),
+                req.dest.clone(),
+                req.iat,
+                &origid,
+            ))
         }
     }
 }
@@ -86,7 +102,10 @@ struct Signer {
 impl Signer {
     async fn handle(&self, req: Request, peer: Peer) -> Response {
         if req.method != "POST" || req.target != SIGNING_PATH {
-            return Response::text(404, format!("no such operation: {} {}", req.method, req.target));
+            return Response::text(
+                404,
+                format!("no such operation: {} {}", req.method, req.target),
+            );
         }
         if req.body.is_empty() {
             return ms_error("Missing Request body", "empty");
@@ -97,7 +116,9 @@ impl Signer {
         };
         let request = body.signing_request;
         let fetched = match &request.rcd {
-            Some(rcd) if request.rcdi.is_none() => crate::fetch_rcd_content(&self.client, rcd).await,
+            Some(rcd) if request.rcdi.is_none() => {
+                crate::fetch_rcd_content(&self.client, rcd).await
+            }
             _ => Fetched::new(),
         };
         // The seeded stream keeps origid reproducible; a poisoned lock still holds a valid Rng.
@@ -110,25 +131,56 @@ impl Signer {
             Ok(t) => t,
             Err(e) => return Response::text(500, e.to_string()),
         };
-        let ppt = passport.header.ppt.clone().unwrap_or_else(|| "shaken".into());
+        let ppt = passport
+            .header
+            .ppt
+            .clone()
+            .unwrap_or_else(|| "shaken".into());
         if let Ok(decoded) = stir::passport::decode(&token) {
             self.ctx.note(
                 peer.msg,
-                Note::Token { label: format!("PASSporT signed (ppt={ppt})"), header: decoded.header_json, claims: decoded.claims_json },
+                Note::Token {
+                    label: format!("PASSporT signed (ppt={ppt})"),
+                    header: decoded.header_json,
+                    claims: decoded.claims_json,
+                },
             );
         }
-        let attest = passport.claims.attest.map(|a| format!(", attestation {a}")).unwrap_or_default();
-        self.ctx.note(peer.msg, Note::Action { label: format!("sign PASSporT (ppt={ppt}{attest}) with ES256, x5u {}", self.x5u) });
+        let attest = passport
+            .claims
+            .attest
+            .map(|a| format!(", attestation {a}"))
+            .unwrap_or_default();
+        self.ctx.note(
+            peer.msg,
+            Note::Action {
+                label: format!(
+                    "sign PASSporT (ppt={ppt}{attest}) with ES256, x5u {}",
+                    self.x5u
+                ),
+            },
+        );
         let header = IdentityHeader::new(token, &self.x5u, &ppt).to_header();
-        json_response(200, &SigningResponseBody { signing_response: SigningResponse { identity_header: header, request_id: request.request_id } })
+        json_response(
+            200,
+            &SigningResponseBody {
+                signing_response: SigningResponse {
+                    identity_header: header,
+                    request_id: request.request_id,
+                },
+            },
+        )
     }
 }
 
 /// Starts the STI-AS of the operator whose STI-SP certificate has `spc`, with its x5u pointing
 /// at the repository `cr_host`.
 pub async fn start(ctx: &Ctx, spc: &str, cr_host: &str) -> Result<StiAs, Error> {
-    let pem = String::from_utf8_lossy(&fixtures::read(&format!("pki/sti-sp-{spc}.key.pem"))?).into_owned();
-    let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Pem { detail: e.to_string() })?;
+    let pem = String::from_utf8_lossy(&fixtures::read(&format!("pki/sti-sp-{spc}.key.pem"))?)
+        .into_owned();
+    let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Pem {
+        detail: e.to_string(),
+    })?;
     let signer = Arc::new(Signer {
         ctx: ctx.clone(),
         key,
@@ -140,7 +192,9 @@ pub async fn start(ctx: &Ctx, spc: &str, cr_host: &str) -> Result<StiAs, Error> 
         let signer = signer.clone();
         async move { signer.handle(req, peer).await }
     });
-    Ok(StiAs { server: ctx.https_server(h, ClientAuth::None).await? })
+    Ok(StiAs {
+        server: ctx.https_server(h, ClientAuth::None).await?,
+    })
 }
 
 #[cfg(test)]
@@ -176,21 +230,40 @@ mod tests {
     fn refusals() {
         let mut r = request();
         r.orig = Orig::default();
-        assert_eq!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::MissingParameter("orig.tn or orig.uri")));
+        assert_eq!(
+            passport_for(&r, "x", "u", &Fetched::new()),
+            Err(Refusal::MissingParameter("orig.tn or orig.uri"))
+        );
         let mut r = request();
         r.ppt = Some("rcd".into());
-        assert_eq!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::MissingParameter("rcd")));
+        assert_eq!(
+            passport_for(&r, "x", "u", &Fetched::new()),
+            Err(Refusal::MissingParameter("rcd"))
+        );
         let mut r = request();
         r.ppt = Some("rph".into());
-        assert!(matches!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::InvalidParameter(_))));
+        assert!(matches!(
+            passport_for(&r, "x", "u", &Fetched::new()),
+            Err(Refusal::InvalidParameter(_))
+        ));
     }
 
     #[test]
     fn rcd_gets_rcdi_over_fetched_jcard() {
         let mut r = request();
         r.ppt = Some("rcd".into());
-        r.rcd = Some(stir::Rcd { nam: Some("Q".into()), jcl: Some("https://id/j.json".into()), ..Default::default() });
-        assert!(matches!(passport_for(&r, "x", "u", &Fetched::new()), Err(Refusal::InvalidParameter(_))), "jCard not fetched");
+        r.rcd = Some(stir::Rcd {
+            nam: Some("Q".into()),
+            jcl: Some("https://id/j.json".into()),
+            ..Default::default()
+        });
+        assert!(
+            matches!(
+                passport_for(&r, "x", "u", &Fetched::new()),
+                Err(Refusal::InvalidParameter(_))
+            ),
+            "jCard not fetched"
+        );
         let mut fetched = Fetched::new();
         fetched.insert("https://id/j.json".into(), b"[]".to_vec());
         let p = passport_for(&r, "x", "u", &fetched).unwrap();

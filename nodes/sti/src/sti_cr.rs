@@ -24,7 +24,10 @@ pub fn x5u(host: &str, spc: &str) -> String {
 pub async fn start(ctx: &Ctx, spcs: &[&str]) -> Result<Server, Error> {
     let mut chains = BTreeMap::new();
     for spc in spcs {
-        chains.insert(chain_path(spc), fixtures::read(&format!("pki/sti-sp-{spc}.chain.pem"))?);
+        chains.insert(
+            chain_path(spc),
+            fixtures::read(&format!("pki/sti-sp-{spc}.chain.pem"))?,
+        );
     }
     let chains = Arc::new(chains);
     let h = handler(move |req: Request, _peer: Peer| {

@@ -35,7 +35,9 @@ struct Verifier {
 }
 
 fn party(p: &MsParty) -> Option<Party> {
-    p.tn.as_ref().map(|tn| Party::Tn(tn.clone())).or_else(|| p.uri.as_ref().map(|u| Party::from_uri(u)))
+    p.tn.as_ref()
+        .map(|tn| Party::Tn(tn.clone()))
+        .or_else(|| p.uri.as_ref().map(|u| Party::from_uri(u)))
 }
 
 /// The Ms result entry for one report: a PASSporT whose signature holds but whose RCD digests
@@ -46,11 +48,17 @@ pub fn result_entry(ppt: &str, jws: &str, report: &Report) -> VerifyResult {
         && let Some(rcd) = &verified.rcd
         && !rcd.intact()
     {
-        let bad: Vec<&str> = rcd.digests.iter().filter(|(_, s)| !s.is_match()).map(|(p, _)| p.as_str()).collect();
+        let bad: Vec<&str> = rcd
+            .digests
+            .iter()
+            .filter(|(_, s)| !s.is_match())
+            .map(|(p, _)| p.as_str())
+            .collect();
         entry.status = "fail".into();
         entry.reason_code = Some(438);
         entry.reason_text = Some("Invalid Identity Header".into());
-        entry.reason_description = Some(format!("rcdi digest does not match for {}", bad.join(", ")));
+        entry.reason_description =
+            Some(format!("rcdi digest does not match for {}", bad.join(", ")));
         entry.passport = Some(jws.to_owned());
         entry.valid_claims = None;
     }
@@ -58,13 +66,22 @@ pub fn result_entry(ppt: &str, jws: &str, report: &Report) -> VerifyResult {
 }
 
 impl Verifier {
-    async fn verify_one(&self, value: &str, facts: &SipFacts, msg: Option<u64>) -> (String, VerifyResult, Option<Result<(), Verstat>>) {
+    async fn verify_one(
+        &self,
+        value: &str,
+        facts: &SipFacts,
+        msg: Option<u64>,
+    ) -> (String, VerifyResult, Option<Result<(), Verstat>>) {
         let identity = match IdentityHeader::parse(value) {
             Ok(id) => id,
             Err(error) => {
                 let outcome = Err(error);
                 let entry = VerifyResult::from_outcome("shaken", value, &outcome);
-                return ("shaken".into(), entry, outcome.err().map(|e| Err(e.verstat())));
+                return (
+                    "shaken".into(),
+                    entry,
+                    outcome.err().map(|e| Err(e.verstat())),
+                );
             }
         };
         let ppt = identity.ppt.clone().unwrap_or_else(|| "shaken".into());
@@ -72,7 +89,11 @@ impl Verifier {
         if let Ok(decoded) = stir::passport::decode(&identity.jws) {
             self.ctx.note(
                 msg,
-                Note::Token { label: format!("PASSporT received (ppt={ppt})"), header: decoded.header_json, claims: decoded.claims_json },
+                Note::Token {
+                    label: format!("PASSporT received (ppt={ppt})"),
+                    header: decoded.header_json,
+                    claims: decoded.claims_json,
+                },
             );
             if let Some(rcd) = &decoded.passport.claims.rcd {
                 fetched = crate::fetch_rcd_content(&self.content, rcd).await;
@@ -88,10 +109,17 @@ impl Verifier {
         };
         let report = verify::verify_report(&identity, &ctx).await;
         for check in &report.checks {
-            let code = (!check.passed).then(|| report.outcome.as_ref().err().map(|e| e.sip_answer().code)).flatten();
+            let code = (!check.passed)
+                .then(|| report.outcome.as_ref().err().map(|e| e.sip_answer().code))
+                .flatten();
             self.ctx.note(
                 msg,
-                Note::Check { name: format!("{ppt}: {}", check.name), passed: check.passed, detail: check.detail.clone(), code },
+                Note::Check {
+                    name: format!("{ppt}: {}", check.name),
+                    passed: check.passed,
+                    detail: check.detail.clone(),
+                    code,
+                },
             );
         }
         let entry = result_entry(&ppt, &identity.jws, &report);
@@ -104,7 +132,10 @@ impl Verifier {
 
     async fn handle(&self, req: Request, peer: Peer) -> Response {
         if req.method != "POST" || req.target != VERIFICATION_PATH {
-            return Response::text(404, format!("no such operation: {} {}", req.method, req.target));
+            return Response::text(
+                404,
+                format!("no such operation: {} {}", req.method, req.target),
+            );
         }
         if req.body.is_empty() {
             return ms_error("Missing Request body", "empty");
@@ -113,8 +144,19 @@ impl Verifier {
             Ok(b) => b,
             Err(e) => return ms_error("Failed To Parse Message Body", e),
         };
-        let VerificationRequest { identity_header, identity_headers, from, to, time, request_id } = body.verification_request;
-        let facts = SipFacts { orig: party(&from), dest: party(&to), date: Some(time) };
+        let VerificationRequest {
+            identity_header,
+            identity_headers,
+            from,
+            to,
+            time,
+            request_id,
+        } = body.verification_request;
+        let facts = SipFacts {
+            orig: party(&from),
+            dest: party(&to),
+            date: Some(time),
+        };
         let mut results = Vec::new();
         let mut shaken_verdict = None;
         for value in std::iter::once(&identity_header).chain(identity_headers.iter()) {
@@ -129,16 +171,42 @@ impl Verifier {
             Some(Err(v)) => v,
             None => Verstat::NoValidation,
         };
-        let summary: Vec<String> = results.iter().map(|r| format!("{} {}", r.ppt, r.status)).collect();
-        self.ctx.note(peer.msg, Note::Action { label: format!("verify certificates and signatures: {} → verstat {verstat}", summary.join(", ")) });
-        let response = VerificationResponse { verstat_value: verstat.as_str().into(), verify_results: results.into_iter().map(|verify_result| stir::ms::VerifyResultEntry { verify_result }).collect(), request_id };
-        json_response(200, &VerificationResponseBody { verification_response: response })
+        let summary: Vec<String> = results
+            .iter()
+            .map(|r| format!("{} {}", r.ppt, r.status))
+            .collect();
+        self.ctx.note(
+            peer.msg,
+            Note::Action {
+                label: format!(
+                    "verify certificates and signatures: {} → verstat {verstat}",
+                    summary.join(", ")
+                ),
+            },
+        );
+        let response = VerificationResponse {
+            verstat_value: verstat.as_str().into(),
+            verify_results: results
+                .into_iter()
+                .map(|verify_result| stir::ms::VerifyResultEntry { verify_result })
+                .collect(),
+            request_id,
+        };
+        json_response(
+            200,
+            &VerificationResponseBody {
+                verification_response: response,
+            },
+        )
     }
 }
 
 /// Starts an STI-VS trusting the fixture STI-CA.
 pub async fn start(ctx: &Ctx) -> Result<StiVs, Error> {
-    let anchors = TrustAnchors::from_pem(&fixtures::read(fixtures::STI_CA)?).map_err(|e| Error::Pem { detail: e.to_string() })?;
+    let anchors =
+        TrustAnchors::from_pem(&fixtures::read(fixtures::STI_CA)?).map_err(|e| Error::Pem {
+            detail: e.to_string(),
+        })?;
     let verifier = Arc::new(Verifier {
         ctx: ctx.clone(),
         anchors,
@@ -150,5 +218,7 @@ pub async fn start(ctx: &Ctx) -> Result<StiVs, Error> {
         let verifier = verifier.clone();
         async move { verifier.handle(req, peer).await }
     });
-    Ok(StiVs { server: ctx.https_server(h, ClientAuth::None).await? })
+    Ok(StiVs {
+        server: ctx.https_server(h, ClientAuth::None).await?,
+    })
 }

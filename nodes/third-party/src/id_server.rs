@@ -57,22 +57,32 @@ impl Store {
     /// Loads the records and every jCard they name from the fixtures.
     pub fn load() -> Result<Self, Error> {
         let text = String::from_utf8_lossy(&fixtures::read("enterprise/rcd.toml")?).into_owned();
-        let file: File = toml::from_str(&text).map_err(|e| Error::Fixture { path: "enterprise/rcd.toml".into(), detail: e.to_string() })?;
+        let file: File = toml::from_str(&text).map_err(|e| Error::Fixture {
+            path: "enterprise/rcd.toml".into(),
+            detail: e.to_string(),
+        })?;
         let mut store = Store::default();
         for r in file.record {
             if let Some(jcard) = &r.jcard
                 && !store.jcards.contains_key(jcard)
             {
-                store.jcards.insert(jcard.clone(), fixtures::read(&format!("enterprise/jcards/{jcard}"))?);
+                store.jcards.insert(
+                    jcard.clone(),
+                    fixtures::read(&format!("enterprise/jcards/{jcard}"))?,
+                );
             }
-            store.records.entry(digits(&r.tn)).or_default().push(RcdRecord {
-                id: r.id,
-                nam: r.nam,
-                jcl: r.jcard.as_deref().map(jcard_url),
-                icn: r.icn,
-                crn: r.crn,
-                default: r.default,
-            });
+            store
+                .records
+                .entry(digits(&r.tn))
+                .or_default()
+                .push(RcdRecord {
+                    id: r.id,
+                    nam: r.nam,
+                    jcl: r.jcard.as_deref().map(jcard_url),
+                    icn: r.icn,
+                    crn: r.crn,
+                    default: r.default,
+                });
         }
         Ok(store)
     }
@@ -84,10 +94,19 @@ impl Store {
         }
         if let Some(tn) = target.strip_prefix("/rcd/v1/subscribers/") {
             if !client_certificate {
-                return Response::text(403, "RCD records are served to operators over mutual TLS only");
+                return Response::text(
+                    403,
+                    "RCD records are served to operators over mutual TLS only",
+                );
             }
             return match self.records.get(tn) {
-                Some(records) => json_response(200, &RcdRecords { tn: tn.to_owned(), records: records.clone() }),
+                Some(records) => json_response(
+                    200,
+                    &RcdRecords {
+                        tn: tn.to_owned(),
+                        records: records.clone(),
+                    },
+                ),
                 None => Response::text(404, format!("no RCD record for {tn}")),
             };
         }
@@ -122,13 +141,40 @@ mod tests {
         let store = Store::load().unwrap();
         let a = &store.records["12025551000"];
         assert_eq!(a.len(), 2);
-        assert!(a.iter().any(|r| r.default && r.nam == "Q Branch Spy Gadgets"));
-        assert_eq!(a[0].jcl.as_deref(), Some("https://id.enterprise.example/jcards/q-branch.json"));
-        assert!(!store.records.contains_key("12025551999"), "the ex-employee has no record");
-        assert_eq!(store.answer("GET", "/rcd/v1/subscribers/12025551000", true).status, 200);
-        assert_eq!(store.answer("GET", "/rcd/v1/subscribers/12025551000", false).status, 403);
-        assert_eq!(store.answer("GET", "/rcd/v1/subscribers/12025551999", true).status, 404);
-        assert_eq!(store.answer("GET", "/jcards/q-branch.json", false).status, 200);
+        assert!(
+            a.iter()
+                .any(|r| r.default && r.nam == "Q Branch Spy Gadgets")
+        );
+        assert_eq!(
+            a[0].jcl.as_deref(),
+            Some("https://id.enterprise.example/jcards/q-branch.json")
+        );
+        assert!(
+            !store.records.contains_key("12025551999"),
+            "the ex-employee has no record"
+        );
+        assert_eq!(
+            store
+                .answer("GET", "/rcd/v1/subscribers/12025551000", true)
+                .status,
+            200
+        );
+        assert_eq!(
+            store
+                .answer("GET", "/rcd/v1/subscribers/12025551000", false)
+                .status,
+            403
+        );
+        assert_eq!(
+            store
+                .answer("GET", "/rcd/v1/subscribers/12025551999", true)
+                .status,
+            404
+        );
+        assert_eq!(
+            store.answer("GET", "/jcards/q-branch.json", false).status,
+            200
+        );
         assert_eq!(store.answer("GET", "/jcards/../secret", false).status, 404);
     }
 }

@@ -1,0 +1,335 @@
+//! The IMS application server of TR 33.790 key issue #1, on ISC between the S-CSCF and itself.
+//!
+//! Originating ([`orig`], §6.2.2.2 steps 2–6): it asks the HSS whether the caller may use 3P IDs
+//! and where their 3P ID server is, fetches the caller's RCD records from it (mutual TLS),
+//! picks one against the 3P ID data in the INVITE, asserts the caller with the RCD name, has the
+//! STI-AS sign `shaken` (and `rcd`) PASSporTs over Ms, and sends the INVITE on with the Identity
+//! and Call-Info headers.
+//!
+//! Terminating ([`term`], §6.2.2.2 steps 8–11): it hands the Identity headers to the STI-VS over
+//! Ms and delivers the INVITE with `verstat`, keeping the RCD only if it verified.
+
+pub mod orig;
+pub mod term;
+
+use std::sync::Arc;
+
+use kit::Error;
+use kit::http::{Client, Request as HttpRequest};
+use kit::node::Ctx;
+use kit::sip::proxy::prepare_forward;
+use kit::sip::{Config, Endpoint, Incoming, Method, Request, Timers};
+use kit::sipnode::{self, SipNode};
+use kit::trace::Note;
+use kit::wire::id3p::RcdRecords;
+use kit::wire::sh::{self, Subscription};
+use stir::Attest;
+use stir::ms::{
+    SIGNING_PATH, SigningRequestBody, SigningResponseBody, VERIFICATION_PATH,
+    VerificationRequestBody, VerificationResponseBody,
+};
+
+/// Which side of the call the AS serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Signs: needs the HSS and the STI-AS.
+    Originating {
+        hss_host: String,
+        sti_as_host: String,
+    },
+    /// Verifies: needs the STI-VS.
+    Terminating { sti_vs_host: String },
+}
+
+/// AS settings.
+#[derive(Debug, Clone)]
+pub struct AsConfig {
+    pub role: Role,
+    pub timers: Timers,
+}
+
+struct Node {
+    ctx: Ctx,
+    config: AsConfig,
+    /// Mutual-TLS client: HSS and 3P ID server.
+    mtls: Client,
+    /// Server-authenticated client: STI-AS/VS.
+    https: Client,
+}
+
+fn digits(tn: &str) -> String {
+    tn.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl Node {
+    fn note(&self, msg: u64, label: String) {
+        self.ctx.note(Some(msg), Note::Action { label });
+    }
+
+    fn choice(&self, msg: u64, id: &str, text: &str) {
+        self.ctx.note(
+            Some(msg),
+            Note::Choice {
+                id: id.into(),
+                text: text.into(),
+            },
+        );
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        client: &Client,
+        url: String,
+    ) -> Result<Option<T>, String> {
+        let response = client
+            .send(HttpRequest::get(url.as_str()))
+            .await
+            .map_err(|e| e.to_string())?;
+        match response.status {
+            200 => serde_json::from_slice(&response.body)
+                .map(Some)
+                .map_err(|e| format!("{url}: {e}")),
+            404 => Ok(None),
+            other => Err(format!("{url} answered {other}")),
+        }
+    }
+
+    async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+        body: &B,
+    ) -> Result<T, String> {
+        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let response = self
+            .https
+            .send(HttpRequest::post_json(url.as_str(), bytes))
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status != 200 {
+            return Err(format!(
+                "{url} answered {}: {}",
+                response.status,
+                String::from_utf8_lossy(&response.body)
+            ));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))
+    }
+
+    /// §6.2.2.2 steps 3–6 on one INVITE.
+    async fn originating(&self, invite: &mut Request, msg: u64, hss_host: &str, sti_as_host: &str) {
+        let Some(caller) = orig::caller(invite) else {
+            self.note(
+                msg,
+                "no caller identity in the INVITE: nothing to sign".into(),
+            );
+            return;
+        };
+        let (Some(caller_tn), Some(callee_tn)) = (caller.tn(), orig::callee_tn(invite)) else {
+            self.note(
+                msg,
+                "caller or callee is not a telephone number: nothing to sign".into(),
+            );
+            return;
+        };
+        let asked = orig::third_party_id_data(invite);
+        self.choice(
+            msg,
+            "6.2-3pid-data",
+            &asked.as_ref().map_or(
+                "the INVITE names no 3P ID data (no From display name)".into(),
+                |a| format!("3P ID data from the From display name: {a:?}"),
+            ),
+        );
+        let subscription: Option<Subscription> = match self
+            .get_json(
+                &self.mtls,
+                format!("https://{hss_host}{}", sh::path(&digits(&caller_tn))),
+            )
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.note(
+                    msg,
+                    format!("HSS unavailable ({e}): treated as not authorised"),
+                );
+                None
+            }
+        };
+        let decision = match orig::authorise(subscription.as_ref()) {
+            Err(refused) => refused,
+            Ok(server) => {
+                let url = format!(
+                    "{}{}",
+                    server.trim_end_matches('/'),
+                    kit::wire::id3p::path(&digits(&caller_tn))
+                );
+                match self.get_json::<RcdRecords>(&self.mtls, url).await {
+                    Ok(Some(records)) => orig::choose(&records.records, asked.as_deref()),
+                    Ok(None) => orig::RcdDecision::NoRecord,
+                    Err(e) => {
+                        self.note(msg, format!("3P ID server unavailable ({e}): no RCD"));
+                        orig::RcdDecision::NoRecord
+                    }
+                }
+            }
+        };
+        self.note(msg, format!("3P ID check: {}", decision.explain()));
+        if asked.is_none() && decision.record().is_some() {
+            self.choice(
+                msg,
+                "6.2-no-3pid-data",
+                "no 3P ID data named: the default RCD record is used",
+            );
+        }
+        if matches!(decision, orig::RcdDecision::Mismatch { .. }) {
+            self.choice(
+                msg,
+                "6.2-mismatch-policy",
+                "3P ID data and the server's records disagree: no RCD is presented",
+            );
+        }
+        let record = decision.record();
+        let iat = self.ctx.clock.now();
+        let mut identities = Vec::new();
+        for request in orig::signing_requests(&caller_tn, &callee_tn, iat, Attest::A, record) {
+            let ppt = request.ppt.clone().unwrap_or_else(|| "shaken".into());
+            let body = SigningRequestBody {
+                signing_request: request,
+            };
+            match self
+                .post_json::<_, SigningResponseBody>(
+                    format!("https://{sti_as_host}{SIGNING_PATH}"),
+                    &body,
+                )
+                .await
+            {
+                Ok(answer) => identities.push(answer.signing_response.identity_header),
+                Err(e) => self.note(
+                    msg,
+                    format!("STI-AS refused to sign {ppt} ({e}): sent without it"),
+                ),
+            }
+        }
+        if record.is_some() {
+            self.choice(
+                msg,
+                "6.2-rcd-header",
+                "RCD as an rcd PASSporT, P-Asserted-Identity display name and Call-Info rcd-jcard",
+            );
+        }
+        orig::apply(invite, &caller, &identities, record);
+        self.note(
+            msg,
+            format!(
+                "add P-Asserted-Identity and {} Identity header(s); route on",
+                identities.len()
+            ),
+        );
+    }
+
+    /// §6.2.2.2 steps 8–11 on one INVITE.
+    async fn terminating(&self, invite: &mut Request, msg: u64, sti_vs_host: &str) {
+        let request = term::verification_request(invite, self.ctx.clock.now());
+        let response = match request {
+            None => {
+                self.note(msg, "no Identity header: nothing to verify".into());
+                None
+            }
+            Some(request) => {
+                let body = VerificationRequestBody {
+                    verification_request: request,
+                };
+                match self
+                    .post_json::<_, VerificationResponseBody>(
+                        format!("https://{sti_vs_host}{VERIFICATION_PATH}"),
+                        &body,
+                    )
+                    .await
+                {
+                    Ok(answer) => Some(answer.verification_response),
+                    Err(e) => {
+                        self.note(
+                            msg,
+                            format!("STI-VS unavailable ({e}): delivered without verification"),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        let delivery = term::apply(invite, response.as_ref());
+        let removed = if delivery.removed.is_empty() {
+            String::new()
+        } else {
+            format!("; removed {}", delivery.removed.join(", "))
+        };
+        let name = delivery
+            .name
+            .as_ref()
+            .map_or("no verified name".into(), |n| {
+                format!("verified name {n:?}")
+            });
+        self.note(
+            msg,
+            format!("deliver with verstat={}, {name}{removed}", delivery.verstat),
+        );
+        if !delivery.removed.is_empty() {
+            self.choice(
+                msg,
+                "6.2-term-display",
+                "unverified RCD is removed before the callee sees it",
+            );
+        }
+    }
+}
+
+async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
+    let request = incoming.request().clone();
+    let branch = ep.next_branch();
+    let mut fwd = match prepare_forward(
+        &request,
+        ep.host(),
+        ep.local_addr(),
+        incoming.transport(),
+        &branch,
+        false,
+    ) {
+        Ok(f) => f,
+        Err(answer) => {
+            let _ = incoming.respond(answer).await;
+            return;
+        }
+    };
+    if request.method == Method::Invite && !incoming.is_ack() {
+        let msg = incoming.trace_id();
+        match &node.config.role {
+            Role::Originating {
+                hss_host,
+                sti_as_host,
+            } => node.originating(&mut fwd, msg, hss_host, sti_as_host).await,
+            Role::Terminating { sti_vs_host } => node.terminating(&mut fwd, msg, sti_vs_host).await,
+        }
+    }
+    sipnode::forward(&ep, &mut incoming, fwd).await;
+}
+
+/// Starts the AS.
+pub async fn start(ctx: &Ctx, config: AsConfig) -> Result<SipNode, Error> {
+    let ep = Endpoint::bind(
+        Config::new(&ctx.id, &ctx.host).with_timers(config.timers),
+        ctx.locate.clone(),
+        ctx.tap.clone(),
+        ctx.rng(),
+    )
+    .await?;
+    let node = Arc::new(Node {
+        ctx: ctx.clone(),
+        mtls: ctx.https_client(true)?,
+        https: ctx.https_client(false)?,
+        config,
+    });
+    Ok(sipnode::serve(ep, move |ep, incoming| {
+        handle(ep, incoming, node.clone())
+    }))
+}

@@ -1,0 +1,499 @@
+//! The endpoint handle, the requests it hands to its network function and the client
+//! transactions it runs for it (RFC 3261 §8, §17, §18).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rsipstack::sip::{Method, Request, Response};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use super::transaction::{ClientEvent, ServerEntry, ServerEvent};
+use super::transport::TcpConn;
+use super::{Config, SipTarget, SipTransport, Timers};
+use crate::Error;
+use crate::clock::Rng;
+use crate::locate::Locate;
+use crate::trace::Tap;
+
+/// A SIP endpoint: UDP and TCP on one loopback port, the transaction layer, the trace.
+///
+/// Cheap to clone; the last clone dropped (or [`Endpoint::shutdown`]) stops every task and
+/// closes every socket.
+///
+/// Transactions (RFC 3261 §17, RFC 6026 §7):
+/// * client INVITE: Timer A (UDP) retransmits, Timer B gives a local 408; after a 1xx, Timer C
+///   (reset by every 1xx other than 100) gives a local 408 and sends a CANCEL; a 3xx–6xx is
+///   ACKed by the transaction (same branch, same connection) and its retransmissions re-ACKed;
+///   a 2xx moves it to Accepted for 64×T1 (Timer M), handing every further 2xx (retransmitted
+///   or forked) to the TU, which sends the ACK ([`Endpoint::send_stateless`]).
+/// * client non-INVITE: Timer E (UDP, doubling to T2), Timer F → local 408, Timer K.
+/// * server INVITE: a retransmitted INVITE gets the last provisional again; a 3xx–6xx is
+///   retransmitted (Timer G, UDP) until its ACK (absorbed) or Timer H; a 2xx moves it to
+///   Accepted for 64×T1 (Timer L), absorbing INVITE retransmissions. With
+///   [`Incoming::respond`] the endpoint also retransmits the 2xx itself (T1 doubling to T2,
+///   over every transport, §13.3.1.4) until the ACK arrives; [`Incoming::relay`] (a proxy)
+///   sends each 2xx once.
+/// * server non-INVITE: retransmissions get the last response again; Timer J.
+/// * The ACK of a 2xx matches no transaction: it reaches the TU as an [`Incoming`] with
+///   [`Incoming::is_ack`]. A response matching no transaction is dropped (and traced).
+/// * No 100 Trying is sent on the TU's behalf (traces stay deterministic): a proxy sends it.
+#[derive(Clone)]
+pub struct Endpoint {
+    guard: Arc<Guard>,
+}
+
+/// Shuts the endpoint down when the last [`Endpoint`] clone goes.
+struct Guard(Arc<Inner>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.guard.0, f)
+    }
+}
+
+/// State shared by the endpoint's tasks.
+pub(super) struct Inner {
+    pub(super) config: Config,
+    pub(super) locate: Arc<dyn Locate>,
+    pub(super) tap: Tap,
+    pub(super) rng: Mutex<Rng>,
+    pub(super) addr: SocketAddr,
+    pub(super) udp: Mutex<Option<Arc<UdpSocket>>>,
+    /// Open TCP connections by peer address (accepted ones by the peer's ephemeral address).
+    pub(super) conns: Mutex<HashMap<SocketAddr, Arc<TcpConn>>>,
+    /// Serialises opening connections, so two sends to a new peer share one.
+    pub(super) connecting: tokio::sync::Mutex<()>,
+    pub(super) clients: Mutex<HashMap<String, mpsc::UnboundedSender<ClientEvent>>>,
+    pub(super) servers: Mutex<HashMap<String, ServerEntry>>,
+    /// Server INVITE transactions retransmitting a 2xx, by (Call-ID, CSeq number).
+    pub(super) awaiting_ack: Mutex<HashMap<(String, u32), mpsc::UnboundedSender<ServerEvent>>>,
+    pub(super) incoming: Mutex<Option<mpsc::UnboundedSender<Incoming>>>,
+    pub(super) incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Incoming>>,
+    pub(super) tasks: Mutex<JoinSet<()>>,
+    pub(super) closed: AtomicBool,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("node", &self.config.node)
+            .field("host", &self.config.host)
+            .field("addr", &self.addr)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex; a poisoned one still holds consistent maps (no code panics while holding it).
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(super) fn shut_down() -> Error {
+    Error::Sip {
+        detail: "endpoint shut down".into(),
+    }
+}
+
+impl Inner {
+    pub(super) fn timers(&self) -> Timers {
+        self.config.timers
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Runs `task` until it ends or the endpoint shuts down.
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = lock(&self.tasks);
+        if self.is_closed() {
+            return;
+        }
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    pub(super) fn next_branch(&self) -> String {
+        lock(&self.rng).branch()
+    }
+
+    pub(super) fn next_tag(&self) -> String {
+        lock(&self.rng).tag()
+    }
+
+    /// Hands a request to the network function.
+    pub(super) fn deliver(&self, incoming: Incoming) {
+        if let Some(tx) = lock(&self.incoming).as_ref() {
+            let _ = tx.send(incoming);
+        }
+    }
+
+    pub(super) fn shutdown(&self) {
+        {
+            let mut tasks = lock(&self.tasks);
+            self.closed.store(true, Ordering::SeqCst);
+            tasks.abort_all();
+        }
+        let udp = lock(&self.udp).take();
+        drop(udp);
+        let conns = std::mem::take(&mut *lock(&self.conns));
+        drop(conns);
+        let clients = std::mem::take(&mut *lock(&self.clients));
+        drop(clients);
+        let servers = std::mem::take(&mut *lock(&self.servers));
+        drop(servers);
+        let acks = std::mem::take(&mut *lock(&self.awaiting_ack));
+        drop(acks);
+        let incoming = lock(&self.incoming).take();
+        drop(incoming);
+    }
+}
+
+impl Endpoint {
+    /// Binds UDP and TCP on 127.0.0.1 with the same port (UDP on :0, then TCP on that port,
+    /// again with a new port if TCP's is taken) and registers the address on the tap as
+    /// `config.node`.
+    pub async fn bind(
+        config: Config,
+        locate: Arc<dyn Locate>,
+        tap: Tap,
+        rng: Rng,
+    ) -> Result<Endpoint, Error> {
+        let bind_err = |e: std::io::Error| Error::Bind {
+            detail: e.to_string(),
+        };
+        let mut attempt = 0;
+        let (udp, listener, addr) = loop {
+            attempt += 1;
+            let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(bind_err)?;
+            let addr = udp.local_addr().map_err(bind_err)?;
+            match TcpListener::bind(addr).await {
+                Ok(listener) => break (udp, listener, addr),
+                Err(e) if attempt >= 32 => return Err(bind_err(e)),
+                Err(_) => continue,
+            }
+        };
+        tap.register(addr, &config.node);
+        let udp = Arc::new(udp);
+        let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            config,
+            locate,
+            tap,
+            rng: Mutex::new(rng),
+            addr,
+            udp: Mutex::new(Some(udp.clone())),
+            conns: Mutex::new(HashMap::new()),
+            connecting: tokio::sync::Mutex::new(()),
+            clients: Mutex::new(HashMap::new()),
+            servers: Mutex::new(HashMap::new()),
+            awaiting_ack: Mutex::new(HashMap::new()),
+            incoming: Mutex::new(Some(incoming_tx)),
+            incoming_rx: tokio::sync::Mutex::new(incoming_rx),
+            tasks: Mutex::new(JoinSet::new()),
+            closed: AtomicBool::new(false),
+        });
+        inner.spawn(inner.clone().udp_loop(udp));
+        inner.spawn(inner.clone().accept_loop(listener));
+        Ok(Endpoint {
+            guard: Arc::new(Guard(inner)),
+        })
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        &self.guard.0
+    }
+
+    /// The UDP and TCP address (same port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner().addr
+    }
+
+    /// Own FQDN (Via sent-by, Record-Route).
+    pub fn host(&self) -> &str {
+        &self.inner().config.host
+    }
+
+    /// Trace node name.
+    pub fn node(&self) -> &str {
+        &self.inner().config.node
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner().config
+    }
+
+    pub fn tap(&self) -> &Tap {
+        &self.inner().tap
+    }
+
+    /// The next request for the network function: a new server transaction, or an ACK that
+    /// matches none. `None` once the endpoint is shut down.
+    pub async fn next_request(&self) -> Option<Incoming> {
+        if self.inner().is_closed() {
+            return None;
+        }
+        let next = self.inner().incoming_rx.lock().await.recv().await;
+        if self.inner().is_closed() {
+            return None;
+        }
+        next
+    }
+
+    /// Sends a request in a new client transaction. A request without Via gets one with a fresh
+    /// branch; without Max-Forwards, 70; Content-Length is set from the body. It goes to the
+    /// top Route's URI if there is one, else the Request-URI (§8.1.2, §16.6), located with the
+    /// node's [`Locate`] (RFC 3263) and tried target by target until one takes it; over TCP
+    /// when it is larger than 1300 bytes (§18.1.1), the top Via (when ours) saying so.
+    pub async fn send_request(&self, request: Request) -> Result<ClientTransaction, Error> {
+        let inner = self.inner().clone();
+        let request = inner.prepare_outgoing(request)?;
+        let mut last = None;
+        for (target, request) in inner.routes_for(&request).await? {
+            match inner.start_client(request, target, None).await {
+                Ok(tx) => return Ok(tx),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(shut_down))
+    }
+
+    /// Sends a request outside any transaction (the ACK of a 2xx; a proxy relaying one),
+    /// prepared and routed like [`Endpoint::send_request`].
+    pub async fn send_stateless(&self, request: Request) -> Result<(), Error> {
+        let inner = self.inner().clone();
+        let request = inner.prepare_outgoing(request)?;
+        let mut last = None;
+        for (target, request) in inner.routes_for(&request).await? {
+            let bytes = super::encode_request(&request);
+            let summary = super::request_summary(&request);
+            match inner.transmit(target, &bytes, &summary, None).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(shut_down))
+    }
+
+    /// Sends a response outside any transaction (a proxy relaying a 2xx whose transaction is
+    /// gone) to where its top Via says (§18.2.2: `received`, `rport`, sent-by).
+    pub async fn send_response_stateless(&self, response: Response) -> Result<(), Error> {
+        self.inner().send_response_by_via(&response).await
+    }
+
+    /// A fresh Via branch (with the RFC 3261 magic cookie) from the seeded rng.
+    pub fn next_branch(&self) -> String {
+        self.inner().next_branch()
+    }
+
+    /// A fresh From/To tag from the seeded rng.
+    pub fn next_tag(&self) -> String {
+        self.inner().next_tag()
+    }
+
+    /// A fresh Call-ID (`…@host`) from the seeded rng.
+    pub fn next_call_id(&self) -> String {
+        lock(&self.inner().rng).call_id(&self.inner().config.host)
+    }
+
+    /// Stops every task and closes every socket of this endpoint. Requests not yet taken are
+    /// dropped; [`Endpoint::next_request`] returns `None` from now on.
+    pub fn shutdown(&self) {
+        self.inner().shutdown();
+    }
+
+    /// [`Endpoint::shutdown`], then waits (at most a second) until every task has ended, so
+    /// the port can be bound again. Do not call it from a task of this endpoint.
+    pub async fn close(&self) {
+        self.inner().shutdown();
+        let mut tasks = std::mem::take(&mut *lock(&self.inner().tasks));
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// Tasks still running (sockets, transactions, connections): 0 after [`Endpoint::close`].
+    pub fn running_tasks(&self) -> usize {
+        let mut tasks = lock(&self.inner().tasks);
+        while tasks.try_join_next().is_some() {}
+        tasks.len()
+    }
+}
+
+/// How a request reached the network function.
+#[derive(Debug)]
+pub(super) enum Kind {
+    /// A server transaction: responses go through it.
+    Transaction(mpsc::UnboundedSender<ServerEvent>),
+    /// An ACK outside any transaction (the ACK of a 2xx).
+    Ack,
+}
+
+/// A request handed to the network function: a server transaction to answer, or an ACK of a
+/// 2xx (no transaction, nothing to answer; a proxy forwards it).
+///
+/// Dropped without a final response, the transaction answers `500`.
+#[derive(Debug)]
+pub struct Incoming {
+    pub(super) request: Request,
+    pub(super) source: SocketAddr,
+    pub(super) transport: SipTransport,
+    pub(super) trace_id: u64,
+    pub(super) kind: Kind,
+    pub(super) answered: bool,
+    pub(super) bound: Duration,
+}
+
+impl Incoming {
+    /// The request, with `received`/`rport` added to its top Via (§18.2.1).
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    pub fn method(&self) -> Method {
+        self.request.method
+    }
+
+    /// The address the request came from.
+    pub fn source(&self) -> SocketAddr {
+        self.source
+    }
+
+    pub fn transport(&self) -> SipTransport {
+        self.transport
+    }
+
+    /// An ACK outside any transaction (nothing to answer).
+    pub fn is_ack(&self) -> bool {
+        matches!(self.kind, Kind::Ack)
+    }
+
+    /// The trace message id of the request as received (for notes about it).
+    pub fn trace_id(&self) -> u64 {
+        self.trace_id
+    }
+
+    /// Answers as a user agent server: provisional or final. A final response without a To
+    /// tag gets the transaction's tag. A 2xx to INVITE is retransmitted by the endpoint until
+    /// the ACK arrives (§13.3.1.4) or 64×T1 pass.
+    pub async fn respond(&mut self, response: Response) -> Result<(), Error> {
+        self.send(response, false).await
+    }
+
+    /// Passes a response on as a proxy (§16.7 step 10): like [`Incoming::respond`], but a 2xx
+    /// is sent once (each retransmission from downstream is relayed again while the
+    /// transaction is in Accepted).
+    pub async fn relay(&mut self, response: Response) -> Result<(), Error> {
+        self.send(response, true).await
+    }
+
+    async fn send(&mut self, response: Response, relay: bool) -> Result<(), Error> {
+        let Kind::Transaction(events) = &self.kind else {
+            return Err(Error::Sip {
+                detail: "an ACK is not answered".into(),
+            });
+        };
+        let last = response.status_code.code() >= 200;
+        let (done, result) = oneshot::channel();
+        events
+            .send(ServerEvent::Respond {
+                response,
+                relay,
+                done,
+            })
+            .map_err(|_| ended())?;
+        let result = tokio::time::timeout(self.bound, result)
+            .await
+            .map_err(|_| Error::Timeout {
+                ms: u64::try_from(self.bound.as_millis()).unwrap_or(u64::MAX),
+            })?
+            .map_err(|_| ended())?;
+        if last {
+            self.answered = true;
+        }
+        result
+    }
+}
+
+fn ended() -> Error {
+    Error::Sip {
+        detail: "the server transaction has ended".into(),
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if let Kind::Transaction(events) = &self.kind
+            && !self.answered
+        {
+            let _ = events.send(ServerEvent::Abandoned);
+        }
+    }
+}
+
+/// A request sent in a client transaction; its responses arrive through
+/// [`ClientTransaction::next_response`].
+#[derive(Debug)]
+pub struct ClientTransaction {
+    pub(super) request: Request,
+    pub(super) target: SipTarget,
+    pub(super) conn: Option<Arc<TcpConn>>,
+    pub(super) responses: mpsc::UnboundedReceiver<(Response, Option<u64>)>,
+    pub(super) last_trace_id: Option<u64>,
+    pub(super) inner: Arc<Inner>,
+}
+
+impl ClientTransaction {
+    /// The next response: provisional ones, then the final one. After a 2xx to INVITE, further
+    /// 2xx (retransmitted or forked) until Timer M (64×T1). When Timer B/F or Timer C expires,
+    /// a locally generated `408 Request Timeout`, once. Then `None`.
+    pub async fn next_response(&mut self) -> Option<Response> {
+        let (response, id) = self.responses.recv().await?;
+        self.last_trace_id = id;
+        Some(response)
+    }
+
+    /// The request as sent (with its Via and Content-Length).
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Where it went.
+    pub fn target(&self) -> SipTarget {
+        self.target
+    }
+
+    /// Trace message id of the response last returned (`None` for a locally generated one).
+    pub fn last_trace_id(&self) -> Option<u64> {
+        self.last_trace_id
+    }
+
+    /// Sends the CANCEL of this INVITE (§9.1) to the same place, in its own transaction.
+    pub async fn cancel(&self) -> Result<ClientTransaction, Error> {
+        if self.request.method != Method::Invite {
+            return Err(Error::Sip {
+                detail: "only an INVITE is cancelled".into(),
+            });
+        }
+        let cancel =
+            super::ua::cancel_for(&self.request).map_err(|detail| Error::Sip { detail })?;
+        self.inner
+            .start_client(cancel, self.target, self.conn.clone())
+            .await
+    }
+}

@@ -1,0 +1,101 @@
+//! Testbed choices: where the TR leaves something open (Editor's Notes, FFS, "e.g."), what this
+//! testbed does. One table, shown by the command line and the dashboard; network functions name
+//! a choice by its id in the trace when they act on it.
+
+use serde::Serialize;
+
+/// One choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    pub id: &'static str,
+    /// Where the TR leaves it open.
+    pub clause: &'static str,
+    /// What is open, in our words.
+    pub question: &'static str,
+    /// What the testbed does.
+    pub answer: &'static str,
+}
+
+/// Every choice the testbed makes.
+pub const CHOICES: &[Choice] = &[
+    Choice {
+        id: "world-ims-entry",
+        clause: "6.2.2.2 step 2, 6.2.2.3 step 1",
+        question: "The TR's \"originating IMS system\" is a collective (I/S-CSCF, MMTel AS, …).",
+        answer: "The P-CSCF asserts the caller (P-Asserted-Identity), the S-CSCF routes to the IMS AS over ISC, and the IMS AS performs the 3P ID and STIR steps. The I-CSCF is left out: the P-CSCF and IBCF know their S-CSCF.",
+    },
+    Choice {
+        id: "world-registration",
+        clause: "(outside the figures)",
+        question: "Registration and IMS AKA are not part of the solution's flow.",
+        answer: "UEs REGISTER through their P-CSCF (Path) to the S-CSCF (Service-Route) without an authentication challenge; the trace shows it as supporting detail.",
+    },
+    Choice {
+        id: "6.2-3pid-data",
+        clause: "6.2.2.1 item 2, 6.2.2.2 step 1",
+        question: "Where the INVITE carries the optional 3P ID data (\"e.g. the display name in From header or other header info\").",
+        answer: "The display name of the From header. No display name means no 3P ID data.",
+    },
+    Choice {
+        id: "6.2-no-3pid-data",
+        clause: "6.2.2.1 NOTE 1 and NOTE 3",
+        question: "What RCD to use when the INVITE names no 3P ID data.",
+        answer: "The 3P ID server's record marked default for that identity; no lookup is suppressed.",
+    },
+    Choice {
+        id: "6.2-mismatch-policy",
+        clause: "6.2.2.2 NOTE 1",
+        question: "Local policy when the INVITE's 3P ID data matches no record of the caller's identity.",
+        answer: "No RCD is signed or presented; the call continues with the caller's number signed (shaken) only.",
+    },
+    Choice {
+        id: "6.2-rcd-header",
+        clause: "6.2.2.1 Editor's Note",
+        question: "Which SIP header carries the RCD (FFS).",
+        answer: "A separate RFC 9795 `rcd` PASSporT in its own Identity header (with `rcdi` over the jCard), the RCD name as the P-Asserted-Identity display name, and the jCard URL in Call-Info with purpose=rcd-jcard and call-reason (RFC 9796).",
+    },
+    Choice {
+        id: "6.2-ms-two-requests",
+        clause: "6.2.2.2 steps 4–6",
+        question: "The Ms signing answer carries one Identity header; the flow needs the caller's number and the RCD signed.",
+        answer: "The IMS AS sends two Ms signing requests: `shaken` (attestation A) and `rcd`. The STI-AS signs each with the operator's STI-SP key.",
+    },
+    Choice {
+        id: "6.2-term-display",
+        clause: "6.2.2.2 step 10",
+        question: "What the callee is given when the caller's number verifies but the RCD does not.",
+        answer: "The terminating IMS AS adds verstat to P-Asserted-Identity and From, and removes every name the callee could show (display names, the `rcd` Identity, Call-Info rcd-jcard) unless the `rcd` PASSporT verified with intact digests.",
+    },
+    Choice {
+        id: "ms-transport",
+        clause: "4.2, 6.2.2.1 NOTE 2",
+        question: "Transport security of Ms, the Sh-like interface and the 3P ID server.",
+        answer: "HTTPS (TLS 1.3) everywhere with the fixture PKI; mutual TLS to the HSS and to the 3P ID server's RCD records.",
+    },
+    Choice {
+        id: "threat-nni",
+        clause: "5.1.2 threat 3",
+        question: "Who manipulates the ID between IMS networks.",
+        answer: "The originating network's egress IBCF, switched into an attacker for the variant: it rewrites the INVITE on the NNI and says so in the trace.",
+    },
+];
+
+/// The choice with this id.
+pub fn get(id: &str) -> Option<&'static Choice> {
+    CHOICES.iter().find(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<&str> = CHOICES.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+        assert!(get("6.2-rcd-header").is_some());
+    }
+}

@@ -1,0 +1,348 @@
+//! Running a scenario variant: start a world with the variant's threat switches, play the
+//! users' part (register, call, answer, hang up), stop the world, and judge the trace — every
+//! TR step seen, every expected outcome observed.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use kit::clock::Clock;
+use kit::sip::Timers;
+use kit::sipmsg::{self, NameAddr, Request};
+use kit::trace::{Body, Note, Record};
+use serde::Serialize;
+
+use crate::scenario::{Figure, Outcome, StepMatch, match_steps};
+use crate::world::{Description, Options, Setup, World};
+
+/// What the users do.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// `caller` (registering first unless it is the PBX) calls `callee`'s number, naming
+    /// `display` as its 3P ID data; the callee answers; the caller hangs up.
+    Call {
+        caller: &'static str,
+        display: Option<&'static str>,
+        callee: &'static str,
+        target: &'static str,
+    },
+}
+
+/// What a variant must show.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Expected {
+    pub answered: bool,
+    /// `verstat` on the P-Asserted-Identity the callee receives.
+    pub verstat: &'static str,
+    /// The caller name the callee is shown (P-Asserted-Identity display name), if any.
+    pub name: Option<&'static str>,
+    /// Whether the callee gets a Call-Info with purpose=rcd-jcard.
+    pub jcard: bool,
+    /// Whether the originating IMS AS asked the 3P ID server.
+    pub id3p_consulted: bool,
+    /// Whether an `rcd` PASSporT was signed.
+    pub rcd_signed: bool,
+    /// A check the STI-VS must report failed: (ppt, SIP code).
+    pub vs_failure: Option<(&'static str, u16)>,
+}
+
+/// A scenario variant: one flow of one solution, with or without a threat switched on.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub solution: u8,
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The TR clause 5 threat the variant shows mitigated.
+    pub threat: Option<&'static str>,
+    pub figure: Figure,
+    /// Testbed choices the flow depends on.
+    pub choices: Vec<&'static str>,
+    pub setup: Setup,
+    pub script: Script,
+    pub expected: Expected,
+}
+
+impl Variant {
+    /// `2:single`, as the command line names it.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.solution, self.id)
+    }
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct Run {
+    pub variant: Variant,
+    /// The trace, in causal order.
+    pub trace: Vec<Record>,
+    /// Every bound address and its node (for port normalisation).
+    pub names: Vec<(SocketAddr, String)>,
+    pub steps: Vec<StepMatch>,
+    pub outcomes: Vec<Outcome>,
+    /// A failure that stopped the run.
+    pub error: Option<String>,
+    pub timing: Timing,
+}
+
+/// Measured durations (reported, never asserted).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    pub startup: Duration,
+    /// INVITE sent → final response at the caller.
+    pub call_setup: Duration,
+    pub total: Duration,
+}
+
+impl Run {
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
+            && self.steps.iter().all(StepMatch::seen)
+            && self.outcomes.iter().all(|o| o.passed)
+    }
+}
+
+/// Timers for scenario runs: the RFC values, with Timer C short so a lost final answer fails
+/// a run in seconds, not minutes.
+pub fn scenario_timers() -> Timers {
+    Timers {
+        timer_c: Duration::from_secs(10),
+        ..Timers::default()
+    }
+}
+
+struct Observed {
+    answered: Option<u16>,
+    callee_got: Option<Request>,
+}
+
+async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Result<Observed> {
+    let Script::Call {
+        caller,
+        display,
+        callee,
+        target,
+    } = script;
+    let quiet = Duration::from_millis(30);
+    let bound = Duration::from_secs(3);
+    let callee_ue = world.ue(callee)?;
+    let code = callee_ue.register().await?;
+    anyhow::ensure!(code == 200, "{callee} could not register ({code})");
+    let caller_ue = world.ue(caller)?;
+    let code = caller_ue.register().await?;
+    anyhow::ensure!(code == 200, "{caller} could not register ({code})");
+    world.settle(quiet, bound).await;
+    let began = Instant::now();
+    // The caller dials; the callee's phone rings; once the ringing has reached the caller (the
+    // world is quiet), the callee picks up.
+    let call = async {
+        let dialling = caller_ue.call(target, *display);
+        let picking_up = async {
+            let deadline = Instant::now() + bound;
+            while callee_ue.ringing() == 0 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if callee_ue.ringing() > 0 {
+                world.settle(quiet, bound).await;
+                callee_ue.answer();
+            }
+        };
+        let (call, ()) = tokio::join!(dialling, picking_up);
+        call
+    }
+    .await?;
+    timing.call_setup = began.elapsed();
+    world.settle(quiet, bound).await;
+    if call.answered() {
+        let code = caller_ue.hang_up(&call).await?;
+        anyhow::ensure!(code == 200, "BYE answered {code}");
+        world.settle(quiet, bound).await;
+    }
+    Ok(Observed {
+        answered: Some(call.code),
+        callee_got: callee_ue.received().last().cloned(),
+    })
+}
+
+/// Runs one variant with `seed`.
+pub async fn execute(variant: &Variant, seed: u64) -> Run {
+    let began = Instant::now();
+    let mut timing = Timing::default();
+    let world = async {
+        let description = Description::load()?;
+        let clock = Clock::Fixed(description.start_time()?);
+        let options = Options {
+            seed,
+            clock,
+            timers: scenario_timers(),
+            setup: variant.setup.clone(),
+        };
+        World::start(description, options).await
+    }
+    .await;
+    let world = match world {
+        Ok(w) => w,
+        Err(e) => {
+            return Run {
+                variant: variant.clone(),
+                trace: Vec::new(),
+                names: Vec::new(),
+                steps: Vec::new(),
+                outcomes: Vec::new(),
+                error: Some(format!("{e:#}")),
+                timing,
+            };
+        }
+    };
+    timing.startup = world.startup;
+    let played = play(&world, &variant.script, &mut timing).await;
+    let tap = world.tap.clone();
+    let mut names = world.addresses.clone();
+    world.shutdown().await;
+    let trace = tap.ordered();
+    // Ephemeral TCP client ports the nodes registered, too.
+    for r in &trace {
+        if let Some(m) = r.message() {
+            for addr in [m.src, m.dst] {
+                if let Some(node) = tap.node_at(addr)
+                    && !names.iter().any(|(a, _)| *a == addr)
+                {
+                    names.push((addr, node));
+                }
+            }
+        }
+    }
+    let steps = match_steps(&variant.figure, &trace);
+    let (outcomes, error) = match played {
+        Ok(observed) => (judge(&variant.expected, &observed, &trace), None),
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+    };
+    timing.total = began.elapsed();
+    Run {
+        variant: variant.clone(),
+        trace,
+        names,
+        steps,
+        outcomes,
+        error,
+        timing,
+    }
+}
+
+fn sent_by(trace: &[Record], node: &str, to: &str) -> bool {
+    trace
+        .iter()
+        .any(|r| r.node == node && matches!(&r.body, Body::Sent { to: Some(t), .. } if t == to))
+}
+
+fn judge(expected: &Expected, observed: &Observed, trace: &[Record]) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let code = observed.answered.unwrap_or(0);
+    out.push(Outcome::check(
+        if expected.answered {
+            "the call is answered (200) and completes"
+        } else {
+            "the call is refused"
+        },
+        expected.answered == (200..300).contains(&code),
+        format!("final response {code}"),
+    ));
+    let Some(invite) = &observed.callee_got else {
+        out.push(Outcome::check(
+            "the callee receives the INVITE",
+            false,
+            "no INVITE reached the callee",
+        ));
+        return out;
+    };
+    let pai = sipmsg::first(&invite.headers, "P-Asserted-Identity").and_then(NameAddr::parse);
+    let verstat = pai
+        .as_ref()
+        .and_then(|p| p.uri_param("verstat"))
+        .unwrap_or("(none)");
+    out.push(Outcome::check(
+        format!("the callee gets verstat={}", expected.verstat),
+        verstat == expected.verstat,
+        format!("P-Asserted-Identity verstat={verstat}"),
+    ));
+    let name = pai.as_ref().and_then(|p| p.display.clone());
+    let from_name = sipmsg::first(&invite.headers, "From")
+        .and_then(NameAddr::parse)
+        .and_then(|f| f.display);
+    let shown = name.clone().or(from_name);
+    out.push(Outcome::check(
+        match expected.name {
+            Some(n) => format!("the callee is shown the verified name {n:?}"),
+            None => "the callee is shown no caller name".into(),
+        },
+        shown.as_deref() == expected.name,
+        format!(
+            "name at the callee: {}",
+            shown
+                .as_deref()
+                .map_or("none".to_owned(), |n| format!("{n:?}"))
+        ),
+    ));
+    let jcard = sipmsg::values(&invite.headers, "Call-Info")
+        .iter()
+        .any(|v| v.contains("purpose=rcd-jcard"));
+    out.push(Outcome::check(
+        if expected.jcard {
+            "the callee gets the jCard URL (Call-Info purpose=rcd-jcard)"
+        } else {
+            "the callee gets no jCard URL"
+        },
+        jcard == expected.jcard,
+        format!(
+            "Call-Info rcd-jcard {}",
+            if jcard { "present" } else { "absent" }
+        ),
+    ));
+    let consulted = sent_by(trace, "as-o", "id3p");
+    out.push(Outcome::check(
+        if expected.id3p_consulted {
+            "the originating AS fetches the RCD from the 3P ID server"
+        } else {
+            "the 3P ID server is not consulted"
+        },
+        consulted == expected.id3p_consulted,
+        format!(
+            "as-o → id3p requests: {}",
+            if consulted { "yes" } else { "none" }
+        ),
+    ));
+    let rcd_signed = trace.iter().any(|r| r.node == "sti-as-o" && matches!(&r.body, Body::Note { note: Note::Token { label, .. }, .. } if label.contains("ppt=rcd")));
+    out.push(Outcome::check(
+        if expected.rcd_signed {
+            "an rcd PASSporT is signed"
+        } else {
+            "no rcd PASSporT is signed"
+        },
+        rcd_signed == expected.rcd_signed,
+        format!(
+            "rcd PASSporT {}",
+            if rcd_signed { "signed" } else { "not signed" }
+        ),
+    ));
+    if let Some((ppt, code)) = expected.vs_failure {
+        let failed = trace.iter().find_map(|r| match &r.body {
+            Body::Note {
+                note:
+                    Note::Check {
+                        name,
+                        passed: false,
+                        detail,
+                        code: c,
+                    },
+                ..
+            } if r.node == "sti-vs-t" && name.starts_with(ppt) => {
+                Some((name.clone(), detail.clone(), *c))
+            }
+            _ => None,
+        });
+        out.push(Outcome::check(
+            format!("the STI-VS rejects the {ppt} PASSporT with {code}"),
+            failed.as_ref().is_some_and(|(_, _, c)| *c == Some(code)),
+            failed.map_or("no failed check".into(), |(n, d, _)| format!("{n}: {d}")),
+        ));
+    }
+    out
+}

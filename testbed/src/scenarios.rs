@@ -1,0 +1,23 @@
+//! The scenario catalogue: every solution's variants, in one list the command line, the tests
+//! and (later) the dashboard read.
+
+pub mod sol2_third_party_rcd;
+
+use crate::run::Variant;
+
+/// Every variant of every solution, in solution order.
+pub fn all() -> Vec<Variant> {
+    sol2_third_party_rcd::variants()
+}
+
+/// Variants matching `2` (every variant of solution 2) or `2:single` (one).
+pub fn select(spec: &str) -> Vec<Variant> {
+    let (solution, id) = match spec.split_once(':') {
+        Some((s, v)) => (s, Some(v)),
+        None => (spec, None),
+    };
+    all()
+        .into_iter()
+        .filter(|v| v.solution.to_string() == solution && id.is_none_or(|id| v.id == id))
+        .collect()
+}
