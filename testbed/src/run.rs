@@ -74,8 +74,10 @@ pub struct Run {
     pub variant: Variant,
     /// The trace, in causal order.
     pub trace: Vec<Record>,
-    /// Every bound address and its node (for port normalisation).
+    /// Every address a node used and its name (for port normalisation).
     pub names: Vec<(SocketAddr, String)>,
+    /// The addresses the world's nodes listened on.
+    pub listening: Vec<(SocketAddr, String)>,
     pub steps: Vec<StepMatch>,
     pub outcomes: Vec<Outcome>,
     /// A failure that stopped the run.
@@ -185,6 +187,7 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
                 variant: variant.clone(),
                 trace: Vec::new(),
                 names: Vec::new(),
+                listening: Vec::new(),
                 steps: Vec::new(),
                 outcomes: Vec::new(),
                 error: Some(format!("{e:#}")),
@@ -195,7 +198,8 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
     timing.startup = world.startup;
     let played = play(&world, &variant.script, &mut timing).await;
     let tap = world.tap.clone();
-    let mut names = world.addresses.clone();
+    let listening = world.addresses.clone();
+    let mut names = listening.clone();
     world.shutdown().await;
     let trace = tap.ordered();
     // Ephemeral TCP client ports the nodes registered, too.
@@ -220,6 +224,7 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
         variant: variant.clone(),
         trace,
         names,
+        listening,
         steps,
         outcomes,
         error,

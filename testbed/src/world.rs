@@ -45,7 +45,7 @@ pub struct UeEntry {
 impl Description {
     pub fn load() -> anyhow::Result<Self> {
         let text = String::from_utf8(kit::fixtures::read("world.toml")?)?;
-        Ok(toml::from_str(&text).context("fixtures/world.toml")?)
+        toml::from_str(&text).context("fixtures/world.toml")
     }
 
     /// The scenario clock's start, seconds since the epoch.

@@ -47,7 +47,7 @@ pub enum RcdDecision {
     /// (choice `6.2-mismatch-policy`) presents no RCD.
     Mismatch { asked: String },
     /// Present this record.
-    Use(RcdRecord),
+    Use(Box<RcdRecord>),
 }
 
 impl RcdDecision {
@@ -91,7 +91,7 @@ pub fn choose(records: &[RcdRecord], asked: Option<&str>) -> RcdDecision {
     }
     match asked {
         Some(asked) => match records.iter().find(|r| r.id == asked) {
-            Some(r) => RcdDecision::Use(r.clone()),
+            Some(r) => RcdDecision::Use(Box::new(r.clone())),
             None => RcdDecision::Mismatch {
                 asked: asked.to_owned(),
             },
@@ -99,7 +99,7 @@ pub fn choose(records: &[RcdRecord], asked: Option<&str>) -> RcdDecision {
         None => records
             .iter()
             .find(|r| r.default)
-            .map_or(RcdDecision::NoRecord, |r| RcdDecision::Use(r.clone())),
+            .map_or(RcdDecision::NoRecord, |r| RcdDecision::Use(Box::new(r.clone()))),
     }
 }
 
@@ -187,10 +187,10 @@ mod tests {
     #[test]
     fn choosing_records() {
         let records = [record("A", true), record("B", false)];
-        assert_eq!(choose(&records, None), RcdDecision::Use(record("A", true)));
+        assert_eq!(choose(&records, None), RcdDecision::Use(Box::new(record("A", true))));
         assert_eq!(
             choose(&records, Some("B")),
-            RcdDecision::Use(record("B", false))
+            RcdDecision::Use(Box::new(record("B", false)))
         );
         assert_eq!(
             choose(&records, Some("Evil")),

@@ -1,0 +1,213 @@
+//! Every scenario variant run for real (all network functions, real sockets): each TR step
+//! matched, each expected outcome observed, the trace pinned by a snapshot under `snapshots/`
+//! and byte-identical when run again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use kit::trace::Body;
+use testbed::run::{Run, execute};
+use testbed::{render, scenarios};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn run(name: &str) -> Run {
+    let variants = scenarios::select(name);
+    assert_eq!(variants.len(), 1, "{name}");
+    runtime().block_on(execute(&variants[0], 1))
+}
+
+fn check(name: &str) {
+    let result = run(name);
+    let text = render::text(&result);
+    assert!(result.error.is_none(), "{name}: {:?}\n{text}", result.error);
+    for (step, m) in result.variant.figure.steps.iter().zip(&result.steps) {
+        assert!(
+            m.seen(),
+            "{name}: TR step {} not matched ({:?})\n{text}",
+            step.id,
+            m.records
+        );
+    }
+    for o in &result.outcomes {
+        assert!(
+            o.passed,
+            "{name}: outcome failed: {} — {}",
+            o.what, o.detail
+        );
+    }
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name.replace(':', "__"), text);
+    });
+}
+
+#[test]
+fn sol2_trunk() {
+    check("2:trunk");
+}
+
+#[test]
+fn sol2_single() {
+    check("2:single");
+}
+
+#[test]
+fn sol2_not_authorised() {
+    check("2:not-authorised");
+}
+
+#[test]
+fn sol2_no_rcd() {
+    check("2:no-rcd");
+}
+
+#[test]
+fn sol2_mismatch() {
+    check("2:mismatch");
+}
+
+#[test]
+fn sol2_rcd_tampered() {
+    check("2:rcd-tampered");
+}
+
+#[test]
+fn sol2_tn_tampered() {
+    check("2:tn-tampered");
+}
+
+#[test]
+fn every_variant_has_a_test_above() {
+    let names: Vec<String> = scenarios::all().iter().map(|v| v.name()).collect();
+    let source = include_str!("scenarios.rs");
+    for name in names {
+        assert!(
+            source.contains(&format!("check(\"{name}\")")),
+            "{name} has no snapshot test"
+        );
+    }
+}
+
+#[test]
+fn runs_are_byte_identical() {
+    let first = render::text(&run("2:rcd-tampered"));
+    let second = render::text(&run("2:rcd-tampered"));
+    assert_eq!(first, second);
+}
+
+#[test]
+fn two_worlds_run_at_once_in_one_process() {
+    let rt = runtime();
+    let a = scenarios::select("2:single").remove(0);
+    let b = scenarios::select("2:tn-tampered").remove(0);
+    let (ra, rb) = rt.block_on(async { tokio::join!(execute(&a, 1), execute(&b, 1)) });
+    assert!(ra.passed(), "{}", render::text(&ra));
+    assert!(rb.passed(), "{}", render::text(&rb));
+    // Same result as when each runs alone: the worlds do not see each other.
+    assert_eq!(render::text(&ra), render::text(&run("2:single")));
+}
+
+/// The scenario's step ids are the TR figure's (fixtures/tr/tr-steps.md, copied from the
+/// project's reference inventory).
+#[test]
+fn step_ids_match_the_tr_inventory() {
+    let text = std::fs::read_to_string(kit::fixtures::dir().join("tr/tr-steps.md")).unwrap();
+    let mut figures: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = None;
+    for line in text.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            current = heading
+                .split("Figure ")
+                .nth(1)
+                .map(|f| f.split_whitespace().next().unwrap_or_default().to_owned());
+            continue;
+        }
+        if let (Some(fig), Some(row)) = (&current, line.strip_prefix("| ")) {
+            let id = row.split(" |").next().unwrap_or_default().trim().to_owned();
+            if !id.is_empty() && id != "step" && !id.starts_with("---") {
+                figures.entry(fig.clone()).or_default().push(id);
+            }
+        }
+    }
+    for v in scenarios::all() {
+        let ids: Vec<String> = v.figure.steps.iter().map(|s| s.id.to_owned()).collect();
+        assert_eq!(
+            figures.get(v.figure.figure),
+            Some(&ids),
+            "{}: steps of Figure {}",
+            v.name(),
+            v.figure.figure
+        );
+    }
+}
+
+/// The Identity headers that reach the terminating network verify with `testbed verify`.
+#[test]
+fn identity_reaching_the_terminating_side_verifies_with_the_cli() {
+    let result = run("2:single");
+    let invite = result
+        .trace
+        .iter()
+        .find_map(|r| match &r.body {
+            Body::Sent {
+                to: Some(to),
+                message,
+                ..
+            } if r.node == "scscf-t" && to == "as-t" && message.summary.starts_with("INVITE") => {
+                Some(message.raw.clone())
+            }
+            _ => None,
+        })
+        .expect("INVITE to the terminating AS");
+    let identities: Vec<&str> = invite
+        .lines()
+        .filter_map(|l| l.strip_prefix("Identity: "))
+        .collect();
+    assert_eq!(identities.len(), 2, "shaken and rcd");
+    let chain = kit::fixtures::dir().join("pki/sti-sp-1001.chain.pem");
+    for identity in identities {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_testbed"))
+            .args([
+                "verify",
+                identity.trim(),
+                "--now",
+                "2026-03-02T09:00:00Z",
+                "--cert",
+            ])
+            .arg(&chain)
+            .args(["--from", "+12025551000", "--to", "+12155551001"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("Result: pass"), "{stdout}");
+    }
+}
+
+/// After a run the world is gone: every port it listened on (SIP over UDP and TCP, HTTPS,
+/// DNS) can be bound again.
+#[test]
+fn nothing_is_left_running_after_a_run() {
+    let result = run("2:single");
+    assert!(result.listening.len() >= 20, "{:?}", result.listening);
+    runtime().block_on(async {
+        for (addr, node) in &result.listening {
+            assert!(
+                tokio::net::TcpListener::bind(addr).await.is_ok(),
+                "{node} still holds TCP {addr}"
+            );
+            if !node.starts_with("sti") && !node.starts_with("hss") && node != "id3p" {
+                assert!(
+                    tokio::net::UdpSocket::bind(addr).await.is_ok(),
+                    "{node} still holds UDP {addr}"
+                );
+            }
+        }
+    });
+}
