@@ -37,6 +37,13 @@ enum Command {
     /// `run 2` (every variant of solution 2), `run 2:single`, `run --all`. Exits 1 when a TR
     /// step or an expected outcome is missing.
     Run(RunArgs),
+    /// Measure solution-2 call set-up (INVITE → 200 at the caller, callee answering at once)
+    /// over real sockets; prints min, median, p90 and max.
+    Bench {
+        /// Number of calls.
+        #[arg(long, default_value_t = 200)]
+        calls: usize,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run_scenarios(args),
+        Some(Command::Bench { calls }) => bench(calls),
         // The dashboard will open here; until it exists, say what there is.
         None => {
             let mut help = <Cli as clap::CommandFactory>::command();
@@ -105,6 +113,27 @@ fn list() {
             v.figure.figure
         );
     }
+}
+
+fn bench(calls: usize) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(calls > 0, "--calls must be at least 1");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (startup, mut times) = runtime.block_on(run::bench_calls(calls, 1))?;
+    times.sort();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    println!("world start-up: {:.2} ms", ms(startup));
+    println!(
+        "solution-2 call set-up (INVITE → 200 at UE-A), {} calls: min {:.2} ms · median {:.2} ms · p90 {:.2} ms · max {:.2} ms",
+        times.len(),
+        ms(times[0]),
+        ms(at(0.5)),
+        ms(at(0.9)),
+        ms(times[times.len() - 1])
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -176,6 +176,7 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
             clock,
             timers: scenario_timers(),
             setup: variant.setup.clone(),
+            auto_answer: false,
         };
         World::start(description, options).await
     }
@@ -230,6 +231,46 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
         error,
         timing,
     }
+}
+
+/// Call set-up latency in a solution-2 world: UE-A calls UE-B (who answers at once) `calls`
+/// times; returns each INVITE → 200 time at the caller and the world's start-up time.
+pub async fn bench_calls(calls: usize, seed: u64) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let description = Description::load()?;
+    let clock = Clock::Fixed(description.start_time()?);
+    let options = Options {
+        seed,
+        clock,
+        timers: scenario_timers(),
+        setup: Setup::default(),
+        auto_answer: true,
+    };
+    let world = World::start(description, options).await?;
+    let startup = world.startup;
+    let result = async {
+        let (a, b) = (world.ue("ue-a")?, world.ue("ue-b")?);
+        anyhow::ensure!(
+            b.register().await? == 200 && a.register().await? == 200,
+            "registration failed"
+        );
+        let mut times = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let began = Instant::now();
+            let call = a
+                .call(
+                    "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone",
+                    None,
+                )
+                .await?;
+            times.push(began.elapsed());
+            anyhow::ensure!(call.answered(), "call answered {}", call.code);
+            a.hang_up(&call).await?;
+        }
+        Ok(times)
+    }
+    .await;
+    world.shutdown().await;
+    Ok((startup, result?))
 }
 
 fn sent_by(trace: &[Record], node: &str, to: &str) -> bool {

@@ -87,6 +87,8 @@ pub struct Options {
     pub clock: Clock,
     pub timers: Timers,
     pub setup: Setup,
+    /// Callees answer at once (benchmarks) instead of ringing until told (scenarios).
+    pub auto_answer: bool,
 }
 
 /// A running world.
@@ -150,6 +152,7 @@ impl World {
         let tap = Tap::new();
         let timers = options.timers;
         let setup = options.setup.clone();
+        let auto_answer = options.auto_answer;
         let mut b = Builder {
             tap: tap.clone(),
             options,
@@ -307,7 +310,7 @@ impl World {
                     access,
                     timers,
                     wait,
-                    auto_answer: false,
+                    auto_answer,
                 },
             )
             .await?;
@@ -327,7 +330,7 @@ impl World {
                 access,
                 timers,
                 wait,
-                auto_answer: false,
+                auto_answer,
             },
         )
         .await?;

@@ -99,7 +99,9 @@ pub fn choose(records: &[RcdRecord], asked: Option<&str>) -> RcdDecision {
         None => records
             .iter()
             .find(|r| r.default)
-            .map_or(RcdDecision::NoRecord, |r| RcdDecision::Use(Box::new(r.clone()))),
+            .map_or(RcdDecision::NoRecord, |r| {
+                RcdDecision::Use(Box::new(r.clone()))
+            }),
     }
 }
 
@@ -187,7 +189,10 @@ mod tests {
     #[test]
     fn choosing_records() {
         let records = [record("A", true), record("B", false)];
-        assert_eq!(choose(&records, None), RcdDecision::Use(Box::new(record("A", true))));
+        assert_eq!(
+            choose(&records, None),
+            RcdDecision::Use(Box::new(record("A", true)))
+        );
         assert_eq!(
             choose(&records, Some("B")),
             RcdDecision::Use(Box::new(record("B", false)))
