@@ -78,6 +78,24 @@ pub const CHOICES: &[Choice] = &[
         question: "Who manipulates the ID between IMS networks.",
         answer: "The originating network's egress IBCF, switched into an attacker for the variant: it rewrites the INVITE on the NNI and says so in the trace.",
     },
+    Choice {
+        id: "dc-sdp-answer",
+        clause: "TS 26.114 §6.2.10, RFC 8864 (issue 4 item 4)",
+        question: "Where the data channel SDP answer travels, and how channels are opened.",
+        answer: "The offer is in the INVITE, the answer in the 200 OK (no reliable provisional responses). Every channel is negotiated from its a=dcmap stream id and created on both sides before the offer/answer is made; no in-band DCEP. A declined section (port 0) leaves the call up without data channels.",
+    },
+    Choice {
+        id: "dc-p2p-path",
+        clause: "TS 23.228 Annex AC (outline); TR 33.790 avatar calls",
+        question: "How application data channels between the two UEs are anchored.",
+        answer: "Peer to peer: one m=application section (mid \"dc\") per call, DTLS/SCTP over ICE between the UEs' host candidates on 127.0.0.1; the CSCFs, IMS ASs and IBCFs pass the SDP through unchanged. The MF/MRF and DCSF (bootstrap channel, P2A channels) are not in this world yet.",
+    },
+    Choice {
+        id: "dc-ice-timers",
+        clause: "DESIGN §9 (a data channel is usable within 100 ms of the 200 OK)",
+        question: "ICE timer values on loopback.",
+        answer: "5 ms connectivity-check interval while connecting, 40 ms STUN keepalive once connected (the agent ticks at min(200 ms, keepalive) and DTLS/SCTP wait for its ticks: first message ~48 ms after the answer, against ~208 ms with 1 s; 25 small indications a second per association, not the 5 ms flood), 1.5 s bound from the answer to open channels; ICE ufrag/pwd come from the node's seeded random stream, DTLS fingerprints are replaced by <dtls-fingerprint> in snapshots.",
+    },
 ];
 
 /// The choice with this id.

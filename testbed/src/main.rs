@@ -37,13 +37,44 @@ enum Command {
     /// `run 2` (every variant of solution 2), `run 2:single`, `run --all`. Exits 1 when a TR
     /// step or an expected outcome is missing.
     Run(RunArgs),
+    /// Open the dashboard (what `testbed` alone does on a terminal).
+    Tui(TuiArgs),
     /// Measure solution-2 call set-up (INVITE → 200 at the caller, callee answering at once)
     /// over real sockets; prints min, median, p90 and max.
     Bench {
         /// Number of calls.
         #[arg(long, default_value_t = 200)]
         calls: usize,
+        /// Measure INVITE → first application data channel message instead (UEs with
+        /// WebRTC data channels).
+        #[arg(long)]
+        dc: bool,
     },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct TuiArgs {
+    /// `contrast` for projectors (bold and reverse video, no colour needed).
+    #[arg(long, value_enum, default_value = "default")]
+    theme: ThemeArg,
+    /// Seed of the world's random streams.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ThemeArg {
+    Default,
+    Contrast,
+}
+
+fn tui(args: &TuiArgs) -> anyhow::Result<ExitCode> {
+    let theme = match args.theme {
+        ThemeArg::Default => testbed::dashboard::app::Theme::Default,
+        ThemeArg::Contrast => testbed::dashboard::app::Theme::Contrast,
+    };
+    testbed::dashboard::run(theme, args.seed)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,14 +102,17 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run_scenarios(args),
-        Some(Command::Bench { calls }) => bench(calls),
-        // The dashboard will open here; until it exists, say what there is.
+        Some(Command::Bench { calls, dc }) => bench(calls, dc),
+        Some(Command::Tui(args)) => tui(&args),
+        // On a terminal, the dashboard; anywhere else (a pipe, CI), what there is to run.
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(&TuiArgs {
+            theme: ThemeArg::Default,
+            seed: 1,
+        }),
         None => {
             let mut help = <Cli as clap::CommandFactory>::command();
             let _ = help.print_help();
-            println!(
-                "\nTry: testbed sign --orig +12025551000 --dest +12155551001 | testbed verify - --cert fixtures/pki/sti-sp-1001.chain.pem"
-            );
+            println!("\nNot a terminal, so no dashboard. Try: testbed list · testbed run --all");
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -115,11 +149,24 @@ fn list() {
     }
 }
 
-fn bench(calls: usize) -> anyhow::Result<ExitCode> {
+fn bench(calls: usize, dc: bool) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(calls > 0, "--calls must be at least 1");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if dc {
+        let mut times = runtime.block_on(run::bench_dc_calls(calls, 1))?;
+        times.sort();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "INVITE → first application data channel message, {} calls: min {:.1} ms · median {:.1} ms · max {:.1} ms",
+            times.len(),
+            ms(times[0]),
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1])
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let (startup, mut times) = runtime.block_on(run::bench_calls(calls, 1))?;
     times.sort();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;

@@ -43,6 +43,33 @@ pub struct Expected {
     pub rcd_signed: bool,
     /// A check the STI-VS must report failed: (ppt, SIP code).
     pub vs_failure: Option<(&'static str, u16)>,
+    /// What the call's data channels must do (DC-capable UEs only).
+    pub dc: Option<DcExpect>,
+}
+
+/// What a call's peer-to-peer data channels must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DcExpect {
+    /// Both sides open every channel and exchange messages both ways.
+    Up,
+    /// The callee declines (port 0): no channels, the call stays up.
+    Declined,
+    /// The callee never answers ICE: the caller fails the channels within its bound, the call
+    /// stays up.
+    Unreachable,
+}
+
+/// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
+/// application data channels (stream ≥ 1000), and a second, unordered one.
+pub fn p2p_channels() -> Vec<kit::sdp::DcMap> {
+    vec![
+        kit::sdp::DcMap::reliable(1000, "avatar", "avatar-json"),
+        kit::sdp::DcMap {
+            ordered: false,
+            max_retr: Some(2),
+            ..kit::sdp::DcMap::reliable(1002, "pose", "")
+        },
+    ]
 }
 
 /// A scenario variant: one flow of one solution, with or without a threat switched on.
@@ -114,6 +141,57 @@ pub fn scenario_timers() -> Timers {
 struct Observed {
     answered: Option<u16>,
     callee_got: Option<Request>,
+    /// Data channels: what happened (messages exchanged, or why not); the call was still up
+    /// afterwards (the BYE got 200).
+    dc: Option<(Result<usize, String>, bool)>,
+}
+
+/// Opens the call's data channels on both sides and has the two users exchange avatar
+/// messages both ways (each waits for the other's, so the trace order is causal).
+async fn exchange(world: &World, call: &ue::Call, callee: &ue::Ue) -> Result<usize, String> {
+    let quiet = Duration::from_millis(30);
+    let bound = Duration::from_secs(3);
+    let a = call.dc.clone().ok_or_else(|| {
+        call.dc_refused
+            .clone()
+            .unwrap_or_else(|| "no data channels".into())
+    })?;
+    a.wait_open().await.map_err(|e| e.to_string())?;
+    let b = callee
+        .answered_dc()
+        .ok_or_else(|| "the callee holds no data channels".to_owned())?;
+    b.wait_open().await.map_err(|e| e.to_string())?;
+    world.settle(quiet, bound).await;
+    let wait = Duration::from_secs(2);
+    let mut n = 0;
+    for (from, to, text) in [
+        (
+            &a,
+            &b,
+            r#"{"avatar":"ue-a","frame":1,"pose":{"head":[0.0,12.5,0.0],"smile":0.8}}"#,
+        ),
+        (
+            &b,
+            &a,
+            r#"{"avatar":"ue-b","frame":1,"pose":{"head":[3.0,0.0,-1.5],"smile":0.2}}"#,
+        ),
+        (
+            &a,
+            &b,
+            r#"{"avatar":"ue-a","frame":2,"pose":{"head":[0.0,10.0,0.0],"smile":0.9}}"#,
+        ),
+    ] {
+        from.send(1000, text.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let got = to.recv(1000, wait).await.map_err(|e| e.to_string())?;
+        if got != text.as_bytes() {
+            return Err("a message arrived changed".into());
+        }
+        n += 1;
+    }
+    world.settle(quiet, bound).await;
+    Ok(n)
 }
 
 async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Result<Observed> {
@@ -135,8 +213,13 @@ async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Re
     let began = Instant::now();
     // The caller dials; the callee's phone rings; once the ringing has reached the caller (the
     // world is quiet), the callee picks up.
+    let channels = if world.dc.is_some() {
+        p2p_channels()
+    } else {
+        Vec::new()
+    };
     let call = async {
-        let dialling = caller_ue.call(target, *display);
+        let dialling = caller_ue.call_with(target, *display, &channels);
         let picking_up = async {
             let deadline = Instant::now() + bound;
             while callee_ue.ringing() == 0 && Instant::now() < deadline {
@@ -153,14 +236,24 @@ async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Re
     .await?;
     timing.call_setup = began.elapsed();
     world.settle(quiet, bound).await;
+    let exchanged = if world.dc.is_some() && call.answered() {
+        let r = exchange(world, &call, callee_ue).await;
+        world.settle(quiet, bound).await;
+        Some(r)
+    } else {
+        None
+    };
+    let mut bye = None;
     if call.answered() {
         let code = caller_ue.hang_up(&call).await?;
         anyhow::ensure!(code == 200, "BYE answered {code}");
+        bye = Some(code);
         world.settle(quiet, bound).await;
     }
     Ok(Observed {
         answered: Some(call.code),
         callee_got: callee_ue.received().last().cloned(),
+        dc: exchanged.map(|r| (r, bye == Some(200))),
     })
 }
 
@@ -202,6 +295,12 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
     let listening = world.addresses.clone();
     let mut names = listening.clone();
     world.shutdown().await;
+    // Data channel (ICE) addresses the nodes registered.
+    for (addr, node) in tap.names() {
+        if !names.iter().any(|(a, _)| *a == addr) {
+            names.push((addr, node));
+        }
+    }
     let trace = tap.ordered();
     // Ephemeral TCP client ports the nodes registered, too.
     for r in &trace {
@@ -271,6 +370,66 @@ pub async fn bench_calls(calls: usize, seed: u64) -> anyhow::Result<(Duration, V
     .await;
     world.shutdown().await;
     Ok((startup, result?))
+}
+
+/// Data channel latency in a solution-2 world with DC-capable UEs: UE-A calls UE-B (who
+/// answers at once) `calls` times, offering the peer-to-peer channels; returns, per call, the
+/// time from sending the INVITE to UE-B receiving UE-A's first application (avatar) message.
+pub async fn bench_dc_calls(calls: usize, seed: u64) -> anyhow::Result<Vec<Duration>> {
+    let description = Description::load()?;
+    let clock = Clock::Fixed(description.start_time()?);
+    let options = Options {
+        seed,
+        clock,
+        timers: scenario_timers(),
+        setup: Setup {
+            nni_tamper: None,
+            dc: Some(crate::world::DcSetup::Accept),
+        },
+        auto_answer: true,
+    };
+    let world = World::start(description, options).await?;
+    let result = async {
+        let (a, b) = (world.ue("ue-a")?, world.ue("ue-b")?);
+        anyhow::ensure!(
+            b.register().await? == 200 && a.register().await? == 200,
+            "registration failed"
+        );
+        let mut times = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let began = Instant::now();
+            let call = a
+                .call_with(
+                    "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone",
+                    None,
+                    &p2p_channels(),
+                )
+                .await?;
+            anyhow::ensure!(call.answered(), "call answered {}", call.code);
+            let peer = call
+                .dc
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("no data channels: {:?}", call.dc_refused))?;
+            let far = b
+                .answered_dc()
+                .ok_or_else(|| anyhow::anyhow!("the callee holds no data channels"))?;
+            // Both ends open before the first message: a message that reaches an end whose
+            // negotiated channel has not opened yet is not delivered by the engine.
+            let (near, remote) = tokio::join!(peer.wait_open(), far.wait_open());
+            near?;
+            remote?;
+            peer.send(1000, br#"{"avatar":"ue-a","frame":1}"#).await?;
+            far.recv(1000, Duration::from_secs(2)).await.map_err(|e| {
+                anyhow::anyhow!("call {}: {e} (far {far:?}, near {peer:?})", times.len() + 1)
+            })?;
+            times.push(began.elapsed());
+            a.hang_up(&call).await?;
+        }
+        Ok(times)
+    }
+    .await;
+    world.shutdown().await;
+    result
 }
 
 fn sent_by(trace: &[Record], node: &str, to: &str) -> bool {
@@ -389,6 +548,31 @@ fn judge(expected: &Expected, observed: &Observed, trace: &[Record]) -> Vec<Outc
             failed.as_ref().is_some_and(|(_, _, c)| *c == Some(code)),
             failed.map_or("no failed check".into(), |(n, d, _)| format!("{n}: {d}")),
         ));
+    }
+    if let Some(want) = expected.dc {
+        let (what, passed, detail) = match (&observed.dc, want) {
+            (None, _) => (
+                "data channels",
+                false,
+                "no data channel phase ran".to_owned(),
+            ),
+            (Some((r, up)), DcExpect::Up) => (
+                "the data channels open on both sides and carry avatar messages both ways; BYE closes them",
+                matches!(r, Ok(3)) && *up,
+                format!("{r:?}, call up until BYE: {up}"),
+            ),
+            (Some((r, up)), DcExpect::Declined) => (
+                "the callee declines the data channels (port 0) and the call stays up",
+                r.as_ref().is_err_and(|e| e.contains("declined")) && *up,
+                format!("{r:?}, call up until BYE: {up}"),
+            ),
+            (Some((r, up)), DcExpect::Unreachable) => (
+                "the data channels fail within their bound and the call stays up",
+                r.as_ref().is_err_and(|e| e.contains("not up within")) && *up,
+                format!("{r:?}, call up until BYE: {up}"),
+            ),
+        };
+        out.push(Outcome::check(what, passed, detail));
     }
     out
 }

@@ -78,6 +78,27 @@ impl Description {
 pub struct Setup {
     /// The originating network's egress IBCF manipulates INVITEs on the NNI.
     pub nni_tamper: Option<ibcf::Tamper>,
+    /// The UEs are DC-capable (TS 26.114): calls offer a peer-to-peer data channel.
+    pub dc: Option<DcSetup>,
+}
+
+/// How the callee treats the data channels offered to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DcSetup {
+    /// Accepted: the channels come up.
+    Accept,
+    /// Declined in the answer (m=application port 0).
+    Decline,
+    /// Accepted, but the callee never answers ICE.
+    Unreachable,
+}
+
+/// Data channel timers in the world: 5 ms ICE checks, a 40 ms keepalive, 1.5 s to connect.
+pub fn dc_timers() -> kit::dc::DcTimers {
+    kit::dc::DcTimers {
+        connect: Duration::from_millis(1500),
+        ..kit::dc::DcTimers::default()
+    }
 }
 
 /// World settings.
@@ -97,6 +118,8 @@ pub struct World {
     pub tap: Tap,
     pub description: Description,
     pub ues: BTreeMap<String, Ue>,
+    /// The data channel setting the world was started with.
+    pub dc: Option<DcSetup>,
     sip: Vec<SipNode>,
     http: Vec<(String, Server)>,
     dns: Option<DnsServer>,
@@ -303,6 +326,11 @@ impl World {
                 pcscf_host: d.host(pcscf)?.into(),
                 domain: domain.into(),
             };
+            let dc = setup.dc.map(|d| ue::DcConfig {
+                timers: dc_timers(),
+                accept: d != DcSetup::Decline,
+                unreachable: d == DcSetup::Unreachable,
+            });
             let ue = Ue::start(
                 &ctx,
                 UeConfig {
@@ -311,6 +339,7 @@ impl World {
                     timers,
                     wait,
                     auto_answer,
+                    dc,
                 },
             )
             .await?;
@@ -331,6 +360,7 @@ impl World {
                 timers,
                 wait,
                 auto_answer,
+                dc: None,
             },
         )
         .await?;
@@ -359,6 +389,7 @@ impl World {
             tap,
             description,
             ues,
+            dc: setup.dc,
             sip,
             http,
             dns: Some(dns),
@@ -397,6 +428,7 @@ impl World {
     /// Stops every network function and the DNS; nothing keeps running afterwards.
     pub async fn shutdown(mut self) {
         for ue in self.ues.values() {
+            ue.close_data_channels().await;
             ue.shutdown();
         }
         for node in &self.sip {

@@ -83,6 +83,64 @@ fn sol2_tn_tampered() {
 }
 
 #[test]
+fn sol2_dc_up() {
+    check("2:dc");
+}
+
+#[test]
+fn sol2_dc_declined() {
+    check("2:dc-declined");
+}
+
+#[test]
+fn sol2_dc_unreachable() {
+    check("2:dc-unreachable");
+}
+
+#[test]
+fn runs_with_data_channels_are_byte_identical() {
+    let first = render::text(&run("2:dc"));
+    let second = render::text(&run("2:dc"));
+    assert_eq!(first, second);
+}
+
+/// After a call with data channels, BYE closed them: the trace shows each channel opened,
+/// carried messages and closed on both sides, and every ICE socket can be bound again.
+#[test]
+fn data_channels_are_closed_and_released() {
+    let result = run("2:dc");
+    let text = render::text(&result);
+    for node in ["ue-a", "ue-b"] {
+        for label in [
+            "DC open stream 1000 \"avatar\" (avatar-json)",
+            "DC close stream 1000 \"avatar\" (avatar-json)",
+            "DC close stream 1002 \"pose\"",
+        ] {
+            assert!(
+                result.trace.iter().any(|r| r.node == node
+                    && matches!(&r.body, Body::Note { note: kit::trace::Note::Action { label: l }, .. } if l.starts_with(label))),
+                "{node}: {label}\n{text}"
+            );
+        }
+    }
+    let ice: Vec<_> = result
+        .names
+        .iter()
+        .filter(|(a, _)| !result.listening.iter().any(|(l, _)| l == a))
+        .filter(|(_, n)| n == "ue-a" || n == "ue-b")
+        .collect();
+    assert!(!ice.is_empty());
+    runtime().block_on(async {
+        for (addr, node) in ice {
+            assert!(
+                tokio::net::UdpSocket::bind(addr).await.is_ok(),
+                "{node} still holds its ICE socket {addr}"
+            );
+        }
+    });
+}
+
+#[test]
 fn every_variant_has_a_test_above() {
     let names: Vec<String> = scenarios::all().iter().map(|v| v.name()).collect();
     let source = include_str!("scenarios.rs");

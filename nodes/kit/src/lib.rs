@@ -7,11 +7,13 @@
 //! Protocol logic does not live here: `stir` decides what a token means, `kit` moves bytes.
 
 pub mod clock;
+pub mod dc;
 pub mod dns;
 pub mod fixtures;
 pub mod http;
 pub mod locate;
 pub mod node;
+pub mod sdp;
 pub mod sip;
 pub mod sipmsg;
 pub mod sipnode;

@@ -104,6 +104,26 @@ impl Message {
         }
     }
 
+    /// A data channel message (`stream` and payload identify it on both sides).
+    pub fn dc(
+        src: SocketAddr,
+        dst: SocketAddr,
+        summary: String,
+        raw: String,
+        stream: u16,
+        payload: &[u8],
+    ) -> Self {
+        Self {
+            proto: Proto::Dc,
+            transport: Transport::Udp,
+            src,
+            dst,
+            summary,
+            raw,
+            key: hash_of(&[&stream.to_be_bytes(), payload]),
+        }
+    }
+
     /// A DNS query or answer, decoded to text.
     pub fn dns(src: SocketAddr, dst: SocketAddr, summary: String, raw: String, id: u16) -> Self {
         let key = hash_of(&[&id.to_be_bytes(), summary.as_bytes()]);
@@ -231,6 +251,18 @@ impl Tap {
     /// Records that `addr` belongs to `node` (the world's address book, for naming peers).
     pub fn register(&self, addr: SocketAddr, node: &str) {
         self.state().names.insert(addr, node.to_owned());
+    }
+
+    /// Every registered address and its node.
+    pub fn names(&self) -> Vec<(SocketAddr, String)> {
+        let mut v: Vec<_> = self
+            .state()
+            .names
+            .iter()
+            .map(|(a, n)| (*a, n.clone()))
+            .collect();
+        v.sort();
+        v
     }
 
     /// The node an address belongs to, if registered.

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kit::Error;
+use kit::dc::{DcOwner, DcTimers, Peer};
 use kit::node::Ctx;
+use kit::sdp::{self, Application, DcMap, Media, Session};
 use kit::sip::proxy::response_to;
 use kit::sip::{Config, Endpoint, Incoming, Method, Request, Response, Timers, ua};
 use kit::sipmsg::{self, NameAddr};
@@ -38,7 +40,23 @@ pub struct UeConfig {
     /// Answer at once (200 right after 180), or ring until [`Ue::answer`] — as a person does,
     /// and so a scenario can let the ringing reach the caller before the answer starts.
     pub auto_answer: bool,
+    /// Data channel capability (TS 26.114 DCMTSI client); `None` for a plain UE.
+    pub dc: Option<DcConfig>,
 }
+
+/// How a DC-capable agent treats data channels.
+#[derive(Debug, Clone)]
+pub struct DcConfig {
+    pub timers: DcTimers,
+    /// As callee: accept an offered m=application section, or decline it (port 0).
+    pub accept: bool,
+    /// As callee: answer, then vanish (the answer names an address nobody reads) — the caller
+    /// must fail the data channels within its bound and keep the call.
+    pub unreachable: bool,
+}
+
+/// The SIP-facing mid of the peer-to-peer data channel section.
+pub const P2P_MID: &str = "dc";
 
 /// Minimal SDP: an audio stream marked inactive (no media flows in the identity solutions;
 /// data channels arrive with their own SDP).
@@ -54,6 +72,20 @@ struct State {
     received: Vec<Request>,
     /// Calls ringing, waiting for [`Ue::answer`].
     ringing: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Data channel peers of calls, by Call-ID.
+    peers: Vec<(String, Arc<Peer>)>,
+    /// Data channel sessions made so far (each gets its own seeded ICE credentials).
+    dc_sessions: u64,
+}
+
+/// A seeded random stream for the next data channel session of this agent.
+fn dc_rng(ctx: &Ctx, state: &Mutex<State>) -> kit::clock::Rng {
+    let n = {
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        st.dc_sessions += 1;
+        st.dc_sessions
+    };
+    kit::clock::Rng::for_node(ctx.seed, &format!("{}/dc{n}", ctx.id))
 }
 
 /// A running agent.
@@ -74,6 +106,10 @@ pub struct Call {
     pub responses: Vec<Response>,
     /// The final status.
     pub code: u16,
+    /// The data channel association offered in the INVITE, once answered (not declined).
+    pub dc: Option<Arc<Peer>>,
+    /// Why the call has no data channels although it offered them.
+    pub dc_refused: Option<String>,
 }
 
 impl Call {
@@ -140,12 +176,41 @@ async fn answer(
             sipmsg::push(
                 &mut ok.headers,
                 "Contact",
-                format!("<sip:{}:{}>", ep.local_addr().ip(), ep.local_addr().port()),
+                format!(
+                    "<sip:{}:{}>{}",
+                    ep.local_addr().ip(),
+                    ep.local_addr().port(),
+                    if config.dc.is_some() {
+                        format!(";{}", sdp::DC_FEATURE_TAG)
+                    } else {
+                        String::new()
+                    }
+                ),
             );
             sipmsg::push(&mut ok.headers, "Content-Type", "application/sdp");
-            ok.body = sdp(ep.host()).into_bytes();
+            ok.body = answer_sdp(&ep, &ctx, &state, &config, &request)
+                .await
+                .into_bytes();
             sipmsg::set(&mut ok.headers, "Content-Length", ok.body.len().to_string());
             let _ = incoming.respond(ok).await;
+        }
+        Method::Bye => {
+            // BYE ends the data channels of the call first.
+            let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
+            let peers: Vec<Arc<Peer>> = {
+                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                let (mine, rest) = std::mem::take(&mut st.peers)
+                    .into_iter()
+                    .partition(|(id, _)| id == call_id);
+                st.peers = rest;
+                mine.into_iter().map(|(_, p)| p).collect()
+            };
+            for p in peers {
+                p.close().await;
+            }
+            let _ = incoming
+                .respond(response_to(&request, 200, "OK", None))
+                .await;
         }
         _ => {
             let _ = incoming
@@ -153,6 +218,102 @@ async fn answer(
                 .await;
         }
     }
+}
+
+/// The callee's SDP answer: the plain audio answer for a plain offer; with a data channel
+/// section offered, an answer for it (accepted, declined with port 0, or — for the
+/// unreachable switch — pointing at an address nobody reads).
+async fn answer_sdp(
+    ep: &Endpoint,
+    ctx: &Ctx,
+    state: &Arc<Mutex<State>>,
+    config: &UeConfig,
+    request: &Request,
+) -> String {
+    let offer = std::str::from_utf8(&request.body)
+        .ok()
+        .map(Session::parse)
+        .transpose();
+    let offered = match offer {
+        Ok(Some(s)) => s.application(P2P_MID).cloned(),
+        Ok(None) => None,
+        Err(e) => {
+            ctx.note(
+                None,
+                Note::Check {
+                    name: "SDP offer".into(),
+                    passed: false,
+                    detail: format!("{e}: answered without data channels"),
+                    code: None,
+                },
+            );
+            None
+        }
+    };
+    let Some(offered) = offered else {
+        return sdp(ep.host());
+    };
+    let mut session = Session::with_audio(ep.host(), 0);
+    let section = match &config.dc {
+        Some(dc) if dc.accept && !offered.is_declined() => {
+            let owner = DcOwner {
+                node: ctx.id.clone(),
+                tap: ctx.tap.clone(),
+                timers: dc.timers,
+            };
+            let mut rng = dc_rng(ctx, state);
+            let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
+            match Peer::answer(&owner, &mut rng, &offered).await {
+                Ok((peer, mut section)) => {
+                    if dc.unreachable {
+                        peer.close().await;
+                        let silent = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+                        section.candidates = vec![sdp::Candidate::host(silent)];
+                        section.port = silent.port();
+                        ctx.note(
+                            None,
+                            Note::Action {
+                                label: "fault: the answer's data channel address is one nobody reads (127.0.0.1:9)".into(),
+                            },
+                        );
+                    } else {
+                        state
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .peers
+                            .push((call_id.to_owned(), Arc::new(peer)));
+                    }
+                    section
+                }
+                Err(e) => {
+                    ctx.note(
+                        None,
+                        Note::Check {
+                            name: "data channel answer".into(),
+                            passed: false,
+                            detail: format!("{e}: declined (port 0)"),
+                            code: None,
+                        },
+                    );
+                    Application::declined(&offered)
+                }
+            }
+        }
+        _ => {
+            ctx.note(
+                None,
+                Note::Action {
+                    label: format!(
+                        "decline the data channels (m=application mid {} port 0)",
+                        offered.mid
+                    ),
+                },
+            );
+            Application::declined(&offered)
+        }
+    };
+    session.media.push(Media::Application(section));
+    session.render()
 }
 
 /// What a callee's phone would show for an INVITE: the asserted caller, its name (if any), the
@@ -209,6 +370,14 @@ impl Ue {
         self.node.shutdown();
     }
 
+    /// Closes every data channel association this agent still holds (world shutdown).
+    pub async fn close_data_channels(&self) {
+        let peers = std::mem::take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).peers);
+        for (_, p) in peers {
+            p.close().await;
+        }
+    }
+
     /// Calls ringing here, waiting to be answered.
     pub fn ringing(&self) -> usize {
         self.state
@@ -241,7 +410,22 @@ impl Ue {
         let user = NameAddr::parse(&self.config.impu)
             .and_then(|n| n.tn())
             .unwrap_or_else(|| "ue".into());
-        format!("<sip:{user}@{}:{}>", addr.ip(), addr.port())
+        let tag = if self.config.dc.is_some() {
+            format!(";{}", sdp::DC_FEATURE_TAG)
+        } else {
+            String::new()
+        };
+        format!("<sip:{user}@{}:{}>{tag}", addr.ip(), addr.port())
+    }
+
+    /// The data channel peer this agent answered last (callee side).
+    pub fn answered_dc(&self) -> Option<Arc<Peer>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .peers
+            .last()
+            .map(|(_, p)| p.clone())
     }
 
     fn base(&self, method: &str, uri: &str, from: &str, to: &str, cseq: u32) -> String {
@@ -305,6 +489,40 @@ impl Ue {
     /// Calls `target` (a SIP or tel URI), naming `display` as the From display name (the 3P ID
     /// data of TR 33.790 §6.2, choice `6.2-3pid-data`). Sends the ACK on a 2xx.
     pub async fn call(&self, target: &str, display: Option<&str>) -> Result<Call, Error> {
+        self.call_with(target, display, &[]).await
+    }
+
+    /// Calls `target`; with `channels`, the INVITE also offers them as negotiated data
+    /// channels (one m=application section, mid [`P2P_MID`]) to the callee, created before the
+    /// offer. The answer in the 200 completes them; a declined section (port 0) or a failing
+    /// engine leaves the call without data channels ([`Call::dc_refused`]).
+    pub async fn call_with(
+        &self,
+        target: &str,
+        display: Option<&str>,
+        channels: &[DcMap],
+    ) -> Result<Call, Error> {
+        let mut dc_peer = None;
+        let body = match (&self.config.dc, channels.is_empty()) {
+            (Some(dc), false) => {
+                let owner = DcOwner {
+                    node: self.ctx.id.clone(),
+                    tap: self.ctx.tap.clone(),
+                    timers: dc.timers,
+                };
+                let mut rng = dc_rng(&self.ctx, &self.state);
+                let (peer, section) = Peer::offer(&owner, &mut rng, P2P_MID, channels, &[])
+                    .await
+                    .map_err(|e| Error::Sip {
+                        detail: format!("data channel offer: {e}"),
+                    })?;
+                dc_peer = Some(peer);
+                let mut session = Session::with_audio(self.endpoint().host(), 0);
+                session.media.push(Media::Application(section));
+                session.render()
+            }
+            _ => sdp(self.endpoint().host()),
+        };
         let impu = &self.config.impu;
         let from = NameAddr {
             display: display.map(str::to_owned),
@@ -339,7 +557,6 @@ impl Ue {
         for r in &routes {
             text.push_str(&format!("Route: <{r}>\r\n"));
         }
-        let body = sdp(self.endpoint().host());
         text.push_str(&format!(
             "Date: {}\r\nAllow: INVITE, ACK, BYE, CANCEL\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
             self.ctx.clock.http_date(),
@@ -372,11 +589,47 @@ impl Ue {
         })
         .await
         .map_err(|_| timeout(wait))??;
-        Ok(Call {
+        let mut call = Call {
             invite,
             responses,
             code,
-        })
+            dc: None,
+            dc_refused: None,
+        };
+        if let Some(peer) = dc_peer {
+            let answer = call
+                .responses
+                .iter()
+                .rev()
+                .find(|r| (200..300).contains(&r.status_code.code()))
+                .and_then(|ok| std::str::from_utf8(&ok.body).ok().map(Session::parse));
+            let section = match answer {
+                Some(Ok(s)) => s
+                    .application(P2P_MID)
+                    .cloned()
+                    .ok_or_else(|| "the answer has no m=application section".to_owned()),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the call was not answered".into()),
+            };
+            let completed = match section {
+                Ok(section) => peer.complete(&section).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match completed {
+                Ok(()) => call.dc = Some(Arc::new(peer)),
+                Err(e) => {
+                    peer.close().await;
+                    self.ctx.note(
+                        None,
+                        Note::Action {
+                            label: format!("the call goes on without data channels: {e}"),
+                        },
+                    );
+                    call.dc_refused = Some(e);
+                }
+            }
+        }
+        Ok(call)
     }
 
     /// Ends an answered call with BYE; returns the BYE's final status.
@@ -389,6 +642,9 @@ impl Ue {
             .ok_or(Error::Sip {
                 detail: "the call was not answered".into(),
             })?;
+        if let Some(peer) = &call.dc {
+            peer.close().await;
+        }
         let bye = ua::uac_request(&call.invite, ok, Method::Bye, 2)
             .map_err(|detail| Error::Sip { detail })?;
         let wait = self.config.wait;

@@ -4,9 +4,9 @@
 //! enterprise IP-PBX on a SIP trunk (§6.2.2.2, Figure 6.2.2.2-1) and a single registered UE
 //! (§6.2.2.3, Figure 6.2.2.3-1); and the threats of §5.1.2 as variants.
 
-use crate::run::{Expected, Script, Variant};
+use crate::run::{DcExpect, Expected, Script, Variant};
 use crate::scenario::{Expect, Figure, Hop, Step};
-use crate::world::Setup;
+use crate::world::{DcSetup, Setup};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
@@ -266,6 +266,7 @@ const HAPPY: Expected = Expected {
     id3p_consulted: true,
     rcd_signed: true,
     vs_failure: None,
+    dc: None,
 };
 
 const NO_RCD: Expected = Expected {
@@ -369,6 +370,7 @@ pub fn variants() -> Vec<Variant> {
             ]),
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::RcdName("Totally Legit Bank".into())),
+                dc: None,
             },
             script: call("ue-a", None),
             expected: Expected {
@@ -387,6 +389,7 @@ pub fn variants() -> Vec<Variant> {
             choices: with(&["6.2-no-3pid-data", "6.2-term-display", "threat-nni"]),
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::CallerTn("+12025551666".into())),
+                dc: None,
             },
             script: call("ue-a", None),
             expected: Expected {
@@ -397,5 +400,53 @@ pub fn variants() -> Vec<Variant> {
                 ..HAPPY
             },
         },
+        dc_variant(
+            "dc",
+            "DC-capable UEs: the call also brings up negotiated peer-to-peer data channels (SDP in the INVITE and the 200) and the users exchange avatar messages both ways; BYE closes them",
+            DcSetup::Accept,
+            DcExpect::Up,
+        ),
+        dc_variant(
+            "dc-declined",
+            "the callee declines the offered data channels (m=application port 0): the call goes on without them",
+            DcSetup::Decline,
+            DcExpect::Declined,
+        ),
+        dc_variant(
+            "dc-unreachable",
+            "the callee answers the data channels but never answers ICE: the caller gives up within its bound and the call goes on",
+            DcSetup::Unreachable,
+            DcExpect::Unreachable,
+        ),
     ]
+}
+
+fn dc_variant(id: &'static str, title: &'static str, setup: DcSetup, dc: DcExpect) -> Variant {
+    Variant {
+        solution: 2,
+        id,
+        title,
+        threat: None,
+        figure: single_registration(true),
+        choices: vec![
+            "world-ims-entry",
+            "world-registration",
+            "ms-transport",
+            "6.2-ms-two-requests",
+            "6.2-no-3pid-data",
+            "6.2-rcd-header",
+            "dc-sdp-answer",
+            "dc-p2p-path",
+            "dc-ice-timers",
+        ],
+        setup: Setup {
+            nni_tamper: None,
+            dc: Some(setup),
+        },
+        script: call("ue-a", None),
+        expected: Expected {
+            dc: Some(dc),
+            ..HAPPY
+        },
+    }
 }
