@@ -16,41 +16,71 @@ use super::model::{Entry, View};
 /// Smallest usable terminal.
 pub const MIN: (u16, u16) = (80, 24);
 
-/// Solutions of TR 33.790 clause 6, grouped by key issue.
-pub const SOLUTIONS: &[(u8, &str, &str, &str)] = &[
+/// Solutions of TR 33.790 clause 6, grouped by key issue: number, key issue, clause, title,
+/// short title (for 80 columns).
+pub const SOLUTIONS: &[(u8, &str, &str, &str, &str)] = &[
     (
         1,
         "KI#1 third-party IDs",
         "6.1",
         "3P ID info in HSS or a repository",
+        "3P ID via HSS",
     ),
     (
         2,
         "KI#1 third-party IDs",
         "6.2",
         "3P ID and RCD signed over Ms",
+        "3P ID+RCD, Ms",
     ),
     (
         3,
         "KI#1 third-party IDs",
         "6.3",
         "RCD URL or RCD from the HSS",
+        "RCD from HSS",
     ),
     (
         4,
         "KI#1 third-party IDs",
         "6.4",
         "3P authorization server via NEF",
+        "3P authz, NEF",
     ),
-    (5, "KI#2 avatars", "6.5", "UE-signed avatar token"),
-    (6, "KI#2 avatars", "6.6", "avatar attestation and DAC"),
-    (7, "KI#2 avatars", "6.7", "signed avatar metadata"),
-    (8, "KI#2 avatars", "6.8", "avatar ID over STIR/SHAKEN"),
+    (
+        5,
+        "KI#2 avatars",
+        "6.5",
+        "UE-signed avatar token",
+        "avatar token",
+    ),
+    (
+        6,
+        "KI#2 avatars",
+        "6.6",
+        "avatar attestation and DAC",
+        "avatar attest.",
+    ),
+    (
+        7,
+        "KI#2 avatars",
+        "6.7",
+        "signed avatar metadata",
+        "avatar metadata",
+    ),
+    (
+        8,
+        "KI#2 avatars",
+        "6.8",
+        "avatar ID over STIR/SHAKEN",
+        "avatar STIR",
+    ),
     (
         9,
         "KI#3 DC exposure",
         "6.9",
         "DC capability exposure via NEF",
+        "DC exposure",
     ),
 ];
 
@@ -122,7 +152,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
     .split(area);
     header(frame, rows[0], app, &p);
     keybar(frame, rows[2], app, &p);
-    let left_width = if area.width >= 140 { 36 } else { 26 };
+    let left_width = if area.width >= 140 { 40 } else { 24 };
     let cols =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(40)]).split(rows[1]);
     sidebar(frame, cols[0], app, &p);
@@ -222,7 +252,9 @@ fn solution_mark(app: &App, solution: u8) -> (String, bool) {
 fn sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) {
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut group = "";
-    for (n, ki, clause, title) in SOLUTIONS {
+    let wide = area.width >= 30;
+    for (n, ki, clause, long, short) in SOLUTIONS {
+        let title = if wide { long } else { short };
         if *ki != group {
             group = ki;
             lines.push(Line::styled(ki.to_string(), p.title));
@@ -300,6 +332,13 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
         .selected
         .saturating_sub(body_rows / 2)
         .min(visible.len().saturating_sub(body_rows));
+    let route_width = view
+        .entries
+        .iter()
+        .map(|e| e.from.chars().count() + e.to.as_ref().map_or(0, |t| t.chars().count() + 1))
+        .max()
+        .unwrap_or(0)
+        .min(19);
     let mut lines: Vec<Line<'_>> = Vec::new();
     if lane_view {
         for row in 0..2 {
@@ -333,7 +372,7 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
         let step = e
             .step
             .as_ref()
-            .map_or("       ".to_owned(), |s| format!("{:<7}", format!("[{s}]")));
+            .map_or("     ".to_owned(), |s| format!("{:<5}", format!("[{s}]")));
         let label = match e.number {
             Some(n) => format!("#{n} {} {}", e.proto, e.summary),
             None => format!("● {}", e.summary),
@@ -350,7 +389,7 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
                 Some(to) => format!("{}→{}", e.from, to),
                 None => e.from.clone(),
             };
-            format!("{mark}{step}{route:<20} {label}")
+            format!("{mark}{step}{route:<route_width$} {label}")
         };
         let mut spans = vec![Span::styled(text, style)];
         if e.step.is_some() && pos != app.selected {
