@@ -1,14 +1,75 @@
 //! What every SIP network function does the same way: a loop that hands each incoming request
 //! to the node's handler in its own task ([`serve`]), stateful forwarding as a proxy with
-//! response relaying ([`forward`], RFC 3261 §16.6–16.7), and a handle that stops it all
-//! ([`SipNode`]).
+//! response relaying ([`forward`], RFC 3261 §16.6–16.7), CANCEL (§16.10 for a proxy, §9.2 for a
+//! user agent server: [`on_cancel`]), and a handle that stops it all ([`SipNode`]).
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
+use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::sip::proxy::{prepare_response_forward, response_to};
-use crate::sip::{ClientTransaction, Endpoint, Incoming, Method, Request};
+use crate::sip::{ClientTransaction, Endpoint, Incoming, Method, Request, ua};
+
+/// INVITEs of one node still waiting for a final answer, and how to tell each it was cancelled.
+#[derive(Debug, Default)]
+struct Pending(Mutex<Vec<(Request, oneshot::Sender<()>)>>);
+
+tokio::task_local! {
+    /// The pending INVITEs of the node whose handler task this is.
+    static PENDING: Arc<Pending>;
+}
+
+/// Registers the INVITE being handled (by a proxy forwarding it, or a user agent ringing) so a
+/// CANCEL for it can reach it: the receiver fires when the CANCEL arrives. `None` outside a
+/// [`serve`] task.
+pub fn on_cancel(invite: &Request) -> Option<oneshot::Receiver<()>> {
+    let (tell, told) = oneshot::channel();
+    PENDING
+        .try_with(|p| {
+            p.0.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((invite.clone(), tell))
+        })
+        .ok()
+        .map(|()| told)
+}
+
+/// Forgets a registration once its INVITE has a final answer.
+fn done(invite: &Request) {
+    let _ = PENDING.try_with(|p| {
+        p.0.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _)| i != invite);
+    });
+}
+
+/// A CANCEL: answered 200 at once (§9.2, §16.10), then the matching INVITE's handler is told.
+/// One that matches nothing pending is answered 481.
+async fn cancel(pending: Arc<Pending>, mut incoming: Incoming) {
+    let request = incoming.request().clone();
+    let found = {
+        let mut list = pending.0.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter()
+            .position(|(invite, _)| ua::cancels(&request, invite))
+            .map(|i| list.remove(i).1)
+    };
+    match found {
+        Some(tell) => {
+            let _ = incoming
+                .respond(response_to(&request, 200, "OK", None))
+                .await;
+            let _ = tell.send(());
+        }
+        None => {
+            let reason = "Call/Transaction Does Not Exist";
+            let _ = incoming
+                .respond(response_to(&request, 481, reason, None))
+                .await;
+        }
+    }
+}
 
 /// A running SIP network function: its endpoint and the loop serving it.
 #[derive(Debug)]
@@ -39,13 +100,17 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let ep = endpoint.clone();
+    let pending = Arc::new(Pending::default());
     let task = tokio::spawn(async move {
         let mut tasks = JoinSet::new();
         loop {
             tokio::select! {
                 incoming = ep.next_request() => match incoming {
+                    Some(incoming) if incoming.method() == Method::Cancel && !incoming.is_ack() => {
+                        tasks.spawn(cancel(pending.clone(), incoming));
+                    }
                     Some(incoming) => {
-                        tasks.spawn(handle(ep.clone(), incoming));
+                        tasks.spawn(PENDING.scope(pending.clone(), handle(ep.clone(), incoming)));
                     }
                     None => break,
                 },
@@ -58,11 +123,35 @@ where
 
 /// Relays every response of `tx` upstream through `incoming` (our Via removed) and returns the
 /// final status. A 100 Trying is hop-by-hop and not relayed (§16.7 step 5); after a 2xx to an
-/// INVITE, retransmitted 2xx keep being relayed until the client transaction ends.
+/// INVITE, retransmitted 2xx keep being relayed until the client transaction ends. When the
+/// INVITE is cancelled upstream before its final answer, the CANCEL goes on downstream (§16.10)
+/// and the 487 it brings is relayed like any final answer.
 pub async fn relay_responses(incoming: &mut Incoming, mut tx: ClientTransaction) -> Option<u16> {
     let invite = incoming.method() == Method::Invite;
+    let mut cancelled = if invite {
+        on_cancel(incoming.request())
+    } else {
+        None
+    };
     let mut final_code = None;
-    while let Some(response) = tx.next_response().await {
+    loop {
+        let response = match cancelled.as_mut() {
+            Some(signal) if final_code.is_none() => tokio::select! {
+                r = tx.next_response() => r,
+                fired = signal => {
+                    cancelled = None;
+                    if fired.is_ok()
+                        && let Ok(mut cancel_tx) = tx.cancel().await
+                    {
+                        // The CANCEL's own 200 stays here; the INVITE's 487 is relayed below.
+                        tokio::spawn(async move { while cancel_tx.next_response().await.is_some() {} });
+                    }
+                    continue;
+                }
+            },
+            _ => tx.next_response().await,
+        };
+        let Some(response) = response else { break };
         let code = response.status_code.code();
         if code == 100 {
             continue;
@@ -71,11 +160,17 @@ pub async fn relay_responses(incoming: &mut Incoming, mut tx: ClientTransaction)
             let _ = incoming.relay(up).await;
         }
         if code >= 200 {
+            if final_code.is_none() && invite {
+                done(incoming.request());
+            }
             final_code.get_or_insert(code);
             if !(invite && code < 300) {
                 break;
             }
         }
+    }
+    if invite && final_code.is_none() {
+        done(incoming.request());
     }
     final_code
 }
