@@ -9,7 +9,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -159,6 +159,8 @@ pub struct Client {
     tls: TlsConnector,
     resolver: Arc<dyn Resolve>,
     trace: Option<Trace>,
+    /// Idle persistent connections by origin (`https://host`); shared by clones.
+    pool: Arc<Mutex<HashMap<String, Vec<ClientConn>>>>,
     timeout: Duration,
     max_body: usize,
 }
@@ -179,6 +181,7 @@ impl Client {
         Self {
             tls: TlsConnector::from(tls),
             trace: None,
+            pool: Arc::default(),
             resolver,
             timeout: Duration::from_secs(5),
             max_body: 1 << 20,
@@ -235,6 +238,16 @@ impl Client {
         };
         let host = uri.host().ok_or_else(bad_url)?.to_owned();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
+        let key = format!("{}://{authority}", if tls { "https" } else { "http" });
+        // A kept-alive connection to the same origin first (HTTP/1.1 persistent connections,
+        // RFC 9112 §9.3): no new TCP and TLS handshake per request.
+        if let Some(mut conn) = self.idle(&key) {
+            let response = self.send_on(&mut conn, request, &path, &authority).await?;
+            self.keep(key, conn);
+            return Ok(response);
+        }
         let addr = self
             .resolver
             .resolve(&host, port)
@@ -263,9 +276,7 @@ impl Client {
             remote: addr,
             transport: if tls { Transport::Tls } else { Transport::Tcp },
         };
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-        let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
-        if tls {
+        let mut conn = if tls {
             let name = ServerName::try_from(host.clone()).map_err(|_| bad_url())?;
             let stream = self
                 .tls
@@ -275,30 +286,46 @@ impl Client {
                     peer: host.clone(),
                     detail: e.to_string(),
                 })?;
-            self.http1(stream, request, &path, &authority, wire).await
+            ClientConn::open(stream, wire).await?
         } else {
-            self.http1(tcp, request, &path, &authority, wire).await
+            ClientConn::open(tcp, wire).await?
+        };
+        let response = self.send_on(&mut conn, request, &path, &authority).await?;
+        self.keep(key, conn);
+        Ok(response)
+    }
+
+    /// An idle connection to `key` that is still open.
+    fn idle(&self, key: &str) -> Option<ClientConn> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let list = pool.get_mut(key)?;
+        while let Some(conn) = list.pop() {
+            if conn.sender.is_ready() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Returns a connection to the pool if the server kept it open.
+    fn keep(&self, key: String, conn: ClientConn) {
+        if conn.sender.is_ready() {
+            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+            let list = pool.entry(key).or_default();
+            if list.len() < MAX_IDLE_PER_ORIGIN {
+                list.push(conn);
+            }
         }
     }
 
-    async fn http1<S>(
+    async fn send_on(
         &self,
-        stream: S,
+        conn: &mut ClientConn,
         request: Request,
         path: &str,
         authority: &str,
-        wire: Wire,
-    ) -> Result<Response, Error>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Error::Http {
-                detail: e.to_string(),
-            })?;
-        // The connection task ends when the exchange does (the sender is dropped with this call).
-        let driver = tokio::spawn(connection);
+    ) -> Result<Response, Error> {
+        let wire = conn.wire;
         let mut builder = hyper::Request::builder()
             .method(request.method.as_str())
             .uri(path);
@@ -334,43 +361,80 @@ impl Client {
             .map_err(|e| Error::Http {
                 detail: e.to_string(),
             })?;
-        let result = async {
-            let response = sender.send_request(req).await.map_err(|e| Error::Http {
+        let response = conn
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| Error::Http {
                 detail: e.to_string(),
             })?;
-            let status = response.status().as_u16();
-            let headers = collect_headers(response.headers());
-            let body = Limited::new(response.into_body(), self.max_body)
-                .collect()
-                .await
-                .map_err(|_| Error::BodyTooLarge {
-                    limit: self.max_body,
-                })?
-                .to_bytes();
-            if let Some(trace) = &self.trace {
-                let status_line = status_line(status);
-                let raw = wire_text(&format!("HTTP/1.1 {status_line}"), &headers, &body);
-                let summary = format!("{status_line} ({request_line})");
-                let identity = [&status.to_be_bytes()[..], &body[..]];
-                let message = Message::http(
-                    wire.transport,
-                    wire.remote,
-                    wire.local,
-                    summary,
-                    raw,
-                    &identity,
-                );
-                trace.tap.received(&trace.node, message);
-            }
-            Ok(Response {
-                status,
-                headers,
-                body,
-            })
+        let status = response.status().as_u16();
+        let headers = collect_headers(response.headers());
+        let body = Limited::new(response.into_body(), self.max_body)
+            .collect()
+            .await
+            .map_err(|_| Error::BodyTooLarge {
+                limit: self.max_body,
+            })?
+            .to_bytes();
+        if let Some(trace) = &self.trace {
+            let status_line = status_line(status);
+            let raw = wire_text(&format!("HTTP/1.1 {status_line}"), &headers, &body);
+            let summary = format!("{status_line} ({request_line})");
+            let identity = [&status.to_be_bytes()[..], &body[..]];
+            let message = Message::http(
+                wire.transport,
+                wire.remote,
+                wire.local,
+                summary,
+                raw,
+                &identity,
+            );
+            trace.tap.received(&trace.node, message);
         }
-        .await;
-        driver.abort();
-        result
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Idle connections kept per origin.
+const MAX_IDLE_PER_ORIGIN: usize = 4;
+
+/// One HTTP/1.1 client connection: the request sender and the task driving the connection
+/// (stopped when the connection is dropped).
+struct ClientConn {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    wire: Wire,
+    driver: JoinHandle<()>,
+}
+
+impl ClientConn {
+    async fn open<S>(stream: S, wire: Wire) -> Result<ClientConn, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| Error::Http {
+                detail: e.to_string(),
+            })?;
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(ClientConn {
+            sender,
+            wire,
+            driver,
+        })
+    }
+}
+
+impl Drop for ClientConn {
+    fn drop(&mut self) {
+        self.driver.abort();
     }
 }
 

@@ -280,3 +280,30 @@ async fn http_exchanges_are_traced_on_both_sides() {
         "{raw}"
     );
 }
+
+#[tokio::test]
+async fn connections_are_reused_for_the_same_origin() {
+    let h =
+        handler(
+            |_req: Request, peer: Peer| async move { Response::text(200, peer.addr.to_string()) },
+        );
+    let server = https_server(CR, None, h).await;
+    let c = client(&[(CR, server.local_addr())], None);
+    let url = format!("https://{CR}/whoami");
+    let first = c.send(Request::get(&url)).await.unwrap();
+    let second = c.clone().send(Request::get(&url)).await.unwrap();
+    assert_eq!(
+        first.body, second.body,
+        "one TCP/TLS connection for both requests"
+    );
+    // After the server goes away, a new server on another port gets a fresh connection.
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let h =
+        handler(
+            |_req: Request, peer: Peer| async move { Response::text(200, peer.addr.to_string()) },
+        );
+    let server = https_server(CR, None, h).await;
+    let c2 = client(&[(CR, server.local_addr())], None);
+    assert_eq!(c2.send(Request::get(&url)).await.unwrap().status, 200);
+}
