@@ -88,13 +88,25 @@ pub const CHOICES: &[Choice] = &[
         id: "dc-p2p-path",
         clause: "TS 23.228 Annex AC (outline); TR 33.790 avatar calls",
         question: "How application data channels between the two UEs are anchored.",
-        answer: "Peer to peer: one m=application section (mid \"dc\") per call, DTLS/SCTP over ICE between the UEs' host candidates on 127.0.0.1; the CSCFs, IMS ASs and IBCFs pass the SDP through unchanged. The MF/MRF and DCSF (bootstrap channel, P2A channels) are not in this world yet.",
+        answer: "Peer to peer: one m=application section (mid \"dc\") per call, DTLS/SCTP over ICE between the UEs' host candidates on 127.0.0.1; the CSCFs, IMS ASs and IBCFs pass the SDP through unchanged. The MF/MRF and DCSF (bootstrap channel, P2A channels) are started only in the 2:dc-bootstrap world (choices dc-bootstrap-anchor, dc-p2a-reinvite).",
     },
     Choice {
         id: "dc-ice-timers",
         clause: "DESIGN §9 (a data channel is usable within 100 ms of the 200 OK)",
         question: "ICE timer values on loopback.",
         answer: "5 ms connectivity-check interval while connecting, 40 ms STUN keepalive once connected (the agent ticks at min(200 ms, keepalive) and DTLS/SCTP wait for its ticks: first message ~48 ms after the answer, against ~208 ms with 1 s; 25 small indications a second per association, not the 5 ms flood), 1.5 s bound from the answer to open channels; ICE ufrag/pwd come from the node's seeded random stream, DTLS fingerprints are replaced by <dtls-fingerprint> in snapshots.",
+    },
+    Choice {
+        id: "dc-bootstrap-anchor",
+        clause: "TS 23.228 Annex AC (outline); TS 26.114 §6.2.10 (issue 4 item 2)",
+        question: "How a UE's bootstrap data channel reaches its network's MF, and where the application list comes from.",
+        answer: "Call time, in the call's SDP: the caller offers a second m=application section (mid \"bdc\", stream 0, subprotocol http) next to the peer-to-peer one. The originating IMS AS (record-routing when its network has an MF) takes every section with mid \"bdc\" or \"p2a…\" out of the INVITE, has the MF answer it over HTTPS (POST /mf/v1/anchor, mutual TLS) and puts the MF's answer back into the 200 at the offer's position. The MF serves HTTP on the channel: GET / returns the caller's DC application list, which it asks the DCSF for (GET /dcsf/v1/subscribers/{tn}/apps, fixtures/dc-apps.toml). Only the originating network has an MF and a DCSF in this world; the callee gets no bootstrap channel (no terminating-side anchoring yet).",
+    },
+    Choice {
+        id: "dc-p2a-reinvite",
+        clause: "TS 23.228 Annex AC (outline); issue 4 item 3",
+        question: "How a person-to-application channel to the MF is added to a call, and who answers it.",
+        answer: "UE-A sends a re-INVITE in the dialog (Route set from the 200's Record-Route) repeating the call's sections and adding m=application mid \"p2a\" (stream 1100). The originating IMS AS anchors the new section at the MF as for the bootstrap channel and keeps its earlier MF answer for the unchanged bootstrap section; the rest of the offer goes on to UE-B, which answers with its unchanged session description. The MF's application acknowledges each message with a JSON message.",
     },
 ];
 

@@ -57,6 +57,10 @@ pub enum DcExpect {
     /// The callee never answers ICE: the caller fails the channels within its bound, the call
     /// stays up.
     Unreachable,
+    /// As [`DcExpect::Up`], and the caller's bootstrap channel to its MF carries `GET /` and
+    /// the application list; a re-INVITE adds an application channel to the MF that carries a
+    /// message each way.
+    Bootstrap,
 }
 
 /// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
@@ -144,7 +148,93 @@ struct Observed {
     /// Data channels: what happened (messages exchanged, or why not); the call was still up
     /// afterwards (the BYE got 200).
     dc: Option<(Result<usize, String>, bool)>,
+    /// Channels to the network (bootstrap, then P2A by re-INVITE): exchanges done, or why not.
+    network: Option<Result<usize, String>>,
 }
+
+/// The caller's channels to its own network: the bootstrap channel (HTTP `GET /` for the DC
+/// application list, which the MF gets from the DCSF), then an application channel to the MF
+/// added by re-INVITE, carrying a message each way.
+async fn network_channels(
+    world: &World,
+    caller: &ue::Ue,
+    call: &mut ue::Call,
+    tn: &str,
+) -> Result<usize, String> {
+    let quiet = Duration::from_millis(30);
+    let bound = Duration::from_secs(3);
+    let wait = Duration::from_secs(2);
+    let mf = world
+        .mfs
+        .get("mf-o")
+        .ok_or_else(|| "no MF in this world".to_owned())?;
+    let mf_host = world
+        .description
+        .host("mf-o")
+        .map_err(|e| e.to_string())?
+        .to_owned();
+    let bdc = call
+        .bdc
+        .clone()
+        .ok_or_else(|| "no bootstrap data channel".to_owned())?;
+    bdc.wait_open().await.map_err(|e| e.to_string())?;
+    let far = mf
+        .peer(tn, ue::BOOTSTRAP_MID)
+        .ok_or_else(|| "the MF holds no bootstrap channel for the caller".to_owned())?;
+    far.wait_open().await.map_err(|e| e.to_string())?;
+    world.settle(quiet, bound).await;
+    let stream = ue::bootstrap_channel().stream;
+    let get = format!("GET / HTTP/1.1\r\nHost: {mf_host}\r\nAccept: application/json\r\n\r\n");
+    bdc.send(stream, get.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = bdc.recv(stream, wait).await.map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&got);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| "the bootstrap answer is not HTTP".to_owned())?;
+    if !head.starts_with("HTTP/1.1 200 ") {
+        return Err(format!(
+            "the bootstrap answer is {:?}",
+            head.lines().next().unwrap_or("")
+        ));
+    }
+    let list: kit::wire::dcsf::AppList =
+        serde_json::from_str(body).map_err(|e| format!("application list: {e}"))?;
+    if list.apps.is_empty() {
+        return Err("the application list is empty".into());
+    }
+    let mut n = 1;
+    world.settle(quiet, bound).await;
+    let app = kit::sdp::DcMap::reliable(1100, "avatar-app", "avatar-json");
+    let p2a = caller
+        .add_channels(call, P2A_MID, std::slice::from_ref(&app))
+        .await
+        .map_err(|e| e.to_string())?;
+    world.settle(quiet, bound).await;
+    p2a.wait_open().await.map_err(|e| e.to_string())?;
+    let far = mf
+        .peer(tn, P2A_MID)
+        .ok_or_else(|| "the MF holds no application channel for the caller".to_owned())?;
+    far.wait_open().await.map_err(|e| e.to_string())?;
+    world.settle(quiet, bound).await;
+    let text = r#"{"avatar":"ue-a","scene":"lobby","action":"join"}"#;
+    p2a.send(app.stream, text.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let reply = p2a
+        .recv(app.stream, wait)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice::<serde_json::Value>(&reply)
+        .map_err(|e| format!("the MF's reply: {e}"))?;
+    n += 1;
+    world.settle(quiet, bound).await;
+    Ok(n)
+}
+
+/// The SIP-facing mid of the caller's application channel to the MF.
+pub const P2A_MID: &str = "p2a";
 
 /// Opens the call's data channels on both sides and has the two users exchange avatar
 /// messages both ways (each waits for the other's, so the trace order is causal).
@@ -218,7 +308,7 @@ async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Re
     } else {
         Vec::new()
     };
-    let call = async {
+    let mut call = async {
         let dialling = caller_ue.call_with(target, *display, &channels);
         let picking_up = async {
             let deadline = Instant::now() + bound;
@@ -243,6 +333,14 @@ async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Re
     } else {
         None
     };
+    let network = if world.dc == Some(crate::world::DcSetup::Bootstrap) && call.answered() {
+        let tn = world.description.ue(caller)?.tn.clone();
+        let r = network_channels(world, caller_ue, &mut call, &tn).await;
+        world.settle(quiet, bound).await;
+        Some(r)
+    } else {
+        None
+    };
     let mut bye = None;
     if call.answered() {
         let code = caller_ue.hang_up(&call).await?;
@@ -254,6 +352,7 @@ async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Re
         answered: Some(call.code),
         callee_got: callee_ue.received().last().cloned(),
         dc: exchanged.map(|r| (r, bye == Some(200))),
+        network,
     })
 }
 
@@ -570,6 +669,14 @@ fn judge(expected: &Expected, observed: &Observed, trace: &[Record]) -> Vec<Outc
                 "the data channels fail within their bound and the call stays up",
                 r.as_ref().is_err_and(|e| e.contains("not up within")) && *up,
                 format!("{r:?}, call up until BYE: {up}"),
+            ),
+            (Some((r, up)), DcExpect::Bootstrap) => (
+                "peer-to-peer channels carry avatar messages both ways; the bootstrap channel to the MF carries GET / and the DC application list; a re-INVITE adds a channel to the MF that carries a message each way; BYE closes them",
+                matches!(r, Ok(3)) && matches!(observed.network, Some(Ok(2))) && *up,
+                format!(
+                    "peer to peer {r:?}, to the network {:?}, call up until BYE: {up}",
+                    observed.network
+                ),
             ),
         };
         out.push(Outcome::check(what, passed, detail));

@@ -91,6 +91,10 @@ pub enum DcSetup {
     Decline,
     /// Accepted, but the callee never answers ICE.
     Unreachable,
+    /// Accepted; the caller also brings up a bootstrap data channel to its MF (the originating
+    /// network has an MF and a DCSF, and its IMS AS anchors the caller's network-bound sections
+    /// there), and can add application channels to the MF by re-INVITE.
+    Bootstrap,
 }
 
 /// Data channel timers in the world: 5 ms ICE checks, a 40 ms keepalive, 1.5 s to connect.
@@ -120,6 +124,8 @@ pub struct World {
     pub ues: BTreeMap<String, Ue>,
     /// The data channel setting the world was started with.
     pub dc: Option<DcSetup>,
+    /// MF/MRFs by id (worlds with [`DcSetup::Bootstrap`]).
+    pub mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
     sip: Vec<SipNode>,
     http: Vec<(String, Server)>,
     dns: Option<DnsServer>,
@@ -216,6 +222,30 @@ impl World {
             http.push((id.to_owned(), server));
         }
 
+        // Data channel network functions: the originating network's DCSF and MF.
+        let mut mfs = BTreeMap::new();
+        let bootstrap = setup.dc == Some(DcSetup::Bootstrap);
+        if bootstrap {
+            let host = d.host("dcsf-o")?.to_owned();
+            let (ctx, dns) = b.ctx("dcsf-o", &host);
+            let server = xr::dcsf::start(&ctx, xr::dcsf::Store::load()?).await?;
+            b.https(&dns, &host, &server);
+            http.push(("dcsf-o".to_owned(), server));
+            let host = d.host("mf-o")?.to_owned();
+            let (ctx, dns) = b.ctx("mf-o", &host);
+            let (mf, server) = xr::mf::start(
+                &ctx,
+                xr::mf::MfConfig {
+                    dcsf_host: d.host("dcsf-o")?.to_owned(),
+                    timers: dc_timers(),
+                },
+            )
+            .await?;
+            b.https(&dns, &host, &server);
+            http.push(("mf-o".to_owned(), server));
+            mfs.insert("mf-o".to_owned(), mf);
+        }
+
         // The two IMS networks, wired by hostname.
         let h = |id: &str| d.host(id).map(str::to_owned);
         let peers_o: BTreeMap<String, String> = [(TERM.to_owned(), h("ibcf-t")?)].into();
@@ -245,6 +275,7 @@ impl World {
                         sti_as_host: h("sti-as-o")?,
                     },
                     timers,
+                    mf_host: if bootstrap { Some(h("mf-o")?) } else { None },
                 }),
             ),
             (
@@ -285,6 +316,7 @@ impl World {
                         sti_vs_host: h("sti-vs-t")?,
                     },
                     timers,
+                    mf_host: None,
                 }),
             ),
             (
@@ -330,6 +362,7 @@ impl World {
                 timers: dc_timers(),
                 accept: d != DcSetup::Decline,
                 unreachable: d == DcSetup::Unreachable,
+                bootstrap: d == DcSetup::Bootstrap,
             });
             let ue = Ue::start(
                 &ctx,
@@ -390,6 +423,7 @@ impl World {
             description,
             ues,
             dc: setup.dc,
+            mfs,
             sip,
             http,
             dns: Some(dns),
@@ -418,7 +452,9 @@ impl World {
             if now != last {
                 last = now;
                 since = Instant::now();
-            } else if since.elapsed() >= quiet {
+            } else if since.elapsed() >= quiet && self.tap.awaiting() == 0 {
+                // Quiet, and nothing sent is still on its way: a slow machine pausing a
+                // message between two hops does not end the phase early.
                 break;
             }
         }
@@ -430,6 +466,9 @@ impl World {
         for ue in self.ues.values() {
             ue.close_data_channels().await;
             ue.shutdown();
+        }
+        for mf in self.mfs.values() {
+            mf.shutdown().await;
         }
         for node in &self.sip {
             node.shutdown();

@@ -98,6 +98,18 @@ fn sol2_dc_unreachable() {
 }
 
 #[test]
+fn sol2_dc_bootstrap() {
+    check("2:dc-bootstrap");
+}
+
+#[test]
+fn runs_with_bootstrap_and_p2a_channels_are_byte_identical() {
+    let first = render::text(&run("2:dc-bootstrap"));
+    let second = render::text(&run("2:dc-bootstrap"));
+    assert_eq!(first, second);
+}
+
+#[test]
 fn runs_with_data_channels_are_byte_identical() {
     let first = render::text(&run("2:dc"));
     let second = render::text(&run("2:dc"));

@@ -9,6 +9,7 @@
 //! Terminating ([`term`], §6.2.2.2 steps 8–11): it hands the Identity headers to the STI-VS over
 //! Ms and delivers the INVITE with `verstat`, keeping the RCD only if it verified.
 
+pub mod anchor;
 pub mod orig;
 pub mod term;
 
@@ -19,6 +20,7 @@ use kit::http::{Client, Request as HttpRequest};
 use kit::node::Ctx;
 use kit::sip::proxy::prepare_forward;
 use kit::sip::{Config, Endpoint, Incoming, Method, Request, Timers};
+use kit::sipmsg;
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
 use kit::wire::id3p::RcdRecords;
@@ -46,6 +48,9 @@ pub enum Role {
 pub struct AsConfig {
     pub role: Role,
     pub timers: Timers,
+    /// The operator's MF: with one, the AS record-routes and anchors data channel sections a
+    /// served UE offers toward the network there ([`anchor`]).
+    pub mf_host: Option<String>,
 }
 
 struct Node {
@@ -55,6 +60,8 @@ struct Node {
     mtls: Client,
     /// Server-authenticated client: STI-AS/VS.
     https: Client,
+    /// Data channel sections anchored at the MF.
+    anchored: anchor::Anchored,
 }
 
 fn digits(tn: &str) -> String {
@@ -293,7 +300,7 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
         ep.local_addr(),
         incoming.transport(),
         &branch,
-        false,
+        node.config.mf_host.is_some(),
     ) {
         Ok(f) => f,
         Err(answer) => {
@@ -301,7 +308,9 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
             return;
         }
     };
-    if request.method == Method::Invite && !incoming.is_ack() {
+    // A re-INVITE (To tag set) is in the dialog: the call's identity work is done.
+    let initial = sipmsg::first(&request.headers, "To").is_none_or(|to| !to.contains(";tag="));
+    if request.method == Method::Invite && !incoming.is_ack() && initial {
         let msg = incoming.trace_id();
         match &node.config.role {
             Role::Originating {
@@ -309,6 +318,37 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
                 sti_as_host,
             } => node.originating(&mut fwd, msg, hss_host, sti_as_host).await,
             Role::Terminating { sti_vs_host } => node.terminating(&mut fwd, msg, sti_vs_host).await,
+        }
+    }
+    if let Some(mf_host) = &node.config.mf_host
+        && request.method == Method::Bye
+    {
+        anchor::release(
+            &node.ctx,
+            &node.mtls,
+            &node.anchored,
+            mf_host,
+            &request,
+            incoming.trace_id(),
+        )
+        .await;
+    }
+    if let (Some(mf_host), Role::Originating { .. }) = (&node.config.mf_host, &node.config.role)
+        && request.method == Method::Invite
+        && !incoming.is_ack()
+    {
+        let answers = anchor::take(
+            &node.ctx,
+            &node.mtls,
+            &node.anchored,
+            mf_host,
+            &mut fwd,
+            incoming.trace_id(),
+        )
+        .await;
+        if !answers.is_empty() {
+            anchor::forward(&ep, &mut incoming, fwd, &answers).await;
+            return;
         }
     }
     sipnode::forward(&ep, &mut incoming, fwd).await;
@@ -327,6 +367,7 @@ pub async fn start(ctx: &Ctx, config: AsConfig) -> Result<SipNode, Error> {
         ctx: ctx.clone(),
         mtls: ctx.https_client(true)?,
         https: ctx.https_client(false)?,
+        anchored: anchor::Anchored::default(),
         config,
     });
     Ok(sipnode::serve(ep, move |ep, incoming| {

@@ -214,6 +214,8 @@ struct State {
     records: Vec<Record>,
     clocks: HashMap<String, (u64, u64)>,
     in_flight: HashMap<(SocketAddr, SocketAddr, u64), Vec<(u64, u64)>>,
+    /// Messages sent and not yet received, DNS left out (the DNS server records nothing).
+    awaiting: usize,
     next_msg: u64,
     names: HashMap<SocketAddr, String>,
     /// Set by [`Tap::barrier`]: no later record sorts before it.
@@ -237,6 +239,7 @@ impl Tap {
             records: Vec::new(),
             clocks: HashMap::new(),
             in_flight: HashMap::new(),
+            awaiting: 0,
             next_msg: 1,
             names: HashMap::new(),
             floor: 0,
@@ -284,6 +287,9 @@ impl Tap {
         let (lamport, node_seq) = Self::tick(&mut s, node, 0);
         let msg = s.next_msg;
         s.next_msg += 1;
+        if message.proto != Proto::Dns {
+            s.awaiting += 1;
+        }
         s.in_flight
             .entry((message.src, message.dst, message.key))
             .or_default()
@@ -311,6 +317,9 @@ impl Tap {
             .and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
         if s.in_flight.get(&key).is_some_and(Vec::is_empty) {
             s.in_flight.remove(&key);
+        }
+        if matched.is_some() && message.proto != Proto::Dns {
+            s.awaiting = s.awaiting.saturating_sub(1);
         }
         let (msg, sent_at) = match matched {
             Some(m) => m,
@@ -345,6 +354,12 @@ impl Tap {
             at,
             body: Body::Note { msg, note },
         });
+    }
+
+    /// Messages (SIP, HTTP, data channel) sent and not yet received: 0 when nothing is on the
+    /// wire.
+    pub fn awaiting(&self) -> usize {
+        self.state().awaiting
     }
 
     /// Marks a point every node has passed (the world was quiet): every later record sorts

@@ -62,3 +62,77 @@ pub mod id3p {
         pub records: Vec<RcdRecord>,
     }
 }
+
+/// The MF/MRF's control interface (TS 23.228 Annex AC in outline): the IMS AS hands the MF a
+/// data channel `m=application` section the UE offered toward the network (the bootstrap
+/// channel, or an application channel to the MF) and gets the MF's answer for it.
+pub mod mf {
+    use serde::{Deserialize, Serialize};
+
+    /// `POST /mf/v1/anchor`.
+    pub const ANCHOR_PATH: &str = "/mf/v1/anchor";
+
+    /// The SIP-facing mid of a UE's bootstrap data channel section.
+    pub const BOOTSTRAP_MID: &str = "bdc";
+
+    /// SIP-facing mids of person-to-application channel sections start with this.
+    pub const P2A_MID_PREFIX: &str = "p2a";
+
+    /// Whether a section with this mid is for the UE's own network (the MF), not the far end.
+    pub fn for_network(mid: &str) -> bool {
+        mid == BOOTSTRAP_MID || mid.starts_with(P2A_MID_PREFIX)
+    }
+
+    /// Terminate this section at the MF.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AnchorRequest {
+        /// The served user's telephone number (`+12025551000`).
+        pub tn: String,
+        pub call_id: String,
+        /// An SDP session holding the one offered `m=application` section.
+        pub offer: String,
+    }
+
+    /// `POST /mf/v1/release`: the call ended (BYE); the MF closes what it terminated for it.
+    pub const RELEASE_PATH: &str = "/mf/v1/release";
+
+    /// Release every association of a call.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ReleaseRequest {
+        pub call_id: String,
+    }
+
+    /// The MF's answer.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AnchorResponse {
+        /// An SDP session holding the one answered `m=application` section.
+        pub answer: String,
+    }
+}
+
+/// The DCSF's interface toward the MF (TS 23.228 Annex AC in outline): the data channel
+/// applications a subscriber may use.
+pub mod dcsf {
+    use serde::{Deserialize, Serialize};
+
+    /// `GET /dcsf/v1/subscribers/{tn}/apps` (tn digits only).
+    pub fn path(tn_digits: &str) -> String {
+        format!("/dcsf/v1/subscribers/{tn_digits}/apps")
+    }
+
+    /// One data channel application.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct App {
+        pub id: String,
+        pub name: String,
+        /// Where the UE fetches it (over the bootstrap channel).
+        pub url: String,
+    }
+
+    /// A subscriber's application list.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AppList {
+        pub tn: String,
+        pub apps: Vec<App>,
+    }
+}

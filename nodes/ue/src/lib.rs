@@ -53,6 +53,16 @@ pub struct DcConfig {
     /// As callee: answer, then vanish (the answer names an address nobody reads) — the caller
     /// must fail the data channels within its bound and keep the call.
     pub unreachable: bool,
+    /// As caller: also offer a bootstrap data channel toward the own network (mid
+    /// [`BOOTSTRAP_MID`], stream 0, subprotocol `http`), terminated at the operator's MF.
+    pub bootstrap: bool,
+}
+
+pub use kit::wire::mf::BOOTSTRAP_MID;
+
+/// The bootstrap data channel (TS 26.114 §6.2.10: stream 0, subprotocol `http`).
+pub fn bootstrap_channel() -> DcMap {
+    DcMap::reliable(0, "bootstrap", "http")
 }
 
 /// The SIP-facing mid of the peer-to-peer data channel section.
@@ -76,6 +86,8 @@ struct State {
     peers: Vec<(String, Arc<Peer>)>,
     /// Data channel sessions made so far (each gets its own seeded ICE credentials).
     dc_sessions: u64,
+    /// The SDP answered in each call's 200, by Call-ID: a re-INVITE gets it again.
+    answers: Vec<(String, String)>,
 }
 
 /// A seeded random stream for the next data channel session of this agent.
@@ -110,6 +122,12 @@ pub struct Call {
     pub dc: Option<Arc<Peer>>,
     /// Why the call has no data channels although it offered them.
     pub dc_refused: Option<String>,
+    /// The bootstrap data channel to the own network's MF, once answered.
+    pub bdc: Option<Arc<Peer>>,
+    /// Data channel associations added later by re-INVITE ([`Ue::add_channels`]).
+    pub added: Vec<Arc<Peer>>,
+    /// The last CSeq number used in the dialog.
+    pub cseq: u32,
 }
 
 impl Call {
@@ -135,7 +153,49 @@ async fn answer(
     if incoming.is_ack() {
         return;
     }
+    let call_id = sipmsg::first(&request.headers, "Call-ID")
+        .unwrap_or_default()
+        .to_owned();
+    let in_dialog = sipmsg::first(&request.headers, "To").is_some_and(|t| t.contains(";tag="));
     match request.method {
+        Method::Invite if in_dialog => {
+            // A re-INVITE: what this side answered does not change.
+            let body = state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .answers
+                .iter()
+                .rev()
+                .find(|(id, _)| *id == call_id)
+                .map(|(_, b)| b.clone());
+            let Some(body) = body else {
+                let _ = incoming
+                    .respond(response_to(
+                        &request,
+                        481,
+                        "Call/Transaction Does Not Exist",
+                        None,
+                    ))
+                    .await;
+                return;
+            };
+            ctx.note(
+                Some(incoming.trace_id()),
+                Note::Action {
+                    label: "re-INVITE: answer with the same session description".into(),
+                },
+            );
+            let mut ok = response_to(&request, 200, "OK", None);
+            sipmsg::push(
+                &mut ok.headers,
+                "Contact",
+                format!("<sip:{}:{}>", ep.local_addr().ip(), ep.local_addr().port()),
+            );
+            sipmsg::push(&mut ok.headers, "Content-Type", "application/sdp");
+            ok.body = body.into_bytes();
+            sipmsg::set(&mut ok.headers, "Content-Length", ok.body.len().to_string());
+            let _ = incoming.respond(ok).await;
+        }
         Method::Invite => {
             let shown = describe(&request);
             state
@@ -160,14 +220,35 @@ async fn answer(
                     .unwrap_or_else(|p| p.into_inner())
                     .ringing
                     .push(pick_up);
-                if tokio::time::timeout(config.wait, picked_up).await.is_err() {
+                // Rings until the user answers, the caller cancels (487, RFC 3261 §9.2) or
+                // nobody answers in time (480).
+                let cancelled = sipnode::on_cancel(&request);
+                let answered = tokio::time::timeout(config.wait, async {
+                    match cancelled {
+                        Some(cancelled) => tokio::select! {
+                            picked = picked_up => picked.is_ok(),
+                            _ = cancelled => false,
+                        },
+                        None => picked_up.await.is_ok(),
+                    }
+                })
+                .await;
+                let refusal = match answered {
+                    Ok(true) => None,
+                    Ok(false) => Some((487, "Request Terminated")),
+                    Err(_) => Some((480, "Temporarily Unavailable (no answer)")),
+                };
+                if let Some((code, reason)) = refusal {
+                    if code == 487 {
+                        ctx.note(
+                            Some(incoming.trace_id()),
+                            Note::Action {
+                                label: "the caller cancelled: stop ringing".into(),
+                            },
+                        );
+                    }
                     let _ = incoming
-                        .respond(response_to(
-                            &request,
-                            480,
-                            "Temporarily Unavailable (no answer)",
-                            Some(&tag),
-                        ))
+                        .respond(response_to(&request, code, reason, Some(&tag)))
                         .await;
                     return;
                 }
@@ -188,20 +269,23 @@ async fn answer(
                 ),
             );
             sipmsg::push(&mut ok.headers, "Content-Type", "application/sdp");
-            ok.body = answer_sdp(&ep, &ctx, &state, &config, &request)
-                .await
-                .into_bytes();
+            let body = answer_sdp(&ep, &ctx, &state, &config, &request).await;
+            state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .answers
+                .push((call_id.clone(), body.clone()));
+            ok.body = body.into_bytes();
             sipmsg::set(&mut ok.headers, "Content-Length", ok.body.len().to_string());
             let _ = incoming.respond(ok).await;
         }
         Method::Bye => {
             // BYE ends the data channels of the call first.
-            let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
             let peers: Vec<Arc<Peer>> = {
                 let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
                 let (mine, rest) = std::mem::take(&mut st.peers)
                     .into_iter()
-                    .partition(|(id, _)| id == call_id);
+                    .partition(|(id, _)| *id == call_id);
                 st.peers = rest;
                 mine.into_iter().map(|(_, p)| p).collect()
             };
@@ -380,17 +464,17 @@ impl Ue {
 
     /// Calls ringing here, waiting to be answered.
     pub fn ringing(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .ringing
-            .len()
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // A call that was cancelled or timed out dropped its end of the channel.
+        state.ringing.retain(|pick_up| !pick_up.is_closed());
+        state.ringing.len()
     }
 
     /// Answers the call that rang first (sends its 200). False when nothing rings.
     pub fn answer(&self) -> bool {
         let next = {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.ringing.retain(|pick_up| !pick_up.is_closed());
             (!state.ringing.is_empty()).then(|| state.ringing.remove(0))
         };
         next.is_some_and(|pick_up| pick_up.send(()).is_ok())
@@ -503,6 +587,7 @@ impl Ue {
         channels: &[DcMap],
     ) -> Result<Call, Error> {
         let mut dc_peer = None;
+        let mut bdc_peer = None;
         let body = match (&self.config.dc, channels.is_empty()) {
             (Some(dc), false) => {
                 let owner = DcOwner {
@@ -519,6 +604,17 @@ impl Ue {
                 dc_peer = Some(peer);
                 let mut session = Session::with_audio(self.endpoint().host(), 0);
                 session.media.push(Media::Application(section));
+                if dc.bootstrap {
+                    let mut rng = dc_rng(&self.ctx, &self.state);
+                    let (peer, section) =
+                        Peer::offer(&owner, &mut rng, BOOTSTRAP_MID, &[bootstrap_channel()], &[])
+                            .await
+                            .map_err(|e| Error::Sip {
+                                detail: format!("bootstrap data channel offer: {e}"),
+                            })?;
+                    bdc_peer = Some(peer);
+                    session.media.push(Media::Application(section));
+                }
                 session.render()
             }
             _ => sdp(self.endpoint().host()),
@@ -595,7 +691,28 @@ impl Ue {
             code,
             dc: None,
             dc_refused: None,
+            bdc: None,
+            added: Vec::new(),
+            cseq: 1,
         };
+        if let Some(peer) = bdc_peer {
+            let completed = match answered_section(&call, BOOTSTRAP_MID) {
+                Ok(section) => peer.complete(&section).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match completed {
+                Ok(()) => call.bdc = Some(Arc::new(peer)),
+                Err(e) => {
+                    peer.close().await;
+                    self.ctx.note(
+                        None,
+                        Note::Action {
+                            label: format!("no bootstrap data channel: {e}"),
+                        },
+                    );
+                }
+            }
+        }
         if let Some(peer) = dc_peer {
             let answer = call
                 .responses
@@ -632,6 +749,60 @@ impl Ue {
         Ok(call)
     }
 
+    /// Calls `target` and cancels the INVITE as soon as it rings (RFC 3261 §9.1); returns every
+    /// response the INVITE got (a 487 last, when the CANCEL won the race with an answer).
+    pub async fn call_and_cancel(&self, target: &str) -> Result<Vec<Response>, Error> {
+        let impu = &self.config.impu;
+        let mut text = self.base(
+            "INVITE",
+            target,
+            &format!("<{impu}>"),
+            &format!("<{target}>"),
+            1,
+        );
+        if let Access::Pcscf { pcscf_host, .. } = &self.config.access {
+            let mut routes = vec![format!("sip:{pcscf_host};lr")];
+            routes.extend(
+                self.state
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .service_route
+                    .clone(),
+            );
+            for r in &routes {
+                text.push_str(&format!("Route: <{r}>\r\n"));
+            }
+        }
+        text.push_str(&format!(
+            "Date: {}\r\nContent-Length: 0\r\n\r\n",
+            self.ctx.clock.http_date()
+        ));
+        let request = Request::try_from(text.as_str()).map_err(|e| Error::Sip {
+            detail: e.to_string(),
+        })?;
+        let wait = self.config.wait;
+        let mut tx = self.endpoint().send_request(request).await?;
+        tokio::time::timeout(wait, async {
+            let mut responses = Vec::new();
+            let mut sent_cancel = false;
+            while let Some(r) = tx.next_response().await {
+                let code = r.status_code.code();
+                responses.push(r);
+                if (180..200).contains(&code) && !sent_cancel {
+                    sent_cancel = true;
+                    let mut cancel = tx.cancel().await?;
+                    tokio::spawn(async move { while cancel.next_response().await.is_some() {} });
+                }
+                if code >= 200 {
+                    break;
+                }
+            }
+            Ok(responses)
+        })
+        .await
+        .map_err(|_| timeout(wait))?
+    }
+
     /// Ends an answered call with BYE; returns the BYE's final status.
     pub async fn hang_up(&self, call: &Call) -> Result<u16, Error> {
         let ok = call
@@ -642,10 +813,10 @@ impl Ue {
             .ok_or(Error::Sip {
                 detail: "the call was not answered".into(),
             })?;
-        if let Some(peer) = &call.dc {
+        for peer in call.dc.iter().chain(&call.bdc).chain(&call.added) {
             peer.close().await;
         }
-        let bye = ua::uac_request(&call.invite, ok, Method::Bye, 2)
+        let bye = ua::uac_request(&call.invite, ok, Method::Bye, call.cseq + 1)
             .map_err(|detail| Error::Sip { detail })?;
         let wait = self.config.wait;
         let mut tx = self.endpoint().send_request(bye).await?;
@@ -661,5 +832,124 @@ impl Ue {
         })
         .await
         .map_err(|_| timeout(wait))?
+    }
+    /// Adds data channels to an answered call with a re-INVITE in its dialog (Route set from
+    /// the 200's Record-Route): the offer repeats the call's sections and adds one
+    /// m=application section `mid` mapping `channels`; the answer in the re-INVITE's 200
+    /// completes it. Returns the new association (also kept in [`Call::added`]).
+    pub async fn add_channels(
+        &self,
+        call: &mut Call,
+        mid: &str,
+        channels: &[DcMap],
+    ) -> Result<Arc<Peer>, Error> {
+        let sip = |detail: String| Error::Sip { detail };
+        let dc = self
+            .config
+            .dc
+            .as_ref()
+            .ok_or_else(|| sip("this agent has no data channel capability".into()))?;
+        let ok = call
+            .responses
+            .iter()
+            .rev()
+            .find(|r| (200..300).contains(&r.status_code.code()))
+            .cloned()
+            .ok_or_else(|| sip("the call was not answered".into()))?;
+        let mut session = std::str::from_utf8(&call.invite.body)
+            .map_err(|e| sip(e.to_string()))
+            .and_then(|t| Session::parse(t).map_err(|e| sip(e.to_string())))?;
+        let owner = DcOwner {
+            node: self.ctx.id.clone(),
+            tap: self.ctx.tap.clone(),
+            timers: dc.timers,
+        };
+        let mut rng = dc_rng(&self.ctx, &self.state);
+        let (peer, section) = Peer::offer(&owner, &mut rng, mid, channels, &[])
+            .await
+            .map_err(|e| sip(format!("data channel offer: {e}")))?;
+        session.version += 1;
+        session.media.push(Media::Application(section));
+        let body = session.render();
+        call.cseq += 1;
+        let made = ua::uac_request(&call.invite, &ok, Method::Invite, call.cseq);
+        let mut reinvite = match made {
+            Ok(r) => r,
+            Err(detail) => {
+                peer.close().await;
+                return Err(sip(detail));
+            }
+        };
+        sipmsg::push(&mut reinvite.headers, "Contact", self.contact());
+        sipmsg::push(&mut reinvite.headers, "Content-Type", "application/sdp");
+        reinvite.body = body.into_bytes();
+        sipmsg::set(
+            &mut reinvite.headers,
+            "Content-Length",
+            reinvite.body.len().to_string(),
+        );
+        let wait = self.config.wait;
+        let ep = self.endpoint().clone();
+        let exchange = async {
+            let mut tx = ep.send_request(reinvite).await?;
+            let sent = tx.request().clone();
+            tokio::time::timeout(wait, async {
+                while let Some(r) = tx.next_response().await {
+                    let code = r.status_code.code();
+                    if code >= 200 {
+                        if code < 300 {
+                            let ack = ua::ack_for_2xx(&sent, &r)
+                                .map_err(|detail| Error::Sip { detail })?;
+                            ep.send_stateless(ack).await?;
+                            return Ok(r);
+                        }
+                        return Err(Error::Sip {
+                            detail: format!("re-INVITE answered {code}"),
+                        });
+                    }
+                }
+                Err(Error::Sip {
+                    detail: "re-INVITE got no final response".into(),
+                })
+            })
+            .await
+            .map_err(|_| timeout(wait))?
+        };
+        let completed = match exchange.await {
+            Ok(r) => match std::str::from_utf8(&r.body).ok().map(Session::parse) {
+                Some(Ok(s)) => match s.application(mid) {
+                    Some(a) => peer.complete(a).await.map_err(|e| e.to_string()),
+                    None => Err(format!("the answer has no m=application mid {mid}")),
+                },
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the re-INVITE's 200 has no SDP".into()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = completed {
+            peer.close().await;
+            return Err(sip(format!("re-INVITE data channels: {e}")));
+        }
+        let peer = Arc::new(peer);
+        call.added.push(peer.clone());
+        Ok(peer)
+    }
+}
+
+/// The answered section `mid` in a call's 2xx.
+fn answered_section(call: &Call, mid: &str) -> Result<Application, String> {
+    let answer = call
+        .responses
+        .iter()
+        .rev()
+        .find(|r| (200..300).contains(&r.status_code.code()))
+        .and_then(|ok| std::str::from_utf8(&ok.body).ok().map(Session::parse));
+    match answer {
+        Some(Ok(s)) => s
+            .application(mid)
+            .cloned()
+            .ok_or_else(|| format!("the answer has no m=application mid {mid}")),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("the call was not answered".into()),
     }
 }

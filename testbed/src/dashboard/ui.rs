@@ -157,7 +157,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(40)]).split(rows[1]);
     sidebar(frame, cols[0], app, &p);
     let (ladder_area, detail_area) = if area.width >= 140 {
-        let c = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+        let c = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
             .split(cols[1]);
         (c[0], c[1])
     } else {
@@ -307,6 +307,8 @@ fn sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) {
 
 /// Width of one lane in the lane view.
 const LANE: usize = 3;
+/// Header rows over the lanes: names are staggered over this many rows.
+const STAGGER: usize = 3;
 
 fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGeometry {
     let block = Block::new()
@@ -324,9 +326,14 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
         return LadderGeometry::default();
     };
     let visible = app.visible();
-    let lanes = view.nodes.len() * LANE;
-    let lane_view = usize::from(inner.width) >= lanes + 34;
-    let header_rows: u16 = if lane_view { 2 } else { 0 };
+    // Lanes 3 wide if they fit with room for the labels, else 2 wide, else the list form.
+    let width = usize::from(inner.width);
+    let lane = [LANE, 2]
+        .into_iter()
+        .find(|l| width >= view.nodes.len() * l + 28);
+    let lane_view = lane.is_some();
+    let lane = lane.unwrap_or(LANE);
+    let header_rows: u16 = if lane_view { STAGGER as u16 } else { 0 };
     let body_rows = usize::from(inner.height.saturating_sub(header_rows)).max(1);
     let offset = app
         .selected
@@ -341,16 +348,16 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
         .min(19);
     let mut lines: Vec<Line<'_>> = Vec::new();
     if lane_view {
-        for row in 0..2 {
+        for row in 0..STAGGER {
             let mut s = String::new();
             for (i, n) in view.nodes.iter().enumerate() {
-                if i % 2 == row {
-                    let col = i * LANE;
+                if i % STAGGER == row {
+                    let col = i * lane;
                     while s.chars().count() < col {
                         s.push(' ');
                     }
-                    let room = if i + 2 < view.nodes.len() {
-                        2 * LANE
+                    let room = if i + STAGGER < view.nodes.len() {
+                        STAGGER * lane - 1
                     } else {
                         12
                     };
@@ -383,7 +390,7 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
             ""
         };
         let text = if lane_view {
-            format!("{}{mark}{step}{label}", lanes_for(view, e))
+            format!("{}{mark}{step}{label}", lanes_for(view, e, lane))
         } else {
             let route = match &e.to {
                 Some(to) => format!("{}→{}", e.from, to),
@@ -406,17 +413,17 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
 }
 
 /// `│  │──▶│  │` — the lanes of one row with its arrow (or `●` for an action).
-fn lanes_for(view: &View, e: &Entry) -> String {
+fn lanes_for(view: &View, e: &Entry, lane: usize) -> String {
     let col = |n: &str| view.nodes.iter().position(|x| x == n);
-    let width = view.nodes.len() * LANE;
+    let width = view.nodes.len() * lane;
     let mut cells: Vec<char> = (0..width)
-        .map(|i| if i % LANE == 0 { '│' } else { ' ' })
+        .map(|i| if i % lane == 0 { '│' } else { ' ' })
         .collect();
     let from = col(&e.from);
     let to = e.to.as_deref().and_then(col);
     match (from, to) {
         (Some(a), Some(b)) if a != b => {
-            let (lo, hi) = (a.min(b) * LANE, a.max(b) * LANE);
+            let (lo, hi) = (a.min(b) * lane, a.max(b) * lane);
             for c in cells.iter_mut().take(hi).skip(lo + 1) {
                 *c = '─';
             }
@@ -426,7 +433,7 @@ fn lanes_for(view: &View, e: &Entry) -> String {
                 cells[lo + 1] = '◀';
             }
         }
-        (Some(a), _) => cells[a * LANE] = '●',
+        (Some(a), _) => cells[a * lane] = '●',
         _ => {}
     }
     cells.into_iter().collect::<String>() + " "

@@ -412,6 +412,16 @@ pub fn variants() -> Vec<Variant> {
             DcSetup::Decline,
             DcExpect::Declined,
         ),
+        {
+            let mut v = dc_variant(
+                "dc-bootstrap",
+                "DC-capable UEs with the operator's MF and DCSF: the caller's bootstrap data channel is anchored at its MF (IMS AS), fetches the DC application list over HTTP (MF asks the DCSF), the users exchange avatar messages peer to peer, and a re-INVITE adds a channel to the MF",
+                DcSetup::Bootstrap,
+                DcExpect::Bootstrap,
+            );
+            v.choices.extend(["dc-bootstrap-anchor", "dc-p2a-reinvite"]);
+            v
+        },
         dc_variant(
             "dc-unreachable",
             "the callee answers the data channels but never answers ICE: the caller gives up within its bound and the call goes on",
