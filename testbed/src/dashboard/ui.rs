@@ -398,11 +398,9 @@ fn ladder(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) -> LadderGe
             };
             format!("{mark}{step}{route:<route_width$} {label}")
         };
-        let mut spans = vec![Span::styled(text, style)];
-        if e.step.is_some() && pos != app.selected {
-            spans[0] = Span::styled(spans[0].content.clone(), style);
-        }
-        lines.push(Line::from(spans));
+        // Cut to the pane: a line clipped by the frame can leave half a wide glyph behind.
+        let text: String = text.chars().take(usize::from(inner.width)).collect();
+        lines.push(Line::styled(text, style));
     }
     frame.render_widget(Paragraph::new(lines), inner);
     LadderGeometry {
