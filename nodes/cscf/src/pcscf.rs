@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use kit::Error;
 use kit::node::Ctx;
 use kit::sip::proxy::prepare_forward;
-use kit::sip::{Config, Endpoint, Incoming, Method, Timers};
+use kit::sip::{Endpoint, Incoming, Method, Timers};
 use kit::sipmsg::{self, NameAddr};
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
@@ -126,13 +126,7 @@ async fn handle(
 
 /// Starts the P-CSCF.
 pub async fn start(ctx: &Ctx, config: PcscfConfig) -> Result<SipNode, Error> {
-    let ep = Endpoint::bind(
-        Config::new(&ctx.id, &ctx.host).with_timers(config.timers),
-        ctx.locate.clone(),
-        ctx.tap.clone(),
-        ctx.rng(),
-    )
-    .await?;
+    let ep = sipnode::bind(ctx, config.timers).await?;
     let (ctx, config, state) = (
         ctx.clone(),
         Arc::new(config),

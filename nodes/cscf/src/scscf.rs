@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use kit::Error;
 use kit::node::Ctx;
 use kit::sip::proxy::{prepare_forward, response_to};
-use kit::sip::{Config, Endpoint, Incoming, Method, Request, Timers};
+use kit::sip::{Endpoint, Incoming, Method, Request, Timers};
 use kit::sipmsg::{self, NameAddr};
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
@@ -248,13 +248,7 @@ async fn handle(
 
 /// Starts the S-CSCF.
 pub async fn start(ctx: &Ctx, config: ScscfConfig) -> Result<SipNode, Error> {
-    let ep = Endpoint::bind(
-        Config::new(&ctx.id, &ctx.host).with_timers(config.timers),
-        ctx.locate.clone(),
-        ctx.tap.clone(),
-        ctx.rng(),
-    )
-    .await?;
+    let ep = sipnode::bind(ctx, config.timers).await?;
     let (ctx, config, registrar) = (
         ctx.clone(),
         Arc::new(config),

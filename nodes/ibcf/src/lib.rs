@@ -14,7 +14,7 @@ use std::sync::Arc;
 use kit::Error;
 use kit::node::Ctx;
 use kit::sip::proxy::prepare_forward;
-use kit::sip::{Config, Endpoint, Incoming, Method, Request, Timers};
+use kit::sip::{Endpoint, Incoming, Method, Request, Timers};
 use kit::sipmsg::{self, NameAddr};
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
@@ -214,13 +214,7 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, ctx: Ctx, config: Arc<Ibcf
 
 /// Starts the IBCF.
 pub async fn start(ctx: &Ctx, config: IbcfConfig) -> Result<SipNode, Error> {
-    let ep = Endpoint::bind(
-        Config::new(&ctx.id, &ctx.host).with_timers(config.timers),
-        ctx.locate.clone(),
-        ctx.tap.clone(),
-        ctx.rng(),
-    )
-    .await?;
+    let ep = sipnode::bind(ctx, config.timers).await?;
     let (ctx, config) = (ctx.clone(), Arc::new(config));
     Ok(sipnode::serve(ep, move |ep, incoming| {
         handle(ep, incoming, ctx.clone(), config.clone())

@@ -19,7 +19,7 @@ use kit::Error;
 use kit::http::{Client, Request as HttpRequest};
 use kit::node::Ctx;
 use kit::sip::proxy::prepare_forward;
-use kit::sip::{Config, Endpoint, Incoming, Method, Request, Timers};
+use kit::sip::{Endpoint, Incoming, Method, Request, Timers};
 use kit::sipmsg;
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
@@ -356,13 +356,7 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
 
 /// Starts the AS.
 pub async fn start(ctx: &Ctx, config: AsConfig) -> Result<SipNode, Error> {
-    let ep = Endpoint::bind(
-        Config::new(&ctx.id, &ctx.host).with_timers(config.timers),
-        ctx.locate.clone(),
-        ctx.tap.clone(),
-        ctx.rng(),
-    )
-    .await?;
+    let ep = sipnode::bind(ctx, config.timers).await?;
     let node = Arc::new(Node {
         ctx: ctx.clone(),
         mtls: ctx.https_client(true)?,

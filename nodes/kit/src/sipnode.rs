@@ -9,8 +9,17 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::Error;
+use crate::node::Ctx;
 use crate::sip::proxy::{prepare_response_forward, response_to};
-use crate::sip::{ClientTransaction, Endpoint, Incoming, Method, Request, ua};
+use crate::sip::{ClientTransaction, Config, Endpoint, Incoming, Method, Request, Timers, ua};
+
+/// Binds a network function's SIP endpoint as its context says: trace name, hostname, the
+/// world's resolvers and tap, and the node's seeded random stream.
+pub async fn bind(ctx: &Ctx, timers: Timers) -> Result<Endpoint, Error> {
+    let config = Config::new(&ctx.id, &ctx.host).with_timers(timers);
+    Endpoint::bind(config, ctx.locate.clone(), ctx.tap.clone(), ctx.rng()).await
+}
 
 /// INVITEs of one node still waiting for a final answer, and how to tell each it was cancelled.
 #[derive(Debug, Default)]

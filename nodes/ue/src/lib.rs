@@ -14,7 +14,7 @@ use kit::dc::{DcOwner, DcTimers, Peer};
 use kit::node::Ctx;
 use kit::sdp::{self, Application, DcMap, Media, Session};
 use kit::sip::proxy::response_to;
-use kit::sip::{Config, Endpoint, Incoming, Method, Request, Response, Timers, ua};
+use kit::sip::{Endpoint, Incoming, Method, Request, Response, Timers, ua};
 use kit::sipmsg::{self, NameAddr};
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
@@ -426,13 +426,7 @@ pub fn describe(invite: &Request) -> String {
 impl Ue {
     /// Binds the agent and starts answering.
     pub async fn start(ctx: &Ctx, config: UeConfig) -> Result<Ue, Error> {
-        let ep = Endpoint::bind(
-            Config::new(&ctx.id, &ctx.host).with_timers(config.timers),
-            ctx.locate.clone(),
-            ctx.tap.clone(),
-            ctx.rng(),
-        )
-        .await?;
+        let ep = sipnode::bind(ctx, config.timers).await?;
         let state = Arc::new(Mutex::new(State::default()));
         let (c, s, cfg) = (ctx.clone(), state.clone(), Arc::new(config.clone()));
         let node = sipnode::serve(ep, move |ep, incoming| {
