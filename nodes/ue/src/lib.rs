@@ -708,21 +708,7 @@ impl Ue {
             }
         }
         if let Some(peer) = dc_peer {
-            let answer = call
-                .responses
-                .iter()
-                .rev()
-                .find(|r| (200..300).contains(&r.status_code.code()))
-                .and_then(|ok| std::str::from_utf8(&ok.body).ok().map(Session::parse));
-            let section = match answer {
-                Some(Ok(s)) => s
-                    .application(P2P_MID)
-                    .cloned()
-                    .ok_or_else(|| "the answer has no m=application section".to_owned()),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("the call was not answered".into()),
-            };
-            let completed = match section {
+            let completed = match answered_section(&call, P2P_MID) {
                 Ok(section) => peer.complete(&section).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
