@@ -31,6 +31,42 @@ pub const CHOICES: &[Choice] = &[
         answer: "UEs REGISTER through their P-CSCF (Path) to the S-CSCF (Service-Route) without an authentication challenge; the trace shows it as supporting detail.",
     },
     Choice {
+        id: "6.1-storage",
+        clause: "6.1.1 Editor's Note",
+        question: "Whether the HSS stores the third party ID information itself or a pointer to it.",
+        answer: "Both are provisioned per IMPU (fixtures/subscribers.toml); a world-wide storage option says which the HSS hands out. Variant 1:info runs with data, 1:uri with pointers (the enterprise's 3P ID server is the repository).",
+    },
+    Choice {
+        id: "6.1-hss-fetch",
+        clause: "6.1.2 step 4",
+        question: "When and from where the HSS fetches the 3P ID information (\"if needed\").",
+        answer: "Never at call time: the HSS returns what it holds, and says so in the trace. With a pointer, the IMS AS fetches (step 6) from the repository over mutual TLS.",
+    },
+    Choice {
+        id: "6.1-passport",
+        clause: "6.1.2 steps 7-8",
+        question: "What the signing server signs for the third party ID information, and in which PASSporT.",
+        answer: "One `shaken` PASSporT that also carries the information as RFC 9795 `rcd` claims (`nam`), so the caller's number and the 3P ID verify together: altering either fails the whole verification (TN-Validation-Failed). The 3P ID is shown as the P-Asserted-Identity display name.",
+    },
+    Choice {
+        id: "6.3-storage",
+        clause: "6.3.2 Editor's Notes",
+        question: "Whether the HSS stores an RCD pointer or the RCD itself.",
+        answer: "Both are provisioned for UE-A; a world-wide storage option picks what the HSS returns in step 4a: the RCD URL (3:url, 3:jcard-changed) or concrete RCD fetched in advance (3:concrete). Authorisation (step 3) is the existence of either association.",
+    },
+    Choice {
+        id: "6.3-as-fetch",
+        clause: "6.3.2 step 4b",
+        question: "Whether the IMS AS fetches the RCD behind an RCD URL, and what it does with it.",
+        answer: "It does: it reads the jCard's name for `nam` and computes the `rcdi` digests over exactly the bytes it fetched, passing them in the Ms request so the STI-AS signs what the AS saw (the STI-AS does not fetch again).",
+    },
+    Choice {
+        id: "6.3-rcd-header",
+        clause: "6.3.2 (\"defined by stage 3\")",
+        question: "Which SIP headers carry the signed RCD.",
+        answer: "An RFC 9795 `rcd` PASSporT beside the `shaken` one. An RCD URL goes in `jcl` with its `rcdi` digest and in Call-Info purpose=rcd-jcard; concrete RCD is embedded as a jCard in `jcd`, with no Call-Info. On the terminating side the STI-VS fetches the URL (step 9) to check the digest.",
+    },
+    Choice {
         id: "6.2-3pid-data",
         clause: "6.2.2.1 item 2, 6.2.2.2 step 1",
         question: "Where the INVITE carries the optional 3P ID data (\"e.g. the display name in From header or other header info\").",
@@ -64,7 +100,7 @@ pub const CHOICES: &[Choice] = &[
         id: "6.2-term-display",
         clause: "6.2.2.2 step 10",
         question: "What the callee is given when the caller's number verifies but the RCD does not.",
-        answer: "The terminating IMS AS adds verstat to P-Asserted-Identity and From, and removes every name the callee could show (display names, the `rcd` Identity, Call-Info rcd-jcard) unless the `rcd` PASSporT verified with intact digests.",
+        answer: "The terminating IMS AS adds verstat to P-Asserted-Identity and From, and removes every name the callee could show (display names, the `rcd` Identity, Call-Info rcd-jcard) unless `rcd` claims verified with intact digests (an `rcd` PASSporT, or a `shaken` one carrying them); the name shown is then the signed `nam`, whatever the header said.",
     },
     Choice {
         id: "ms-transport",

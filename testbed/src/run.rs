@@ -484,6 +484,7 @@ pub async fn bench_dc_calls(calls: usize, seed: u64) -> anyhow::Result<Vec<Durat
         setup: Setup {
             nni_tamper: None,
             dc: Some(crate::world::DcSetup::Accept),
+            ..Setup::default()
         },
         auto_answer: true,
     };

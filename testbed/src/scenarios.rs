@@ -1,13 +1,18 @@
 //! The scenario catalogue: every solution's variants, in one list the command line, the tests
 //! and (later) the dashboard read.
 
+pub mod sol1_hss_third_party_id;
 pub mod sol2_third_party_rcd;
+pub mod sol3_hss_rcd;
 
 use crate::run::Variant;
 
 /// Every variant of every solution, in solution order.
 pub fn all() -> Vec<Variant> {
-    sol2_third_party_rcd::variants()
+    let mut all = sol1_hss_third_party_id::variants();
+    all.extend(sol2_third_party_rcd::variants());
+    all.extend(sol3_hss_rcd::variants());
+    all
 }
 
 /// Variants matching `2` (every variant of solution 2) or `2:single` (one).

@@ -80,6 +80,12 @@ pub struct Setup {
     pub nni_tamper: Option<ibcf::Tamper>,
     /// The UEs are DC-capable (TS 26.114): calls offer a peer-to-peer data channel.
     pub dc: Option<DcSetup>,
+    /// The key issue #1 solution the operators' IMS ASes run.
+    pub flow: ims_as::Flow,
+    /// Whether the HSSs hand out data or pointers where they hold both (solutions 1 and 3).
+    pub hss_storage: kit::wire::sh::Storage,
+    /// The enterprise changes this jCard after its first fetch (solution 3's threat).
+    pub jcard_revision: Option<third_party::id_server::Revision>,
 }
 
 /// How the callee treats the data channels offered to it.
@@ -211,11 +217,15 @@ impl World {
                         .server
                 }
                 "vs" => sti::sti_vs::start(&ctx).await?.server,
-                "hss-o" => hss::start(&ctx, hss::Db::load(ORIG)?).await?,
-                "hss-t" => hss::start(&ctx, hss::Db::load(TERM)?).await?,
+                "hss-o" => hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage).await?,
+                "hss-t" => hss::start(&ctx, hss::Db::load(TERM)?, setup.hss_storage).await?,
                 _ => {
-                    third_party::id_server::start(&ctx, third_party::id_server::Store::load()?)
-                        .await?
+                    third_party::id_server::start(
+                        &ctx,
+                        third_party::id_server::Store::load()?,
+                        setup.jcard_revision.clone(),
+                    )
+                    .await?
                 }
             };
             b.https(&dns, &host, &server);
@@ -274,6 +284,7 @@ impl World {
                         hss_host: h("hss-o")?,
                         sti_as_host: h("sti-as-o")?,
                     },
+                    flow: setup.flow,
                     timers,
                     mf_host: if bootstrap { Some(h("mf-o")?) } else { None },
                 }),
@@ -315,6 +326,7 @@ impl World {
                     role: ims_as::Role::Terminating {
                         sti_vs_host: h("sti-vs-t")?,
                     },
+                    flow: setup.flow,
                     timers,
                     mf_host: None,
                 }),

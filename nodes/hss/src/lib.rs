@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::wire::sh::Subscription;
+use kit::trace::Note;
+use kit::wire::sh::{IdInfoAnswer, RcdAnswer, Storage, Subscription};
 use kit::{Error, fixtures};
 use serde::Deserialize;
 
@@ -75,25 +76,108 @@ fn digits(tn: &str) -> String {
 }
 
 /// The answer to one Sh-like request. Pure.
-pub fn answer(db: &Db, method: &str, target: &str) -> Response {
-    let Some(tn) = target.strip_prefix("/sh/v1/subscribers/") else {
+///
+/// - `GET /sh/v1/subscribers/{tn}`: the subscription (authorisation facts).
+/// - `GET /sh/v1/3pid-info/{tn}`: solution 1's 3P ID information, or its URI, per `storage`.
+/// - `GET /sh/v1/rcd/{tn}`: solution 3's RCD URL(s) or concrete RCD, per `storage`.
+pub fn answer(db: &Db, storage: Storage, method: &str, target: &str) -> Response {
+    let routes: [(&str, Resource); 3] = [
+        ("/sh/v1/subscribers/", Resource::Subscription),
+        ("/sh/v1/3pid-info/", Resource::IdInfo),
+        ("/sh/v1/rcd/", Resource::Rcd),
+    ];
+    let Some((tn, resource)) = routes
+        .iter()
+        .find_map(|(prefix, r)| target.strip_prefix(prefix).map(|tn| (tn, *r)))
+    else {
         return Response::text(404, format!("no such resource: {target}"));
     };
     if method != "GET" {
         return Response::text(405, "only GET");
     }
-    match db.get(tn) {
-        Some(subscription) => json_response(200, subscription),
-        None => Response::text(404, format!("no subscriber with number {tn}")),
+    let Some(subscription) = db.get(tn) else {
+        return Response::text(404, format!("no subscriber with number {tn}"));
+    };
+    match resource {
+        Resource::Subscription => json_response(200, subscription),
+        Resource::IdInfo => {
+            let answer = match (storage, &subscription.id_info, &subscription.id_info_url) {
+                (Storage::Pointer, _, Some(url)) => IdInfoAnswer {
+                    info: None,
+                    url: Some(url.clone()),
+                },
+                (_, Some(info), _) => IdInfoAnswer {
+                    info: Some(info.clone()),
+                    url: None,
+                },
+                (Storage::Data, None, Some(url)) => IdInfoAnswer {
+                    info: None,
+                    url: Some(url.clone()),
+                },
+                (_, None, None) => {
+                    return Response::text(
+                        404,
+                        format!("{tn} is not subscribed to third party ID information"),
+                    );
+                }
+            };
+            json_response(200, &answer)
+        }
+        Resource::Rcd => {
+            let answer = match (storage, &subscription.rcd, subscription.rcd_urls.is_empty()) {
+                (Storage::Data, Some(rcd), _) | (Storage::Pointer, Some(rcd), true) => RcdAnswer {
+                    urls: Vec::new(),
+                    rcd: Some(rcd.clone()),
+                },
+                (_, _, false) => RcdAnswer {
+                    urls: subscription.rcd_urls.clone(),
+                    rcd: None,
+                },
+                (_, None, true) => {
+                    return Response::text(404, format!("no RCD is associated with {tn}"));
+                }
+            };
+            json_response(200, &answer)
+        }
     }
 }
 
+/// TR 33.790 §6.1.2 step 4 ("if needed, the HSS fetches the 3P ID information"): this HSS
+/// never needs to; it hands out what it holds (choice `6.1-hss-fetch`). Said in the trace.
+fn fetch_note(target: &str, response: &Response) -> Option<String> {
+    target.strip_prefix("/sh/v1/3pid-info/")?;
+    let body = String::from_utf8_lossy(&response.body);
+    Some(match response.status {
+        200 if body.contains("\"url\"") => {
+            "3P ID information held as a URI: returned for the IMS AS to fetch; no repository fetch by the HSS".into()
+        }
+        200 => "3P ID information held in the subscription: returned as is; no repository fetch by the HSS".into(),
+        _ => "no 3P ID information for this IMPU: nothing returned; no repository fetch by the HSS".into(),
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Resource {
+    Subscription,
+    IdInfo,
+    Rcd,
+}
+
 /// Starts the HSS over HTTPS; only clients with a certificate of the world's CA are served.
-pub async fn start(ctx: &Ctx, db: Db) -> Result<Server, Error> {
+/// `storage` says whether it hands out data or pointers where both are provisioned.
+pub async fn start(ctx: &Ctx, db: Db, storage: Storage) -> Result<Server, Error> {
     let db = Arc::new(db);
-    let h = handler(move |req: Request, _peer: Peer| {
+    let node = ctx.clone();
+    let h = handler(move |req: Request, peer: Peer| {
         let db = db.clone();
-        async move { answer(&db, &req.method, &req.target) }
+        let node = node.clone();
+        async move {
+            let response = answer(&db, storage, &req.method, &req.target);
+            if let Some(label) = fetch_note(&req.target, &response) {
+                node.note(peer.msg, Note::Action { label });
+            }
+            response
+        }
     });
     ctx.https_server(h, ClientAuth::Required).await
 }
@@ -113,16 +197,86 @@ mod tests {
         assert!(orig.get("12155551001").is_none());
         assert!(term.get("12155551001").unwrap().verification);
         assert_eq!(
-            answer(&orig, "GET", "/sh/v1/subscribers/12025551000").status,
+            answer(
+                &orig,
+                Storage::Data,
+                "GET",
+                "/sh/v1/subscribers/12025551000"
+            )
+            .status,
             200
         );
         assert_eq!(
-            answer(&orig, "GET", "/sh/v1/subscribers/19999999999").status,
+            answer(
+                &orig,
+                Storage::Data,
+                "GET",
+                "/sh/v1/subscribers/19999999999"
+            )
+            .status,
             404
         );
         assert_eq!(
-            answer(&orig, "POST", "/sh/v1/subscribers/12025551000").status,
+            answer(
+                &orig,
+                Storage::Data,
+                "POST",
+                "/sh/v1/subscribers/12025551000"
+            )
+            .status,
             405
         );
+    }
+
+    #[test]
+    fn data_or_pointer_per_storage_option() {
+        let text = std::fs::read_to_string(fixtures::dir().join("subscribers.toml")).unwrap();
+        let orig = Db::from_toml(&text, "ims.mnc001.mcc001.3gppnetwork.org").unwrap();
+        let info = |storage, tn| {
+            let r = answer(&orig, storage, "GET", &format!("/sh/v1/3pid-info/{tn}"));
+            (r.status == 200).then(|| serde_json::from_slice::<IdInfoAnswer>(&r.body).unwrap())
+        };
+        let rcd = |storage, tn| {
+            let r = answer(&orig, storage, "GET", &format!("/sh/v1/rcd/{tn}"));
+            (r.status == 200).then(|| serde_json::from_slice::<RcdAnswer>(&r.body).unwrap())
+        };
+        let data = info(Storage::Data, "12025551000").unwrap();
+        assert_eq!(data.info.unwrap().name, "Q Branch Spy Gadgets");
+        assert!(data.url.is_none());
+        let pointer = info(Storage::Pointer, "12025551000").unwrap();
+        assert!(pointer.info.is_none());
+        assert_eq!(
+            pointer.url.as_deref(),
+            Some("https://id.enterprise.example/3pid/v1/subscribers/12025551000")
+        );
+        assert!(
+            info(Storage::Data, "12025551666").is_none(),
+            "not subscribed"
+        );
+        let concrete = rcd(Storage::Data, "12025551000").unwrap();
+        assert_eq!(concrete.rcd.unwrap().nam, "Q Branch Spy Gadgets");
+        assert!(concrete.urls.is_empty());
+        let urls = rcd(Storage::Pointer, "12025551000").unwrap();
+        assert_eq!(
+            urls.urls,
+            ["https://id.enterprise.example/jcards/q-branch.json"]
+        );
+        assert!(urls.rcd.is_none());
+        assert!(
+            rcd(Storage::Pointer, "12025551999").is_none(),
+            "ex-employee"
+        );
+        let r = answer(
+            &orig,
+            Storage::Pointer,
+            "GET",
+            "/sh/v1/3pid-info/12025551000",
+        );
+        assert!(
+            fetch_note("/sh/v1/3pid-info/12025551000", &r)
+                .unwrap()
+                .contains("held as a URI")
+        );
+        assert!(fetch_note("/sh/v1/rcd/12025551000", &r).is_none());
     }
 }

@@ -23,8 +23,8 @@ use stir::IdentityHeader;
 /// A manipulation on the NNI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tamper {
-    /// Rewrite the RCD name (in the `rcd` PASSporT's claims, keeping its signature, and in the
-    /// P-Asserted-Identity display name).
+    /// Rewrite the RCD name (in the `rcd` claims of every PASSporT carrying them, keeping the
+    /// signature, and in the P-Asserted-Identity display name).
     RcdName(String),
     /// Replace the caller's number (P-Asserted-Identity and From) with another.
     CallerTn(String),
@@ -104,24 +104,22 @@ pub fn tamper(invite: &mut Request, how: &Tamper) -> Option<String> {
                 .collect();
             let mut out = Vec::new();
             for value in identities {
-                let rewritten = IdentityHeader::parse(&value)
-                    .ok()
-                    .filter(|h| h.ppt.as_deref() == Some("rcd"))
-                    .and_then(|mut h| {
-                        let mut parts = h.jws.split('.');
-                        let (head, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
-                        let mut claims: serde_json::Value = serde_json::from_slice(
-                            &stir::jose::b64u_decode(payload, stir::Part::Payload).ok()?,
-                        )
-                        .ok()?;
-                        claims
-                            .get_mut("rcd")?
-                            .as_object_mut()?
-                            .insert("nam".into(), name.clone().into());
-                        let payload = stir::jose::b64u(&stir::jose::canonical_json(&claims).ok()?);
-                        h.jws = format!("{head}.{payload}.{sig}");
-                        Some(h.to_header())
-                    });
+                // Any PASSporT with `rcd` claims: the `rcd` type, or `shaken` carrying them.
+                let rewritten = IdentityHeader::parse(&value).ok().and_then(|mut h| {
+                    let mut parts = h.jws.split('.');
+                    let (head, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
+                    let mut claims: serde_json::Value = serde_json::from_slice(
+                        &stir::jose::b64u_decode(payload, stir::Part::Payload).ok()?,
+                    )
+                    .ok()?;
+                    claims
+                        .get_mut("rcd")?
+                        .as_object_mut()?
+                        .insert("nam".into(), name.clone().into());
+                    let payload = stir::jose::b64u(&stir::jose::canonical_json(&claims).ok()?);
+                    h.jws = format!("{head}.{payload}.{sig}");
+                    Some(h.to_header())
+                });
                 changed |= rewritten.is_some();
                 out.push(rewritten.unwrap_or(value));
             }

@@ -24,7 +24,8 @@ use kit::sipmsg;
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
 use kit::wire::id3p::RcdRecords;
-use kit::wire::sh::{self, Subscription};
+use kit::wire::sh::{self, IdInfo, IdInfoAnswer, RcdAnswer, Subscription};
+use orig::Presented;
 use stir::Attest;
 use stir::ms::{
     SIGNING_PATH, SigningRequestBody, SigningResponseBody, VERIFICATION_PATH,
@@ -43,10 +44,24 @@ pub enum Role {
     Terminating { sti_vs_host: String },
 }
 
+/// Which key issue #1 solution the AS runs (one per world: the operator deploys one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Flow {
+    /// Solution 1 (§6.1): 3P ID information from the HSS (or the repository its URI names),
+    /// signed inside the `shaken` PASSporT.
+    HssIdInfo,
+    /// Solution 2 (§6.2): RCD records from the enterprise's 3P ID server.
+    #[default]
+    IdServer,
+    /// Solution 3 (§6.3): RCD URL or concrete RCD from the HSS, signed as an `rcd` PASSporT.
+    HssRcd,
+}
+
 /// AS settings.
 #[derive(Debug, Clone)]
 pub struct AsConfig {
     pub role: Role,
+    pub flow: Flow,
     pub timers: Timers,
     /// The operator's MF: with one, the AS record-routes and anchors data channel sections a
     /// served UE offers toward the network there ([`anchor`]).
@@ -122,7 +137,8 @@ impl Node {
         serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))
     }
 
-    /// §6.2.2.2 steps 3–6 on one INVITE.
+    /// Key issue #1 at the originating side, on one INVITE: find what to present for the caller
+    /// (per [`Flow`]), have the STI-AS sign it, and assert it.
     async fn originating(&self, invite: &mut Request, msg: u64, hss_host: &str, sti_as_host: &str) {
         let Some(caller) = orig::caller(invite) else {
             self.note(
@@ -138,6 +154,144 @@ impl Node {
             );
             return;
         };
+        let presented = match self.config.flow {
+            Flow::HssIdInfo => self.sol1_lookup(msg, hss_host, &caller_tn).await,
+            Flow::IdServer => self.sol2_lookup(invite, msg, hss_host, &caller_tn).await,
+            Flow::HssRcd => self.sol3_lookup(msg, hss_host, &caller_tn).await,
+        };
+        let iat = self.ctx.clock.now();
+        let mut identities = Vec::new();
+        for request in
+            orig::signing_requests(&caller_tn, &callee_tn, iat, Attest::A, presented.as_ref())
+        {
+            let ppt = request.ppt.clone().unwrap_or_else(|| "shaken".into());
+            let body = SigningRequestBody {
+                signing_request: request,
+            };
+            match self
+                .post_json::<_, SigningResponseBody>(
+                    format!("https://{sti_as_host}{SIGNING_PATH}"),
+                    &body,
+                )
+                .await
+            {
+                Ok(answer) => identities.push(answer.signing_response.identity_header),
+                Err(e) => self.note(
+                    msg,
+                    format!("STI-AS refused to sign {ppt} ({e}): sent without it"),
+                ),
+            }
+        }
+        if presented.is_some() {
+            let (id, text) = match self.config.flow {
+                Flow::HssIdInfo => (
+                    "6.1-passport",
+                    "3P ID information as rcd claims inside the shaken PASSporT (RFC 9795 §12), and the P-Asserted-Identity display name",
+                ),
+                Flow::IdServer => (
+                    "6.2-rcd-header",
+                    "RCD as an rcd PASSporT, P-Asserted-Identity display name and Call-Info rcd-jcard",
+                ),
+                Flow::HssRcd => (
+                    "6.3-rcd-header",
+                    "RCD as an rcd PASSporT with rcdi digests; an RCD URL also as Call-Info purpose=rcd-jcard, concrete RCD inline as jcd",
+                ),
+            };
+            self.choice(msg, id, text);
+        }
+        orig::apply(invite, &caller, &identities, presented.as_ref());
+        self.note(
+            msg,
+            format!(
+                "add P-Asserted-Identity and {} Identity header(s); route on",
+                identities.len()
+            ),
+        );
+    }
+
+    /// Solution 1 (§6.1.2 steps 3–6): the 3P ID information from the HSS, or from the
+    /// repository its URI names.
+    async fn sol1_lookup(&self, msg: u64, hss_host: &str, caller_tn: &str) -> Option<Presented> {
+        let url = format!("https://{hss_host}{}", sh::id_info_path(&digits(caller_tn)));
+        let answer: IdInfoAnswer = match self.get_json(&self.mtls, url).await {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                self.note(
+                    msg,
+                    "IMPU not subscribed to third party ID information: no 3P ID is presented (any in the INVITE is ignored), no repository fetch".into(),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.note(
+                    msg,
+                    format!("HSS unavailable ({e}): no 3P ID, no repository fetch"),
+                );
+                return None;
+            }
+        };
+        let info = match (answer.info, answer.url) {
+            (Some(info), _) => {
+                self.note(
+                    msg,
+                    format!(
+                        "3P ID information from the HSS: {:?}; no repository fetch",
+                        info.name
+                    ),
+                );
+                info
+            }
+            (None, Some(url)) => match self.get_json::<IdInfo>(&self.mtls, url.clone()).await {
+                Ok(Some(info)) => {
+                    self.note(
+                        msg,
+                        format!(
+                            "3P ID information fetched from the repository: {:?}",
+                            info.name
+                        ),
+                    );
+                    info
+                }
+                Ok(None) => {
+                    self.note(
+                        msg,
+                        format!("the repository has nothing at {url}: no 3P ID"),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    self.note(msg, format!("repository unavailable ({e}): no 3P ID"));
+                    return None;
+                }
+            },
+            (None, None) => {
+                self.note(
+                    msg,
+                    "the HSS returned neither information nor URI: no 3P ID".into(),
+                );
+                return None;
+            }
+        };
+        Some(Presented {
+            rcd: stir::Rcd {
+                nam: Some(info.name),
+                ..stir::Rcd::default()
+            },
+            rcdi: None,
+            crn: None,
+            in_shaken: true,
+        })
+    }
+
+    /// Solution 2 (§6.2.2.2 step 3): authorisation from the HSS, then the RCD record from the
+    /// 3P ID server, chosen against the 3P ID data in the INVITE.
+    async fn sol2_lookup(
+        &self,
+        invite: &Request,
+        msg: u64,
+        hss_host: &str,
+        caller_tn: &str,
+    ) -> Option<Presented> {
         let asked = orig::third_party_id_data(invite);
         self.choice(
             msg,
@@ -150,7 +304,7 @@ impl Node {
         let subscription: Option<Subscription> = match self
             .get_json(
                 &self.mtls,
-                format!("https://{hss_host}{}", sh::path(&digits(&caller_tn))),
+                format!("https://{hss_host}{}", sh::path(&digits(caller_tn))),
             )
             .await
         {
@@ -169,7 +323,7 @@ impl Node {
                 let url = format!(
                     "{}{}",
                     server.trim_end_matches('/'),
-                    kit::wire::id3p::path(&digits(&caller_tn))
+                    kit::wire::id3p::path(&digits(caller_tn))
                 );
                 match self.get_json::<RcdRecords>(&self.mtls, url).await {
                     Ok(Some(records)) => orig::choose(&records.records, asked.as_deref()),
@@ -196,43 +350,125 @@ impl Node {
                 "3P ID data and the server's records disagree: no RCD is presented",
             );
         }
-        let record = decision.record();
-        let iat = self.ctx.clock.now();
-        let mut identities = Vec::new();
-        for request in orig::signing_requests(&caller_tn, &callee_tn, iat, Attest::A, record) {
-            let ppt = request.ppt.clone().unwrap_or_else(|| "shaken".into());
-            let body = SigningRequestBody {
-                signing_request: request,
-            };
-            match self
-                .post_json::<_, SigningResponseBody>(
-                    format!("https://{sti_as_host}{SIGNING_PATH}"),
-                    &body,
-                )
-                .await
-            {
-                Ok(answer) => identities.push(answer.signing_response.identity_header),
-                Err(e) => self.note(
-                    msg,
-                    format!("STI-AS refused to sign {ppt} ({e}): sent without it"),
-                ),
+        decision.record().map(Presented::from_record)
+    }
+
+    /// Solution 3 (§6.3.2 steps 3–4b): authorisation from the HSS subscription (an RCD
+    /// association exists), the RCD URL or concrete RCD (4a), and for a URL the jCard from the
+    /// third party's server (4b), digested here so the signed `rcdi` covers what was fetched.
+    async fn sol3_lookup(&self, msg: u64, hss_host: &str, caller_tn: &str) -> Option<Presented> {
+        let tn = digits(caller_tn);
+        let subscription: Option<Subscription> = match self
+            .get_json(&self.mtls, format!("https://{hss_host}{}", sh::path(&tn)))
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.note(msg, format!("HSS unavailable ({e}): not authorised"));
+                None
             }
-        }
-        if record.is_some() {
-            self.choice(
+        };
+        let associated = subscription
+            .as_ref()
+            .is_some_and(|s| !s.rcd_urls.is_empty() || s.rcd.is_some());
+        if !associated {
+            self.note(
                 msg,
-                "6.2-rcd-header",
-                "RCD as an rcd PASSporT, P-Asserted-Identity display name and Call-Info rcd-jcard",
+                "no third party identity is associated with this IMPU in the HSS: not authorised, no RCD (step 4a skipped)".into(),
             );
+            self.note(
+                msg,
+                "no RCD URL: nothing to fetch from the third party database (step 4b skipped)"
+                    .into(),
+            );
+            return None;
         }
-        orig::apply(invite, &caller, &identities, record);
         self.note(
             msg,
-            format!(
-                "add P-Asserted-Identity and {} Identity header(s); route on",
-                identities.len()
-            ),
+            "the HSS associates this IMPU with third party RCD: authorised".into(),
         );
+        let answer: RcdAnswer = match self
+            .get_json(
+                &self.mtls,
+                format!("https://{hss_host}{}", sh::rcd_path(&tn)),
+            )
+            .await
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                self.note(msg, "the HSS holds no RCD after all: no RCD".into());
+                return None;
+            }
+            Err(e) => {
+                self.note(msg, format!("HSS unavailable ({e}): no RCD"));
+                return None;
+            }
+        };
+        if let Some(rcd) = answer.rcd {
+            self.note(
+                msg,
+                format!(
+                    "concrete RCD from the HSS: {:?}, signed inline as jcd; no third-party fetch (step 4b not needed)",
+                    rcd.nam
+                ),
+            );
+            return Some(Presented {
+                rcd: stir::Rcd {
+                    nam: Some(rcd.nam.clone()),
+                    jcd: Some(rcd.jcard()),
+                    ..stir::Rcd::default()
+                },
+                rcdi: None,
+                crn: None,
+                in_shaken: false,
+            });
+        }
+        let url = answer.urls.first()?.clone();
+        let response = match self.mtls.send(HttpRequest::get(url.as_str())).await {
+            Ok(r) if r.status == 200 => r,
+            Ok(r) => {
+                self.note(msg, format!("{url} answered {}: no RCD", r.status));
+                return None;
+            }
+            Err(e) => {
+                self.note(
+                    msg,
+                    format!("third party database unavailable ({e}): no RCD"),
+                );
+                return None;
+            }
+        };
+        let Some(nam) = serde_json::from_slice(&response.body)
+            .ok()
+            .and_then(|card| orig::jcard_name(&card))
+        else {
+            self.note(msg, format!("{url} is not a jCard with a name: no RCD"));
+            return None;
+        };
+        let rcd = stir::Rcd {
+            nam: Some(nam.clone()),
+            jcl: Some(url.clone()),
+            ..stir::Rcd::default()
+        };
+        let mut fetched = stir::rcd::Fetched::new();
+        fetched.insert(url.clone(), response.body.to_vec());
+        let rcdi = match stir::rcd::compute_rcdi(&rcd, &fetched, stir::DigestAlg::Sha256) {
+            Ok(r) => r,
+            Err(e) => {
+                self.note(msg, format!("cannot digest the RCD ({e}): no RCD"));
+                return None;
+            }
+        };
+        self.note(
+            msg,
+            format!("RCD fetched from the third party database: {nam:?}; rcdi digests computed over what was fetched"),
+        );
+        Some(Presented {
+            rcd,
+            rcdi: Some(rcdi),
+            crn: None,
+            in_shaken: false,
+        })
     }
 
     /// §6.2.2.2 steps 8–11 on one INVITE.
@@ -265,6 +501,21 @@ impl Node {
                 }
             }
         };
+        if self.config.flow == Flow::HssRcd {
+            // §6.3.2 step 9: the jCard behind a verified RCD URL is fetched (by the STI-VS, to
+            // check its digest); without one there is nothing to fetch.
+            let url = response
+                .as_ref()
+                .and_then(term::verified_rcd)
+                .and_then(|r| r.jcl);
+            self.note(
+                msg,
+                url.map_or(
+                    "no verified RCD URL: no RCD is fetched for the callee".into(),
+                    |u| format!("verified RCD URL {u}: its jCard was fetched and digest-checked"),
+                ),
+            );
+        }
         let delivery = term::apply(invite, response.as_ref());
         let removed = if delivery.removed.is_empty() {
             String::new()

@@ -1,5 +1,9 @@
-//! The originating IMS AS's decisions for TR 33.790 solution 2 (§6.2.2.2 steps 2–6, §6.2.2.3
-//! steps 1–5), as pure functions over the INVITE and what the HSS and the 3P ID server said.
+//! The originating IMS AS's decisions for TR 33.790 key issue #1, as pure functions over the
+//! INVITE and what the HSS and the third party's servers said: solution 2's record choice
+//! (§6.2.2.2 steps 2–6, §6.2.2.3 steps 1–5), and for every solution what is presented and
+//! signed ([`Presented`]).
+
+use std::collections::BTreeMap;
 
 use kit::sipmsg::{self, NameAddr, Request};
 use kit::wire::id3p::RcdRecord;
@@ -105,16 +109,60 @@ pub fn choose(records: &[RcdRecord], asked: Option<&str>) -> RcdDecision {
     }
 }
 
-/// The Ms signing requests: always `shaken` for the caller's number; `rcd` too when a record is
-/// presented (choice `6.2-ms-two-requests`).
+/// What the originating network presents for the caller, whichever solution found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presented {
+    /// RFC 9795 `rcd` claims; `nam` is the name the callee is shown.
+    pub rcd: Rcd,
+    /// Digests the AS computed itself over content it fetched (else the STI-AS computes them).
+    pub rcdi: Option<BTreeMap<String, String>>,
+    /// RFC 9795 §6.3 call reason.
+    pub crn: Option<String>,
+    /// Sign the `rcd` claims inside the `shaken` PASSporT (solution 1, choice `6.1-passport`)
+    /// rather than as a separate `rcd` PASSporT.
+    pub in_shaken: bool,
+}
+
+impl Presented {
+    /// Solution 2: one of the 3P ID server's records.
+    pub fn from_record(r: &RcdRecord) -> Self {
+        Presented {
+            rcd: Rcd {
+                nam: Some(r.nam.clone()),
+                jcl: r.jcl.clone(),
+                icn: r.icn.clone(),
+                ..Rcd::default()
+            },
+            rcdi: None,
+            crn: r.crn.clone(),
+            in_shaken: false,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.rcd.nam.as_deref()
+    }
+}
+
+/// The `fn` (formatted name) of a jCard (RFC 7095), the name a card presents.
+pub fn jcard_name(jcard: &serde_json::Value) -> Option<String> {
+    jcard.get(1)?.as_array()?.iter().find_map(|prop| {
+        (prop.get(0)?.as_str()? == "fn")
+            .then(|| prop.get(3)?.as_str().map(str::to_owned))
+            .flatten()
+    })
+}
+
+/// The Ms signing requests: always `shaken` for the caller's number; `rcd` too when something
+/// is presented (choice `6.2-ms-two-requests`), unless it rides in the `shaken` one.
 pub fn signing_requests(
     caller_tn: &str,
     callee_tn: &str,
     iat: i64,
     attest: Attest,
-    record: Option<&RcdRecord>,
+    presented: Option<&Presented>,
 ) -> Vec<SigningRequest> {
-    let shaken = SigningRequest {
+    let mut shaken = SigningRequest {
         ppt: None,
         attest: Some(attest),
         dest: Dest::tn(callee_tn),
@@ -126,34 +174,38 @@ pub fn signing_requests(
         crn: None,
         request_id: None,
     };
-    let mut out = vec![shaken.clone()];
-    if let Some(r) = record {
-        out.push(SigningRequest {
-            ppt: Some("rcd".into()),
-            attest: None,
-            rcd: Some(Rcd {
-                nam: Some(r.nam.clone()),
-                jcl: r.jcl.clone(),
-                icn: r.icn.clone(),
-                ..Rcd::default()
-            }),
-            crn: r.crn.clone(),
-            ..shaken
-        });
+    match presented {
+        None => vec![shaken],
+        Some(p) if p.in_shaken => {
+            shaken.rcd = Some(p.rcd.clone());
+            shaken.rcdi.clone_from(&p.rcdi);
+            shaken.crn.clone_from(&p.crn);
+            vec![shaken]
+        }
+        Some(p) => {
+            let rcd = SigningRequest {
+                ppt: Some("rcd".into()),
+                attest: None,
+                rcd: Some(p.rcd.clone()),
+                rcdi: p.rcdi.clone(),
+                crn: p.crn.clone(),
+                ..shaken.clone()
+            };
+            vec![shaken, rcd]
+        }
     }
-    out
 }
 
-/// Step 3/4: P-Asserted-Identity asserting the number and the RCD name; the Identity headers;
-/// Call-Info with the jCard URL and call reason (RFC 9796).
+/// Asserts the caller (P-Asserted-Identity with the presented name), adds the Identity headers
+/// and, for an RCD URL, Call-Info with the jCard URL and call reason (RFC 9796).
 pub fn apply(
     invite: &mut Request,
     caller: &NameAddr,
     identities: &[String],
-    record: Option<&RcdRecord>,
+    presented: Option<&Presented>,
 ) {
     let mut pai = NameAddr {
-        display: record.map(|r| r.nam.clone()),
+        display: presented.and_then(|p| p.name().map(str::to_owned)),
         uri: caller.uri.clone(),
         params: String::new(),
     };
@@ -164,8 +216,10 @@ pub fn apply(
     for identity in identities {
         sipmsg::push(&mut invite.headers, "Identity", identity.clone());
     }
-    if let Some(jcl) = record.and_then(|r| r.jcl.as_deref()) {
-        let info = CallInfo::rcd_jcard(jcl, record.and_then(|r| r.crn.as_deref()));
+    if let Some(p) = presented
+        && let Some(jcl) = p.rcd.jcl.as_deref()
+    {
+        let info = CallInfo::rcd_jcard(jcl, p.crn.as_deref());
         sipmsg::push(&mut invite.headers, "Call-Info", info.to_header());
     }
 }
@@ -215,6 +269,10 @@ mod tests {
             third_party_ids: false,
             id_server: Some("https://id".into()),
             verification: false,
+            id_info: None,
+            id_info_url: None,
+            rcd_urls: Vec::new(),
+            rcd: None,
         };
         assert_eq!(authorise(Some(&s)), Err(RcdDecision::NotAuthorised));
         assert_eq!(authorise(None), Err(RcdDecision::NotAuthorised));
@@ -231,7 +289,7 @@ mod tests {
             "+12155551001",
             5,
             Attest::A,
-            Some(&record("A", true)),
+            Some(&Presented::from_record(&record("A", true))),
         );
         assert_eq!(reqs.len(), 2);
         assert_eq!(reqs[0].ppt, None);
@@ -239,5 +297,22 @@ mod tests {
         assert_eq!(reqs[1].ppt.as_deref(), Some("rcd"));
         assert_eq!(reqs[1].rcd.as_ref().unwrap().nam.as_deref(), Some("A"));
         assert_eq!(signing_requests("+1", "+2", 5, Attest::A, None).len(), 1);
+        let mut inside = Presented::from_record(&record("A", true));
+        inside.in_shaken = true;
+        let reqs = signing_requests("+1", "+2", 5, Attest::A, Some(&inside));
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].ppt, None);
+        assert_eq!(reqs[0].rcd.as_ref().unwrap().nam.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn jcard_names() {
+        let card: serde_json::Value = serde_json::from_str(
+            r#"["vcard",[["version",{},"text","4.0"],["fn",{},"text","Q Branch"]]]"#,
+        )
+        .unwrap();
+        assert_eq!(jcard_name(&card).as_deref(), Some("Q Branch"));
+        assert_eq!(jcard_name(&serde_json::json!(["vcard", []])), None);
+        assert_eq!(jcard_name(&serde_json::json!(null)), None);
     }
 }

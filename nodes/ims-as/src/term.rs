@@ -3,7 +3,7 @@
 
 use kit::sipmsg::{self, NameAddr, Request};
 use stir::ms::{MsParty, VerificationRequest, VerificationResponse};
-use stir::{CallInfo, IdentityHeader, Verstat};
+use stir::{CallInfo, IdentityHeader, Rcd, Verstat};
 
 use crate::orig::{callee_tn, caller};
 
@@ -56,6 +56,17 @@ pub struct Delivery {
     pub removed: Vec<String>,
 }
 
+/// The `rcd` claims of a PASSporT that verified with intact digests: an `rcd` PASSporT, or a
+/// `shaken` one carrying them (solution 1).
+pub fn verified_rcd(response: &VerificationResponse) -> Option<Rcd> {
+    response
+        .verify_results
+        .iter()
+        .filter(|e| e.verify_result.status == "pass")
+        .filter_map(|e| e.verify_result.valid_claims.as_ref()?.get("rcd").cloned())
+        .find_map(|v| serde_json::from_value(v).ok())
+}
+
 fn verstat_of(value: &str) -> Verstat {
     match value {
         "TN-Validation-Passed" => Verstat::Passed,
@@ -70,18 +81,25 @@ fn verstat_of(value: &str) -> Verstat {
 /// removed so no unverified name reaches the callee (choice `6.2-term-display`).
 pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> Delivery {
     let verstat = response.map_or(Verstat::NoValidation, |r| verstat_of(&r.verstat_value));
-    let rcd_ok = verstat == Verstat::Passed
-        && response.is_some_and(|r| {
-            r.verify_results
-                .iter()
-                .any(|e| e.verify_result.ppt == "rcd" && e.verify_result.status == "pass")
-        });
+    let signed = if verstat == Verstat::Passed {
+        response.and_then(verified_rcd)
+    } else {
+        None
+    };
+    let rcd_ok = signed.is_some();
     let mut removed = Vec::new();
     let mut name = None;
     if let Some(mut pai) =
         sipmsg::first(&invite.headers, "P-Asserted-Identity").and_then(NameAddr::parse)
     {
-        if rcd_ok {
+        if let Some(signed) = &signed {
+            // The callee is shown the name that was signed, whatever the header says.
+            if signed.nam.is_some() && pai.display != signed.nam {
+                removed.push(
+                    "P-Asserted-Identity display name (replaced by the signed name)".to_owned(),
+                );
+                pai.display.clone_from(&signed.nam);
+            }
             name.clone_from(&pai.display);
         } else if pai.display.take().is_some() {
             removed.push("P-Asserted-Identity display name".to_owned());

@@ -25,6 +25,105 @@ pub mod sh {
         /// Whether the user subscribed to caller verification (terminating side).
         #[serde(default)]
         pub verification: bool,
+        /// Solution 1 (§6.1.2): the 3P ID information provisioned for this IMPU, held in the
+        /// HSS itself…
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id_info: Option<IdInfo>,
+        /// …or as a URI to the repository holding it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id_info_url: Option<String>,
+        /// Solution 3 (§6.3.2): the RCD URL(s) associated with this IMPU…
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub rcd_urls: Vec<String>,
+        /// …and the concrete RCD the HSS fetched in advance (§6.3.2 step 4a NOTE).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub rcd: Option<ConcreteRcd>,
+    }
+
+    /// What the HSS returns of what it holds, where the TR leaves the choice to deployment
+    /// (Editor's Notes in §6.1.1 and §6.3.2: "pointer or actual data").
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Storage {
+        /// The data itself (3P ID information, concrete RCD).
+        #[default]
+        Data,
+        /// A URL to it (3P ID information repository, RCD URL).
+        Pointer,
+    }
+
+    /// `GET /sh/v1/3pid-info/{tn}`: solution 1's 3P ID information (§6.1.2 steps 3 and 5).
+    pub fn id_info_path(tn_digits: &str) -> String {
+        format!("/sh/v1/3pid-info/{tn_digits}")
+    }
+
+    /// `GET /sh/v1/rcd/{tn}`: solution 3's RCD or RCD URL (§6.3.2 step 4a).
+    pub fn rcd_path(tn_digits: &str) -> String {
+        format!("/sh/v1/rcd/{tn_digits}")
+    }
+
+    /// 3P ID information (solution 1): the third-party identity presented for an IMPU.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct IdInfo {
+        /// The third-party identity (`sip:q@qbranch.example`).
+        pub id: String,
+        /// The name the callee is shown.
+        pub name: String,
+    }
+
+    /// The answer to [`id_info_path`]: the information, or the URI to fetch it from.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct IdInfoAnswer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub info: Option<IdInfo>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub url: Option<String>,
+    }
+
+    /// Concrete RCD (solution 3): caller name, job title, organisation, location.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ConcreteRcd {
+        pub nam: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub org: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub locality: Option<String>,
+    }
+
+    impl ConcreteRcd {
+        /// The same data as a jCard (RFC 7095), to sign inline as `jcd` (RFC 9795 §6.1).
+        pub fn jcard(&self) -> serde_json::Value {
+            let mut props = vec![
+                serde_json::json!(["version", {}, "text", "4.0"]),
+                serde_json::json!(["fn", {}, "text", self.nam]),
+            ];
+            if let Some(org) = &self.org {
+                props.push(serde_json::json!(["org", {}, "text", org]));
+            }
+            if let Some(title) = &self.title {
+                props.push(serde_json::json!(["title", {}, "text", title]));
+            }
+            if let Some(locality) = &self.locality {
+                props.push(serde_json::json!([
+                    "adr",
+                    {},
+                    "text",
+                    ["", "", "", locality, "", "", ""]
+                ]));
+            }
+            serde_json::json!(["vcard", props])
+        }
+    }
+
+    /// The answer to [`rcd_path`]: RCD URL(s) or concrete RCD, per the HSS's [`Storage`].
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RcdAnswer {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub urls: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub rcd: Option<ConcreteRcd>,
     }
 }
 
@@ -36,6 +135,12 @@ pub mod id3p {
     /// `GET /rcd/v1/subscribers/{tn}` (tn digits only).
     pub fn path(tn_digits: &str) -> String {
         format!("/rcd/v1/subscribers/{tn_digits}")
+    }
+
+    /// `GET /3pid/v1/subscribers/{tn}`: the 3P ID information of one IMS identity, as a
+    /// repository for solution 1 (`sh::IdInfo`).
+    pub fn id_info_path(tn_digits: &str) -> String {
+        format!("/3pid/v1/subscribers/{tn_digits}")
     }
 
     /// One RCD record (RFC 9795 `rcd` members and the call reason).
@@ -136,3 +241,4 @@ pub mod dcsf {
         pub apps: Vec<App>,
     }
 }
+pub mod authz;

@@ -73,14 +73,27 @@ pub fn passport_for(
         _ => {
             let attest = req.attest.unwrap_or(Attest::C);
             let origid = req.origid.clone().unwrap_or_else(|| origid.to_owned());
-            Ok(Passport::shaken(
+            let mut p = Passport::shaken(
                 x5u,
                 attest,
                 req.orig.clone(),
                 req.dest.clone(),
                 req.iat,
                 &origid,
-            ))
+            );
+            // RFC 9795 §12: `rcd` claims may ride in another PASSporT type; the signature then
+            // covers the caller's number and the RCD together (TR 33.790 solution 1).
+            if let Some(rcd) = &req.rcd {
+                let rcdi = match &req.rcdi {
+                    Some(given) => given.clone(),
+                    None => rcd::compute_rcdi(rcd, fetched, DigestAlg::Sha256)
+                        .map_err(|e| Refusal::InvalidParameter(e.to_string()))?,
+                };
+                p.claims.rcd = Some(rcd.clone());
+                p.claims.rcdi = (!rcdi.is_empty()).then_some(rcdi);
+                p.claims.crn = req.crn.clone();
+            }
+            Ok(p)
         }
     }
 }
@@ -268,5 +281,23 @@ mod tests {
         fetched.insert("https://id/j.json".into(), b"[]".to_vec());
         let p = passport_for(&r, "x", "u", &fetched).unwrap();
         assert_eq!(p.claims.rcdi.unwrap()["/jcl"], DigestAlg::Sha256.sri(b"[]"));
+    }
+
+    #[test]
+    fn shaken_carries_rcd_claims_when_asked() {
+        let mut r = request();
+        r.rcd = Some(stir::Rcd {
+            nam: Some("Q Branch".into()),
+            ..Default::default()
+        });
+        let p = passport_for(&r, "x", "u", &Fetched::new()).unwrap();
+        assert_eq!(p.header.ppt.as_deref(), Some("shaken"));
+        assert_eq!(p.claims.attest, Some(Attest::A));
+        assert_eq!(
+            p.claims.rcd.as_ref().and_then(|c| c.nam.as_deref()),
+            Some("Q Branch")
+        );
+        let plain = passport_for(&request(), "x", "u", &Fetched::new()).unwrap();
+        assert!(plain.claims.rcd.is_none() && plain.claims.rcdi.is_none());
     }
 }

@@ -109,8 +109,13 @@ impl Verifier {
         };
         let report = verify::verify_report(&identity, &ctx).await;
         for check in &report.checks {
+            // A failed check carries the code the PASSporT is rejected with: the outcome's, or
+            // 438 for RCD digests that do not match (see `result_entry`).
             let code = (!check.passed)
-                .then(|| report.outcome.as_ref().err().map(|e| e.sip_answer().code))
+                .then(|| match &report.outcome {
+                    Err(e) => Some(e.sip_answer().code),
+                    Ok(_) => (check.name == "rcdi digest").then_some(438),
+                })
                 .flatten();
             self.ctx.note(
                 msg,

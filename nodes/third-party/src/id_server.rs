@@ -4,7 +4,12 @@
 //!
 //! - `GET /rcd/v1/subscribers/{tn}`: the records of one identity. Operators only: the client
 //!   must present a certificate of the world's CA (mutual TLS, §6.2.2.1 NOTE 2), else 403.
+//! - `GET /3pid/v1/subscribers/{tn}`: the 3P ID information of one identity (its default
+//!   record's id and name), as the repository of TR 33.790 §6.1.2 step 6. Operators only.
 //! - `GET /jcards/{file}`: a jCard, public, so a terminating network can fetch the `jcl` URL.
+//!
+//! A [`Revision`] makes the enterprise change one jCard after it was first served: the threat
+//! of §6.3 where the card behind a signed RCD URL changes after signing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +17,7 @@ use std::sync::Arc;
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use kit::wire::id3p::{RcdRecord, RcdRecords};
+use kit::wire::sh::IdInfo;
 use kit::{Error, fixtures};
 use serde::Deserialize;
 
@@ -110,6 +116,28 @@ impl Store {
                 None => Response::text(404, format!("no RCD record for {tn}")),
             };
         }
+        if let Some(tn) = target.strip_prefix("/3pid/v1/subscribers/") {
+            if !client_certificate {
+                return Response::text(
+                    403,
+                    "3P ID information is served to operators over mutual TLS only",
+                );
+            }
+            return match self
+                .records
+                .get(tn)
+                .and_then(|records| records.iter().find(|r| r.default))
+            {
+                Some(r) => json_response(
+                    200,
+                    &IdInfo {
+                        id: r.id.clone(),
+                        name: r.nam.clone(),
+                    },
+                ),
+                None => Response::text(404, format!("no 3P ID information for {tn}")),
+            };
+        }
         if let Some(file) = target.strip_prefix("/jcards/") {
             return match self.jcards.get(file) {
                 Some(bytes) => Response::new(200, "application/jscontact+json", bytes.clone()),
@@ -120,13 +148,58 @@ impl Store {
     }
 }
 
+/// The enterprise edits one jCard once it has been served `after` times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub file: String,
+    pub after: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl Revision {
+    /// The threat variant's edit: the card behind the signed URL is replaced with another
+    /// organisation's name after the first fetch (the originating network's, at signing).
+    pub fn rebranded(file: &str) -> Self {
+        Revision {
+            file: file.to_owned(),
+            after: 1,
+            bytes: br#"["vcard",[["version",{},"text","4.0"],["fn",{},"text","Totally Legit Bank"],["org",{},"text","Totally Legit Bank"],["tel",{"type":["work","voice"]},"uri","tel:+1-202-555-1000"]]]"#.to_vec(),
+        }
+    }
+}
+
 /// Starts the server. Client certificates are verified when offered (they must chain to the
-/// world's TLS CA) and required for the RCD records.
-pub async fn start(ctx: &Ctx, store: Store) -> Result<Server, Error> {
+/// world's TLS CA) and required for the RCD records and 3P ID information.
+pub async fn start(ctx: &Ctx, store: Store, revision: Option<Revision>) -> Result<Server, Error> {
     let store = Arc::new(store);
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let node = ctx.clone();
     let h = handler(move |req: Request, peer: Peer| {
         let store = store.clone();
-        async move { store.answer(&req.method, &req.target, peer.certificate.is_some()) }
+        let revision = revision.clone();
+        let served = served.clone();
+        let node = node.clone();
+        async move {
+            if let Some(rev) = &revision
+                && req.method == "GET"
+                && req.target.strip_prefix("/jcards/") == Some(rev.file.as_str())
+            {
+                let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= rev.after {
+                    node.note(
+                        peer.msg,
+                        kit::trace::Note::Action {
+                            label: format!(
+                                "threat: the enterprise's jCard {} was changed after it was signed",
+                                rev.file
+                            ),
+                        },
+                    );
+                    return Response::new(200, "application/jscontact+json", rev.bytes.clone());
+                }
+            }
+            store.answer(&req.method, &req.target, peer.certificate.is_some())
+        }
     });
     ctx.https_server(h, ClientAuth::Optional).await
 }
@@ -176,5 +249,23 @@ mod tests {
             200
         );
         assert_eq!(store.answer("GET", "/jcards/../secret", false).status, 404);
+        let info = store.answer("GET", "/3pid/v1/subscribers/12025551000", true);
+        assert_eq!(info.status, 200);
+        assert!(
+            String::from_utf8_lossy(&info.body).contains(r#""name": "Q Branch Spy Gadgets""#),
+            "the default record's name"
+        );
+        assert_eq!(
+            store
+                .answer("GET", "/3pid/v1/subscribers/12025551000", false)
+                .status,
+            403
+        );
+        assert_eq!(
+            store
+                .answer("GET", "/3pid/v1/subscribers/12025551999", true)
+                .status,
+            404
+        );
     }
 }

@@ -511,7 +511,7 @@ mod tests {
         app.key(Input::Char('d'));
         assert!(app.diffing);
         assert!(
-            matches!(app.key(Input::Char('e')), Effect::Export { ref path, .. } if path.starts_with("trace-2-"))
+            matches!(app.key(Input::Char('e')), Effect::Export { ref path, .. } if path.starts_with("trace-1-"))
         );
         app.key(Input::Char('?'));
         assert!(app.help);

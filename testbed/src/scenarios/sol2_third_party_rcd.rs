@@ -371,6 +371,7 @@ pub fn variants() -> Vec<Variant> {
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::RcdName("Totally Legit Bank".into())),
                 dc: None,
+                ..Setup::default()
             },
             script: call("ue-a", None),
             expected: Expected {
@@ -390,6 +391,7 @@ pub fn variants() -> Vec<Variant> {
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::CallerTn("+12025551666".into())),
                 dc: None,
+                ..Setup::default()
             },
             script: call("ue-a", None),
             expected: Expected {
@@ -452,6 +454,7 @@ fn dc_variant(id: &'static str, title: &'static str, setup: DcSetup, dc: DcExpec
         setup: Setup {
             nni_tamper: None,
             dc: Some(setup),
+            ..Setup::default()
         },
         script: call("ue-a", None),
         expected: Expected {

@@ -1,0 +1,340 @@
+//! The NEF over real HTTPS on loopback, between a stand-in HSS and a stand-in authorization
+//! server: allocation from the authorised AF only, provisioning at the HSS (and release when the
+//! HSS refuses), authorisations from the IMS AS only, routed by realm or designated IMPU.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use kit::clock::Clock;
+use kit::http::{BoxFuture, Client, Peer, Request, Resolve, Response, handler};
+use kit::locate::{Locate, SipTarget, SipTransport};
+use kit::node::{ClientAuth, Ctx, json_response};
+use kit::trace::{Body, Note, Tap};
+use kit::wire::authz::{
+    ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
+    AuthorizeResponse, AuthzOption, NEF_AUTHORIZE_PATH, NameCard, PROVISION_PATH, Provisioning,
+};
+use nef::NefConfig;
+
+const NOW: i64 = 1_772_442_000;
+const NEF: &str = "nef.ims.mnc001.mcc001.3gppnetwork.org";
+const HSS: &str = "hss.ims.mnc001.mcc001.3gppnetwork.org";
+const AS_O: &str = "as.ims.mnc001.mcc001.3gppnetwork.org";
+const AUTHZ: &str = "authz.enterprise.example";
+const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
+const UE_PBX: &str = "sip:+12025552001@ims.mnc001.mcc001.3gppnetwork.org";
+const ID3P: &str = "tel:+12025550100";
+const POOL_0: &str = "sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org";
+const POOL_1: &str = "sip:+12025550101@ims.mnc001.mcc001.3gppnetwork.org";
+
+#[derive(Debug, Default)]
+struct Hosts(Mutex<HashMap<String, SocketAddr>>);
+
+impl Hosts {
+    fn add(&self, host: &str, addr: SocketAddr) {
+        self.0.lock().unwrap().insert(host.to_owned(), addr);
+    }
+}
+
+impl Resolve for Hosts {
+    fn resolve<'a>(&'a self, host: &'a str, _port: u16) -> BoxFuture<'a, io::Result<SocketAddr>> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .unwrap()
+                .get(host)
+                .copied()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, host.to_owned()))
+        })
+    }
+}
+
+impl Locate for Hosts {
+    fn sip_targets<'a>(
+        &'a self,
+        host: &'a str,
+        _port: Option<u16>,
+        _transport: Option<SipTransport>,
+    ) -> BoxFuture<'a, io::Result<Vec<SipTarget>>> {
+        Box::pin(async move { Err(io::Error::new(io::ErrorKind::NotFound, host.to_owned())) })
+    }
+}
+
+fn ctx(id: &str, host: &str, hosts: &Arc<Hosts>, tap: &Tap) -> Ctx {
+    Ctx {
+        id: id.into(),
+        host: host.into(),
+        tap: tap.clone(),
+        clock: Clock::Fixed(NOW),
+        seed: 7,
+        resolve: hosts.clone(),
+        locate: hosts.clone(),
+    }
+}
+
+async fn post<T: serde::Serialize>(client: &Client, path: &str, body: &T) -> Response {
+    client
+        .send(Request::post_json(
+            format!("https://{NEF}{path}"),
+            serde_json::to_vec(body).unwrap(),
+        ))
+        .await
+        .unwrap()
+}
+
+fn option_a(impu: &str) -> AuthorizeRequest {
+    AuthorizeRequest {
+        impu: impu.into(),
+        option: AuthzOption::A,
+        realm: None,
+        id3p: None,
+        token: None,
+        proof: None,
+    }
+}
+
+fn answer(r: &Response) -> AuthorizeResponse {
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+#[tokio::test]
+async fn allocation_and_authorization_over_https() {
+    let tap = Tap::new();
+    let hosts = Arc::new(Hosts::default());
+
+    // A stand-in HSS: records what is provisioned, refuses when told to.
+    let provisioned = Arc::new(Mutex::new(Vec::<Provisioning>::new()));
+    let refuse = Arc::new(AtomicBool::new(false));
+    let hss = {
+        let (provisioned, refuse) = (provisioned.clone(), refuse.clone());
+        ctx("hss-o", HSS, &hosts, &tap)
+            .https_server(
+                handler(move |req: Request, _peer: Peer| {
+                    let (provisioned, refuse) = (provisioned.clone(), refuse.clone());
+                    async move {
+                        assert_eq!(req.target, PROVISION_PATH);
+                        if refuse.load(Ordering::SeqCst) {
+                            return Response::text(409, "no room in the service profile");
+                        }
+                        provisioned
+                            .lock()
+                            .unwrap()
+                            .push(serde_json::from_slice(&req.body).unwrap());
+                        Response::text(201, "provisioned")
+                    }
+                }),
+                ClientAuth::Required,
+            )
+            .await
+            .unwrap()
+    };
+    hosts.add(HSS, hss.local_addr());
+
+    // A stand-in authorization server: authorises everything the NEF forwards, and counts.
+    let forwarded = Arc::new(Mutex::new(Vec::<AuthorizeRequest>::new()));
+    let authz = {
+        let forwarded = forwarded.clone();
+        ctx("authz3p", AUTHZ, &hosts, &tap)
+            .https_server(
+                handler(move |req: Request, _peer: Peer| {
+                    let forwarded = forwarded.clone();
+                    async move {
+                        assert_eq!(req.target, AUTHZ_AUTHORIZE_PATH);
+                        let r: AuthorizeRequest = serde_json::from_slice(&req.body).unwrap();
+                        forwarded.lock().unwrap().push(r.clone());
+                        json_response(
+                            200,
+                            &AuthorizeResponse {
+                                authorized: true,
+                                reason: "ok".into(),
+                                id3p: Some(ID3P.into()),
+                                name_card: Some(NameCard {
+                                    nam: "Q Branch Spy Gadgets".into(),
+                                    jcl: "https://authz.enterprise.example/cards/q-branch.json"
+                                        .into(),
+                                }),
+                                challenge: None,
+                            },
+                        )
+                    }
+                }),
+                ClientAuth::Required,
+            )
+            .await
+            .unwrap()
+    };
+    hosts.add(AUTHZ, authz.local_addr());
+
+    let server = nef::start(&ctx("nef-o", NEF, &hosts, &tap), NefConfig::load().unwrap())
+        .await
+        .unwrap();
+    hosts.add(NEF, server.local_addr());
+
+    let af = ctx("authz3p", AUTHZ, &hosts, &tap)
+        .https_client(true)
+        .unwrap();
+    let ims_as = ctx("as-o", AS_O, &hosts, &tap).https_client(true).unwrap();
+    let anonymous = ctx("x", "x.invalid", &hosts, &tap)
+        .https_client(false)
+        .unwrap();
+
+    // Step 0a from the authorised AF.
+    let ask = AllocationRequest {
+        employee_impu: UE_A.into(),
+        id3p: ID3P.into(),
+    };
+    let r = post(&af, ALLOCATE_PATH, &ask).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let allocation: Allocation = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        allocation,
+        Allocation {
+            impu: POOL_0.into(),
+            tn: "+12025550100".into(),
+            id3p: ID3P.into(),
+            realm: AUTHZ.into(),
+        }
+    );
+    assert_eq!(
+        provisioned.lock().unwrap().clone(),
+        vec![Provisioning {
+            impu: POOL_0.into(),
+            tn: "+12025550100".into(),
+            third_party_ids: true,
+            authz_realm: AUTHZ.into(),
+            id3p: ID3P.into(),
+        }]
+    );
+    // Asked again: the same IMPU, not provisioned twice.
+    let again: Allocation =
+        serde_json::from_slice(&post(&af, ALLOCATE_PATH, &ask).await.body).unwrap();
+    assert_eq!(again, allocation);
+    assert_eq!(provisioned.lock().unwrap().len(), 1);
+
+    // The IMS AS is not an AF; a client without a certificate does not get through TLS.
+    let r = post(&ims_as, ALLOCATE_PATH, &ask).await;
+    assert_eq!(r.status, 403);
+    assert!(String::from_utf8_lossy(&r.body).contains("authorised AFs"));
+    assert!(
+        anonymous
+            .send(Request::post_json(
+                format!("https://{NEF}{ALLOCATE_PATH}"),
+                serde_json::to_vec(&ask).unwrap(),
+            ))
+            .await
+            .is_err()
+    );
+
+    // The HSS refuses: 502 with its reason, and the IMPU goes back to the pool.
+    refuse.store(true, Ordering::SeqCst);
+    let other = AllocationRequest {
+        employee_impu: UE_PBX.into(),
+        id3p: ID3P.into(),
+    };
+    let r = post(&af, ALLOCATE_PATH, &other).await;
+    assert_eq!(r.status, 502);
+    let reason = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        reason.contains("HSS refused provisioning") && reason.contains("no room"),
+        "{reason}"
+    );
+    refuse.store(false, Ordering::SeqCst);
+    let r = post(&af, ALLOCATE_PATH, &other).await;
+    let second: Allocation = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(second.impu, POOL_1);
+    // The pool is used up.
+    let third = AllocationRequest {
+        employee_impu: "sip:+12025551999@ims.mnc001.mcc001.3gppnetwork.org".into(),
+        id3p: ID3P.into(),
+    };
+    assert_eq!(post(&af, ALLOCATE_PATH, &third).await.status, 503);
+
+    // Step 2, option A: routed by the designated IMPU's record.
+    let a = answer(&post(&ims_as, NEF_AUTHORIZE_PATH, &option_a(POOL_0)).await);
+    assert!(a.authorized);
+    assert_eq!(forwarded.lock().unwrap().len(), 1);
+    let a = answer(&post(&ims_as, NEF_AUTHORIZE_PATH, &option_a(UE_A)).await);
+    assert!(!a.authorized);
+    assert_eq!(a.reason, format!("{UE_A} is not a designated IMPU"));
+    assert_eq!(forwarded.lock().unwrap().len(), 1, "not forwarded");
+
+    // Option B: routed by realm; an unknown realm goes nowhere.
+    let mut b = AuthorizeRequest {
+        impu: UE_A.into(),
+        option: AuthzOption::B,
+        realm: Some(AUTHZ.into()),
+        id3p: Some(ID3P.into()),
+        token: Some("a.b.c".into()),
+        proof: None,
+    };
+    let a = answer(&post(&ims_as, NEF_AUTHORIZE_PATH, &b).await);
+    assert!(a.authorized);
+    assert_eq!(
+        forwarded.lock().unwrap().last(),
+        Some(&b),
+        "forwarded unchanged"
+    );
+    b.realm = Some("authz.elsewhere.example".into());
+    let a = answer(&post(&ims_as, NEF_AUTHORIZE_PATH, &b).await);
+    assert!(!a.authorized);
+    assert!(a.reason.contains("no third party authorization server"));
+    assert_eq!(forwarded.lock().unwrap().len(), 2);
+
+    // Only the IMS AS may ask.
+    let r = post(&af, NEF_AUTHORIZE_PATH, &option_a(POOL_0)).await;
+    assert_eq!(r.status, 403);
+    // Malformed bodies and wrong methods.
+    let r = ims_as
+        .send(Request::post_json(
+            format!("https://{NEF}{NEF_AUTHORIZE_PATH}"),
+            "{",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    let r = ims_as
+        .send(Request::get(format!("https://{NEF}{ALLOCATE_PATH}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 405);
+
+    // The authorization server is gone: the transport error becomes the reason.
+    hosts.0.lock().unwrap().remove(AUTHZ);
+    drop(authz);
+    b.realm = Some(AUTHZ.into());
+    let a = answer(&post(&ims_as, NEF_AUTHORIZE_PATH, &b).await);
+    assert!(!a.authorized);
+    assert!(a.reason.contains("unreachable"), "{}", a.reason);
+
+    let labels: Vec<String> = tap
+        .records()
+        .into_iter()
+        .filter(|r| r.node == "nef-o")
+        .filter_map(|r| match r.body {
+            Body::Note {
+                note: Note::Action { label },
+                ..
+            } => Some(label),
+            _ => None,
+        })
+        .collect();
+    for expected in [
+        "allocate designated IMPU sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org for sip:+12025551000",
+        "release designated IMPU sip:+12025550101",
+        "refuse allocation: designated IMPU pool exhausted",
+        "select third party authorization server authz.enterprise.example for sip:+12025550100",
+        "cannot select third party authorization server",
+        "refuse authorization request",
+        "authorization failed",
+    ] {
+        assert!(
+            labels.iter().any(|l| l.starts_with(expected)),
+            "no note {expected:?} in {labels:#?}"
+        );
+    }
+}
