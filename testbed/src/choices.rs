@@ -67,6 +67,42 @@ pub const CHOICES: &[Choice] = &[
         answer: "An RFC 9795 `rcd` PASSporT beside the `shaken` one. An RCD URL goes in `jcl` with its `rcdi` digest and in Call-Info purpose=rcd-jcard; concrete RCD is embedded as a jCard in `jcd`, with no Call-Info. On the terminating side the STI-VS fetches the URL (step 9) to check the digest.",
     },
     Choice {
+        id: "6.4-s-cscf",
+        clause: "6.4.2.1 step 2 (\"e.g. S-CSCF\")",
+        question: "Which originating IMS entity checks the subscription and sends the authorisation request to the NEF.",
+        answer: "The originating IMS AS, on the S-CSCF's ISC path (as for the other solutions): it reads the subscription from the HSS (third_party_ids, or a designated IMPU with its server's realm) and calls the NEF over mutual TLS. The NEF selects the authorization server by realm (option B) or by the IMPU it allocated (option A).",
+    },
+    Choice {
+        id: "6.4-token",
+        clause: "6.4.2.1 option B (\"content of the token … out of scope\")",
+        question: "What the option B token is and how the UE gets it (step 0b).",
+        answer: "An ES256 JWT (iss, sub = the UE's IMPU, aud = the operator's domain, 3pid, iat, exp = iat + 1 h, jti) signed with the authorization server's TLS key. The UE gets it over HTTPS by signing \"impu|3pid|iat\" with its UE key, which the server checks against the UE certificate (UE CA). The server alone validates it (signature, audience, expiry, revocation, subject, 3P ID).",
+    },
+    Choice {
+        id: "6.4-authorization-header",
+        clause: "6.4.2.1 step 1",
+        question: "How the INVITE's Authorization header carries the 3P ID, the realm and the token.",
+        answer: "The Bearer scheme in RFC 7235 auth-param form: `Authorization: Bearer realm=\"authz.enterprise.example\", 3pid=\"tel:+12025550100\", token=\"<JWT>\"`. The UE also presents the 3P ID in From. The originating IMS AS removes the header before the INVITE leaves the network.",
+    },
+    Choice {
+        id: "6.4-name-card",
+        clause: "6.4.2.1 step 3, NOTE 2, Editor's Note (dynamic name cards FFS)",
+        question: "What the enterprise name card is and how it is signed and carried.",
+        answer: "A static jCard per employee, served by the authorization server at /cards/<file>; the IMS AS asserts the 3P ID in P-Asserted-Identity (display name = the card's name) and has it signed as orig with the card as an `rcd` PASSporT (nam, jcl, rcdi over the jCard), plus Call-Info purpose=rcd-jcard.",
+    },
+    Choice {
+        id: "6.4-rejected",
+        clause: "6.4.2.1 step 3 (\"optionally with a failed code\")",
+        question: "What the callee sees when the authorisation is rejected.",
+        answer: "The call continues with the caller's own number asserted and signed and no name card; the 3P ID the caller put in From is not the validated number, so the terminating AS marks it verstat=TN-Validation-Failed (P-Asserted-Identity keeps TN-Validation-Passed).",
+    },
+    Choice {
+        id: "6.4-authenticate",
+        clause: "6.4.2.2 (\"authentication … out of scope\")",
+        question: "How the authorization server authenticates the UE instead of taking a token.",
+        answer: "By challenge and response relayed through the IMS: the server answers with a nonce, the originating IMS AS answers the INVITE 401 with `WWW-Authenticate: Bearer realm, nonce`, the UE re-sends the INVITE with its ES256 signature over the nonce (UE key), and the server checks it against the UE certificate. Nonces are single-use and expire.",
+    },
+    Choice {
         id: "6.2-3pid-data",
         clause: "6.2.2.1 item 2, 6.2.2.2 step 1",
         question: "Where the INVITE carries the optional 3P ID data (\"e.g. the display name in From header or other header info\").",

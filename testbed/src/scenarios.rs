@@ -4,6 +4,7 @@
 pub mod sol1_hss_third_party_id;
 pub mod sol2_third_party_rcd;
 pub mod sol3_hss_rcd;
+pub mod sol4_authz_server;
 
 use crate::run::Variant;
 
@@ -12,6 +13,7 @@ pub fn all() -> Vec<Variant> {
     let mut all = sol1_hss_third_party_id::variants();
     all.extend(sol2_third_party_rcd::variants());
     all.extend(sol3_hss_rcd::variants());
+    all.extend(sol4_authz_server::variants());
     all
 }
 

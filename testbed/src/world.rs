@@ -86,6 +86,11 @@ pub struct Setup {
     pub hss_storage: kit::wire::sh::Storage,
     /// The enterprise changes this jCard after its first fetch (solution 3's threat).
     pub jcard_revision: Option<third_party::id_server::Revision>,
+    /// The 3P authorization server hands out tokens that have already expired (solution 4's
+    /// threat: a UE holding an old token).
+    pub stale_tokens: bool,
+    /// The callee is not subscribed to verification of third party identities (solution 4).
+    pub callee_unverified: bool,
 }
 
 /// How the callee treats the data channels offered to it.
@@ -132,6 +137,8 @@ pub struct World {
     pub dc: Option<DcSetup>,
     /// MF/MRFs by id (worlds with [`DcSetup::Bootstrap`]).
     pub mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
+    /// The enterprise's 3P authorization server (solution 4 worlds), to start step 0a.
+    pub authz: Option<third_party::authz::AuthzHandle>,
     sip: Vec<SipNode>,
     http: Vec<(String, Server)>,
     dns: Option<DnsServer>,
@@ -195,6 +202,7 @@ impl World {
             entries: Vec::new(),
         };
         let d = &description;
+        let sol4 = setup.flow == ims_as::Flow::AuthzServer;
         let mut sip = Vec::new();
         let mut http = Vec::new();
 
@@ -217,8 +225,19 @@ impl World {
                         .server
                 }
                 "vs" => sti::sti_vs::start(&ctx).await?.server,
-                "hss-o" => hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage).await?,
-                "hss-t" => hss::start(&ctx, hss::Db::load(TERM)?, setup.hss_storage).await?,
+                "hss-o" => {
+                    let provisioner = sol4
+                        .then(|| d.host("nef-o").map(str::to_owned))
+                        .transpose()?;
+                    hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage, provisioner).await?
+                }
+                "hss-t" => {
+                    let mut db = hss::Db::load(TERM)?;
+                    if setup.callee_unverified {
+                        db.update(&d.ue("ue-b")?.tn, |s| s.verification = false);
+                    }
+                    hss::start(&ctx, db, setup.hss_storage, None).await?
+                }
                 _ => {
                     third_party::id_server::start(
                         &ctx,
@@ -230,6 +249,29 @@ impl World {
             };
             b.https(&dns, &host, &server);
             http.push((id.to_owned(), server));
+        }
+
+        // Solution 4: the originating network's NEF and the enterprise's authorization server.
+        let mut authz = None;
+        if sol4 {
+            let host = d.host("nef-o")?.to_owned();
+            let (ctx, dns) = b.ctx("nef-o", &host);
+            let server = nef::start(&ctx, nef::NefConfig::load()?).await?;
+            b.https(&dns, &host, &server);
+            http.push(("nef-o".to_owned(), server));
+            let host = d.host("authz3p")?.to_owned();
+            let (ctx, dns) = b.ctx("authz3p", &host);
+            let started = third_party::authz::start(
+                &ctx,
+                third_party::authz::AuthzConfig {
+                    nef_host: d.host("nef-o")?.to_owned(),
+                    stale_tokens: setup.stale_tokens,
+                },
+            )
+            .await?;
+            b.https(&dns, &host, &started.server);
+            http.push(("authz3p".to_owned(), started.server));
+            authz = Some(started.handle);
         }
 
         // Data channel network functions: the originating network's DCSF and MF.
@@ -285,6 +327,7 @@ impl World {
                         sti_as_host: h("sti-as-o")?,
                     },
                     flow: setup.flow,
+                    nef_host: if sol4 { Some(h("nef-o")?) } else { None },
                     timers,
                     mf_host: if bootstrap { Some(h("mf-o")?) } else { None },
                 }),
@@ -325,8 +368,10 @@ impl World {
                 SipNf::As(ims_as::AsConfig {
                     role: ims_as::Role::Terminating {
                         sti_vs_host: h("sti-vs-t")?,
+                        hss_host: if sol4 { Some(h("hss-t")?) } else { None },
                     },
                     flow: setup.flow,
+                    nef_host: None,
                     timers,
                     mf_host: None,
                 }),
@@ -436,6 +481,7 @@ impl World {
             ues,
             dc: setup.dc,
             mfs,
+            authz,
             sip,
             http,
             dns: Some(dns),

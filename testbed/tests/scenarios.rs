@@ -88,6 +88,36 @@ fn sol3_ex_employee() {
 }
 
 #[test]
+fn sol4_option_a() {
+    check("4:option-a");
+}
+
+#[test]
+fn sol4_option_b() {
+    check("4:option-b");
+}
+
+#[test]
+fn sol4_token_expired() {
+    check("4:token-expired");
+}
+
+#[test]
+fn sol4_token_revoked() {
+    check("4:token-revoked");
+}
+
+#[test]
+fn sol4_authenticate() {
+    check("4:authenticate");
+}
+
+#[test]
+fn sol4_callee_unverified() {
+    check("4:callee-unverified");
+}
+
+#[test]
 fn sol2_trunk() {
     check("2:trunk");
 }
@@ -146,14 +176,14 @@ fn sol2_dc_bootstrap() {
 fn runs_with_bootstrap_and_p2a_channels_are_byte_identical() {
     let first = render::text(&run("2:dc-bootstrap"));
     let second = render::text(&run("2:dc-bootstrap"));
-    assert_eq!(first, second);
+    assert_identical(&first, &second);
 }
 
 #[test]
 fn runs_with_data_channels_are_byte_identical() {
     let first = render::text(&run("2:dc"));
     let second = render::text(&run("2:dc"));
-    assert_eq!(first, second);
+    assert_identical(&first, &second);
 }
 
 /// After a call with data channels, BYE closed them: the trace shows each channel opened,
@@ -208,7 +238,20 @@ fn every_variant_has_a_test_above() {
 fn runs_are_byte_identical() {
     let first = render::text(&run("2:rcd-tampered"));
     let second = render::text(&run("2:rcd-tampered"));
-    assert_eq!(first, second);
+    assert_identical(&first, &second);
+}
+
+/// Asserts two traces are equal, naming the first line that differs.
+fn assert_identical(first: &str, second: &str) {
+    if let Some((n, (a, b))) = first
+        .lines()
+        .zip(second.lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+    {
+        panic!("line {}: {a:?} != {b:?}", n + 1);
+    }
+    assert_eq!(first.lines().count(), second.lines().count(), "line counts");
 }
 
 #[test]

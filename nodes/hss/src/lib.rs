@@ -4,11 +4,12 @@
 //! HTTPS interface (`kit::wire::sh`, DESIGN §5) to the operator's IMS AS with mutual TLS.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use kit::trace::Note;
+use kit::wire::authz::{PROVISION_PATH, Provisioning};
 use kit::wire::sh::{IdInfoAnswer, RcdAnswer, Storage, Subscription};
 use kit::{Error, fixtures};
 use serde::Deserialize;
@@ -61,6 +62,11 @@ impl Db {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Provisions a subscription (solution 4 step 0a: a designated IMPU from the NEF).
+    pub fn insert(&mut self, subscription: Subscription) {
+        self.0.insert(digits(&subscription.tn), subscription);
     }
 
     /// Applies a change (threat variants: an association removed, a flag flipped).
@@ -163,16 +169,85 @@ enum Resource {
     Rcd,
 }
 
+/// `POST /sh/v1/provisioning` (TR 33.790 §6.4.2.1 step 0a): the NEF provisions a designated
+/// IMPU and its service profile. Only `provisioner` (the operator's NEF, named by its TLS
+/// client certificate) may. Pure but for the database it changes.
+pub fn provision(
+    db: &mut Db,
+    provisioner: Option<&str>,
+    client_certificate: Option<&[u8]>,
+    body: &[u8],
+) -> Response {
+    let Some(nef) = provisioner else {
+        return Response::text(403, "this HSS takes no provisioning");
+    };
+    if let Err(reason) = kit::tls::client_is(client_certificate, nef) {
+        return Response::text(403, reason);
+    }
+    let p: Provisioning = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        Err(e) => return Response::text(400, format!("provisioning body: {e}")),
+    };
+    if !p.tn.starts_with('+') || p.tn.len() < 3 || !p.tn[1..].chars().all(|c| c.is_ascii_digit()) {
+        return Response::text(400, format!("not a global number: {:?}", p.tn));
+    }
+    let subscription = Subscription {
+        impu: p.impu,
+        tn: p.tn,
+        third_party_ids: p.third_party_ids,
+        id_server: None,
+        verification: false,
+        id_info: None,
+        id_info_url: None,
+        rcd_urls: Vec::new(),
+        rcd: None,
+        authz_realm: Some(p.authz_realm),
+        id3p: Some(p.id3p),
+    };
+    let answer = json_response(201, &subscription);
+    db.insert(subscription);
+    answer
+}
+
 /// Starts the HSS over HTTPS; only clients with a certificate of the world's CA are served.
-/// `storage` says whether it hands out data or pointers where both are provisioned.
-pub async fn start(ctx: &Ctx, db: Db, storage: Storage) -> Result<Server, Error> {
-    let db = Arc::new(db);
+/// `storage` says whether it hands out data or pointers where both are provisioned;
+/// `provisioner` is the NEF allowed to provision designated IMPUs, if any.
+pub async fn start(
+    ctx: &Ctx,
+    db: Db,
+    storage: Storage,
+    provisioner: Option<String>,
+) -> Result<Server, Error> {
+    let db = Arc::new(RwLock::new(db));
     let node = ctx.clone();
     let h = handler(move |req: Request, peer: Peer| {
         let db = db.clone();
         let node = node.clone();
+        let provisioner = provisioner.clone();
         async move {
-            let response = answer(&db, storage, &req.method, &req.target);
+            if req.target == PROVISION_PATH && req.method == "POST" {
+                let mut db = db.write().unwrap_or_else(|p| p.into_inner());
+                let response = provision(
+                    &mut db,
+                    provisioner.as_deref(),
+                    peer.certificate.as_deref(),
+                    &req.body,
+                );
+                let label = if response.status == 201 {
+                    "provision the designated IMPU and its 3P ID service profile".to_owned()
+                } else {
+                    format!(
+                        "refuse provisioning: {}",
+                        String::from_utf8_lossy(&response.body)
+                    )
+                };
+                node.note(peer.msg, Note::Action { label });
+                return response;
+            }
+            let response = {
+                let db = db.read().unwrap_or_else(|p| p.into_inner());
+                answer(&db, storage, &req.method, &req.target)
+            };
             if let Some(label) = fetch_note(&req.target, &response) {
                 node.note(peer.msg, Note::Action { label });
             }
@@ -278,5 +353,28 @@ mod tests {
                 .contains("held as a URI")
         );
         assert!(fetch_note("/sh/v1/rcd/12025551000", &r).is_none());
+    }
+
+    #[test]
+    fn provisioning_only_from_the_nef() {
+        let mut db = Db::default();
+        let body = br#"{"impu":"sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org","tn":"+12025550100","third_party_ids":true,"authz_realm":"authz.enterprise.example","id3p":"tel:+12025550100"}"#;
+        assert_eq!(provision(&mut db, None, None, body).status, 403);
+        let nef = "nef.ims.mnc001.mcc001.3gppnetwork.org";
+        assert_eq!(provision(&mut db, Some(nef), None, body).status, 403);
+        let pem = fixtures::read("pki/tls/hss.ims.mnc001.mcc001.3gppnetwork.org.pem").unwrap();
+        let other = kit::tls::certs_from_pem(&pem).unwrap().remove(0);
+        assert_eq!(
+            provision(&mut db, Some(nef), Some(&other), body).status,
+            403
+        );
+        let pem = fixtures::read(&format!("pki/tls/{nef}.pem")).unwrap();
+        let cert = kit::tls::certs_from_pem(&pem).unwrap().remove(0);
+        assert_eq!(provision(&mut db, Some(nef), Some(&cert), b"{").status, 400);
+        assert!(db.is_empty());
+        assert_eq!(provision(&mut db, Some(nef), Some(&cert), body).status, 201);
+        let s = db.get("12025550100").unwrap();
+        assert!(s.third_party_ids);
+        assert_eq!(s.authz_realm.as_deref(), Some("authz.enterprise.example"));
     }
 }

@@ -18,11 +18,13 @@ use std::sync::Arc;
 use kit::Error;
 use kit::http::{Client, Request as HttpRequest};
 use kit::node::Ctx;
-use kit::sip::proxy::prepare_forward;
+use kit::sip::proxy::{prepare_forward, response_to};
 use kit::sip::{Endpoint, Incoming, Method, Request, Timers};
 use kit::sipmsg;
+use kit::sipmsg::NameAddr;
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
+use kit::wire::authz::{AuthorizeResponse, AuthzOption, NEF_AUTHORIZE_PATH};
 use kit::wire::id3p::RcdRecords;
 use kit::wire::sh::{self, IdInfo, IdInfoAnswer, RcdAnswer, Subscription};
 use orig::Presented;
@@ -40,8 +42,11 @@ pub enum Role {
         hss_host: String,
         sti_as_host: String,
     },
-    /// Verifies: needs the STI-VS.
-    Terminating { sti_vs_host: String },
+    /// Verifies: needs the STI-VS (and, for solution 4's subscription check, the HSS).
+    Terminating {
+        sti_vs_host: String,
+        hss_host: Option<String>,
+    },
 }
 
 /// Which key issue #1 solution the AS runs (one per world: the operator deploys one).
@@ -55,6 +60,24 @@ pub enum Flow {
     IdServer,
     /// Solution 3 (§6.3): RCD URL or concrete RCD from the HSS, signed as an `rcd` PASSporT.
     HssRcd,
+    /// Solution 4 (§6.4): the third party's authorization server, reached through the NEF,
+    /// authorises the 3P ID (designated IMPU, or a token in the Authorization header) and
+    /// makes the name card that is signed; the terminating side verifies only for callees
+    /// subscribed to verification.
+    AuthzServer,
+}
+
+/// What solution 4's authorisation came to.
+enum Sol4 {
+    /// Present this name card; as this identity (option B: the 3P ID) if given.
+    Present {
+        presented: Box<Presented>,
+        as_id: Option<NameAddr>,
+    },
+    /// Answer the INVITE 401 with this `WWW-Authenticate` value.
+    Challenge(String),
+    /// No 3P ID.
+    Nothing,
 }
 
 /// AS settings.
@@ -62,6 +85,8 @@ pub enum Flow {
 pub struct AsConfig {
     pub role: Role,
     pub flow: Flow,
+    /// The operator's NEF (solution 4).
+    pub nef_host: Option<String>,
     pub timers: Timers,
     /// The operator's MF: with one, the AS record-routes and anchors data channel sections a
     /// served UE offers toward the network there ([`anchor`]).
@@ -121,9 +146,17 @@ impl Node {
         url: String,
         body: &B,
     ) -> Result<T, String> {
+        self.post_json_with(&self.https, url, body).await
+    }
+
+    async fn post_json_with<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        client: &Client,
+        url: String,
+        body: &B,
+    ) -> Result<T, String> {
         let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-        let response = self
-            .https
+        let response = client
             .send(HttpRequest::post_json(url.as_str(), bytes))
             .await
             .map_err(|e| e.to_string())?;
@@ -137,27 +170,77 @@ impl Node {
         serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))
     }
 
+    /// Solution 4 steps 7–8 (§6.4.2.1): verification happens only for a callee subscribed to
+    /// verification of third party identities (HSS). Unreachable HSS: verify anyway.
+    async fn callee_verifies(&self, invite: &Request, msg: u64, hss_host: &str) -> bool {
+        let Some(callee) = orig::callee_tn(invite) else {
+            return true;
+        };
+        let url = format!("https://{hss_host}{}", sh::path(&digits(&callee)));
+        match self.get_json::<Subscription>(&self.mtls, url).await {
+            Ok(Some(s)) if s.verification => {
+                self.note(
+                    msg,
+                    "the callee is subscribed to verification of third party identities: verify"
+                        .into(),
+                );
+                true
+            }
+            Ok(_) => {
+                self.note(
+                    msg,
+                    "the callee is not subscribed to verification of third party identities: no verification, no name card".into(),
+                );
+                false
+            }
+            Err(e) => {
+                self.note(msg, format!("HSS unavailable ({e}): verify anyway"));
+                true
+            }
+        }
+    }
+
     /// Key issue #1 at the originating side, on one INVITE: find what to present for the caller
     /// (per [`Flow`]), have the STI-AS sign it, and assert it.
-    async fn originating(&self, invite: &mut Request, msg: u64, hss_host: &str, sti_as_host: &str) {
-        let Some(caller) = orig::caller(invite) else {
+    ///
+    /// Returns a challenge (a `WWW-Authenticate` value) when the INVITE is to be answered 401
+    /// instead (solution 4's alternative authorisation).
+    async fn originating(
+        &self,
+        invite: &mut Request,
+        msg: u64,
+        hss_host: &str,
+        sti_as_host: &str,
+    ) -> Option<String> {
+        let Some(mut caller) = orig::caller(invite) else {
             self.note(
                 msg,
                 "no caller identity in the INVITE: nothing to sign".into(),
             );
-            return;
+            return None;
         };
-        let (Some(caller_tn), Some(callee_tn)) = (caller.tn(), orig::callee_tn(invite)) else {
+        let (Some(mut caller_tn), Some(callee_tn)) = (caller.tn(), orig::callee_tn(invite)) else {
             self.note(
                 msg,
                 "caller or callee is not a telephone number: nothing to sign".into(),
             );
-            return;
+            return None;
         };
         let presented = match self.config.flow {
             Flow::HssIdInfo => self.sol1_lookup(msg, hss_host, &caller_tn).await,
             Flow::IdServer => self.sol2_lookup(invite, msg, hss_host, &caller_tn).await,
             Flow::HssRcd => self.sol3_lookup(msg, hss_host, &caller_tn).await,
+            Flow::AuthzServer => match self.sol4_lookup(invite, msg, hss_host, &caller_tn).await {
+                Sol4::Challenge(value) => return Some(value),
+                Sol4::Nothing => None,
+                Sol4::Present { presented, as_id } => {
+                    if let Some(id) = as_id {
+                        caller = id;
+                        caller_tn = caller.tn().unwrap_or(caller_tn);
+                    }
+                    Some(*presented)
+                }
+            },
         };
         let iat = self.ctx.clock.now();
         let mut identities = Vec::new();
@@ -196,6 +279,10 @@ impl Node {
                     "6.3-rcd-header",
                     "RCD as an rcd PASSporT with rcdi digests; an RCD URL also as Call-Info purpose=rcd-jcard, concrete RCD inline as jcd",
                 ),
+                Flow::AuthzServer => (
+                    "6.4-name-card",
+                    "the enterprise name card as an rcd PASSporT (nam, jcl with rcdi) and Call-Info purpose=rcd-jcard; the 3P ID asserted in P-Asserted-Identity and signed as orig",
+                ),
             };
             self.choice(msg, id, text);
         }
@@ -207,6 +294,139 @@ impl Node {
                 identities.len()
             ),
         );
+        None
+    }
+
+    /// Solution 4 (§6.4.2.1 steps 2–3): check the caller may use a 3P ID (HSS), take option B
+    /// from the Authorization header or option A from a designated IMPU, and have the third
+    /// party's authorization server — found by the NEF — authorise it and make the name card.
+    async fn sol4_lookup(
+        &self,
+        invite: &mut Request,
+        msg: u64,
+        hss_host: &str,
+        caller_tn: &str,
+    ) -> Sol4 {
+        let credentials = sipmsg::first(&invite.headers, "Authorization").map(str::to_owned);
+        if credentials.is_some() {
+            // The credentials are for the third party's server: they stop here.
+            sipmsg::remove(&mut invite.headers, "Authorization");
+            self.note(
+                msg,
+                "remove the Authorization header: the 3P ID credentials do not leave the originating network".into(),
+            );
+        }
+        let subscription: Option<Subscription> = match self
+            .get_json(
+                &self.mtls,
+                format!("https://{hss_host}{}", sh::path(&digits(caller_tn))),
+            )
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.note(msg, format!("HSS unavailable ({e}): no 3P ID"));
+                None
+            }
+        };
+        let request =
+            match orig::authorization_request(subscription.as_ref(), credentials.as_deref()) {
+                Ok(r) => r,
+                Err(why) => {
+                    self.note(msg, format!("no 3P ID: {why}"));
+                    return Sol4::Nothing;
+                }
+            };
+        self.note(
+            msg,
+            format!(
+                "the subscription allows 3P IDs: ask the NEF to authorise {} (option {})",
+                request.id3p.as_deref().unwrap_or("the designated IMPU"),
+                request.option
+            ),
+        );
+        let Some(nef_host) = &self.config.nef_host else {
+            self.note(msg, "no NEF configured: no 3P ID".into());
+            return Sol4::Nothing;
+        };
+        let answer: AuthorizeResponse = match self
+            .post_json_with(
+                &self.mtls,
+                format!("https://{nef_host}{NEF_AUTHORIZE_PATH}"),
+                &request,
+            )
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                self.note(msg, format!("NEF unavailable ({e}): no 3P ID"));
+                return Sol4::Nothing;
+            }
+        };
+        if let Some(nonce) = answer.challenge.as_deref()
+            && !answer.authorized
+        {
+            let realm = request.realm.as_deref().unwrap_or_default();
+            self.note(
+                msg,
+                format!("the authorization server authenticates the UE: relay its challenge in a 401 (realm {realm})"),
+            );
+            self.choice(
+                msg,
+                "6.4-authenticate",
+                "the authorization server's challenge reaches the UE as a SIP 401 with WWW-Authenticate: Bearer realm, nonce; the UE answers with its signature over the nonce",
+            );
+            return Sol4::Challenge(orig::bearer_challenge(realm, nonce));
+        }
+        let card = match (answer.authorized, answer.name_card) {
+            (true, Some(card)) => card,
+            (true, None) => {
+                self.note(msg, "authorised, but no name card: no 3P ID".into());
+                return Sol4::Nothing;
+            }
+            (false, _) => {
+                self.note(
+                    msg,
+                    format!(
+                        "authorisation rejected ({}): the call continues without the 3P ID",
+                        answer.reason
+                    ),
+                );
+                self.choice(
+                    msg,
+                    "6.4-rejected",
+                    "a rejected authorisation: the call continues with the caller's own number asserted and signed, no name card; a 3P ID the caller put in From is not vouched for, so the callee sees it with verstat=TN-Validation-Failed",
+                );
+                return Sol4::Nothing;
+            }
+        };
+        self.note(
+            msg,
+            format!(
+                "authorised: enterprise name card {:?} ({})",
+                card.nam, card.jcl
+            ),
+        );
+        let as_id = match request.option {
+            AuthzOption::A => None,
+            AuthzOption::B => answer
+                .id3p
+                .or(request.id3p)
+                .and_then(|id| NameAddr::parse(&format!("<{id}>"))),
+        };
+        Sol4::Present {
+            presented: Box::new(Presented {
+                rcd: stir::Rcd {
+                    nam: Some(card.nam),
+                    jcl: Some(card.jcl),
+                    ..stir::Rcd::default()
+                },
+                rcdi: None,
+                crn: None,
+                in_shaken: false,
+            }),
+            as_id,
+        }
     }
 
     /// Solution 1 (§6.1.2 steps 3–6): the 3P ID information from the HSS, or from the
@@ -472,7 +692,32 @@ impl Node {
     }
 
     /// §6.2.2.2 steps 8–11 on one INVITE.
-    async fn terminating(&self, invite: &mut Request, msg: u64, sti_vs_host: &str) {
+    async fn terminating(
+        &self,
+        invite: &mut Request,
+        msg: u64,
+        sti_vs_host: &str,
+        hss_host: Option<&str>,
+    ) {
+        if self.config.flow == Flow::AuthzServer
+            && let Some(hss_host) = hss_host
+            && !self.callee_verifies(invite, msg, hss_host).await
+        {
+            let delivery = term::apply(invite, None);
+            self.note(
+                msg,
+                format!(
+                    "deliver without verification (verstat={}); removed {}",
+                    delivery.verstat,
+                    if delivery.removed.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        delivery.removed.join(", ")
+                    }
+                ),
+            );
+            return;
+        }
         let request = term::verification_request(invite, self.ctx.clock.now());
         let response = match request {
             None => {
@@ -567,8 +812,26 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
             Role::Originating {
                 hss_host,
                 sti_as_host,
-            } => node.originating(&mut fwd, msg, hss_host, sti_as_host).await,
-            Role::Terminating { sti_vs_host } => node.terminating(&mut fwd, msg, sti_vs_host).await,
+            } => {
+                if let Some(challenge) =
+                    node.originating(&mut fwd, msg, hss_host, sti_as_host).await
+                {
+                    // §6.4.2.2: the authorization server authenticates the UE; the challenge
+                    // travels to the UE as a SIP 401 (choice `6.4-authenticate`).
+                    let mut answer =
+                        response_to(&request, 401, "Unauthorized", Some(&ep.next_tag()));
+                    sipmsg::push(&mut answer.headers, "WWW-Authenticate", challenge);
+                    let _ = incoming.respond(answer).await;
+                    return;
+                }
+            }
+            Role::Terminating {
+                sti_vs_host,
+                hss_host,
+            } => {
+                node.terminating(&mut fwd, msg, sti_vs_host, hss_host.as_deref())
+                    .await
+            }
         }
     }
     if let Some(mf_host) = &node.config.mf_host

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use kit::sipmsg::{self, NameAddr, Request};
+use kit::wire::authz::{AuthorizeRequest, AuthzOption, Proof};
 use kit::wire::id3p::RcdRecord;
 use kit::wire::sh::Subscription;
 use stir::ms::SigningRequest;
@@ -224,6 +225,79 @@ pub fn apply(
     }
 }
 
+/// Solution 4 step 2 (§6.4.2.1): what to ask the third party's authorization server, from the
+/// caller's subscription and its `Authorization` header (choice `6.4-authorization-header`:
+/// `Bearer realm="…", 3pid="…"[, token="…"][, nonce="…", proof="…"]`).
+///
+/// - With credentials: option B, if the subscription allows 3P IDs.
+/// - Without: option A, if the caller's IMPU is a designated one (provisioned with the realm
+///   of its authorization server at step 0a).
+pub fn authorization_request(
+    subscription: Option<&Subscription>,
+    credentials: Option<&str>,
+) -> Result<AuthorizeRequest, String> {
+    let Some(subscription) = subscription else {
+        return Err("the caller has no subscription at this HSS".into());
+    };
+    match credentials {
+        Some(value) => {
+            if !subscription.third_party_ids {
+                return Err(
+                    "the subscription may not use 3P IDs: the Authorization header is ignored"
+                        .into(),
+                );
+            }
+            let (scheme, params) = sipmsg::auth_params(value)
+                .ok_or_else(|| format!("unreadable Authorization header {value:?}"))?;
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(format!("Authorization scheme {scheme} is not Bearer"));
+            }
+            let realm = params
+                .get("realm")
+                .ok_or("the Authorization header names no realm")?;
+            let id3p = params
+                .get("3pid")
+                .ok_or("the Authorization header names no 3P ID")?;
+            let proof = match (params.get("nonce"), params.get("proof")) {
+                (Some(nonce), Some(signature)) => Some(Proof {
+                    nonce: nonce.clone(),
+                    signature: signature.clone(),
+                }),
+                _ => None,
+            };
+            Ok(AuthorizeRequest {
+                impu: subscription.impu.clone(),
+                option: AuthzOption::B,
+                realm: Some(realm.clone()),
+                id3p: Some(id3p.clone()),
+                token: params.get("token").cloned(),
+                proof,
+            })
+        }
+        None => match &subscription.authz_realm {
+            Some(realm) if subscription.third_party_ids => Ok(AuthorizeRequest {
+                impu: subscription.impu.clone(),
+                option: AuthzOption::A,
+                realm: Some(realm.clone()),
+                id3p: subscription.id3p.clone(),
+                token: None,
+                proof: None,
+            }),
+            _ => Err("none requested (no Authorization header, not a designated IMPU)".into()),
+        },
+    }
+}
+
+/// The `WWW-Authenticate` value relaying an authorization server's challenge (§6.4.2.2).
+pub fn bearer_challenge(realm: &str, nonce: &str) -> String {
+    let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "Bearer realm=\"{}\", nonce=\"{}\"",
+        quote(realm),
+        quote(nonce)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -273,6 +347,8 @@ mod tests {
             id_info_url: None,
             rcd_urls: Vec::new(),
             rcd: None,
+            authz_realm: None,
+            id3p: None,
         };
         assert_eq!(authorise(Some(&s)), Err(RcdDecision::NotAuthorised));
         assert_eq!(authorise(None), Err(RcdDecision::NotAuthorised));
@@ -314,5 +390,62 @@ mod tests {
         assert_eq!(jcard_name(&card).as_deref(), Some("Q Branch"));
         assert_eq!(jcard_name(&serde_json::json!(["vcard", []])), None);
         assert_eq!(jcard_name(&serde_json::json!(null)), None);
+    }
+
+    #[test]
+    fn option_a_or_b_from_subscription_and_header() {
+        let mut s = Subscription {
+            impu: "sip:+12025551000@ims".into(),
+            tn: "+12025551000".into(),
+            third_party_ids: true,
+            id_server: None,
+            verification: false,
+            id_info: None,
+            id_info_url: None,
+            rcd_urls: Vec::new(),
+            rcd: None,
+            authz_realm: None,
+            id3p: None,
+        };
+        let b = authorization_request(
+            Some(&s),
+            Some(r#"Bearer realm="authz.example", 3pid="tel:+12025550100", token="t.o.k""#),
+        )
+        .unwrap();
+        assert_eq!(b.option, AuthzOption::B);
+        assert_eq!(b.impu, "sip:+12025551000@ims");
+        assert_eq!(b.token.as_deref(), Some("t.o.k"));
+        assert!(b.proof.is_none());
+        let proved = authorization_request(
+            Some(&s),
+            Some(r#"Bearer realm="r", 3pid="tel:+1", nonce="n", proof="p""#),
+        )
+        .unwrap();
+        assert_eq!(proved.proof.unwrap().nonce, "n");
+        assert!(authorization_request(Some(&s), Some(r#"Digest realm="r", 3pid="x""#)).is_err());
+        assert!(authorization_request(Some(&s), Some(r#"Bearer 3pid="x""#)).is_err());
+        assert!(
+            authorization_request(Some(&s), None).is_err(),
+            "nothing asked"
+        );
+        assert!(authorization_request(None, Some("Bearer realm=r, 3pid=x")).is_err());
+        s.third_party_ids = false;
+        assert!(authorization_request(Some(&s), Some("Bearer realm=r, 3pid=x")).is_err());
+        s.third_party_ids = true;
+        s.authz_realm = Some("authz.example".into());
+        s.id3p = Some("tel:+12025550100".into());
+        let a = authorization_request(Some(&s), None).unwrap();
+        assert_eq!(a.option, AuthzOption::A);
+        assert_eq!(a.id3p.as_deref(), Some("tel:+12025550100"));
+    }
+
+    #[test]
+    fn challenges_quote_their_values() {
+        assert_eq!(
+            bearer_challenge("authz.example", "n\"1"),
+            r#"Bearer realm="authz.example", nonce="n\"1""#
+        );
+        let (_, p) = sipmsg::auth_params(&bearer_challenge("r", "a,\"b")).unwrap();
+        assert_eq!(p["nonce"], "a,\"b");
     }
 }

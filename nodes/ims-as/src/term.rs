@@ -107,12 +107,27 @@ pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> D
         pai.set_uri_param("verstat", verstat.as_str());
         sipmsg::set(&mut invite.headers, "P-Asserted-Identity", pai.render());
     }
+    let validated_tn = sipmsg::first(&invite.headers, "P-Asserted-Identity")
+        .and_then(NameAddr::parse)
+        .and_then(|p| p.tn());
     if let Some(mut from) = sipmsg::first(&invite.headers, "From").and_then(NameAddr::parse) {
         if !rcd_ok && from.display.take().is_some() {
             removed.push("From display name".to_owned());
         }
-        if from.tn().is_some() {
-            from.set_uri_param("verstat", verstat.as_str());
+        if let Some(tn) = from.tn() {
+            // A number in From other than the one validated is not vouched for (solution 4:
+            // a 3P ID the network did not authorise, choice `6.4-rejected`).
+            let from_verstat =
+                if verstat == Verstat::Passed && validated_tn.as_ref().is_some_and(|v| *v != tn) {
+                    removed.push(format!(
+                        "From number {tn} not validated (verstat={})",
+                        Verstat::Failed.as_str()
+                    ));
+                    Verstat::Failed
+                } else {
+                    verstat
+                };
+            from.set_uri_param("verstat", from_verstat.as_str());
         }
         sipmsg::set(&mut invite.headers, "From", from.render());
     }

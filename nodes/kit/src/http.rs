@@ -256,7 +256,7 @@ impl Client {
                 host: host.clone(),
                 detail: e.to_string(),
             })?;
-        let tcp = TcpStream::connect(addr).await.map_err(|e| Error::Connect {
+        let tcp = crate::connect_tcp(addr).await.map_err(|e| Error::Connect {
             addr,
             detail: e.to_string(),
         })?;

@@ -22,6 +22,28 @@ pub mod trace;
 pub mod wire;
 pub mod x5u;
 
+/// Opens a TCP connection from a port bound for it alone. Linux shares an ephemeral port
+/// between connections to different peers when `connect` picks it; binding first makes the
+/// port this connection's, so a port names one node in the trace.
+pub(crate) async fn connect_tcp(
+    peer: std::net::SocketAddr,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = if peer.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    let local: std::net::SocketAddr = if peer.ip().is_loopback() && peer.is_ipv4() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+    } else if peer.is_ipv4() {
+        std::net::SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        std::net::SocketAddr::from(([0u16; 8], 0))
+    };
+    socket.bind(local)?;
+    socket.connect(peer).await
+}
+
 use std::net::SocketAddr;
 
 /// Everything that can go wrong moving bytes, grouped by where it went wrong.

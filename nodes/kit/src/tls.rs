@@ -128,3 +128,40 @@ pub fn server_config_with(
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// The DNS names (subject alternative names) of a DER certificate, lower-cased.
+pub fn dns_names(der: &[u8]) -> Result<Vec<String>, String> {
+    use x509_parser::extensions::GeneralName;
+    use x509_parser::prelude::{FromDer as _, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| format!("client certificate unreadable: {e}"))?;
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|e| format!("client certificate names unreadable: {e}"))?;
+    Ok(san
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::DNSName(d) => Some((*d).to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Whether a TLS client certificate (already verified against the world's CA by the TLS layer)
+/// names `host`; the reason if not.
+pub fn client_is(certificate: Option<&[u8]>, host: &str) -> Result<(), String> {
+    let der = certificate.ok_or_else(|| format!("mutual TLS required: only {host} may ask"))?;
+    let names = dns_names(der)?;
+    if names.iter().any(|n| n.eq_ignore_ascii_case(host)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "client certificate names {names:?}, only {host} may ask"
+        ))
+    }
+}

@@ -218,6 +218,9 @@ struct State {
     awaiting: usize,
     next_msg: u64,
     names: HashMap<SocketAddr, String>,
+    /// Whether an address was registered by two different nodes (a UDP and a TCP socket may
+    /// share a port number).
+    ambiguous: bool,
     /// Set by [`Tap::barrier`]: no later record sorts before it.
     floor: u64,
 }
@@ -242,6 +245,7 @@ impl Tap {
             awaiting: 0,
             next_msg: 1,
             names: HashMap::new(),
+            ambiguous: false,
             floor: 0,
         })))
     }
@@ -253,7 +257,18 @@ impl Tap {
 
     /// Records that `addr` belongs to `node` (the world's address book, for naming peers).
     pub fn register(&self, addr: SocketAddr, node: &str) {
-        self.state().names.insert(addr, node.to_owned());
+        let mut s = self.state();
+        if s.names
+            .insert(addr, node.to_owned())
+            .is_some_and(|old| old != node)
+        {
+            s.ambiguous = true;
+        }
+    }
+
+    /// Whether two nodes registered the same address (so names in the trace may be wrong).
+    pub fn ambiguous(&self) -> bool {
+        self.state().ambiguous
     }
 
     /// Every registered address and its node.

@@ -38,6 +38,13 @@ pub mod sh {
         /// …and the concrete RCD the HSS fetched in advance (§6.3.2 step 4a NOTE).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub rcd: Option<ConcreteRcd>,
+        /// Solution 4 option A (§6.4.2.1 step 0a): a designated IMPU the NEF provisioned for a
+        /// third party, with the realm of its authorization server…
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub authz_realm: Option<String>,
+        /// …and the 3P ID it stands for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id3p: Option<String>,
     }
 
     /// What the HSS returns of what it holds, where the TR leaves the choice to deployment

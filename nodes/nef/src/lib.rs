@@ -29,9 +29,6 @@ use kit::wire::authz::{
 };
 use kit::{Error, fixtures};
 use serde::Deserialize;
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
-use x509_parser::prelude::FromDer as _;
 
 /// Host of the NEF in the simulated world.
 pub const HOST: &str = "nef.ims.mnc001.mcc001.3gppnetwork.org";
@@ -106,26 +103,7 @@ impl Table {
     }
 }
 
-/// The DNS names (subject alternative names) of a DER certificate.
-pub fn dns_names(der: &[u8]) -> Result<Vec<String>, String> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| format!("client certificate unreadable: {e}"))?;
-    let san = cert
-        .subject_alternative_name()
-        .map_err(|e| format!("client certificate names unreadable: {e}"))?;
-    Ok(san
-        .map(|san| {
-            san.value
-                .general_names
-                .iter()
-                .filter_map(|n| match n {
-                    GeneralName::DNSName(d) => Some((*d).to_ascii_lowercase()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}
+pub use kit::tls::dns_names;
 
 /// Which of the `allowed` hosts the client is, by its TLS certificate (already verified against
 /// the world's CA by the TLS layer); the reason if none.

@@ -4,7 +4,13 @@
 //! go to the operator's IBCF, and it asserts its user's identity itself (a trusted trunk).
 //!
 //! The scenario drives a UE like a person would: [`Ue::register`], [`Ue::call`],
-//! [`Call::hang_up`]; what a callee was offered is kept in [`Ue::received`].
+//! [`Ue::hang_up`]; what a callee was offered is kept in [`Ue::received`].
+//!
+//! For TR 33.790 solution #4 (§6.4) a UE can also call from a designated IMPU the enterprise had
+//! allocated ([`Ue::use_impu`], option A), obtain a third-party ID token from the enterprise's
+//! authorization server ([`Ue::obtain_3p_token`], step 0b) and name it in its INVITEs
+//! ([`Ue::set_authorization`], [`bearer_authorization`], option B), and answer that server's
+//! challenge relayed as a `401` (§6.4.2.2) by signing its nonce with the UE key.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +24,12 @@ use kit::sip::{Endpoint, Incoming, Method, Request, Response, Timers, ua};
 use kit::sipmsg::{self, NameAddr};
 use kit::sipnode::{self, SipNode};
 use kit::trace::Note;
+use kit::wire::authz::{
+    OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
+};
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::DecodePrivateKey as _;
 
 /// How the agent reaches the network.
 #[derive(Debug, Clone)]
@@ -88,6 +100,14 @@ struct State {
     dc_sessions: u64,
     /// The SDP answered in each call's 200, by Call-ID: a re-INVITE gets it again.
     answers: Vec<(String, String)>,
+    /// The public user identity in use when not [`UeConfig::impu`] ([`Ue::use_impu`]).
+    impu: Option<String>,
+    /// The Authorization header value every initial INVITE carries ([`Ue::set_authorization`]).
+    authorization: Option<String>,
+    /// Which UE key signs, when not the one named by the node id ([`Ue::use_ue_key`]).
+    ue_key: Option<String>,
+    /// The identity INVITEs present in From, when not the IMPU ([`Ue::present_as`]).
+    present_as: Option<String>,
 }
 
 /// A seeded random stream for the next data channel session of this agent.
@@ -483,9 +503,211 @@ impl Ue {
             .clone()
     }
 
+    /// The public user identity this agent uses everywhere (REGISTER From/To, Contact user part,
+    /// INVITE From, the trunk's P-Asserted-Identity): [`UeConfig::impu`] unless
+    /// [`Ue::use_impu`] switched it.
+    pub fn impu(&self) -> String {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .impu
+            .clone()
+            .unwrap_or_else(|| self.config.impu.clone())
+    }
+
+    /// Uses `impu` from now on instead of [`UeConfig::impu`] — TR 33.790 §6.4.2.1 option A:
+    /// "the allocated IMPU is configured in the UE in IMS registration". Register again
+    /// ([`Ue::register`]) before calling from it.
+    pub fn use_impu(&self, impu: &str) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).impu = Some(impu.to_owned());
+    }
+
+    /// The identity the UE's INVITEs present in From from now on (TR 33.790 §6.4 option B:
+    /// the 3P ID it is authorised to use), leaving its registered IMPU (REGISTER, Contact) as
+    /// it is; `None` presents the IMPU again.
+    pub fn present_as(&self, id: Option<&str>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .present_as = id.map(str::to_owned);
+    }
+
+    /// The `Authorization` header value every initial INVITE carries from now on (TR 33.790
+    /// §6.4.2.1 step 1, option B; build it with [`bearer_authorization`]); `None` clears it.
+    pub fn set_authorization(&self, value: Option<String>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .authorization = value;
+    }
+
+    /// The `Authorization` header value initial INVITEs carry, if any ([`Ue::set_authorization`]).
+    pub fn authorization(&self) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .authorization
+            .clone()
+    }
+
+    /// Signs token requests and challenge proofs with the UE key
+    /// `fixtures/pki/ue/<ue>.key.pem` instead of the one named by this node's id (the IP-PBX
+    /// node `pbx` acts for the enterprise user whose UE key is `ue-pbx`).
+    pub fn use_ue_key(&self, ue: &str) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).ue_key = Some(ue.to_owned());
+    }
+
+    /// The UE key this agent signs with: `fixtures/pki/ue/<id>.key.pem`.
+    fn ue_key(&self) -> Result<SigningKey, Error> {
+        let id = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ue_key
+            .clone()
+            .unwrap_or_else(|| self.ctx.id.clone());
+        ue_signing_key(&id)
+    }
+
+    /// TR 33.790 §6.4.2.1 step 0b (option B): asks the enterprise's authorization server at
+    /// `authz_host` for a token authorising this agent's IMPU ([`Ue::impu`]) to present `id3p`.
+    /// The request proves possession of the UE key: an ES256 signature over
+    /// [`token_signing_input`] with the current time as `iat` ([`token_request`]). A refusal is
+    /// an error naming the HTTP status and the server's `error_description`.
+    pub async fn obtain_3p_token(
+        &self,
+        authz_host: &str,
+        id3p: &str,
+    ) -> Result<TokenResponse, Error> {
+        self.ctx.note(
+            None,
+            Note::Action {
+                label: format!(
+                    "obtain a 3P ID token for {id3p} from {authz_host} (TR 33.790 §6.4.2.1 step 0b)"
+                ),
+            },
+        );
+        let request = token_request(&self.ue_key()?, &self.impu(), id3p, self.ctx.clock.now());
+        let body = serde_json::to_vec(&request).map_err(|e| Error::Http {
+            detail: format!("cannot encode the token request: {e}"),
+        })?;
+        let url = format!("https://{authz_host}{TOKEN_PATH}");
+        let response = self
+            .ctx
+            .https_client(false)?
+            .send(kit::http::Request::post_json(url, body))
+            .await?;
+        if response.status != 200 {
+            let why = match serde_json::from_slice::<OAuthError>(&response.body) {
+                Ok(e) => format!("{}: {}", e.error, e.error_description),
+                Err(_) => String::from_utf8_lossy(&response.body).trim().to_owned(),
+            };
+            return Err(Error::Http {
+                detail: format!(
+                    "authorization server {authz_host} refused a token for {id3p} ({}): {why}",
+                    response.status
+                ),
+            });
+        }
+        serde_json::from_slice(&response.body).map_err(|e| Error::Http {
+            detail: format!("token answer from {authz_host} unusable: {e}"),
+        })
+    }
+
+    /// Sends an initial INVITE (built without Via) and waits for its final answer. A `401` with
+    /// a Bearer challenge (TR 33.790 §6.4.2.2: the authorization server authenticates the UE,
+    /// the IMS AS relays its nonce) is answered once: the INVITE goes again in the same dialog
+    /// attempt (Call-ID, From tag, body, routes) with the next CSeq, a new Via branch and an
+    /// Authorization header carrying the UE's signature over the nonce
+    /// ([`challenge_authorization`]); a second challenge is the final answer. `authorization`
+    /// is what the first INVITE carried. Returns the INVITE that got the final answer, every
+    /// response of both INVITEs in order, the final status and the CSeq number used last.
+    async fn invite_answering_challenge(
+        &self,
+        request: Request,
+        authorization: Option<String>,
+    ) -> Result<(Request, Vec<Response>, u16, u32), Error> {
+        let (invite, mut responses, code) = self.invite_exchange(request.clone()).await?;
+        let challenge = match responses.last() {
+            Some(last) if code == 401 => bearer_challenge(last),
+            _ => None,
+        };
+        let Some(challenge) = challenge else {
+            return Ok((invite, responses, code, INITIAL_CSEQ));
+        };
+        // The client transaction has ACKed the 401 itself (RFC 3261 §17.1.1.3).
+        let key = match self.ue_key() {
+            Ok(key) => key,
+            Err(e) => {
+                self.ctx.note(
+                    None,
+                    Note::Action {
+                        label: format!("cannot answer the authorization server's challenge: {e}"),
+                    },
+                );
+                return Ok((invite, responses, code, INITIAL_CSEQ));
+            }
+        };
+        self.ctx.note(
+            None,
+            Note::Action {
+                label: "answer the authorization server's challenge: sign the nonce with the UE key (TR 33.790 §6.4.2.2)".into(),
+            },
+        );
+        let proof = ue_signature(&key, proof_signing_input(&challenge.nonce));
+        // Without a configured value: the challenge's realm, no 3P ID (none was asked for).
+        let base = authorization.unwrap_or_else(|| match &challenge.realm {
+            Some(realm) => bearer_authorization(realm, "", None),
+            None => "Bearer".into(),
+        });
+        let cseq = INITIAL_CSEQ + 1;
+        let retry = challenge_retry(
+            &request,
+            cseq,
+            &challenge_authorization(&base, &challenge.nonce, &proof),
+        );
+        let (invite, more, code) = self.invite_exchange(retry).await?;
+        responses.extend(more);
+        Ok((invite, responses, code, cseq))
+    }
+
+    /// Sends an INVITE in a new client transaction and waits (bounded by [`UeConfig::wait`])
+    /// for its final answer; ACKs a 2xx (the transaction ACKs a 3xx–6xx itself). Returns the
+    /// INVITE as sent, every response in order and the final status.
+    async fn invite_exchange(
+        &self,
+        request: Request,
+    ) -> Result<(Request, Vec<Response>, u16), Error> {
+        let wait = self.config.wait;
+        let ep = self.endpoint().clone();
+        let mut tx = ep.send_request(request).await?;
+        let invite = tx.request().clone();
+        let mut responses = Vec::new();
+        let code = tokio::time::timeout(wait, async {
+            while let Some(r) = tx.next_response().await {
+                let code = r.status_code.code();
+                responses.push(r.clone());
+                if code >= 200 {
+                    if code < 300 {
+                        let ack =
+                            ua::ack_for_2xx(&invite, &r).map_err(|detail| Error::Sip { detail })?;
+                        ep.send_stateless(ack).await?;
+                    }
+                    return Ok(code);
+                }
+            }
+            Err(Error::Sip {
+                detail: "INVITE got no final response".into(),
+            })
+        })
+        .await
+        .map_err(|_| timeout(wait))??;
+        Ok((invite, responses, code))
+    }
+
     fn contact(&self) -> String {
         let addr = self.endpoint().local_addr();
-        let user = NameAddr::parse(&self.config.impu)
+        let user = NameAddr::parse(&self.impu())
             .and_then(|n| n.tn())
             .unwrap_or_else(|| "ue".into());
         let tag = if self.config.dc.is_some() {
@@ -521,7 +743,7 @@ impl Ue {
         let Access::Pcscf { pcscf_host, domain } = &self.config.access else {
             return Ok(200);
         };
-        let impu = &self.config.impu;
+        let impu = self.impu();
         let mut text = self.base(
             "REGISTER",
             &format!("sip:{domain}"),
@@ -574,6 +796,14 @@ impl Ue {
     /// channels (one m=application section, mid [`P2P_MID`]) to the callee, created before the
     /// offer. The answer in the 200 completes them; a declined section (port 0) or a failing
     /// engine leaves the call without data channels ([`Call::dc_refused`]).
+    ///
+    /// The INVITE carries the configured Authorization value ([`Ue::set_authorization`]). A
+    /// `401` whose `WWW-Authenticate` is a Bearer challenge with a nonce (TR 33.790 §6.4.2.2) is
+    /// answered once: the same INVITE (Call-ID, From tag, routes, body — the data channel offers
+    /// are not made again) with CSeq 2, a new branch and the UE's signature over the nonce
+    /// ([`challenge_authorization`]); its answer is the call's. [`Call::responses`] then holds
+    /// the responses of both INVITEs and [`Call::invite`] is the second. Each INVITE waits at
+    /// most [`UeConfig::wait`].
     pub async fn call_with(
         &self,
         target: &str,
@@ -613,14 +843,26 @@ impl Ue {
             }
             _ => sdp(self.endpoint().host()),
         };
-        let impu = &self.config.impu;
+        let impu = self.impu();
+        let presented = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .present_as
+            .clone();
         let from = NameAddr {
             display: display.map(str::to_owned),
-            uri: impu.clone(),
+            uri: presented.unwrap_or_else(|| impu.clone()),
             params: String::new(),
         }
         .render();
-        let mut text = self.base("INVITE", target, &from, &format!("<{target}>"), 1);
+        let mut text = self.base(
+            "INVITE",
+            target,
+            &from,
+            &format!("<{target}>"),
+            INITIAL_CSEQ,
+        );
         let routes = match &self.config.access {
             Access::Pcscf { pcscf_host, .. } => {
                 let mut r = vec![format!("sip:{pcscf_host};lr")];
@@ -647,38 +889,35 @@ impl Ue {
         for r in &routes {
             text.push_str(&format!("Route: <{r}>\r\n"));
         }
+        // TR 33.790 §6.4.2.1 step 1 (option B): the 3P ID, the realm and the token.
+        let authorization = self.authorization();
+        if let Some(value) = &authorization {
+            text.push_str(&format!("Authorization: {value}\r\n"));
+        }
         text.push_str(&format!(
             "Date: {}\r\nAllow: INVITE, ACK, BYE, CANCEL\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
             self.ctx.clock.http_date(),
             body.len()
         ));
-        let request = Request::try_from(text.as_str()).map_err(|e| Error::Sip {
-            detail: e.to_string(),
-        })?;
-        let wait = self.config.wait;
-        let ep = self.endpoint().clone();
-        let mut tx = ep.send_request(request).await?;
-        let invite = tx.request().clone();
-        let mut responses = Vec::new();
-        let code = tokio::time::timeout(wait, async {
-            while let Some(r) = tx.next_response().await {
-                let code = r.status_code.code();
-                responses.push(r.clone());
-                if code >= 200 {
-                    if code < 300 {
-                        let ack =
-                            ua::ack_for_2xx(&invite, &r).map_err(|detail| Error::Sip { detail })?;
-                        ep.send_stateless(ack).await?;
-                    }
-                    return Ok(code);
-                }
+        let exchanged = match Request::try_from(text.as_str()) {
+            Ok(request) => {
+                self.invite_answering_challenge(request, authorization)
+                    .await
             }
-            Err(Error::Sip {
-                detail: "INVITE got no final response".into(),
-            })
-        })
-        .await
-        .map_err(|_| timeout(wait))??;
+            Err(e) => Err(Error::Sip {
+                detail: e.to_string(),
+            }),
+        };
+        let (invite, responses, code, cseq) = match exchanged {
+            Ok(done) => done,
+            Err(e) => {
+                // The offered data channels will never be answered.
+                for peer in dc_peer.iter().chain(&bdc_peer) {
+                    peer.close().await;
+                }
+                return Err(e);
+            }
+        };
         let mut call = Call {
             invite,
             responses,
@@ -687,7 +926,7 @@ impl Ue {
             dc_refused: None,
             bdc: None,
             added: Vec::new(),
-            cseq: 1,
+            cseq,
         };
         if let Some(peer) = bdc_peer {
             let completed = match answered_section(&call, BOOTSTRAP_MID) {
@@ -732,7 +971,7 @@ impl Ue {
     /// Calls `target` and cancels the INVITE as soon as it rings (RFC 3261 §9.1); returns every
     /// response the INVITE got (a 487 last, when the CANCEL won the race with an answer).
     pub async fn call_and_cancel(&self, target: &str) -> Result<Vec<Response>, Error> {
-        let impu = &self.config.impu;
+        let impu = self.impu();
         let mut text = self.base(
             "INVITE",
             target,
@@ -740,6 +979,9 @@ impl Ue {
             &format!("<{target}>"),
             1,
         );
+        if let Some(authorization) = self.authorization() {
+            text.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
         if let Access::Pcscf { pcscf_host, .. } = &self.config.access {
             let mut routes = vec![format!("sip:{pcscf_host};lr")];
             routes.extend(
@@ -931,5 +1173,422 @@ fn answered_section(call: &Call, mid: &str) -> Result<Application, String> {
             .ok_or_else(|| format!("the answer has no m=application mid {mid}")),
         Some(Err(e)) => Err(e.to_string()),
         None => Err("the call was not answered".into()),
+    }
+}
+
+/// The CSeq number of an initial INVITE; a re-sent INVITE answering a challenge uses the next.
+const INITIAL_CSEQ: u32 = 1;
+
+/// A quoted-string (RFC 7230 §3.2.6): `"` and `\` escaped.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// The `Authorization` header value of an INVITE that names a third-party ID (TR 33.790
+/// §6.4.2.1 step 1, option B): `Bearer realm="<realm>", 3pid="<id3p>"`, then
+/// `, token="<token>"` when there is one. Testbed choice: the RFC 7235 auth-param form of the
+/// Bearer scheme carrying what step 1 lists (3P ID, realm of the authorization server, token).
+/// An empty `id3p` is left out (a UE answering a challenge it did not ask for names no 3P ID).
+pub fn bearer_authorization(realm: &str, id3p: &str, token: Option<&str>) -> String {
+    let mut value = format!("Bearer realm={}", quoted(realm));
+    if !id3p.is_empty() {
+        value.push_str(&format!(", 3pid={}", quoted(id3p)));
+    }
+    if let Some(token) = token {
+        value.push_str(&format!(", token={}", quoted(token)));
+    }
+    value
+}
+
+/// The `Authorization` header value answering a challenge (TR 33.790 §6.4.2.2): `base` (what
+/// the first INVITE carried, or [`bearer_authorization`] with the challenge's realm) followed by
+/// `, nonce="<nonce>", proof="<proof>"`; `proof` is the UE's ES256 signature over the nonce
+/// ([`ue_signature`] over [`proof_signing_input`]).
+pub fn challenge_authorization(base: &str, nonce: &str, proof: &str) -> String {
+    let base = base.trim();
+    // A bare scheme takes its first auth-param after a space, not a comma.
+    let separator = if base.contains([' ', '\t']) {
+        ", "
+    } else {
+        " "
+    };
+    format!(
+        "{base}{separator}nonce={}, proof={}",
+        quoted(nonce),
+        quoted(proof)
+    )
+}
+
+/// RFC 7230 `tchar`.
+pub use kit::sipmsg::auth_params as parse_auth_params;
+
+/// A Bearer challenge with a nonce (TR 33.790 §6.4.2.2), as a `401` carries it in
+/// `WWW-Authenticate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerChallenge {
+    /// The authorization server's realm, when named.
+    pub realm: Option<String>,
+    pub nonce: String,
+}
+
+/// The first `WWW-Authenticate` of `response` whose scheme is `Bearer` (case-insensitive) and
+/// that has a `nonce` auth-param.
+pub fn bearer_challenge(response: &Response) -> Option<BearerChallenge> {
+    sipmsg::values(&response.headers, "WWW-Authenticate")
+        .into_iter()
+        .filter_map(parse_auth_params)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .find_map(|(_, mut params)| {
+            Some(BearerChallenge {
+                nonce: params.remove("nonce")?,
+                realm: params.remove("realm"),
+            })
+        })
+}
+
+/// The INVITE answering a challenge: `initial` (as built, or as sent) with its Via removed (the
+/// endpoint adds one with a new branch), CSeq `cseq`, and `authorization` replacing any
+/// Authorization header; Call-ID, From tag, Route, body and everything else unchanged.
+pub fn challenge_retry(initial: &Request, cseq: u32, authorization: &str) -> Request {
+    let mut retry = initial.clone();
+    sipmsg::remove(&mut retry.headers, "Via");
+    sipmsg::set(&mut retry.headers, "CSeq", format!("{cseq} INVITE"));
+    if sipmsg::first(&retry.headers, "Authorization").is_some() {
+        sipmsg::set(&mut retry.headers, "Authorization", authorization);
+    } else {
+        // Before the body's headers, with the other request headers.
+        let at = retry
+            .headers
+            .iter()
+            .position(|h| h.name().eq_ignore_ascii_case("Date"))
+            .unwrap_or(retry.headers.len());
+        retry.headers.0.insert(
+            at,
+            sipmsg::make_header("Authorization", authorization.to_owned()),
+        );
+    }
+    retry
+}
+
+/// A UE's signing key: `fixtures/pki/ue/<ue>.key.pem` (PKCS#8 PEM, P-256).
+pub fn ue_signing_key(ue: &str) -> Result<SigningKey, Error> {
+    let path = format!("pki/ue/{ue}.key.pem");
+    let pem = kit::fixtures::read(&path)?;
+    let text = std::str::from_utf8(&pem).map_err(|e| Error::Pem {
+        detail: format!("{path}: {e}"),
+    })?;
+    SigningKey::from_pkcs8_pem(text).map_err(|e| Error::Pem {
+        detail: format!("{path}: not a PKCS#8 P-256 key: {e}"),
+    })
+}
+
+/// A UE's ES256 signature over `message`: raw `r‖s` (64 bytes), base64url without padding —
+/// what the authorization server checks (`third_party::authz::verify_ue_signature`).
+pub fn ue_signature(key: &SigningKey, message: &[u8]) -> String {
+    let signature: Signature = key.sign(message);
+    stir::jose::b64u(&signature.to_bytes())
+}
+
+/// A token request (TR 33.790 §6.4.2.1 step 0b) for `impu` and `id3p`, signed at `iat`.
+pub fn token_request(key: &SigningKey, impu: &str, id3p: &str, iat: i64) -> TokenRequest {
+    TokenRequest {
+        impu: impu.to_owned(),
+        id3p: id3p.to_owned(),
+        iat,
+        signature: ue_signature(key, token_signing_input(impu, id3p, iat).as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use p256::ecdsa::VerifyingKey;
+    use p256::ecdsa::signature::Verifier as _;
+    use x509_parser::pem::Pem;
+    use x509_parser::prelude::{FromDer as _, X509Certificate};
+
+    const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
+    const ID3P: &str = "tel:+12025550100";
+    const REALM: &str = "authz.enterprise.example";
+
+    fn params(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The public key of `fixtures/pki/ue/<ue>.pem` (what the authorization server checks with).
+    fn certificate_key(ue: &str) -> VerifyingKey {
+        let pem = kit::fixtures::read(&format!("pki/ue/{ue}.pem")).unwrap();
+        let der = Pem::iter_from_buffer(&pem)
+            .map_while(Result::ok)
+            .find(|b| b.label == "CERTIFICATE")
+            .unwrap()
+            .contents;
+        let (_, cert) = X509Certificate::from_der(&der).unwrap();
+        VerifyingKey::from_sec1_bytes(&cert.tbs_certificate.subject_pki.subject_public_key.data)
+            .unwrap()
+    }
+
+    /// What `third_party::authz::verify_ue_signature` does.
+    fn verifies(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
+        let raw = stir::jose::b64u_decode(signature, stir::jose::Part::Signature).unwrap();
+        raw.len() == 64
+            && Signature::from_slice(&raw).is_ok_and(|s| key.verify(message, &s).is_ok())
+    }
+
+    #[test]
+    fn bearer_authorization_values() {
+        assert_eq!(
+            bearer_authorization(REALM, ID3P, Some("eyJ.x.y")),
+            r#"Bearer realm="authz.enterprise.example", 3pid="tel:+12025550100", token="eyJ.x.y""#
+        );
+        assert_eq!(
+            bearer_authorization(REALM, ID3P, None),
+            r#"Bearer realm="authz.enterprise.example", 3pid="tel:+12025550100""#
+        );
+        assert_eq!(
+            bearer_authorization(REALM, "", None),
+            r#"Bearer realm="authz.enterprise.example""#
+        );
+        // Quotes and backslashes are escaped, and come back unescaped.
+        let odd = bearer_authorization(r#"a"b\c"#, "x, y", None);
+        assert_eq!(odd, r#"Bearer realm="a\"b\\c", 3pid="x, y""#);
+        assert_eq!(
+            parse_auth_params(&odd).unwrap().1,
+            params(&[("realm", r#"a"b\c"#), ("3pid", "x, y")])
+        );
+    }
+
+    #[test]
+    fn challenge_authorization_values() {
+        let base = bearer_authorization(REALM, ID3P, None);
+        let value = challenge_authorization(&base, "00ff", "c2ln");
+        assert_eq!(
+            value,
+            r#"Bearer realm="authz.enterprise.example", 3pid="tel:+12025550100", nonce="00ff", proof="c2ln""#
+        );
+        let (scheme, p) = parse_auth_params(&value).unwrap();
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(
+            p,
+            params(&[
+                ("realm", REALM),
+                ("3pid", ID3P),
+                ("nonce", "00ff"),
+                ("proof", "c2ln")
+            ])
+        );
+        assert_eq!(
+            challenge_authorization("Bearer", "n", "p"),
+            r#"Bearer nonce="n", proof="p""#
+        );
+    }
+
+    #[test]
+    fn auth_params_parse() {
+        let (scheme, p) =
+            parse_auth_params(r#"Bearer realm="authz.enterprise.example", nonce="0a1b""#).unwrap();
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(p, params(&[("realm", REALM), ("nonce", "0a1b")]));
+        // Tokens, odd spacing, case-insensitive names, empty list elements.
+        let (scheme, p) =
+            parse_auth_params("  bearer  Realm = x.example ,, NONCE=abc-1 ,").unwrap();
+        assert_eq!(scheme, "bearer");
+        assert_eq!(p, params(&[("realm", "x.example"), ("nonce", "abc-1")]));
+        // Commas and escaped quotes inside a quoted-string.
+        let (_, p) =
+            parse_auth_params(r#"Bearer realm="a, b", error_description="say \"no\", \\ok""#)
+                .unwrap();
+        assert_eq!(
+            p,
+            params(&[("realm", "a, b"), ("error_description", r#"say "no", \ok"#)])
+        );
+        // An empty quoted value is a value.
+        assert_eq!(
+            parse_auth_params(r#"Bearer realm="""#).unwrap().1,
+            params(&[("realm", "")])
+        );
+        // A scheme alone.
+        assert_eq!(
+            parse_auth_params("Bearer").unwrap(),
+            ("Bearer".to_owned(), std::collections::BTreeMap::new())
+        );
+        // A second challenge ends the first.
+        let (scheme, p) =
+            parse_auth_params(r#"Bearer realm="r", nonce="n", Digest realm="d", qop="auth""#)
+                .unwrap();
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(p, params(&[("realm", "r"), ("nonce", "n")]));
+        // Malformed.
+        for bad in [
+            "",
+            "   ",
+            r#"="x""#,
+            r#"Bearer realm="unterminated"#,
+            r#"Bearer realm="ends in escape\"#,
+            "Bearer realm",
+            "Bearer realm=",
+            r#"Bearer realm="a" nonce="b""#,
+            r#"Bearer realm="a", realm="b""#,
+            r#"Bearer Realm="a", realm="b""#,
+            "Bearer abc==",
+            r#"Bearer,realm="a""#,
+            r#"Bearer realm="a"x"#,
+        ] {
+            assert_eq!(parse_auth_params(bad), None, "{bad:?}");
+        }
+    }
+
+    fn response(text: &str) -> Response {
+        Response::try_from(text).unwrap()
+    }
+
+    fn unauthorized(www_authenticate: &[&str]) -> Response {
+        let mut text = String::from(
+            "SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP pbx.test:5060;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n",
+        );
+        for w in www_authenticate {
+            text.push_str(&format!("WWW-Authenticate: {w}\r\n"));
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        response(&text)
+    }
+
+    #[test]
+    fn bearer_challenges_in_401() {
+        let r = unauthorized(&[r#"Bearer realm="authz.enterprise.example", nonce="abc""#]);
+        assert_eq!(
+            bearer_challenge(&r),
+            Some(BearerChallenge {
+                realm: Some(REALM.into()),
+                nonce: "abc".into()
+            })
+        );
+        // Digest first, a Bearer without nonce, then the one to answer.
+        let r = unauthorized(&[
+            r#"Digest realm="ims", nonce="d""#,
+            r#"Bearer realm="other""#,
+            r#"BEARER nonce="n2""#,
+        ]);
+        assert_eq!(
+            bearer_challenge(&r),
+            Some(BearerChallenge {
+                realm: None,
+                nonce: "n2".into()
+            })
+        );
+        assert_eq!(bearer_challenge(&unauthorized(&[])), None);
+        assert_eq!(
+            bearer_challenge(&unauthorized(&[r#"Digest realm="ims", nonce="d""#])),
+            None
+        );
+        assert_eq!(
+            bearer_challenge(&unauthorized(&[r#"Bearer realm="x", nonce="unterminated"#])),
+            None
+        );
+    }
+
+    #[test]
+    fn retry_keeps_the_dialog_attempt() {
+        let initial = Request::try_from(
+            "INVITE tel:+12155551001 SIP/2.0\r\nVia: SIP/2.0/UDP pbx.test:5060;branch=z9hG4bKold\r\nMax-Forwards: 70\r\nFrom: <sip:+12025552001@ims.test>;tag=ft\r\nTo: <tel:+12155551001>\r\nCall-ID: cid-1\r\nCSeq: 1 INVITE\r\nContact: <sip:+12025552001@127.0.0.1:5060>\r\nRoute: <sip:ibcf.test;lr>\r\nAuthorization: Bearer realm=\"r\", 3pid=\"t\"\r\nDate: Mon, 02 Mar 2026 09:00:00 GMT\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n",
+        )
+        .unwrap();
+        let retry = challenge_retry(
+            &initial,
+            2,
+            r#"Bearer realm="r", 3pid="t", nonce="n", proof="p""#,
+        );
+        assert!(sipmsg::first(&retry.headers, "Via").is_none());
+        assert_eq!(sipmsg::first(&retry.headers, "CSeq"), Some("2 INVITE"));
+        assert_eq!(
+            sipmsg::values(&retry.headers, "Authorization"),
+            vec![r#"Bearer realm="r", 3pid="t", nonce="n", proof="p""#]
+        );
+        for h in [
+            "From",
+            "To",
+            "Call-ID",
+            "Contact",
+            "Route",
+            "Date",
+            "Content-Type",
+        ] {
+            assert_eq!(
+                sipmsg::first(&retry.headers, h),
+                sipmsg::first(&initial.headers, h),
+                "{h}"
+            );
+        }
+        assert_eq!(retry.body, initial.body);
+        assert_eq!(retry.uri, initial.uri);
+        // Without an Authorization header: one is added, before Date.
+        let mut bare = initial.clone();
+        sipmsg::remove(&mut bare.headers, "Authorization");
+        let retry = challenge_retry(&bare, 2, "Bearer nonce=\"n\", proof=\"p\"");
+        let names: Vec<String> = retry.headers.iter().map(|h| h.name().to_string()).collect();
+        let at = names.iter().position(|n| n == "Authorization").unwrap();
+        assert_eq!(names[at + 1], "Date");
+    }
+
+    #[test]
+    fn ue_key_signs_what_the_certificate_verifies() {
+        let key = ue_signing_key("ue-a").unwrap();
+        let cert = certificate_key("ue-a");
+        assert_eq!(key.verifying_key(), &cert);
+        // A challenge proof: ES256 over the nonce bytes, raw r‖s, base64url.
+        let nonce = "5f0c3a9e1d2b4c6a8e0f1a2b3c4d5e6f";
+        let proof = ue_signature(&key, proof_signing_input(nonce));
+        assert_eq!(proof.len(), 86);
+        assert!(!proof.contains(['=', '+', '/']));
+        assert!(verifies(&cert, nonce.as_bytes(), &proof));
+        assert!(!verifies(&cert, b"another nonce", &proof));
+        assert!(!verifies(
+            &certificate_key("ue-pbx"),
+            nonce.as_bytes(),
+            &proof
+        ));
+        // Deterministic (RFC 6979).
+        assert_eq!(proof, ue_signature(&key, proof_signing_input(nonce)));
+        // A token request: over "{impu}|{id3p}|{iat}".
+        let iat = 1_772_442_000;
+        let r = token_request(&key, UE_A, ID3P, iat);
+        assert_eq!((r.impu.as_str(), r.id3p.as_str(), r.iat), (UE_A, ID3P, iat));
+        assert!(verifies(
+            &cert,
+            format!("{UE_A}|{ID3P}|{iat}").as_bytes(),
+            &r.signature
+        ));
+        assert!(!verifies(
+            &cert,
+            token_signing_input(UE_A, ID3P, iat + 1).as_bytes(),
+            &r.signature
+        ));
+        // Its JSON is what the token endpoint reads.
+        let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["iat", "id3p", "impu", "signature"]
+        );
+    }
+
+    #[test]
+    fn missing_ue_key() {
+        assert!(matches!(
+            ue_signing_key("no-such-ue"),
+            Err(Error::Fixture { .. })
+        ));
     }
 }

@@ -6,7 +6,7 @@
 
 use kit::wire::sh::Storage;
 
-use crate::run::{Expected, Script, Variant};
+use crate::run::{Expected, Prep, Script, Variant};
 use crate::scenario::{Expect, Figure, Hop, Step};
 use crate::world::Setup;
 
@@ -202,6 +202,7 @@ const DELIVERED: Expected = Expected {
     rcd_signed: false,
     vs_failure: None,
     dc: None,
+    from_verstat: None,
 };
 
 fn call(caller: &'static str, display: Option<&'static str>) -> Script {
@@ -210,6 +211,7 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
         display,
         callee: "ue-b",
         target: CALLEE,
+        prep: Prep::None,
     }
 }
 

@@ -4,7 +4,7 @@
 //! enterprise IP-PBX on a SIP trunk (§6.2.2.2, Figure 6.2.2.2-1) and a single registered UE
 //! (§6.2.2.3, Figure 6.2.2.3-1); and the threats of §5.1.2 as variants.
 
-use crate::run::{DcExpect, Expected, Script, Variant};
+use crate::run::{DcExpect, Expected, Prep, Script, Variant};
 use crate::scenario::{Expect, Figure, Hop, Step};
 use crate::world::{DcSetup, Setup};
 
@@ -255,6 +255,7 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
         display,
         callee: "ue-b",
         target: CALLEE,
+        prep: Prep::None,
     }
 }
 
@@ -267,6 +268,7 @@ const HAPPY: Expected = Expected {
     rcd_signed: true,
     vs_failure: None,
     dc: None,
+    from_verstat: None,
 };
 
 const NO_RCD: Expected = Expected {
@@ -299,6 +301,7 @@ pub fn variants() -> Vec<Variant> {
                 display: Some("Q Branch Front Desk"),
                 callee: "ue-b",
                 target: CALLEE,
+                prep: Prep::None,
             },
             expected: Expected {
                 name: Some("Q Branch Front Desk"),

@@ -7,7 +7,7 @@
 
 use kit::wire::sh::Storage;
 
-use crate::run::{Expected, Script, Variant};
+use crate::run::{Expected, Prep, Script, Variant};
 use crate::scenario::{Expect, Figure, Hop, Step};
 use crate::world::Setup;
 
@@ -201,6 +201,7 @@ const SHOWN: Expected = Expected {
     rcd_signed: true,
     vs_failure: None,
     dc: None,
+    from_verstat: None,
 };
 
 fn call(caller: &'static str) -> Script {
@@ -209,6 +210,7 @@ fn call(caller: &'static str) -> Script {
         display: None,
         callee: "ue-b",
         target: CALLEE,
+        prep: Prep::None,
     }
 }
 

@@ -204,7 +204,7 @@ impl Inner {
         if self.is_closed() {
             return Err(shut_down());
         }
-        let stream = match tokio::time::timeout(bound, TcpStream::connect(peer)).await {
+        let stream = match tokio::time::timeout(bound, crate::connect_tcp(peer)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 return Err(Error::Connect {
