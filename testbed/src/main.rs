@@ -141,7 +141,7 @@ fn list() {
             .map(|t| format!("\n      threat: {t}"))
             .unwrap_or_default();
         println!(
-            "  {:<18} {} (Figure {}){threat}",
+            "  {:<20} {} (Figure {}){threat}",
             v.name(),
             v.title,
             v.figure.figure
@@ -216,7 +216,7 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         let ok = result.outcomes.iter().filter(|o| o.passed).count();
         let verdict = if result.passed() { "PASS" } else { "FAIL" };
         eprintln!(
-            "{verdict} {:<18} {seen}/{} TR steps, {ok}/{} outcomes · world up {:.1} ms · call set-up {:.1} ms · run {:.0} ms{}",
+            "{verdict} {:<20} {seen}/{} TR steps, {ok}/{} outcomes · world up {:.1} ms · call set-up {:.1} ms · run {:.0} ms{}",
             variant.name(),
             result.steps.len(),
             result.outcomes.len(),
