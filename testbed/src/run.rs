@@ -214,27 +214,7 @@ async fn network_channels(
         .ok_or_else(|| "the MF holds no bootstrap channel for the caller".to_owned())?;
     far.wait_open().await.map_err(|e| e.to_string())?;
     world.settle(quiet, bound).await;
-    let stream = ue::bootstrap_channel().stream;
-    let get = format!("GET / HTTP/1.1\r\nHost: {mf_host}\r\nAccept: application/json\r\n\r\n");
-    bdc.send(stream, get.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let got = bdc.recv(stream, wait).await.map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&got);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| "the bootstrap answer is not HTTP".to_owned())?;
-    if !head.starts_with("HTTP/1.1 200 ") {
-        return Err(format!(
-            "the bootstrap answer is {:?}",
-            head.lines().next().unwrap_or("")
-        ));
-    }
-    let list: kit::wire::dcsf::AppList =
-        serde_json::from_str(body).map_err(|e| format!("application list: {e}"))?;
-    if list.apps.is_empty() {
-        return Err("the application list is empty".into());
-    }
+    fetch_app_list(&bdc, &mf_host).await?;
     let mut n = 1;
     world.settle(quiet, bound).await;
     let app = kit::sdp::DcMap::reliable(1100, "avatar-app", "avatar-json");
@@ -262,6 +242,65 @@ async fn network_channels(
     n += 1;
     world.settle(quiet, bound).await;
     Ok(n)
+}
+
+/// The callee's bootstrap channel, offered by its own network's MF in the INVITE: `GET /` for
+/// its DC application list.
+async fn callee_bootstrap(world: &World, callee: &ue::Ue, tn: &str) -> Result<usize, String> {
+    let mf = world
+        .mfs
+        .get("mf-t")
+        .ok_or_else(|| "no terminating MF in this world".to_owned())?;
+    let mf_host = world
+        .description
+        .host("mf-t")
+        .map_err(|e| e.to_string())?
+        .to_owned();
+    let bdc = callee
+        .answered_bdc()
+        .ok_or_else(|| "the callee holds no bootstrap data channel".to_owned())?;
+    bdc.wait_open().await.map_err(|e| e.to_string())?;
+    let far = mf
+        .peer(tn, ue::BOOTSTRAP_MID)
+        .ok_or_else(|| "the terminating MF holds no bootstrap channel for the callee".to_owned())?;
+    far.wait_open().await.map_err(|e| e.to_string())?;
+    world
+        .settle(Duration::from_millis(30), Duration::from_secs(3))
+        .await;
+    fetch_app_list(&bdc, &mf_host).await?;
+    Ok(1)
+}
+
+/// `GET /` over a bootstrap channel; the application list it answers.
+async fn fetch_app_list(
+    bdc: &kit::dc::Peer,
+    mf_host: &str,
+) -> Result<kit::wire::dcsf::AppList, String> {
+    let stream = ue::bootstrap_channel().stream;
+    let get = format!("GET / HTTP/1.1\r\nHost: {mf_host}\r\nAccept: application/json\r\n\r\n");
+    bdc.send(stream, get.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = bdc
+        .recv(stream, Duration::from_secs(2))
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&got);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| "the bootstrap answer is not HTTP".to_owned())?;
+    if !head.starts_with("HTTP/1.1 200 ") {
+        return Err(format!(
+            "the bootstrap answer is {:?}",
+            head.lines().next().unwrap_or("")
+        ));
+    }
+    let list: kit::wire::dcsf::AppList =
+        serde_json::from_str(body).map_err(|e| format!("application list: {e}"))?;
+    if list.apps.is_empty() {
+        return Err("the application list is empty".into());
+    }
+    Ok(list)
 }
 
 /// The SIP-facing mid of the caller's application channel to the MF.
@@ -372,6 +411,14 @@ async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Re
     let network = if world.dc == Some(crate::world::DcSetup::Bootstrap) && call.answered() {
         let tn = world.description.ue(caller)?.tn.clone();
         let r = network_channels(world, caller_ue, &mut call, &tn).await;
+        world.settle(quiet, bound).await;
+        let callee_tn = world.description.ue(callee)?.tn.clone();
+        let r = match r {
+            Ok(n) => callee_bootstrap(world, callee_ue, &callee_tn)
+                .await
+                .map(|m| n + m),
+            Err(e) => Err(e),
+        };
         world.settle(quiet, bound).await;
         Some(r)
     } else {
@@ -838,8 +885,8 @@ fn judge(expected: &Expected, observed: &Observed, trace: &[Record]) -> Vec<Outc
                 format!("{r:?}, call up until BYE: {up}"),
             ),
             (Some((r, up)), DcExpect::Bootstrap) => (
-                "peer-to-peer channels carry avatar messages both ways; the bootstrap channel to the MF carries GET / and the DC application list; a re-INVITE adds a channel to the MF that carries a message each way; BYE closes them",
-                matches!(r, Ok(3)) && matches!(observed.network, Some(Ok(2))) && *up,
+                "peer-to-peer channels carry avatar messages both ways; each UE's bootstrap channel to its own network's MF carries GET / and its DC application list; a re-INVITE adds a channel to the caller's MF that carries a message each way; BYE closes them",
+                matches!(r, Ok(3)) && matches!(observed.network, Some(Ok(3))) && *up,
                 format!(
                     "peer to peer {r:?}, to the network {:?}, call up until BYE: {up}",
                     observed.network

@@ -296,6 +296,21 @@ impl World {
             b.https(&dns, &host, &server);
             http.push(("mf-o".to_owned(), server));
             mfs.insert("mf-o".to_owned(), mf);
+            // The terminating network's MF offers the callee its bootstrap channel; one DCSF
+            // serves both operators (choice `dc-bootstrap-anchor`).
+            let host = d.host("mf-t")?.to_owned();
+            let (ctx, dns) = b.ctx("mf-t", &host);
+            let (mf, server) = xr::mf::start(
+                &ctx,
+                xr::mf::MfConfig {
+                    dcsf_host: d.host("dcsf-o")?.to_owned(),
+                    timers: dc_timers(),
+                },
+            )
+            .await?;
+            b.https(&dns, &host, &server);
+            http.push(("mf-t".to_owned(), server));
+            mfs.insert("mf-t".to_owned(), mf);
         }
 
         // The two IMS networks, wired by hostname.
@@ -373,7 +388,7 @@ impl World {
                     flow: setup.flow,
                     nef_host: None,
                     timers,
-                    mf_host: None,
+                    mf_host: if bootstrap { Some(h("mf-t")?) } else { None },
                 }),
             ),
             (

@@ -4,6 +4,11 @@
 //! the network, mids `p2a…`) out of the INVITE or re-INVITE, has the MF answer each over HTTPS,
 //! and puts the MF's answers back in the 2xx at the offer's positions (RFC 3264: one answer
 //! section per offered section). Sections toward the far end pass through unchanged.
+//!
+//! On the terminating side ([`offer`], [`forward_offered`]) the roles turn: for a call that
+//! offers data channels, the IMS AS has its MF offer the callee a bootstrap channel (appended to
+//! the INVITE, and to every re-INVITE of the call unchanged), takes the callee's answer for it
+//! out of the 2xx and hands it to the MF.
 
 use kit::http::{Client, Request as HttpRequest};
 use kit::node::Ctx;
@@ -13,7 +18,8 @@ use kit::sip::{Endpoint, Incoming, Request, Response};
 use kit::sipmsg::{self, NameAddr};
 use kit::trace::Note;
 use kit::wire::mf::{
-    ANCHOR_PATH, AnchorRequest, AnchorResponse, RELEASE_PATH, ReleaseRequest, for_network,
+    ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
+    OFFER_PATH, OfferRequest, OfferResponse, RELEASE_PATH, ReleaseRequest, for_network,
 };
 
 /// MF answers to put back into the 2xx: (position in the offer, answered section).
@@ -288,4 +294,238 @@ pub async fn forward(
         }
     }
     final_code
+}
+
+/// The key under which a section offered to the callee is kept.
+fn offered_key(call_id: &str) -> Key {
+    (
+        call_id.to_owned(),
+        BOOTSTRAP_MID.to_owned(),
+        "offered to the callee".to_owned(),
+    )
+}
+
+/// Terminating side: appends the MF's bootstrap offer for the callee to a data channel call's
+/// INVITE (asking the MF on the first INVITE, repeating the same section on re-INVITEs).
+/// Returns whether a section was appended (and must be taken out of the 2xx), and whether it is
+/// new (the MF awaits the callee's answer).
+pub async fn offer(
+    ctx: &Ctx,
+    client: &Client,
+    anchored: &Anchored,
+    mf_host: &str,
+    invite: &mut Request,
+    callee_tn: &str,
+    msg: u64,
+) -> Option<bool> {
+    let text = std::str::from_utf8(&invite.body).ok()?;
+    let mut session = Session::parse(text).ok()?;
+    if session.applications().next().is_none() || session.application(BOOTSTRAP_MID).is_some() {
+        return None;
+    }
+    let call_id = sipmsg::first(&invite.headers, "Call-ID")
+        .unwrap_or_default()
+        .to_owned();
+    let key = offered_key(&call_id);
+    let (section, new) = match anchored.get(&key) {
+        Some(known) => {
+            ctx.note(
+                Some(msg),
+                Note::Action {
+                    label: format!(
+                        "re-offer the callee's bootstrap data channel (mid {BOOTSTRAP_MID}) unchanged"
+                    ),
+                },
+            );
+            (known, false)
+        }
+        None => {
+            ctx.note(
+                Some(msg),
+                Note::Action {
+                    label: format!(
+                        "a data channel call: have the MF ({mf_host}) offer the callee a bootstrap data channel (mid {BOOTSTRAP_MID})"
+                    ),
+                },
+            );
+            let request = OfferRequest {
+                tn: callee_tn.to_owned(),
+                call_id: call_id.clone(),
+            };
+            match ask_offer(client, mf_host, &request).await {
+                Ok(section) => {
+                    anchored.put(key, section.clone());
+                    (section, true)
+                }
+                Err(e) => {
+                    ctx.note(
+                        Some(msg),
+                        Note::Check {
+                            name: "MF bootstrap offer".into(),
+                            passed: false,
+                            detail: format!("{e}: the callee gets no bootstrap data channel"),
+                            code: None,
+                        },
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    session.media.push(section);
+    let text = session.render();
+    set_body(&mut invite.headers, &mut invite.body, text);
+    Some(new)
+}
+
+async fn ask_offer(
+    client: &Client,
+    mf_host: &str,
+    request: &OfferRequest,
+) -> Result<Media, String> {
+    let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    let url = format!("https://{mf_host}{OFFER_PATH}");
+    let response = client
+        .send(HttpRequest::post_json(url.as_str(), bytes))
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status != 200 {
+        return Err(format!(
+            "{url} answered {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        ));
+    }
+    let offer: OfferResponse =
+        serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))?;
+    Session::parse(&offer.offer)
+        .map_err(|e| e.to_string())?
+        .media
+        .into_iter()
+        .find(|m| matches!(m, Media::Application(_)))
+        .ok_or_else(|| "the MF's offer has no m=application section".into())
+}
+
+/// Takes the callee's answer for the bootstrap section out of a 2xx's SDP.
+fn take_answer(response: &mut Response) -> Option<Media> {
+    let text = std::str::from_utf8(&response.body).ok()?;
+    let mut session = Session::parse(text).ok()?;
+    let at = session
+        .media
+        .iter()
+        .position(|m| matches!(m, Media::Application(a) if a.mid == BOOTSTRAP_MID))?;
+    let section = session.media.remove(at);
+    let text = session.render();
+    set_body(&mut response.headers, &mut response.body, text);
+    Some(section)
+}
+
+/// Terminating side: forwards the INVITE as [`forward`] does, taking the callee's answer to the
+/// bootstrap offer out of every 2xx; for a new offer, the first answer goes to the MF.
+pub async fn forward_offered(
+    ctx: &Ctx,
+    client: &Client,
+    mf_host: &str,
+    endpoint: &Endpoint,
+    incoming: &mut Incoming,
+    request: Request,
+    new: bool,
+) -> Option<u16> {
+    let call_id = sipmsg::first(&request.headers, "Call-ID")
+        .unwrap_or_default()
+        .to_owned();
+    let msg = incoming.trace_id();
+    let _ = incoming
+        .respond(response_to(incoming.request(), 100, "Trying", None))
+        .await;
+    let mut tx = match endpoint.send_request(request).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let reason = format!("Service Unavailable ({e})");
+            let _ = incoming
+                .respond(response_to(incoming.request(), 503, &reason, None))
+                .await;
+            return Some(503);
+        }
+    };
+    let mut final_code = None;
+    let mut completed = !new;
+    while let Some(response) = tx.next_response().await {
+        let code = response.status_code.code();
+        if code == 100 {
+            continue;
+        }
+        let mut answer = None;
+        if let Some(mut up) = prepare_response_forward(&response) {
+            if (200..300).contains(&code) {
+                answer = take_answer(&mut up);
+            }
+            let _ = incoming.relay(up).await;
+        }
+        if let Some(section) = answer
+            && !completed
+        {
+            completed = true;
+            complete(ctx, client, mf_host, &call_id, section, msg).await;
+        }
+        if code >= 200 {
+            final_code.get_or_insert(code);
+            if code >= 300 {
+                break;
+            }
+        }
+    }
+    final_code
+}
+
+async fn complete(
+    ctx: &Ctx,
+    client: &Client,
+    mf_host: &str,
+    call_id: &str,
+    section: Media,
+    msg: u64,
+) {
+    ctx.note(
+        Some(msg),
+        Note::Action {
+            label: format!(
+                "take the callee's answer for mid {BOOTSTRAP_MID} out of the 2xx and hand it to the MF"
+            ),
+        },
+    );
+    let answer = Session {
+        session_id: 0,
+        version: 0,
+        name: "-".into(),
+        media: vec![section],
+    };
+    let body = serde_json::to_vec(&CompleteRequest {
+        call_id: call_id.to_owned(),
+        answer: answer.render(),
+    });
+    let url = format!("https://{mf_host}{COMPLETE_PATH}");
+    let outcome = match body {
+        Ok(b) => client
+            .send(HttpRequest::post_json(url.as_str(), b))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                (r.status < 300)
+                    .then_some(())
+                    .ok_or_else(|| format!("{url} answered {}", r.status))
+            }),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = outcome {
+        ctx.note(
+            Some(msg),
+            Note::Check {
+                name: "MF bootstrap completion".into(),
+                passed: false,
+                detail: e,
+                code: None,
+            },
+        );
+    }
 }

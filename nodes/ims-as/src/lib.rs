@@ -847,6 +847,24 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
         )
         .await;
     }
+    if let (Some(mf_host), Role::Terminating { .. }) = (&node.config.mf_host, &node.config.role)
+        && request.method == Method::Invite
+        && !incoming.is_ack()
+        && let Some(callee) = orig::callee_tn(&fwd)
+        && let Some(new) = anchor::offer(
+            &node.ctx,
+            &node.mtls,
+            &node.anchored,
+            mf_host,
+            &mut fwd,
+            &callee,
+            incoming.trace_id(),
+        )
+        .await
+    {
+        anchor::forward_offered(&node.ctx, &node.mtls, mf_host, &ep, &mut incoming, fwd, new).await;
+        return;
+    }
     if let (Some(mf_host), Role::Originating { .. }) = (&node.config.mf_host, &node.config.role)
         && request.method == Method::Invite
         && !incoming.is_ack()

@@ -220,6 +220,33 @@ pub mod mf {
         /// An SDP session holding the one answered `m=application` section.
         pub answer: String,
     }
+
+    /// `POST /mf/v1/offer`: the terminating IMS AS asks its MF to offer the callee a bootstrap
+    /// data channel (the callee's own network's BDC, mid [`BOOTSTRAP_MID`]).
+    pub const OFFER_PATH: &str = "/mf/v1/offer";
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OfferRequest {
+        /// The callee's number (whose application list the MF serves).
+        pub tn: String,
+        pub call_id: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OfferResponse {
+        /// An SDP session holding the one offered `m=application` section.
+        pub offer: String,
+    }
+
+    /// `POST /mf/v1/complete`: the callee's answer to the MF's offer (from its 2xx).
+    pub const COMPLETE_PATH: &str = "/mf/v1/complete";
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CompleteRequest {
+        pub call_id: String,
+        /// An SDP session holding the one answered `m=application` section.
+        pub answer: String,
+    }
 }
 
 /// The DCSF's interface toward the MF (TS 23.228 Annex AC in outline): the data channel

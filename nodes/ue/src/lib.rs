@@ -108,6 +108,8 @@ struct State {
     ue_key: Option<String>,
     /// The identity INVITEs present in From, when not the IMPU ([`Ue::present_as`]).
     present_as: Option<String>,
+    /// Bootstrap data channels the network offered this agent as callee, by Call-ID.
+    bootstrap_peers: Vec<(String, Arc<Peer>)>,
 }
 
 /// A seeded random stream for the next data channel session of this agent.
@@ -303,10 +305,15 @@ async fn answer(
             // BYE ends the data channels of the call first.
             let peers: Vec<Arc<Peer>> = {
                 let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                let (mine, rest) = std::mem::take(&mut st.peers)
+                let (mut mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.peers)
                     .into_iter()
                     .partition(|(id, _)| *id == call_id);
                 st.peers = rest;
+                let (bootstrap, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.bootstrap_peers)
+                    .into_iter()
+                    .partition(|(id, _)| *id == call_id);
+                st.bootstrap_peers = rest;
+                mine.extend(bootstrap);
                 mine.into_iter().map(|(_, p)| p).collect()
             };
             for p in peers {
@@ -338,9 +345,9 @@ async fn answer_sdp(
         .ok()
         .map(Session::parse)
         .transpose();
-    let offered = match offer {
-        Ok(Some(s)) => s.application(P2P_MID).cloned(),
-        Ok(None) => None,
+    let offered: Vec<Application> = match offer {
+        Ok(Some(s)) => s.applications().cloned().collect(),
+        Ok(None) => Vec::new(),
         Err(e) => {
             ctx.note(
                 None,
@@ -351,14 +358,34 @@ async fn answer_sdp(
                     code: None,
                 },
             );
-            None
+            Vec::new()
         }
     };
-    let Some(offered) = offered else {
+    if offered.is_empty() {
         return sdp(ep.host());
-    };
+    }
+    let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
     let mut session = Session::with_audio(ep.host(), 0);
-    let section = match &config.dc {
+    for offered in &offered {
+        let section = if offered.mid == BOOTSTRAP_MID {
+            answer_bootstrap(ctx, state, config, offered, call_id).await
+        } else {
+            answer_p2p(ctx, state, config, offered, call_id).await
+        };
+        session.media.push(Media::Application(section));
+    }
+    session.render()
+}
+
+/// The callee's answer to the peer-to-peer section.
+async fn answer_p2p(
+    ctx: &Ctx,
+    state: &Arc<Mutex<State>>,
+    config: &UeConfig,
+    offered: &Application,
+    call_id: &str,
+) -> Application {
+    match &config.dc {
         Some(dc) if dc.accept && !offered.is_declined() => {
             let owner = DcOwner {
                 node: ctx.id.clone(),
@@ -366,8 +393,7 @@ async fn answer_sdp(
                 timers: dc.timers,
             };
             let mut rng = dc_rng(ctx, state);
-            let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
-            match Peer::answer(&owner, &mut rng, &offered).await {
+            match Peer::answer(&owner, &mut rng, offered).await {
                 Ok((peer, mut section)) => {
                     if dc.unreachable {
                         peer.close().await;
@@ -399,7 +425,7 @@ async fn answer_sdp(
                             code: None,
                         },
                     );
-                    Application::declined(&offered)
+                    Application::declined(offered)
                 }
             }
         }
@@ -413,11 +439,70 @@ async fn answer_sdp(
                     ),
                 },
             );
-            Application::declined(&offered)
+            Application::declined(offered)
         }
+    }
+}
+
+/// The callee's answer to the bootstrap channel its own network's MF offers (TS 26.114
+/// §6.2.10): accepted by a bootstrap-capable UE, else declined.
+async fn answer_bootstrap(
+    ctx: &Ctx,
+    state: &Arc<Mutex<State>>,
+    config: &UeConfig,
+    offered: &Application,
+    call_id: &str,
+) -> Application {
+    let Some(dc) = config
+        .dc
+        .as_ref()
+        .filter(|d| d.bootstrap && !offered.is_declined())
+    else {
+        ctx.note(
+            None,
+            Note::Action {
+                label: format!(
+                    "decline the network's bootstrap data channel (m=application mid {} port 0)",
+                    offered.mid
+                ),
+            },
+        );
+        return Application::declined(offered);
     };
-    session.media.push(Media::Application(section));
-    session.render()
+    let owner = DcOwner {
+        node: ctx.id.clone(),
+        tap: ctx.tap.clone(),
+        timers: dc.timers,
+    };
+    let mut rng = dc_rng(ctx, state);
+    match Peer::answer(&owner, &mut rng, offered).await {
+        Ok((peer, section)) => {
+            ctx.note(
+                None,
+                Note::Action {
+                    label: "accept the network's bootstrap data channel".into(),
+                },
+            );
+            state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .bootstrap_peers
+                .push((call_id.to_owned(), Arc::new(peer)));
+            section
+        }
+        Err(e) => {
+            ctx.note(
+                None,
+                Note::Check {
+                    name: "bootstrap data channel answer".into(),
+                    passed: false,
+                    detail: format!("{e}: declined (port 0)"),
+                    code: None,
+                },
+            );
+            Application::declined(offered)
+        }
+    }
 }
 
 /// What a callee's phone would show for an INVITE: the asserted caller, its name (if any), the
@@ -470,7 +555,12 @@ impl Ue {
 
     /// Closes every data channel association this agent still holds (world shutdown).
     pub async fn close_data_channels(&self) {
-        let peers = std::mem::take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).peers);
+        let peers = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut all = std::mem::take(&mut st.peers);
+            all.extend(std::mem::take(&mut st.bootstrap_peers));
+            all
+        };
         for (_, p) in peers {
             p.close().await;
         }
@@ -716,6 +806,17 @@ impl Ue {
             String::new()
         };
         format!("<sip:{user}@{}:{}>{tag}", addr.ip(), addr.port())
+    }
+
+    /// The bootstrap data channel the network offered this agent (as callee) last and it
+    /// accepted.
+    pub fn answered_bdc(&self) -> Option<Arc<Peer>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .bootstrap_peers
+            .last()
+            .map(|(_, p)| p.clone())
     }
 
     /// The data channel peer this agent answered last (callee side).

@@ -19,7 +19,10 @@ use kit::http::{Client, Peer as HttpPeer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use kit::sdp::{self, DcMap, Media};
 use kit::trace::Note;
-use kit::wire::mf::{ANCHOR_PATH, AnchorRequest, AnchorResponse, RELEASE_PATH, ReleaseRequest};
+use kit::wire::mf::{
+    ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
+    OFFER_PATH, OfferRequest, OfferResponse, RELEASE_PATH, ReleaseRequest,
+};
 use tokio::task::JoinHandle;
 
 /// MF settings.
@@ -45,6 +48,8 @@ pub struct Mf {
     config: MfConfig,
     dcsf: Client,
     sessions: Mutex<Vec<Session>>,
+    /// Offers made to callees, waiting for their answer ([`OFFER_PATH`], [`COMPLETE_PATH`]).
+    offered: Mutex<Vec<Session>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     count: Mutex<u64>,
 }
@@ -68,7 +73,8 @@ impl Mf {
 
     /// Closes every association and ends every task.
     pub async fn shutdown(&self) {
-        let sessions = std::mem::take(&mut *lock(&self.sessions));
+        let mut sessions = std::mem::take(&mut *lock(&self.sessions));
+        sessions.extend(std::mem::take(&mut *lock(&self.offered)));
         for s in sessions {
             s.peer.close().await;
         }
@@ -85,17 +91,8 @@ impl Mf {
         let Some(offer) = offer else {
             return Response::text(400, "the offer has no m=application section");
         };
-        let n = {
-            let mut c = lock(&self.count);
-            *c += 1;
-            *c
-        };
-        let mut rng = kit::clock::Rng::for_node(self.ctx.seed, &format!("{}/dc{n}", self.ctx.id));
-        let owner = DcOwner {
-            node: self.ctx.id.clone(),
-            tap: self.ctx.tap.clone(),
-            timers: self.config.timers,
-        };
+        let mut rng = self.next_rng();
+        let owner = self.owner();
         let streams: Vec<String> = offer
             .dcmaps
             .iter()
@@ -144,14 +141,133 @@ impl Mf {
         )
     }
 
+    fn next_rng(&self) -> kit::clock::Rng {
+        let n = {
+            let mut c = lock(&self.count);
+            *c += 1;
+            *c
+        };
+        kit::clock::Rng::for_node(self.ctx.seed, &format!("{}/dc{n}", self.ctx.id))
+    }
+
+    fn owner(&self) -> DcOwner {
+        DcOwner {
+            node: self.ctx.id.clone(),
+            tap: self.ctx.tap.clone(),
+            timers: self.config.timers,
+        }
+    }
+
+    /// Offers the callee a bootstrap data channel (the MF is the offerer; TS 26.114 §6.2.10
+    /// stream 0, subprotocol `http`). The channel is served once the callee's answer completes
+    /// it ([`Mf::complete`]).
+    async fn offer(&self, req: OfferRequest, msg: Option<u64>) -> Response {
+        let mut rng = self.next_rng();
+        let bootstrap = DcMap::reliable(0, "bootstrap", "http");
+        self.ctx.note(
+            msg,
+            Note::Action {
+                label: format!(
+                    "offer {} a bootstrap data channel (m=application mid {BOOTSTRAP_MID}, stream 0 \"bootstrap\" (http))",
+                    req.tn
+                ),
+            },
+        );
+        let (peer, section) =
+            match Peer::offer(&self.owner(), &mut rng, BOOTSTRAP_MID, &[bootstrap], &[]).await {
+                Ok(p) => p,
+                Err(e) => return Response::text(500, format!("cannot offer: {e}")),
+            };
+        lock(&self.offered).push(Session {
+            tn: req.tn,
+            call_id: req.call_id,
+            peer: Arc::new(peer),
+        });
+        let offer = sdp::Session {
+            session_id: 0,
+            version: 0,
+            name: "-".into(),
+            media: vec![Media::Application(section)],
+        };
+        json_response(
+            200,
+            &OfferResponse {
+                offer: offer.render(),
+            },
+        )
+    }
+
+    /// The callee's answer to an offer: the association is set up and its channels served; a
+    /// declined answer (port 0) closes it.
+    async fn complete(self: &Arc<Self>, req: CompleteRequest, msg: Option<u64>) -> Response {
+        let answer = match sdp::Session::parse(&req.answer) {
+            Ok(s) => s.applications().next().cloned(),
+            Err(e) => return Response::text(400, format!("answer: {e}")),
+        };
+        let Some(answer) = answer else {
+            return Response::text(400, "the answer has no m=application section");
+        };
+        let session = {
+            let mut offered = lock(&self.offered);
+            let at = offered
+                .iter()
+                .position(|s| s.call_id == req.call_id && s.peer.mid() == answer.mid);
+            at.map(|i| offered.remove(i))
+        };
+        let Some(session) = session else {
+            return Response::text(
+                404,
+                format!("no offer for mid {} in call {}", answer.mid, req.call_id),
+            );
+        };
+        if let Err(e) = session.peer.complete(&answer).await {
+            self.ctx.note(
+                msg,
+                Note::Action {
+                    label: format!(
+                        "{} answered the bootstrap data channel {e}: closed",
+                        session.tn
+                    ),
+                },
+            );
+            session.peer.close().await;
+            return Response::new(204, "text/plain", "");
+        }
+        self.ctx.note(
+            msg,
+            Note::Action {
+                label: format!(
+                    "{} accepted the bootstrap data channel: serve it",
+                    session.tn
+                ),
+            },
+        );
+        let mut tasks = Vec::new();
+        for map in session.peer.streams() {
+            let (mf, peer, tn) = (self.clone(), session.peer.clone(), session.tn.clone());
+            tasks.push(tokio::spawn(async move {
+                mf.serve(&peer, &map, &tn).await;
+            }));
+        }
+        lock(&self.tasks).extend(tasks);
+        lock(&self.sessions).push(session);
+        Response::new(204, "text/plain", "")
+    }
+
     /// Closes the associations of a call.
     async fn release(&self, call_id: &str, msg: Option<u64>) -> Response {
         let mine: Vec<Session> = {
             let mut sessions = lock(&self.sessions);
-            let (mine, rest) = std::mem::take(&mut *sessions)
+            let (mut mine, rest): (Vec<Session>, Vec<Session>) = std::mem::take(&mut *sessions)
                 .into_iter()
                 .partition(|s| s.call_id == call_id);
             *sessions = rest;
+            let mut offered = lock(&self.offered);
+            let (pending, rest): (Vec<Session>, Vec<Session>) = std::mem::take(&mut *offered)
+                .into_iter()
+                .partition(|s| s.call_id == call_id);
+            *offered = rest;
+            mine.extend(pending);
             mine
         };
         self.ctx.note(
@@ -249,6 +365,7 @@ pub async fn start(ctx: &Ctx, config: MfConfig) -> Result<(Arc<Mf>, Server), Err
         dcsf: ctx.https_client(true)?,
         config,
         sessions: Mutex::new(Vec::new()),
+        offered: Mutex::new(Vec::new()),
         tasks: Mutex::new(Vec::new()),
         count: Mutex::new(0),
     });
@@ -263,6 +380,14 @@ pub async fn start(ctx: &Ctx, config: MfConfig) -> Result<(Arc<Mf>, Server), Err
                 ANCHOR_PATH => match serde_json::from_slice::<AnchorRequest>(&req.body) {
                     Ok(a) => m.anchor(a, peer.msg).await,
                     Err(e) => Response::text(400, format!("anchor request: {e}")),
+                },
+                OFFER_PATH => match serde_json::from_slice::<OfferRequest>(&req.body) {
+                    Ok(o) => m.offer(o, peer.msg).await,
+                    Err(e) => Response::text(400, format!("offer request: {e}")),
+                },
+                COMPLETE_PATH => match serde_json::from_slice::<CompleteRequest>(&req.body) {
+                    Ok(c) => m.complete(c, peer.msg).await,
+                    Err(e) => Response::text(400, format!("complete request: {e}")),
                 },
                 RELEASE_PATH => match serde_json::from_slice::<ReleaseRequest>(&req.body) {
                     Ok(r) => m.release(&r.call_id, peer.msg).await,

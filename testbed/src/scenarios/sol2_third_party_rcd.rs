@@ -420,7 +420,7 @@ pub fn variants() -> Vec<Variant> {
         {
             let mut v = dc_variant(
                 "dc-bootstrap",
-                "DC-capable UEs with the operator's MF and DCSF: the caller's bootstrap data channel is anchored at its MF (IMS AS), fetches the DC application list over HTTP (MF asks the DCSF), the users exchange avatar messages peer to peer, and a re-INVITE adds a channel to the MF",
+                "DC-capable UEs with the operators' MFs and a DCSF: the caller's bootstrap data channel is anchored at its MF by its IMS AS, the callee's own MF offers the callee one; each UE fetches its DC application list over HTTP on it (the MF asks the DCSF), the users exchange avatar messages peer to peer, and a re-INVITE adds a channel to the caller's MF",
                 DcSetup::Bootstrap,
                 DcExpect::Bootstrap,
             );
