@@ -34,6 +34,29 @@ pub struct Hop {
     pub expect: Expect,
 }
 
+/// A hop, as scenario tables write it.
+pub const fn hop(
+    from: &'static [&'static str],
+    to: &'static [&'static str],
+    expect: Expect,
+) -> Hop {
+    Hop { from, to, expect }
+}
+
+/// An INVITE request.
+pub const fn invite() -> Expect {
+    Expect::SipRequest("INVITE")
+}
+
+/// A response to an INVITE with a status in `lo..=hi`.
+pub const fn invite_response(lo: u16, hi: u16) -> Expect {
+    Expect::SipResponse {
+        method: "INVITE",
+        lo,
+        hi,
+    }
+}
+
 /// One numbered step of a TR figure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {

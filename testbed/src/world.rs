@@ -274,7 +274,7 @@ impl World {
             authz = Some(started.handle);
         }
 
-        // Data channel network functions: the originating network's DCSF and MF.
+        // Data channel network functions: the DCSF and each operator's MF.
         let mut mfs = BTreeMap::new();
         let bootstrap = setup.dc == Some(DcSetup::Bootstrap);
         if bootstrap {
@@ -283,34 +283,21 @@ impl World {
             let server = xr::dcsf::start(&ctx, xr::dcsf::Store::load()?).await?;
             b.https(&dns, &host, &server);
             http.push(("dcsf-o".to_owned(), server));
-            let host = d.host("mf-o")?.to_owned();
-            let (ctx, dns) = b.ctx("mf-o", &host);
-            let (mf, server) = xr::mf::start(
-                &ctx,
-                xr::mf::MfConfig {
-                    dcsf_host: d.host("dcsf-o")?.to_owned(),
-                    timers: dc_timers(),
-                },
-            )
-            .await?;
-            b.https(&dns, &host, &server);
-            http.push(("mf-o".to_owned(), server));
-            mfs.insert("mf-o".to_owned(), mf);
-            // The terminating network's MF offers the callee its bootstrap channel; one DCSF
+            // Each operator's MF: the originating one answers the caller's network-bound
+            // sections, the terminating one offers the callee its bootstrap channel. One DCSF
             // serves both operators (choice `dc-bootstrap-anchor`).
-            let host = d.host("mf-t")?.to_owned();
-            let (ctx, dns) = b.ctx("mf-t", &host);
-            let (mf, server) = xr::mf::start(
-                &ctx,
-                xr::mf::MfConfig {
+            for id in ["mf-o", "mf-t"] {
+                let host = d.host(id)?.to_owned();
+                let (ctx, dns) = b.ctx(id, &host);
+                let config = xr::mf::MfConfig {
                     dcsf_host: d.host("dcsf-o")?.to_owned(),
                     timers: dc_timers(),
-                },
-            )
-            .await?;
-            b.https(&dns, &host, &server);
-            http.push(("mf-t".to_owned(), server));
-            mfs.insert("mf-t".to_owned(), mf);
+                };
+                let (mf, server) = xr::mf::start(&ctx, config).await?;
+                b.https(&dns, &host, &server);
+                http.push((id.to_owned(), server));
+                mfs.insert(id.to_owned(), mf);
+            }
         }
 
         // The two IMS networks, wired by hostname.

@@ -185,23 +185,16 @@ pub async fn release(
             label: "the call ends: the MF releases its data channels".into(),
         },
     );
-    let body = serde_json::to_vec(&ReleaseRequest {
+    let request = ReleaseRequest {
         call_id: call_id.to_owned(),
-    });
-    let url = format!("https://{mf_host}{RELEASE_PATH}");
-    let outcome = match body {
-        Ok(b) => client
-            .send(HttpRequest::post_json(url.as_str(), b))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                (r.status < 300)
-                    .then_some(())
-                    .ok_or_else(|| format!("{url} answered {}", r.status))
-            }),
-        Err(e) => Err(e.to_string()),
     };
-    if let Err(e) = outcome {
+    if let Err(e) = post(
+        client,
+        &format!("https://{mf_host}{RELEASE_PATH}"),
+        &request,
+    )
+    .await
+    {
         ctx.note(
             Some(msg),
             Note::Check {
@@ -214,11 +207,34 @@ pub async fn release(
     }
 }
 
-async fn ask(client: &Client, mf_host: &str, request: &AnchorRequest) -> Result<Media, String> {
-    let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-    let url = format!("https://{mf_host}{ANCHOR_PATH}");
+/// POSTs `body` to the MF, expecting a 2xx.
+async fn post<B: serde::Serialize>(client: &Client, url: &str, body: &B) -> Result<(), String> {
+    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let response = client
-        .send(HttpRequest::post_json(url.as_str(), bytes))
+        .send(HttpRequest::post_json(url, bytes))
+        .await
+        .map_err(|e| e.to_string())?;
+    (response.status < 300)
+        .then_some(())
+        .ok_or_else(|| format!("{url} answered {}", response.status))
+}
+
+async fn ask(client: &Client, mf_host: &str, request: &AnchorRequest) -> Result<Media, String> {
+    let url = format!("https://{mf_host}{ANCHOR_PATH}");
+    let answer: AnchorResponse = ask_json(client, &url, request).await?;
+    first_application(&answer.answer)
+        .ok_or_else(|| "the MF's answer has no m=application section".into())
+}
+
+/// POSTs `request` to the MF and reads its JSON answer (200 only).
+async fn ask_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    client: &Client,
+    url: &str,
+    request: &B,
+) -> Result<T, String> {
+    let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    let response = client
+        .send(HttpRequest::post_json(url, bytes))
         .await
         .map_err(|e| e.to_string())?;
     if response.status != 200 {
@@ -228,14 +244,16 @@ async fn ask(client: &Client, mf_host: &str, request: &AnchorRequest) -> Result<
             String::from_utf8_lossy(&response.body)
         ));
     }
-    let answer: AnchorResponse =
-        serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))?;
-    let session = Session::parse(&answer.answer).map_err(|e| e.to_string())?;
-    session
+    serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))
+}
+
+/// The first `m=application` section of an SDP session.
+fn first_application(sdp: &str) -> Option<Media> {
+    Session::parse(sdp)
+        .ok()?
         .media
         .into_iter()
         .find(|m| matches!(m, Media::Application(_)))
-        .ok_or_else(|| "the MF's answer has no m=application section".into())
 }
 
 /// Puts the MF's answers back into a 2xx's SDP at their offer positions.
@@ -383,26 +401,9 @@ async fn ask_offer(
     mf_host: &str,
     request: &OfferRequest,
 ) -> Result<Media, String> {
-    let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     let url = format!("https://{mf_host}{OFFER_PATH}");
-    let response = client
-        .send(HttpRequest::post_json(url.as_str(), bytes))
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status != 200 {
-        return Err(format!(
-            "{url} answered {}: {}",
-            response.status,
-            String::from_utf8_lossy(&response.body)
-        ));
-    }
-    let offer: OfferResponse =
-        serde_json::from_slice(&response.body).map_err(|e| format!("{url}: {e}"))?;
-    Session::parse(&offer.offer)
-        .map_err(|e| e.to_string())?
-        .media
-        .into_iter()
-        .find(|m| matches!(m, Media::Application(_)))
+    let offer: OfferResponse = ask_json(client, &url, request).await?;
+    first_application(&offer.offer)
         .ok_or_else(|| "the MF's offer has no m=application section".into())
 }
 
@@ -500,24 +501,17 @@ async fn complete(
         name: "-".into(),
         media: vec![section],
     };
-    let body = serde_json::to_vec(&CompleteRequest {
+    let request = CompleteRequest {
         call_id: call_id.to_owned(),
         answer: answer.render(),
-    });
-    let url = format!("https://{mf_host}{COMPLETE_PATH}");
-    let outcome = match body {
-        Ok(b) => client
-            .send(HttpRequest::post_json(url.as_str(), b))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                (r.status < 300)
-                    .then_some(())
-                    .ok_or_else(|| format!("{url} answered {}", r.status))
-            }),
-        Err(e) => Err(e.to_string()),
     };
-    if let Err(e) = outcome {
+    if let Err(e) = post(
+        client,
+        &format!("https://{mf_host}{COMPLETE_PATH}"),
+        &request,
+    )
+    .await
+    {
         ctx.note(
             Some(msg),
             Note::Check {

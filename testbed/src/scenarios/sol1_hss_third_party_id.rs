@@ -7,20 +7,12 @@
 use kit::wire::sh::Storage;
 
 use crate::run::{Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Hop, Step};
+use crate::scenario::{Expect, Figure, Step, hop, invite};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
 const CALLERS: &[&str] = &["ue-a", "ue-m"];
-
-fn hop(from: &'static [&'static str], to: &'static [&'static str], expect: Expect) -> Hop {
-    Hop { from, to, expect }
-}
-
-const fn invite() -> Expect {
-    Expect::SipRequest("INVITE")
-}
 
 /// How the IMS AS comes by the 3P ID information (step 6).
 #[derive(Clone, Copy)]

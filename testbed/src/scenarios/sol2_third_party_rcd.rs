@@ -5,15 +5,11 @@
 //! (§6.2.2.3, Figure 6.2.2.3-1); and the threats of §5.1.2 as variants.
 
 use crate::run::{DcExpect, Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Hop, Step};
+use crate::scenario::{Expect, Figure, Hop, Step, hop, invite, invite_response};
 use crate::world::{DcSetup, Setup};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
-
-fn hop(from: &'static [&'static str], to: &'static [&'static str], expect: Expect) -> Hop {
-    Hop { from, to, expect }
-}
 
 const ALL_CALLERS: &[&str] = &["ue-a", "ue-m", "ue-x"];
 
@@ -63,9 +59,9 @@ fn signing_and_on(
             tr_to: "terminating IMS system (via IBCFs)",
             what: "the INVITE leaves through the egress IBCF, crosses the NNI and enters through the ingress IBCF",
             hops: vec![
-                hop(&["scscf-o"], &["ibcf-o"], Expect::SipRequest("INVITE")),
-                hop(&["ibcf-o"], &["ibcf-t"], Expect::SipRequest("INVITE")),
-                hop(&["ibcf-t"], &["scscf-t"], Expect::SipRequest("INVITE")),
+                hop(&["scscf-o"], &["ibcf-o"], invite()),
+                hop(&["ibcf-o"], &["ibcf-t"], invite()),
+                hop(&["ibcf-t"], &["scscf-t"], invite()),
             ],
         },
         Step {
@@ -106,7 +102,7 @@ fn signing_and_on(
             tr_from: "terminating IMS system",
             tr_to: "terminating SIP UA",
             what: "the INVITE reaches the callee with verstat (and the RCD only if it verified)",
-            hops: vec![hop(&["pcscf-t"], &["ue-b"], Expect::SipRequest("INVITE"))],
+            hops: vec![hop(&["pcscf-t"], &["ue-b"], invite())],
         },
         Step {
             id: ids[8],
@@ -114,33 +110,9 @@ fn signing_and_on(
             tr_to: "originating IMS system",
             what: "the callee rings (180) and answers (200); the answer crosses back over the NNI",
             hops: vec![
-                hop(
-                    &["ue-b"],
-                    &["pcscf-t"],
-                    Expect::SipResponse {
-                        method: "INVITE",
-                        lo: 180,
-                        hi: 189,
-                    },
-                ),
-                hop(
-                    &["ue-b"],
-                    &["pcscf-t"],
-                    Expect::SipResponse {
-                        method: "INVITE",
-                        lo: 200,
-                        hi: 299,
-                    },
-                ),
-                hop(
-                    &["ibcf-t"],
-                    &["ibcf-o"],
-                    Expect::SipResponse {
-                        method: "INVITE",
-                        lo: 200,
-                        hi: 299,
-                    },
-                ),
+                hop(&["ue-b"], &["pcscf-t"], invite_response(180, 189)),
+                hop(&["ue-b"], &["pcscf-t"], invite_response(200, 299)),
+                hop(&["ibcf-t"], &["ibcf-o"], invite_response(200, 299)),
             ],
         },
         Step {
@@ -149,24 +121,8 @@ fn signing_and_on(
             tr_to: "originating SIP UA",
             what: "the caller gets the 18x and the 200",
             hops: vec![
-                hop(
-                    caller_side,
-                    caller_first_hop,
-                    Expect::SipResponse {
-                        method: "INVITE",
-                        lo: 180,
-                        hi: 189,
-                    },
-                ),
-                hop(
-                    caller_side,
-                    caller_first_hop,
-                    Expect::SipResponse {
-                        method: "INVITE",
-                        lo: 200,
-                        hi: 299,
-                    },
-                ),
+                hop(caller_side, caller_first_hop, invite_response(180, 189)),
+                hop(caller_side, caller_first_hop, invite_response(200, 299)),
             ],
         },
     ]
@@ -196,7 +152,7 @@ fn single_registration(id3p: bool) -> Figure {
             tr_from: "UE (3rd party subscriber)",
             tr_to: "originating IMS system",
             what: "the caller sends the INVITE with its IMPU and, optionally, 3P ID data (From display name)",
-            hops: vec![hop(ALL_CALLERS, &["pcscf-o"], Expect::SipRequest("INVITE"))],
+            hops: vec![hop(ALL_CALLERS, &["pcscf-o"], invite())],
         },
         Step {
             id: "2",
@@ -223,14 +179,14 @@ fn sip_trunk() -> Figure {
             tr_from: "3rd party PBX",
             tr_to: "IBCF",
             what: "the PBX sends the INVITE with the caller's IMPU and, optionally, 3P ID data over the SIP trunk",
-            hops: vec![hop(&["pbx"], &["ibcf-o"], Expect::SipRequest("INVITE"))],
+            hops: vec![hop(&["pbx"], &["ibcf-o"], invite())],
         },
         Step {
             id: "2",
             tr_from: "IBCF",
             tr_to: "originating IMS system",
             what: "the IBCF passes the INVITE into the IMS (the S-CSCF's originating services)",
-            hops: vec![hop(&["ibcf-o"], &["scscf-o"], Expect::SipRequest("INVITE"))],
+            hops: vec![hop(&["ibcf-o"], &["scscf-o"], invite())],
         },
         Step {
             id: "3",

@@ -8,28 +8,12 @@
 use kit::wire::sh::Storage;
 
 use crate::run::{Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Hop, Step};
+use crate::scenario::{Expect, Figure, Step, hop, invite, invite_response};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
 const CALLERS: &[&str] = &["ue-a", "ue-x"];
-
-fn hop(from: &'static [&'static str], to: &'static [&'static str], expect: Expect) -> Hop {
-    Hop { from, to, expect }
-}
-
-const fn invite() -> Expect {
-    Expect::SipRequest("INVITE")
-}
-
-const fn response(lo: u16, hi: u16) -> Expect {
-    Expect::SipResponse {
-        method: "INVITE",
-        lo,
-        hi,
-    }
-}
 
 /// What the HSS gives for the caller, which decides steps 4a, 4b and 9.
 #[derive(Clone, Copy)]
@@ -178,9 +162,9 @@ fn figure(rcd: Rcd) -> Figure {
             tr_to: "originating IMS subsystem, originating UE",
             what: "the callee rings and answers; 180 and 200 travel back to the caller",
             hops: vec![
-                hop(&["ue-b"], &["pcscf-t"], response(180, 189)),
-                hop(&["ue-b"], &["pcscf-t"], response(200, 299)),
-                hop(&["pcscf-o"], CALLERS, response(200, 299)),
+                hop(&["ue-b"], &["pcscf-t"], invite_response(180, 189)),
+                hop(&["ue-b"], &["pcscf-t"], invite_response(200, 299)),
+                hop(&["pcscf-o"], CALLERS, invite_response(200, 299)),
             ],
         },
     ];

@@ -7,7 +7,7 @@
 //! network verifies only for callees subscribed to verification (Figure 6.4.2-1).
 
 use crate::run::{Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Hop, Step};
+use crate::scenario::{Expect, Figure, Step, hop, invite};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -15,14 +15,6 @@ const Q_BRANCH: &str = "Q Branch Spy Gadgets";
 /// The enterprise's number its employees may present (fixtures/enterprise/authz.toml).
 const ID3P: &str = "tel:+12025550100";
 const CALLERS: &[&str] = &["ue-a", "ue-x"];
-
-fn hop(from: &'static [&'static str], to: &'static [&'static str], expect: Expect) -> Hop {
-    Hop { from, to, expect }
-}
-
-const fn invite() -> Expect {
-    Expect::SipRequest("INVITE")
-}
 
 /// How the 3P ID gets authorised.
 #[derive(Clone, Copy, PartialEq, Eq)]
