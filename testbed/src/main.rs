@@ -90,6 +90,9 @@ struct RunArgs {
     /// Only the one-line verdict per variant, not the traces.
     #[arg(long)]
     summary: bool,
+    /// How many worlds run at once (each on its own ports); output stays in variant order.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
 }
 
 fn main() -> ExitCode {
@@ -207,8 +210,23 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let began = std::time::Instant::now();
     let mut failed = 0;
-    for variant in &variants {
-        let result = runtime.block_on(run::execute(variant, args.seed));
+    // Worlds are independent (own ports, own trace), so several run at once; a run spends most
+    // of its time waiting for its network to go quiet, not computing.
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(args.jobs.max(1)));
+    let runs: Vec<_> = variants
+        .iter()
+        .map(|variant| {
+            let (variant, permits, seed) = (variant.clone(), permits.clone(), args.seed);
+            runtime.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                run::execute(&variant, seed).await
+            })
+        })
+        .collect();
+    for (variant, handle) in variants.iter().zip(runs) {
+        let result = runtime
+            .block_on(handle)
+            .map_err(|e| anyhow::anyhow!("{}: the run panicked: {e}", variant.name()))?;
         if !args.summary {
             println!("{}", render::text(&result));
         }

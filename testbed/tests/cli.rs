@@ -285,3 +285,22 @@ fn x5u_fetched_over_https_from_the_sti_cr() {
     );
     drop(server);
 }
+
+/// `testbed run` with several worlds at once prints exactly what one at a time prints, and exits
+/// 0 when every variant passes.
+#[test]
+fn parallel_runs_print_what_sequential_runs_print() {
+    let parallel = testbed(&["run", "1", "3", "--jobs", "4"]);
+    let sequential = testbed(&["run", "1", "3", "--jobs", "1"]);
+    assert!(
+        parallel.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parallel.stderr)
+    );
+    assert!(sequential.status.success());
+    let (p, s) = (stdout(&parallel), stdout(&sequential));
+    assert!(p.contains("═══ Solution 3"), "{p}");
+    assert_eq!(p, s);
+    let verdicts = String::from_utf8_lossy(&parallel.stderr);
+    assert_eq!(verdicts.matches("PASS ").count(), 8, "{verdicts}");
+}
