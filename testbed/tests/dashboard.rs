@@ -81,7 +81,28 @@ fn frames_of_every_solution() {
                 insta::assert_snapshot!(format!("dashboard__sol{solution}_verification_{w}x{h}"), text);
             });
         }
+        // The checks are longer than the pane: J scrolls to the later ones.
+        let top = frame(&app, 80, 24);
+        for _ in 0..5 {
+            app.key(Input::Char('J'));
+        }
+        let scrolled = frame(&app, 80, 24);
+        assert_ne!(top, scrolled, "J scrolls the checks");
+        let first = first_check(&app);
+        assert!(top.contains(&first), "the first check at the top:\n{top}");
+        assert!(
+            !scrolled.contains(&first),
+            "scrolled past the first check:\n{scrolled}"
+        );
     }
+}
+
+/// The selected message's first check line, as the pane shows it.
+fn first_check(app: &App) -> String {
+    let view = app.view().unwrap();
+    let entry = &view.entries[app.selected_entry().unwrap()];
+    let check = &entry.checks[0];
+    format!("✔ {}", check.name).chars().take(30).collect()
 }
 
 #[test]

@@ -106,6 +106,9 @@ pub struct App {
     pub theme: Theme,
     pub status: String,
     pub quit: bool,
+    /// Lines the detail pane (Message / Tokens / Checks / Step) is scrolled down by; back to
+    /// the top whenever the message or the tab changes.
+    pub detail_scroll: u16,
 }
 
 impl App {
@@ -129,6 +132,7 @@ impl App {
             theme,
             status: String::new(),
             quit: false,
+            detail_scroll: 0,
         }
     }
 
@@ -219,6 +223,7 @@ impl App {
     /// Selects the current variant; runs it if it never ran.
     fn select_variant(&mut self) -> Effect {
         self.selected = 0;
+        self.detail_scroll = 0;
         self.diff_base = None;
         self.diffing = false;
         match self.current_name() {
@@ -228,6 +233,7 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
+        self.detail_scroll = 0;
         let n = self.visible().len();
         if n == 0 {
             self.selected = 0;
@@ -345,7 +351,12 @@ impl App {
             Input::PageDown => self.move_by(10),
             Input::Char('g') => self.move_by(isize::MIN / 2),
             Input::Char('G') => self.move_by(isize::MAX / 2),
-            Input::Tab => self.tab = self.tab.next(),
+            Input::Tab => {
+                self.tab = self.tab.next();
+                self.detail_scroll = 0;
+            }
+            Input::Char('J') => self.detail_scroll = self.detail_scroll.saturating_add(3),
+            Input::Char('K') => self.detail_scroll = self.detail_scroll.saturating_sub(3),
             Input::Char(' ') => {
                 self.playing = !self.playing;
                 if self.playing {
@@ -399,6 +410,7 @@ impl App {
             Input::ClickRow(pos) if pos < self.visible().len() => {
                 self.selected = pos;
                 self.diffing = false;
+                self.detail_scroll = 0;
             }
             _ => {}
         }
@@ -455,6 +467,23 @@ mod tests {
         };
         app.finished(view);
         app
+    }
+
+    #[test]
+    fn detail_pane_scrolls_and_resets() {
+        let mut app = app_with_view();
+        app.key(Input::Char('J'));
+        app.key(Input::Char('J'));
+        assert_eq!(app.detail_scroll, 6);
+        app.key(Input::Char('K'));
+        assert_eq!(app.detail_scroll, 3);
+        app.key(Input::Down);
+        assert_eq!(app.detail_scroll, 0, "another message starts at the top");
+        app.key(Input::Char('J'));
+        app.key(Input::Tab);
+        assert_eq!(app.detail_scroll, 0, "another tab starts at the top");
+        app.key(Input::Char('K'));
+        assert_eq!(app.detail_scroll, 0, "never above the top");
     }
 
     #[test]

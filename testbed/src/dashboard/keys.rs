@@ -38,6 +38,12 @@ pub const KEYS: &[Key] = &[
         bar: true,
     },
     Key {
+        keys: "J/K",
+        short: "scroll",
+        help: "scroll the detail pane (message, tokens, checks, step) down / up",
+        bar: false,
+    },
+    Key {
         keys: "Tab",
         short: "tab",
         help: "cycle Message / Tokens / Checks / Step",

@@ -586,7 +586,15 @@ fn details(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) {
         }
         Tab::Step => step_text(app, e, p),
     };
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), rows[1]);
+    // Scrolled with J/K; never past the last line.
+    let last = u16::try_from(text.lines.len().saturating_sub(1)).unwrap_or(u16::MAX);
+    let scroll = app.detail_scroll.min(last);
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        rows[1],
+    );
 }
 
 fn step_text<'a>(app: &'a App, e: &'a Entry, p: &Palette) -> Text<'a> {
