@@ -93,6 +93,20 @@ struct RunArgs {
     /// How many worlds run at once (each on its own ports); output stays in variant order.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
+    /// How each trace is printed.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Trace formats of `testbed run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// The readable trace (what the snapshots pin).
+    Text,
+    /// Versioned JSON: figure, steps, outcomes, choices and every record.
+    Json,
+    /// A Mermaid sequence diagram with TR step notes.
+    Mermaid,
 }
 
 fn main() -> ExitCode {
@@ -228,7 +242,11 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
             .block_on(handle)
             .map_err(|e| anyhow::anyhow!("{}: the run panicked: {e}", variant.name()))?;
         if !args.summary {
-            println!("{}", render::text(&result));
+            match args.format {
+                Format::Text => println!("{}", render::text(&result)),
+                Format::Json => println!("{}", render::json(&result)),
+                Format::Mermaid => println!("{}", render::mermaid(&result)),
+            }
         }
         let seen = result.steps.iter().filter(|s| s.seen()).count();
         let ok = result.outcomes.iter().filter(|o| o.passed).count();

@@ -246,6 +246,111 @@ pub fn text(run: &Run) -> String {
     normalise(&unseeded(&out), &run.names)
 }
 
+/// The versioned JSON form of a run (`testbed run --format json`): the variant, its figure with
+/// where each step was seen (indices into `records`), the outcomes, the choices in play and
+/// every trace record in causal order. Ports are named as in [`text`], so it is byte-stable.
+pub fn json(run: &Run) -> String {
+    let v = &run.variant;
+    let doc = serde_json::json!({
+        "format": "tr33790-testbed-trace",
+        "version": 1,
+        "solution": v.solution,
+        "variant": v.id,
+        "title": v.title,
+        "threat": v.threat,
+        "passed": run.passed(),
+        "error": run.error,
+        "figure": v.figure,
+        "steps": run.steps,
+        "outcomes": run.outcomes,
+        "choices": v.choices.iter().filter_map(|id| crate::choices::get(id)).collect::<Vec<_>>(),
+        "records": run.trace,
+    });
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    normalise(&unseeded(&text), &run.names)
+}
+
+/// A Mermaid sequence diagram of a run (`testbed run --format mermaid`): one participant per
+/// node in order of appearance, one arrow per message (DNS look-ups and 100 Trying left out),
+/// TR step numbers as notes where a step starts, and the nodes' actions as notes.
+pub fn mermaid(run: &Run) -> String {
+    let idx = index(run);
+    let id = |node: &str| node.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    // Mermaid reads `;` and `#` specially in message text.
+    let clean = |text: &str| text.replace(';', ",").replace('#', "no. ");
+    let shown = |r: &Record| match &r.body {
+        Body::Sent {
+            to: Some(_),
+            message,
+            ..
+        } => message.proto != Proto::Dns && !message.summary.starts_with("100 Trying"),
+        _ => false,
+    };
+    let mut participants: Vec<String> = Vec::new();
+    for r in run.trace.iter().filter(|r| shown(r)) {
+        if let Body::Sent { to: Some(to), .. } = &r.body {
+            for n in [&r.node, to] {
+                if !participants.contains(n) {
+                    participants.push(n.clone());
+                }
+            }
+        }
+    }
+    let v = &run.variant;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "%% {} — TR 33.790 §{} Figure {}",
+        v.name(),
+        v.figure.clause,
+        v.figure.figure
+    );
+    let _ = writeln!(out, "sequenceDiagram");
+    let _ = writeln!(out, "    autonumber");
+    for p in &participants {
+        let _ = writeln!(out, "    participant {} as {p}", id(p));
+    }
+    let mut last_step = String::new();
+    for (i, r) in run.trace.iter().enumerate() {
+        if let Some(step) = idx.step.get(&i)
+            && *step != last_step
+            && participants.contains(&r.node)
+        {
+            let _ = writeln!(out, "    Note over {}: step {step}", id(&r.node));
+            last_step.clone_from(step);
+        }
+        match &r.body {
+            Body::Sent {
+                to: Some(to),
+                message,
+                ..
+            } if shown(r) => {
+                let arrow = if message.proto == Proto::Dc {
+                    "-)"
+                } else {
+                    "->>"
+                };
+                let _ = writeln!(
+                    out,
+                    "    {}{arrow}{}: {} {}",
+                    id(&r.node),
+                    id(to),
+                    proto(message.proto, message.transport),
+                    clean(&message.summary)
+                );
+            }
+            Body::Note {
+                note: Note::Action { label },
+                ..
+            } if participants.contains(&r.node) => {
+                let _ = writeln!(out, "    Note right of {}: {}", id(&r.node), clean(label));
+            }
+            _ => {}
+        }
+    }
+    normalise(&out, &run.names)
+}
+
 /// Replaces what a run cannot seed: DTLS certificate fingerprints (`a=fingerprint:<alg> <hex>`)
 /// become `<dtls-fingerprint>`.
 pub fn unseeded(text: &str) -> String {

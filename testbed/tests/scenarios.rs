@@ -372,3 +372,45 @@ fn nothing_is_left_running_after_a_run() {
         }
     });
 }
+
+/// `--format json` and `--format mermaid`: valid, complete and free of OS-chosen ports.
+#[test]
+fn json_and_mermaid_exports() {
+    let result = run("3:url");
+    let json = render::json(&result);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(doc["format"], "tr33790-testbed-trace");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["passed"], true);
+    assert_eq!(
+        doc["steps"].as_array().unwrap().len(),
+        result.variant.figure.steps.len()
+    );
+    assert_eq!(doc["records"].as_array().unwrap().len(), result.trace.len());
+    for (at, _) in json.match_indices("127.0.0.1:") {
+        assert_eq!(
+            json.as_bytes().get(at + "127.0.0.1:".len()),
+            Some(&b'<'),
+            "a port left unnamed near {:?}",
+            &json[at..(at + 30).min(json.len())]
+        );
+    }
+    let mermaid = render::mermaid(&result);
+    assert!(
+        mermaid.lines().nth(1) == Some("sequenceDiagram"),
+        "{mermaid}"
+    );
+    for step in &result.variant.figure.steps {
+        assert!(
+            mermaid.contains(&format!(": step {}\n", step.id)),
+            "step {} in the diagram",
+            step.id
+        );
+    }
+    for line in mermaid.lines().skip(1) {
+        assert!(
+            !line.contains(';') && !line.contains('#'),
+            "Mermaid would misread {line:?}"
+        );
+    }
+}
