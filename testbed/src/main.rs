@@ -252,7 +252,7 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         let ok = result.outcomes.iter().filter(|o| o.passed).count();
         let verdict = if result.passed() { "PASS" } else { "FAIL" };
         eprintln!(
-            "{verdict} {:<20} {seen}/{} TR steps, {ok}/{} outcomes · world up {:.1} ms · call set-up {:.1} ms · run {:.0} ms{}",
+            "{verdict} {:<20} {seen}/{} TR steps, {ok}/{} outcomes · world up {:.1} ms · answered after {:.1} ms (ringing included) · run {:.0} ms{}",
             variant.name(),
             result.steps.len(),
             result.outcomes.len(),
