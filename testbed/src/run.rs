@@ -452,14 +452,15 @@ async fn prepare(
     let skip = |node: &str, label: String| {
         world.tap.note(node, None, Note::Action { label });
     };
+    let authz = || {
+        world
+            .authz
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no 3P authorization server in this world"))
+    };
     match (prep, before_registration) {
-        (Prep::None, _) => {}
         (Prep::DesignatedImpu { id3p }, true) => {
-            let authz = world
-                .authz
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("no 3P authorization server in this world"))?;
-            let allocation = authz
+            let allocation = authz()?
                 .request_allocation(&ue.impu(), id3p)
                 .await
                 .map_err(|e| anyhow::anyhow!("step 0a: {e}"))?;
@@ -475,52 +476,38 @@ async fn prepare(
                 ),
             );
         }
-        (Prep::Token { id3p }, false) => {
+        // Option B: the UE presents the 3P ID (Authorization and From), with a token or not.
+        (Prep::Token { id3p } | Prep::HeldToken { id3p } | Prep::Authenticate { id3p }, false) => {
             skip(
                 "authz3p",
                 "option B: no designated IMPU is allocated for this UE".into(),
             );
-            let token = ue.obtain_3p_token(&realm, id3p).await?;
+            let token = match prep {
+                Prep::Token { .. } => Some(ue.obtain_3p_token(&realm, id3p).await?),
+                Prep::HeldToken { .. } => {
+                    let token = authz()?
+                        .mint_token(&ue.impu(), id3p)
+                        .map_err(|e| anyhow::anyhow!("the earlier token: {e}"))?;
+                    skip(
+                        caller,
+                        "presents the token it obtained while still an employee (no step 0b now)"
+                            .into(),
+                    );
+                    Some(token)
+                }
+                _ => {
+                    skip(
+                        caller,
+                        "no token is obtained: the authorization server is to authenticate the UE (§6.4.2.2)".into(),
+                    );
+                    None
+                }
+            };
             ue.set_authorization(Some(ue::bearer_authorization(
                 &realm,
                 id3p,
-                Some(&token.access_token),
+                token.as_ref().map(|t| t.access_token.as_str()),
             )));
-            ue.present_as(Some(id3p));
-        }
-        (Prep::HeldToken { id3p }, false) => {
-            skip(
-                "authz3p",
-                "option B: no designated IMPU is allocated for this UE".into(),
-            );
-            let authz = world
-                .authz
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("no 3P authorization server in this world"))?;
-            let token = authz
-                .mint_token(&ue.impu(), id3p)
-                .map_err(|e| anyhow::anyhow!("the earlier token: {e}"))?;
-            skip(
-                caller,
-                "presents the token it obtained while still an employee (no step 0b now)".into(),
-            );
-            ue.set_authorization(Some(ue::bearer_authorization(
-                &realm,
-                id3p,
-                Some(&token.access_token),
-            )));
-            ue.present_as(Some(id3p));
-        }
-        (Prep::Authenticate { id3p }, false) => {
-            skip(
-                "authz3p",
-                "option B: no designated IMPU is allocated for this UE".into(),
-            );
-            skip(
-                caller,
-                "no token is obtained: the authorization server is to authenticate the UE (§6.4.2.2)".into(),
-            );
-            ue.set_authorization(Some(ue::bearer_authorization(&realm, id3p, None)));
             ue.present_as(Some(id3p));
         }
         _ => {}

@@ -152,9 +152,10 @@ pub fn answer(db: &Db, storage: Storage, method: &str, target: &str) -> Response
 /// never needs to; it hands out what it holds (choice `6.1-hss-fetch`). Said in the trace.
 fn fetch_note(target: &str, response: &Response) -> Option<String> {
     target.strip_prefix("/sh/v1/3pid-info/")?;
-    let body = String::from_utf8_lossy(&response.body);
+    let pointer =
+        serde_json::from_slice::<IdInfoAnswer>(&response.body).is_ok_and(|a| a.url.is_some());
     Some(match response.status {
-        200 if body.contains("\"url\"") => {
+        200 if pointer => {
             "3P ID information held as a URI: returned for the IMS AS to fetch; no repository fetch by the HSS".into()
         }
         200 => "3P ID information held in the subscription: returned as is; no repository fetch by the HSS".into(),

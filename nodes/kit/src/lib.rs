@@ -28,18 +28,18 @@ pub mod x5u;
 pub(crate) async fn connect_tcp(
     peer: std::net::SocketAddr,
 ) -> std::io::Result<tokio::net::TcpStream> {
-    let socket = if peer.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
+    let (socket, any) = if peer.is_ipv4() {
+        (
+            tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED),
+        )
     } else {
-        tokio::net::TcpSocket::new_v6()?
+        (
+            tokio::net::TcpSocket::new_v6()?,
+            std::net::IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED),
+        )
     };
-    let local: std::net::SocketAddr = if peer.ip().is_loopback() && peer.is_ipv4() {
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0))
-    } else if peer.is_ipv4() {
-        std::net::SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        std::net::SocketAddr::from(([0u16; 8], 0))
-    };
+    let local = std::net::SocketAddr::new(any, 0);
     socket.bind(local)?;
     socket.connect(peer).await
 }

@@ -205,3 +205,77 @@ impl Locate for WorldDns {
         Box::pin(async move { self.resolver()?.sip_targets(host, port, transport).await })
     }
 }
+
+/// Hostnames → addresses filled in as nodes start, for tests and tools that run a few nodes
+/// without the world's DNS: HTTPS by hostname, SIP over UDP to a hostname or an IP literal.
+#[derive(Debug, Default)]
+pub struct HostTable(std::sync::Mutex<std::collections::HashMap<String, std::net::SocketAddr>>);
+
+impl HostTable {
+    pub fn add(&self, host: &str, addr: std::net::SocketAddr) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host.to_ascii_lowercase(), addr);
+    }
+
+    /// Forgets `host` (a node that went away).
+    pub fn remove(&self, host: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&host.to_ascii_lowercase());
+    }
+
+    pub fn get(&self, host: &str) -> std::io::Result<std::net::SocketAddr> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&host.to_ascii_lowercase())
+            .copied()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, host.to_owned()))
+    }
+
+    /// A context for node `id` at `host` that finds its peers in this table.
+    pub fn ctx(self: &Arc<Self>, id: &str, host: &str, tap: &Tap, clock: Clock, seed: u64) -> Ctx {
+        Ctx {
+            id: id.into(),
+            host: host.into(),
+            tap: tap.clone(),
+            clock,
+            seed,
+            resolve: self.clone(),
+            locate: self.clone(),
+        }
+    }
+}
+
+impl Resolve for HostTable {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        _port: u16,
+    ) -> http::BoxFuture<'a, std::io::Result<std::net::SocketAddr>> {
+        Box::pin(async move { self.get(host) })
+    }
+}
+
+impl Locate for HostTable {
+    fn sip_targets<'a>(
+        &'a self,
+        host: &'a str,
+        port: Option<u16>,
+        _transport: Option<crate::locate::SipTransport>,
+    ) -> http::BoxFuture<'a, std::io::Result<Vec<crate::locate::SipTarget>>> {
+        Box::pin(async move {
+            let addr = match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => std::net::SocketAddr::new(ip, port.unwrap_or(5060)),
+                Err(_) => self.get(host)?,
+            };
+            Ok(vec![crate::locate::SipTarget {
+                addr,
+                transport: crate::locate::SipTransport::Udp,
+            }])
+        })
+    }
+}

@@ -390,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn auth_params_parse() {
+    fn auth_params_bearer_credentials() {
         let (scheme, p) =
             auth_params(r#"Bearer realm="authz.example", 3pid="tel:+1", token="a.b,c", x=y"#)
                 .unwrap();
@@ -404,5 +404,67 @@ mod tests {
         assert!(auth_params(r#"Bearer realm="open"#).is_none());
         assert!(auth_params("").is_none());
         assert_eq!(auth_params("Bearer").unwrap().1.len(), 0);
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn auth_params_parse() {
+        let (scheme, p) =
+            auth_params(r#"Bearer realm="authz.enterprise.example", nonce="0a1b""#).unwrap();
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(
+            p,
+            params(&[("realm", "authz.enterprise.example"), ("nonce", "0a1b")])
+        );
+        // Tokens, odd spacing, case-insensitive names, empty list elements.
+        let (scheme, p) = auth_params("  bearer  Realm = x.example ,, NONCE=abc-1 ,").unwrap();
+        assert_eq!(scheme, "bearer");
+        assert_eq!(p, params(&[("realm", "x.example"), ("nonce", "abc-1")]));
+        // Commas and escaped quotes inside a quoted-string.
+        let (_, p) =
+            auth_params(r#"Bearer realm="a, b", error_description="say \"no\", \\ok""#).unwrap();
+        assert_eq!(
+            p,
+            params(&[("realm", "a, b"), ("error_description", r#"say "no", \ok"#)])
+        );
+        // An empty quoted value is a value.
+        assert_eq!(
+            auth_params(r#"Bearer realm="""#).unwrap().1,
+            params(&[("realm", "")])
+        );
+        // A scheme alone.
+        assert_eq!(
+            auth_params("Bearer").unwrap(),
+            ("Bearer".to_owned(), BTreeMap::new())
+        );
+        // A second challenge ends the first.
+        let (scheme, p) =
+            auth_params(r#"Bearer realm="r", nonce="n", Digest realm="d", qop="auth""#).unwrap();
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(p, params(&[("realm", "r"), ("nonce", "n")]));
+        // Malformed.
+        for bad in [
+            "",
+            "   ",
+            r#"="x""#,
+            r#"Bearer realm="unterminated"#,
+            r#"Bearer realm="ends in escape\"#,
+            "Bearer realm",
+            "Bearer realm=",
+            r#"Bearer realm="a" nonce="b""#,
+            r#"Bearer realm="a", realm="b""#,
+            r#"Bearer Realm="a", realm="b""#,
+            "Bearer abc==",
+            r#"Bearer,realm="a""#,
+            r#"Bearer realm="a"x"#,
+        ] {
+            assert_eq!(auth_params(bad), None, "{bad:?}");
+        }
     }
 }

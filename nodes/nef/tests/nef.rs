@@ -3,16 +3,12 @@
 //! HSS refuses), authorisations from the IMS AS only, routed by realm or designated IMPU.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use kit::clock::Clock;
-use kit::http::{BoxFuture, Client, Peer, Request, Resolve, Response, handler};
-use kit::locate::{Locate, SipTarget, SipTransport};
-use kit::node::{ClientAuth, Ctx, json_response};
+use kit::http::{Client, Peer, Request, Response, handler};
+use kit::node::{ClientAuth, Ctx, HostTable, json_response};
 use kit::trace::{Body, Note, Tap};
 use kit::wire::authz::{
     ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
@@ -31,49 +27,8 @@ const ID3P: &str = "tel:+12025550100";
 const POOL_0: &str = "sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org";
 const POOL_1: &str = "sip:+12025550101@ims.mnc001.mcc001.3gppnetwork.org";
 
-#[derive(Debug, Default)]
-struct Hosts(Mutex<HashMap<String, SocketAddr>>);
-
-impl Hosts {
-    fn add(&self, host: &str, addr: SocketAddr) {
-        self.0.lock().unwrap().insert(host.to_owned(), addr);
-    }
-}
-
-impl Resolve for Hosts {
-    fn resolve<'a>(&'a self, host: &'a str, _port: u16) -> BoxFuture<'a, io::Result<SocketAddr>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .unwrap()
-                .get(host)
-                .copied()
-                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, host.to_owned()))
-        })
-    }
-}
-
-impl Locate for Hosts {
-    fn sip_targets<'a>(
-        &'a self,
-        host: &'a str,
-        _port: Option<u16>,
-        _transport: Option<SipTransport>,
-    ) -> BoxFuture<'a, io::Result<Vec<SipTarget>>> {
-        Box::pin(async move { Err(io::Error::new(io::ErrorKind::NotFound, host.to_owned())) })
-    }
-}
-
-fn ctx(id: &str, host: &str, hosts: &Arc<Hosts>, tap: &Tap) -> Ctx {
-    Ctx {
-        id: id.into(),
-        host: host.into(),
-        tap: tap.clone(),
-        clock: Clock::Fixed(NOW),
-        seed: 7,
-        resolve: hosts.clone(),
-        locate: hosts.clone(),
-    }
+fn ctx(id: &str, host: &str, hosts: &Arc<HostTable>, tap: &Tap) -> Ctx {
+    hosts.ctx(id, host, tap, Clock::Fixed(NOW), 7)
 }
 
 async fn post<T: serde::Serialize>(client: &Client, path: &str, body: &T) -> Response {
@@ -105,7 +60,7 @@ fn answer(r: &Response) -> AuthorizeResponse {
 #[tokio::test]
 async fn allocation_and_authorization_over_https() {
     let tap = Tap::new();
-    let hosts = Arc::new(Hosts::default());
+    let hosts = Arc::new(HostTable::default());
 
     // A stand-in HSS: records what is provisioned, refuses when told to.
     let provisioned = Arc::new(Mutex::new(Vec::<Provisioning>::new()));
@@ -304,7 +259,7 @@ async fn allocation_and_authorization_over_https() {
     assert_eq!(r.status, 405);
 
     // The authorization server is gone: the transport error becomes the reason.
-    hosts.0.lock().unwrap().remove(AUTHZ);
+    hosts.remove(AUTHZ);
     drop(authz);
     b.realm = Some(AUTHZ.into());
     let a = answer(&post(&ims_as, NEF_AUTHORIZE_PATH, &b).await);

@@ -1592,9 +1592,11 @@ mod tests {
         r.realm = Some("authz.other.example".into());
         let reason = refused(&a, &mut l, r, NOW);
         assert!(reason.contains("not this server's"), "{reason}");
-        // No token, and UE-X's policy is token only (it is revoked anyway: refused either way).
-        let reason = refused(&a, &mut l, option_b(UE_X, None, None), NOW);
-        assert!(!reason.is_empty());
+        // No token, and the UE's policy is token only.
+        let mut token_only = authority(false);
+        token_only.directory.employees.get_mut(UE_A).unwrap().auth = AuthPolicy::Token;
+        let reason = refused(&token_only, &mut l, option_b(UE_A, None, None), NOW);
+        assert!(reason.contains("does not authenticate"), "{reason}");
     }
 
     #[test]

@@ -3,16 +3,12 @@
 //! a stand-in NEF over mutual TLS and option A then works.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::io;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use kit::clock::Clock;
 use kit::fixtures;
-use kit::http::{BoxFuture, Peer, Request, Resolve, Response, handler};
-use kit::locate::{Locate, SipTarget, SipTransport};
-use kit::node::{ClientAuth, Ctx, json_response};
+use kit::http::{Peer, Request, Response, handler};
+use kit::node::{ClientAuth, Ctx, HostTable, json_response};
 use kit::trace::{Body, Note, Tap};
 use kit::wire::authz::{
     ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
@@ -32,50 +28,8 @@ const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
 const ID3P: &str = "tel:+12025550100";
 const DESIGNATED: &str = "sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org";
 
-/// Hostnames → loopback addresses of the servers the test started.
-#[derive(Debug, Default)]
-struct Hosts(Mutex<HashMap<String, SocketAddr>>);
-
-impl Hosts {
-    fn add(&self, host: &str, addr: SocketAddr) {
-        self.0.lock().unwrap().insert(host.to_owned(), addr);
-    }
-}
-
-impl Resolve for Hosts {
-    fn resolve<'a>(&'a self, host: &'a str, _port: u16) -> BoxFuture<'a, io::Result<SocketAddr>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .unwrap()
-                .get(host)
-                .copied()
-                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, host.to_owned()))
-        })
-    }
-}
-
-impl Locate for Hosts {
-    fn sip_targets<'a>(
-        &'a self,
-        host: &'a str,
-        _port: Option<u16>,
-        _transport: Option<SipTransport>,
-    ) -> BoxFuture<'a, io::Result<Vec<SipTarget>>> {
-        Box::pin(async move { Err(io::Error::new(io::ErrorKind::NotFound, host.to_owned())) })
-    }
-}
-
-fn ctx(id: &str, host: &str, hosts: &Arc<Hosts>, tap: &Tap) -> Ctx {
-    Ctx {
-        id: id.into(),
-        host: host.into(),
-        tap: tap.clone(),
-        clock: Clock::Fixed(NOW),
-        seed: 7,
-        resolve: hosts.clone(),
-        locate: hosts.clone(),
-    }
+fn ctx(id: &str, host: &str, hosts: &Arc<HostTable>, tap: &Tap) -> Ctx {
+    hosts.ctx(id, host, tap, Clock::Fixed(NOW), 7)
 }
 
 fn ue_sign(ue: &str, message: &[u8]) -> String {
@@ -102,7 +56,7 @@ fn actions(tap: &Tap, node: &str) -> Vec<String> {
 #[tokio::test]
 async fn token_authorize_cards_and_allocation_over_https() {
     let tap = Tap::new();
-    let hosts = Arc::new(Hosts::default());
+    let hosts = Arc::new(HostTable::default());
 
     // A stand-in NEF: allocates the designated IMPU to whoever presents the authz certificate.
     let nef_ctx = ctx("nef-o", NEF, &hosts, &tap);
@@ -305,7 +259,7 @@ async fn token_authorize_cards_and_allocation_over_https() {
 #[tokio::test]
 async fn stale_tokens_are_refused_as_expired() {
     let tap = Tap::new();
-    let hosts = Arc::new(Hosts::default());
+    let hosts = Arc::new(HostTable::default());
     let authz_ctx = ctx("authz3p", AUTHZ, &hosts, &tap);
     let server = authz::start(
         &authz_ctx,

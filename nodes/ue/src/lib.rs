@@ -112,6 +112,15 @@ struct State {
     bootstrap_peers: Vec<(String, Arc<Peer>)>,
 }
 
+/// The data channel owner for this agent's peers (its trace name and timers).
+fn dc_owner(ctx: &Ctx, dc: &DcConfig) -> DcOwner {
+    DcOwner {
+        node: ctx.id.clone(),
+        tap: ctx.tap.clone(),
+        timers: dc.timers,
+    }
+}
+
 /// A seeded random stream for the next data channel session of this agent.
 fn dc_rng(ctx: &Ctx, state: &Mutex<State>) -> kit::clock::Rng {
     let n = {
@@ -387,11 +396,7 @@ async fn answer_p2p(
 ) -> Application {
     match &config.dc {
         Some(dc) if dc.accept && !offered.is_declined() => {
-            let owner = DcOwner {
-                node: ctx.id.clone(),
-                tap: ctx.tap.clone(),
-                timers: dc.timers,
-            };
+            let owner = dc_owner(ctx, dc);
             let mut rng = dc_rng(ctx, state);
             match Peer::answer(&owner, &mut rng, offered).await {
                 Ok((peer, mut section)) => {
@@ -469,11 +474,7 @@ async fn answer_bootstrap(
         );
         return Application::declined(offered);
     };
-    let owner = DcOwner {
-        node: ctx.id.clone(),
-        tap: ctx.tap.clone(),
-        timers: dc.timers,
-    };
+    let owner = dc_owner(ctx, dc);
     let mut rng = dc_rng(ctx, state);
     match Peer::answer(&owner, &mut rng, offered).await {
         Ok((peer, section)) => {
@@ -915,11 +916,7 @@ impl Ue {
         let mut bdc_peer = None;
         let body = match (&self.config.dc, channels.is_empty()) {
             (Some(dc), false) => {
-                let owner = DcOwner {
-                    node: self.ctx.id.clone(),
-                    tap: self.ctx.tap.clone(),
-                    timers: dc.timers,
-                };
+                let owner = dc_owner(&self.ctx, dc);
                 let mut rng = dc_rng(&self.ctx, &self.state);
                 let (peer, section) = Peer::offer(&owner, &mut rng, P2P_MID, channels, &[])
                     .await
@@ -1182,11 +1179,7 @@ impl Ue {
         let mut session = std::str::from_utf8(&call.invite.body)
             .map_err(|e| sip(e.to_string()))
             .and_then(|t| Session::parse(t).map_err(|e| sip(e.to_string())))?;
-        let owner = DcOwner {
-            node: self.ctx.id.clone(),
-            tap: self.ctx.tap.clone(),
-            timers: dc.timers,
-        };
+        let owner = dc_owner(&self.ctx, dc);
         let mut rng = dc_rng(&self.ctx, &self.state);
         let (peer, section) = Peer::offer(&owner, &mut rng, mid, channels, &[])
             .await
@@ -1495,61 +1488,6 @@ mod tests {
             challenge_authorization("Bearer", "n", "p"),
             r#"Bearer nonce="n", proof="p""#
         );
-    }
-
-    #[test]
-    fn auth_params_parse() {
-        let (scheme, p) =
-            parse_auth_params(r#"Bearer realm="authz.enterprise.example", nonce="0a1b""#).unwrap();
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(p, params(&[("realm", REALM), ("nonce", "0a1b")]));
-        // Tokens, odd spacing, case-insensitive names, empty list elements.
-        let (scheme, p) =
-            parse_auth_params("  bearer  Realm = x.example ,, NONCE=abc-1 ,").unwrap();
-        assert_eq!(scheme, "bearer");
-        assert_eq!(p, params(&[("realm", "x.example"), ("nonce", "abc-1")]));
-        // Commas and escaped quotes inside a quoted-string.
-        let (_, p) =
-            parse_auth_params(r#"Bearer realm="a, b", error_description="say \"no\", \\ok""#)
-                .unwrap();
-        assert_eq!(
-            p,
-            params(&[("realm", "a, b"), ("error_description", r#"say "no", \ok"#)])
-        );
-        // An empty quoted value is a value.
-        assert_eq!(
-            parse_auth_params(r#"Bearer realm="""#).unwrap().1,
-            params(&[("realm", "")])
-        );
-        // A scheme alone.
-        assert_eq!(
-            parse_auth_params("Bearer").unwrap(),
-            ("Bearer".to_owned(), std::collections::BTreeMap::new())
-        );
-        // A second challenge ends the first.
-        let (scheme, p) =
-            parse_auth_params(r#"Bearer realm="r", nonce="n", Digest realm="d", qop="auth""#)
-                .unwrap();
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(p, params(&[("realm", "r"), ("nonce", "n")]));
-        // Malformed.
-        for bad in [
-            "",
-            "   ",
-            r#"="x""#,
-            r#"Bearer realm="unterminated"#,
-            r#"Bearer realm="ends in escape\"#,
-            "Bearer realm",
-            "Bearer realm=",
-            r#"Bearer realm="a" nonce="b""#,
-            r#"Bearer realm="a", realm="b""#,
-            r#"Bearer Realm="a", realm="b""#,
-            "Bearer abc==",
-            r#"Bearer,realm="a""#,
-            r#"Bearer realm="a"x"#,
-        ] {
-            assert_eq!(parse_auth_params(bad), None, "{bad:?}");
-        }
     }
 
     fn response(text: &str) -> Response {

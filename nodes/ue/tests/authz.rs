@@ -4,17 +4,14 @@
 //! the token request of step 0b over HTTPS.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kit::Error;
 use kit::clock::Clock;
-use kit::http::{BoxFuture, Peer, Resolve, handler};
-use kit::locate::{Locate, SipTarget, SipTransport};
-use kit::node::{ClientAuth, Ctx, json_response};
+use kit::http::{Peer, handler};
+use kit::node::{ClientAuth, Ctx, HostTable, json_response};
 use kit::sip::{Request, Timers};
 use kit::sipmsg;
 use kit::trace::{Body, Note, Tap};
@@ -39,61 +36,8 @@ const NONCE: &str = "00112233445566778899aabbccddeeff";
 const CHALLENGE: &str =
     r#"Bearer realm="authz.enterprise.example", nonce="00112233445566778899aabbccddeeff""#;
 
-/// Hostnames → loopback addresses (HTTPS and SIP over UDP).
-#[derive(Debug, Default)]
-struct Hosts(Mutex<HashMap<String, SocketAddr>>);
-
-impl Hosts {
-    fn add(&self, host: &str, addr: SocketAddr) {
-        self.0.lock().unwrap().insert(host.to_owned(), addr);
-    }
-
-    fn get(&self, host: &str) -> io::Result<SocketAddr> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(host)
-            .copied()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, host.to_owned()))
-    }
-}
-
-impl Resolve for Hosts {
-    fn resolve<'a>(&'a self, host: &'a str, _port: u16) -> BoxFuture<'a, io::Result<SocketAddr>> {
-        Box::pin(async move { self.get(host) })
-    }
-}
-
-impl Locate for Hosts {
-    fn sip_targets<'a>(
-        &'a self,
-        host: &'a str,
-        port: Option<u16>,
-        _transport: Option<SipTransport>,
-    ) -> BoxFuture<'a, io::Result<Vec<SipTarget>>> {
-        Box::pin(async move {
-            let addr = match host.parse::<std::net::IpAddr>() {
-                Ok(ip) => SocketAddr::new(ip, port.unwrap_or(5060)),
-                Err(_) => self.get(host)?,
-            };
-            Ok(vec![SipTarget {
-                addr,
-                transport: SipTransport::Udp,
-            }])
-        })
-    }
-}
-
-fn ctx(id: &str, host: &str, hosts: &Arc<Hosts>, tap: &Tap) -> Ctx {
-    Ctx {
-        id: id.into(),
-        host: host.into(),
-        tap: tap.clone(),
-        clock: Clock::Fixed(NOW),
-        seed: 7,
-        resolve: hosts.clone(),
-        locate: hosts.clone(),
-    }
+fn ctx(id: &str, host: &str, hosts: &Arc<HostTable>, tap: &Tap) -> Ctx {
+    hosts.ctx(id, host, tap, Clock::Fixed(NOW), 7)
 }
 
 fn config(impu: &str, access: Access) -> UeConfig {
@@ -284,7 +228,7 @@ fn methods(seen: &[Request]) -> Vec<String> {
 
 /// The IP-PBX (trunk mode, node `pbx`, UE key `ue-pbx`) and a stand-in IBCF with `policy`.
 async fn pbx(policy: Policy, tap: &Tap) -> (Ue, Network) {
-    let hosts = Arc::new(Hosts::default());
+    let hosts = Arc::new(HostTable::default());
     let network = Network::start(policy).await;
     hosts.add("ibcf.test", network.addr);
     let pbx = Ue::start(
@@ -467,7 +411,7 @@ async fn a_missing_ue_key_leaves_the_401() {
 #[tokio::test]
 async fn designated_impu_and_authorization_header() {
     let tap = Tap::new();
-    let hosts = Arc::new(Hosts::default());
+    let hosts = Arc::new(HostTable::default());
     let network = Network::start(Policy::Answer).await;
     hosts.add("pcscf.test", network.addr);
     let ue = Ue::start(
@@ -526,7 +470,7 @@ async fn designated_impu_and_authorization_header() {
 #[tokio::test]
 async fn token_obtained_over_https() {
     let tap = Tap::new();
-    let hosts = Arc::new(Hosts::default());
+    let hosts = Arc::new(HostTable::default());
     // A stand-in authorization server checking what third_party::authz checks.
     let server = ctx("authz3p", AUTHZ, &hosts, &tap)
         .https_server(
