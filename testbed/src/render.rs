@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use kit::trace::{Body, Note, Proto, Record, Transport};
+use proto::trace::{Body, Note, Proto, Record, Transport};
 
 use crate::run::Run;
 

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use kit::clock::Clock;
-use kit::sip::Timers;
-use kit::sipmsg::{self, NameAddr, Request};
-use kit::trace::{Body, Note, Record};
+use proto::clock::Clock;
+use proto::sip::Timers;
+use proto::sipmsg::{self, NameAddr, Request};
+use proto::trace::{Body, Note, Record};
 use serde::Serialize;
 
 use crate::scenario::{Figure, Outcome, StepMatch, match_steps};
@@ -94,13 +94,13 @@ pub enum DcExpect {
 
 /// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
 /// application data channels (stream ≥ 1000), and a second, unordered one.
-pub fn p2p_channels() -> Vec<kit::sdp::DcMap> {
+pub fn p2p_channels() -> Vec<proto::sdp::DcMap> {
     vec![
-        kit::sdp::DcMap::reliable(1000, "avatar", "avatar-json"),
-        kit::sdp::DcMap {
+        proto::sdp::DcMap::reliable(1000, "avatar", "avatar-json"),
+        proto::sdp::DcMap {
             ordered: false,
             max_retr: Some(2),
-            ..kit::sdp::DcMap::reliable(1002, "pose", "")
+            ..proto::sdp::DcMap::reliable(1002, "pose", "")
         },
     ]
 }
@@ -217,7 +217,7 @@ async fn network_channels(
     fetch_app_list(&bdc, &mf_host).await?;
     let mut n = 1;
     world.settle(quiet, bound).await;
-    let app = kit::sdp::DcMap::reliable(1100, "avatar-app", "avatar-json");
+    let app = proto::sdp::DcMap::reliable(1100, "avatar-app", "avatar-json");
     let p2a = caller
         .add_channels(call, P2A_MID, std::slice::from_ref(&app))
         .await
@@ -273,9 +273,9 @@ async fn callee_bootstrap(world: &World, callee: &ue::Ue, tn: &str) -> Result<us
 
 /// `GET /` over a bootstrap channel; the application list it answers.
 async fn fetch_app_list(
-    bdc: &kit::dc::Peer,
+    bdc: &dc::Peer,
     mf_host: &str,
-) -> Result<kit::wire::dcsf::AppList, String> {
+) -> Result<proto::wire::dcsf::AppList, String> {
     let stream = ue::bootstrap_channel().stream;
     let get = format!("GET / HTTP/1.1\r\nHost: {mf_host}\r\nAccept: application/json\r\n\r\n");
     bdc.send(stream, get.as_bytes())
@@ -295,7 +295,7 @@ async fn fetch_app_list(
             head.lines().next().unwrap_or("")
         ));
     }
-    let list: kit::wire::dcsf::AppList =
+    let list: proto::wire::dcsf::AppList =
         serde_json::from_str(body).map_err(|e| format!("application list: {e}"))?;
     if list.apps.is_empty() {
         return Err("the application list is empty".into());

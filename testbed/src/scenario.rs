@@ -3,7 +3,7 @@
 //! the outcomes its threat variant must show. [`match_steps`] lines a run's trace up with the
 //! steps; a step the run never performed is reported missing, never skipped silently.
 
-use kit::trace::{Body, Note, Proto, Record};
+use proto::trace::{Body, Note, Proto, Record};
 use serde::Serialize;
 
 /// What in the trace shows a step.
@@ -217,7 +217,8 @@ impl Outcome {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use kit::trace::{Message, Tap, Transport};
+    use kit::tap::Tap;
+    use proto::trace::{Message, Transport};
 
     fn addr(p: u16) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], p))

@@ -9,13 +9,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
-use kit::clock::Clock;
 use kit::dns::{DnsServer, Entry};
 use kit::http::Server;
 use kit::node::{Ctx, WorldDns};
-use kit::sip::Timers;
 use kit::sipnode::SipNode;
-use kit::trace::Tap;
+use kit::tap::Tap;
+use proto::clock::Clock;
+use proto::sip::Timers;
 use serde::Deserialize;
 use ue::{Access, Ue, UeConfig};
 
@@ -83,7 +83,7 @@ pub struct Setup {
     /// The key issue #1 solution the operators' IMS ASes run.
     pub flow: ims_as::Flow,
     /// Whether the HSSs hand out data or pointers where they hold both (solutions 1 and 3).
-    pub hss_storage: kit::wire::sh::Storage,
+    pub hss_storage: proto::wire::sh::Storage,
     /// The enterprise changes this jCard after its first fetch (solution 3's threat).
     pub jcard_revision: Option<third_party::id_server::Revision>,
     /// The 3P authorization server hands out tokens that have already expired (solution 4's
@@ -109,10 +109,10 @@ pub enum DcSetup {
 }
 
 /// Data channel timers in the world: 5 ms ICE checks, a 40 ms keepalive, 1.5 s to connect.
-pub fn dc_timers() -> kit::dc::DcTimers {
-    kit::dc::DcTimers {
+pub fn dc_timers() -> dc::DcTimers {
+    dc::DcTimers {
         connect: Duration::from_millis(1500),
-        ..kit::dc::DcTimers::default()
+        ..dc::DcTimers::default()
     }
 }
 

@@ -3,8 +3,8 @@
 //! which reaches the caller.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kit::clock::Clock;
-use kit::trace::Body;
+use proto::clock::Clock;
+use proto::trace::Body;
 use testbed::run::scenario_timers;
 use testbed::world::{Description, Options, Setup, World};
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kit::trace::Body;
+use proto::trace::Body;
 use testbed::run::{Run, execute};
 use testbed::{render, scenarios};
 
@@ -200,7 +200,7 @@ fn data_channels_are_closed_and_released() {
         ] {
             assert!(
                 result.trace.iter().any(|r| r.node == node
-                    && matches!(&r.body, Body::Note { note: kit::trace::Note::Action { label: l }, .. } if l.starts_with(label))),
+                    && matches!(&r.body, Body::Note { note: proto::trace::Note::Action { label: l }, .. } if l.starts_with(label))),
                 "{node}: {label}\n{text}"
             );
         }

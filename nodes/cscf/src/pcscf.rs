@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use kit::Error;
 use kit::node::Ctx;
-use kit::sip::proxy::prepare_forward;
-use kit::sip::{Endpoint, Incoming, Method, Timers};
-use kit::sipmsg::{self, NameAddr};
+use kit::sip::{Endpoint, Incoming};
 use kit::sipnode::{self, SipNode};
-use kit::trace::Note;
+use proto::sip::proxy::prepare_forward;
+use proto::sip::{Method, Timers};
+use proto::sipmsg::{self, NameAddr};
+use proto::trace::Note;
 
 /// P-CSCF settings.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ struct State {
     identities: HashMap<String, String>,
 }
 
-fn contact_uri(req: &kit::sip::Request) -> Option<String> {
+fn contact_uri(req: &proto::sip::Request) -> Option<String> {
     sipmsg::first(&req.headers, "Contact")
         .and_then(|c| {
             sipmsg::split_list(c)

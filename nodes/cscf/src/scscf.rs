@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use kit::Error;
 use kit::node::Ctx;
-use kit::sip::proxy::{prepare_forward, response_to};
-use kit::sip::{Endpoint, Incoming, Method, Request, Timers};
-use kit::sipmsg::{self, NameAddr};
+use kit::sip::{Endpoint, Incoming};
 use kit::sipnode::{self, SipNode};
-use kit::trace::Note;
+use proto::sip::proxy::{prepare_forward, response_to};
+use proto::sip::{Method, Request, Timers};
+use proto::sipmsg::{self, NameAddr};
+use proto::trace::Note;
 
 /// S-CSCF settings.
 #[derive(Debug, Clone)]

@@ -1,17 +1,18 @@
 //! The HSS of one operator: the subscription data the TR's solutions read (third-party ID
 //! authorisation and the 3P ID server's address for TR 33.790 §6.2; verification subscription
 //! on the terminating side), loaded from `fixtures/subscribers.toml` and served over the Sh-like
-//! HTTPS interface (`kit::wire::sh`, DESIGN §5) to the operator's IMS AS with mutual TLS.
+//! HTTPS interface (`proto::wire::sh`, DESIGN §5) to the operator's IMS AS with mutual TLS.
 
+use proto::tn::digits;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::trace::Note;
-use kit::wire::authz::{PROVISION_PATH, Provisioning};
-use kit::wire::sh::{IdInfoAnswer, RcdAnswer, Storage, Subscription};
 use kit::{Error, fixtures};
+use proto::trace::Note;
+use proto::wire::authz::{PROVISION_PATH, Provisioning};
+use proto::wire::sh::{IdInfoAnswer, RcdAnswer, Storage, Subscription};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -75,10 +76,6 @@ impl Db {
             change(s);
         }
     }
-}
-
-fn digits(tn: &str) -> String {
-    tn.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// The answer to one Sh-like request. Pure.

@@ -12,12 +12,13 @@
 
 use kit::http::{Client, Request as HttpRequest};
 use kit::node::Ctx;
-use kit::sdp::{Media, Session};
-use kit::sip::proxy::{prepare_response_forward, response_to};
-use kit::sip::{Endpoint, Incoming, Request, Response};
-use kit::sipmsg::{self, NameAddr};
-use kit::trace::Note;
-use kit::wire::mf::{
+use kit::sip::{Endpoint, Incoming};
+use proto::sdp::{Media, Session};
+use proto::sip::proxy::{prepare_response_forward, response_to};
+use proto::sip::{Request, Response};
+use proto::sipmsg::{self, NameAddr};
+use proto::trace::Note;
+use proto::wire::mf::{
     ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
     OFFER_PATH, OfferRequest, OfferResponse, RELEASE_PATH, ReleaseRequest, for_network,
 };
@@ -59,7 +60,7 @@ impl Anchored {
     }
 }
 
-fn set_body(headers: &mut kit::sip::msg::Headers, body: &mut Vec<u8>, text: String) {
+fn set_body(headers: &mut proto::sip::msg::Headers, body: &mut Vec<u8>, text: String) {
     *body = text.into_bytes();
     sipmsg::set(headers, "Content-Length", body.len().to_string());
 }
@@ -155,7 +156,7 @@ pub async fn take(
                         code: None,
                     },
                 );
-                Media::Application(kit::sdp::Application::declined(app))
+                Media::Application(proto::sdp::Application::declined(app))
             }
         };
         answers.push((i, section));

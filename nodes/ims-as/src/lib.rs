@@ -13,21 +13,23 @@ pub mod anchor;
 pub mod orig;
 pub mod term;
 
+use proto::tn::digits;
 use std::sync::Arc;
 
 use kit::Error;
 use kit::http::{Client, Request as HttpRequest};
 use kit::node::Ctx;
-use kit::sip::proxy::{prepare_forward, response_to};
-use kit::sip::{Endpoint, Incoming, Method, Request, Timers};
-use kit::sipmsg;
-use kit::sipmsg::NameAddr;
+use kit::sip::{Endpoint, Incoming};
 use kit::sipnode::{self, SipNode};
-use kit::trace::Note;
-use kit::wire::authz::{AuthorizeResponse, AuthzOption, NEF_AUTHORIZE_PATH};
-use kit::wire::id3p::RcdRecords;
-use kit::wire::sh::{self, IdInfo, IdInfoAnswer, RcdAnswer, Subscription};
 use orig::Presented;
+use proto::sip::proxy::{prepare_forward, response_to};
+use proto::sip::{Method, Request, Timers};
+use proto::sipmsg;
+use proto::sipmsg::NameAddr;
+use proto::trace::Note;
+use proto::wire::authz::{AuthorizeResponse, AuthzOption, NEF_AUTHORIZE_PATH};
+use proto::wire::id3p::RcdRecords;
+use proto::wire::sh::{self, IdInfo, IdInfoAnswer, RcdAnswer, Subscription};
 use stir::Attest;
 use stir::ms::{
     SIGNING_PATH, SigningRequestBody, SigningResponseBody, VERIFICATION_PATH,
@@ -102,10 +104,6 @@ struct Node {
     https: Client,
     /// Data channel sections anchored at the MF.
     anchored: anchor::Anchored,
-}
-
-fn digits(tn: &str) -> String {
-    tn.chars().filter(char::is_ascii_digit).collect()
 }
 
 impl Node {
@@ -543,7 +541,7 @@ impl Node {
                 let url = format!(
                     "{}{}",
                     server.trim_end_matches('/'),
-                    kit::wire::id3p::path(&digits(caller_tn))
+                    proto::wire::id3p::path(&digits(caller_tn))
                 );
                 match self.get_json::<RcdRecords>(&self.mtls, url).await {
                     Ok(Some(records)) => orig::choose(&records.records, asked.as_deref()),

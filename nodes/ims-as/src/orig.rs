@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use kit::sipmsg::{self, NameAddr, Request};
-use kit::wire::authz::{AuthorizeRequest, AuthzOption, Proof};
-use kit::wire::id3p::RcdRecord;
-use kit::wire::sh::Subscription;
+use proto::sipmsg::{self, NameAddr, Request};
+use proto::wire::authz::{AuthorizeRequest, AuthzOption, Proof};
+use proto::wire::id3p::RcdRecord;
+use proto::wire::sh::Subscription;
 use stir::ms::SigningRequest;
 use stir::{Attest, CallInfo, Dest, Orig, Rcd};
 

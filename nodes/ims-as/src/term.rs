@@ -1,7 +1,7 @@
 //! The terminating IMS AS's decisions for TR 33.790 solution 2 (§6.2.2.2 steps 8–11): what to
 //! ask the STI-VS, and how its answer changes the INVITE before the callee sees it.
 
-use kit::sipmsg::{self, NameAddr, Request};
+use proto::sipmsg::{self, NameAddr, Request};
 use stir::ms::{MsParty, VerificationRequest, VerificationResponse};
 use stir::{CallInfo, IdentityHeader, Rcd, Verstat};
 
@@ -28,7 +28,7 @@ pub fn verification_request(invite: &Request, now: i64) -> Option<VerificationRe
         .map(|v| (*v).to_owned())
         .collect();
     let time = sipmsg::first(&invite.headers, "Date")
-        .and_then(kit::clock::parse_http_date)
+        .and_then(proto::clock::parse_http_date)
         .unwrap_or(now);
     Some(VerificationRequest {
         identity_header: shaken,

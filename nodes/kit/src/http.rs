@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::Error;
-use crate::trace::{Message, Tap, Transport};
+use crate::tap::Tap;
+use proto::trace::{Message, Transport};
 
 /// A boxed future, for object-safe async traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -1,25 +1,23 @@
-//! The node runtime: the only crate that opens sockets. It gives every network function an
-//! HTTP(S) client and server over rustls with the fixture PKI ([`http`], [`tls`]), the x5u
-//! certificate fetcher an STI-VS uses ([`x5u`]), and access to the committed fixtures
-//! ([`fixtures`]). SIP transactions, DNS and the trace tap join it as the network functions
-//! that need them arrive.
+//! The node runtime: the crate that opens sockets (WebRTC's own are the `dc` crate's). It
+//! drives the socket-free protocol core (`proto`) for every network function: SIP over UDP and
+//! TCP with the transaction state machines ([`sip`], [`sipnode`]), the world's DNS server and
+//! each node's resolver ([`dns`], [`locate`]), an HTTP(S) client and server over rustls with the
+//! fixture PKI ([`http`], [`tls`]), the x5u certificate fetcher an STI-VS uses ([`x5u`]), the
+//! trace tap every transport writes to ([`tap`]), what the world gives each node ([`node`]) and
+//! the committed fixtures ([`fixtures`]).
 //!
-//! Protocol logic does not live here: `stir` decides what a token means, `kit` moves bytes.
+//! Protocol logic does not live here: `proto` decides what a SIP message means and what a
+//! transaction does next, `stir` what a token means; `kit` moves bytes and keeps time.
 
-pub mod clock;
-pub mod dc;
 pub mod dns;
 pub mod fixtures;
 pub mod http;
 pub mod locate;
 pub mod node;
-pub mod sdp;
 pub mod sip;
-pub mod sipmsg;
 pub mod sipnode;
+pub mod tap;
 pub mod tls;
-pub mod trace;
-pub mod wire;
 pub mod x5u;
 
 /// Opens a TCP connection from a port bound for it alone. Linux shares an ephemeral port

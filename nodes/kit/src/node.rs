@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, Rng};
 use crate::http::{self, Client, Handler, Resolve, Server, ServerLimits, Trace};
 use crate::locate::Locate;
-use crate::trace::{Note, Tap};
+use crate::tap::Tap;
 use crate::{Error, fixtures, tls};
+use proto::clock::{Clock, Rng};
+use proto::trace::Note;
 
 /// A network function's view of the world.
 #[derive(Clone)]
@@ -200,8 +201,8 @@ impl Locate for WorldDns {
         &'a self,
         host: &'a str,
         port: Option<u16>,
-        transport: Option<crate::locate::SipTransport>,
-    ) -> http::BoxFuture<'a, std::io::Result<Vec<crate::locate::SipTarget>>> {
+        transport: Option<proto::sip::SipTransport>,
+    ) -> http::BoxFuture<'a, std::io::Result<Vec<proto::sip::SipTarget>>> {
         Box::pin(async move { self.resolver()?.sip_targets(host, port, transport).await })
     }
 }
@@ -265,16 +266,16 @@ impl Locate for HostTable {
         &'a self,
         host: &'a str,
         port: Option<u16>,
-        _transport: Option<crate::locate::SipTransport>,
-    ) -> http::BoxFuture<'a, std::io::Result<Vec<crate::locate::SipTarget>>> {
+        _transport: Option<proto::sip::SipTransport>,
+    ) -> http::BoxFuture<'a, std::io::Result<Vec<proto::sip::SipTarget>>> {
         Box::pin(async move {
             let addr = match host.parse::<std::net::IpAddr>() {
                 Ok(ip) => std::net::SocketAddr::new(ip, port.unwrap_or(5060)),
                 Err(_) => self.get(host)?,
             };
-            Ok(vec![crate::locate::SipTarget {
+            Ok(vec![proto::sip::SipTarget {
                 addr,
-                transport: crate::locate::SipTransport::Udp,
+                transport: proto::sip::SipTransport::Udp,
             }])
         })
     }

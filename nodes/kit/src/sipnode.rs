@@ -11,8 +11,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Error;
 use crate::node::Ctx;
-use crate::sip::proxy::{prepare_response_forward, response_to};
-use crate::sip::{ClientTransaction, Config, Endpoint, Incoming, Method, Request, Timers, ua};
+use crate::sip::{ClientTransaction, Config, Endpoint, Incoming};
+use proto::sip::proxy::{prepare_response_forward, response_to};
+use proto::sip::{Method, Request, Timers, ua};
 
 /// Binds a network function's SIP endpoint as its context says: trace name, hostname, the
 /// world's resolvers and tap, and the node's seeded random stream.

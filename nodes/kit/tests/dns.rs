@@ -14,9 +14,11 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use kit::dns::{DnsResolver, DnsServer, Entry, zones};
 use kit::http::{Client, Peer, Request, Resolve, Response, Server, ServerLimits, handler};
-use kit::locate::{Locate, SipTarget, SipTransport};
-use kit::trace::{Body, Proto, Tap};
+use kit::locate::Locate;
+use kit::tap::Tap;
 use kit::{fixtures, tls};
+use proto::sip::{SipTarget, SipTransport};
+use proto::trace::{Body, Proto};
 use tokio::net::TcpListener;
 
 const PCSCF: &str = "pcscf.ims.mnc001.mcc001.3gppnetwork.org";

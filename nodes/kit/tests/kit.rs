@@ -218,7 +218,8 @@ async fn plain_http_and_body_limit() {
 #[tokio::test]
 async fn http_exchanges_are_traced_on_both_sides() {
     use kit::http::Trace;
-    use kit::trace::{Body, Tap};
+    use kit::tap::Tap;
+    use proto::trace::Body;
     let tap = Tap::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let h = handler(|req: Request, peer: Peer| async move {

@@ -9,16 +9,17 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kit::clock::Rng;
 use kit::http::BoxFuture;
 use kit::locate::Locate;
-use kit::sip::msg::headers::untyped::ToTypedHeader as _;
-use kit::sip::proxy::{prepare_forward, prepare_response_forward, response_to};
-use kit::sip::{
-    Config, Endpoint, Header, HeadersExt, Incoming, Method, Request, Response, SipTarget,
-    SipTransport, Timers, ua,
+use kit::sip::{Config, Endpoint, Incoming};
+use kit::tap::Tap;
+use proto::clock::Rng;
+use proto::sip::msg::headers::untyped::ToTypedHeader as _;
+use proto::sip::proxy::{prepare_forward, prepare_response_forward, response_to};
+use proto::sip::{
+    Header, HeadersExt, Method, Request, Response, SipTarget, SipTransport, Timers, ua,
 };
-use kit::trace::{Body, Message, Record, Tap, Transport};
+use proto::trace::{Body, Message, Record, Transport};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
@@ -307,7 +308,7 @@ async fn large_invite_through_a_stateful_proxy_goes_over_tcp() {
 
     let body = format!("v=0\r\n{}", "a=x-padding:0123456789abcdef\r\n".repeat(50));
     let req = invite(&a, "bob@ue-b.test", Some("pcscf.test"), &body);
-    assert!(kit::sip::encode_request(&req).len() > 1300);
+    assert!(proto::sip::encode_request(&req).len() > 1300);
     let started = Instant::now();
     let mut tx = a.send_request(req).await.unwrap();
     assert_eq!(tx.target().transport, SipTransport::Tcp);
@@ -414,7 +415,7 @@ async fn unanswered_non_invite_times_out_with_a_local_408() {
     let r = response(&mut tx).await;
     let elapsed = started.elapsed();
     assert_eq!(r.status_code.code(), 408);
-    assert_eq!(kit::sip::reason_phrase(&r), "Request Timeout");
+    assert_eq!(proto::sip::reason_phrase(&r), "Request Timeout");
     assert_eq!(tx.last_trace_id(), None, "generated locally");
     assert!(elapsed >= timers.t1x64(), "{elapsed:?}");
     assert!(
@@ -590,7 +591,7 @@ async fn malformed_requests_get_400_or_are_dropped_and_serving_goes_on() {
         .into_iter()
         .filter_map(|r| match r.body {
             Body::Note {
-                note: kit::trace::Note::Check { detail, passed, .. },
+                note: proto::trace::Note::Check { detail, passed, .. },
                 ..
             } if !passed => Some(detail),
             _ => None,
@@ -888,6 +889,6 @@ async fn proxy_refuses_exhausted_max_forwards_with_483() {
     let mut tx = a.send_request(req).await.unwrap();
     let r = response(&mut tx).await;
     assert_eq!(r.status_code.code(), 483);
-    assert_eq!(kit::sip::reason_phrase(&r), "Too Many Hops");
+    assert_eq!(proto::sip::reason_phrase(&r), "Too Many Hops");
     assert!(r.to_header().unwrap().typed().unwrap().tag().is_some());
 }

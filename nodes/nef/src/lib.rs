@@ -22,12 +22,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::trace::Note;
-use kit::wire::authz::{
+use kit::{Error, fixtures};
+use proto::trace::Note;
+use proto::wire::authz::{
     ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
     AuthorizeResponse, AuthzOption, NEF_AUTHORIZE_PATH, PROVISION_PATH, Provisioning,
 };
-use kit::{Error, fixtures};
 use serde::Deserialize;
 
 /// Host of the NEF in the simulated world.
@@ -453,7 +453,7 @@ mod tests {
 
     #[test]
     fn wire_shapes() {
-        use kit::wire::authz::token_signing_input;
+        use proto::wire::authz::token_signing_input;
         let req = AuthorizeRequest {
             impu: "sip:+1@x".into(),
             option: AuthzOption::B,

@@ -6,15 +6,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use kit::clock::Clock;
 use kit::http::{Client, Peer, Request, Response, handler};
 use kit::node::{ClientAuth, Ctx, HostTable, json_response};
-use kit::trace::{Body, Note, Tap};
-use kit::wire::authz::{
+use kit::tap::Tap;
+use nef::NefConfig;
+use proto::clock::Clock;
+use proto::trace::{Body, Note};
+use proto::wire::authz::{
     ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
     AuthorizeResponse, AuthzOption, NEF_AUTHORIZE_PATH, NameCard, PROVISION_PATH, Provisioning,
 };
-use nef::NefConfig;
 
 const NOW: i64 = 1_772_442_000;
 const NEF: &str = "nef.ims.mnc001.mcc001.3gppnetwork.org";

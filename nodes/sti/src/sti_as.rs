@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use kit::clock::Rng;
 use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::trace::Note;
 use kit::{Error, fixtures};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::DecodePrivateKey as _;
+use proto::clock::Rng;
+use proto::trace::Note;
 use stir::ms::{
     SIGNING_PATH, SigningRequest, SigningRequestBody, SigningResponse, SigningResponseBody,
 };

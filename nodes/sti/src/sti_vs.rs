@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::trace::Note;
 use kit::x5u::X5uFetcher;
 use kit::{Error, fixtures};
+use proto::trace::Note;
 use stir::ms::{
     MsParty, VERIFICATION_PATH, VerificationRequest, VerificationRequestBody, VerificationResponse,
     VerificationResponseBody, VerifyResult,

@@ -30,19 +30,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use kit::clock::Rng;
 use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::trace::Note;
-use kit::wire::authz::{
-    ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
-    AuthorizeResponse, AuthzOption, CARDS_PATH_PREFIX, NameCard, OAuthError, TOKEN_PATH,
-    TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
-};
 use kit::{Error, fixtures};
 use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::DecodePrivateKey as _;
+use proto::clock::Rng;
+use proto::trace::Note;
+use proto::wire::authz::{
+    ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
+    AuthorizeResponse, AuthzOption, CARDS_PATH_PREFIX, NameCard, OAuthError, TOKEN_PATH,
+    TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
+};
 use serde::{Deserialize, Serialize};
 use stir::jose::{self, CompactJws, Part};
 use x509_parser::certificate::X509Certificate;
@@ -805,7 +805,7 @@ impl Authority {
         ledger: &mut Ledger,
         impu: &str,
         id3p: &str,
-        proof: &kit::wire::authz::Proof,
+        proof: &proto::wire::authz::Proof,
         now: i64,
     ) -> Result<&Employee, Denial> {
         let challenge = ledger
@@ -1293,8 +1293,8 @@ pub async fn start_with(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use kit::wire::authz::Proof;
     use p256::ecdsa::signature::Signer as _;
+    use proto::wire::authz::Proof;
 
     const NOW: i64 = 1_772_442_000; // 2026-03-02T09:00:00Z, the scenario clock
     const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";

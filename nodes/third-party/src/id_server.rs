@@ -11,14 +11,15 @@
 //! A [`Revision`] makes the enterprise change one jCard after it was first served: the threat
 //! of §6.3 where the card behind a signed RCD URL changes after signing.
 
+use proto::tn::digits;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::wire::id3p::{RcdRecord, RcdRecords};
-use kit::wire::sh::IdInfo;
 use kit::{Error, fixtures};
+use proto::wire::id3p::{RcdRecord, RcdRecords};
+use proto::wire::sh::IdInfo;
 use serde::Deserialize;
 
 /// Host of the 3P ID server in the simulated world.
@@ -48,10 +49,6 @@ pub struct Store {
     pub records: BTreeMap<String, Vec<RcdRecord>>,
     /// jCard bytes by file name.
     pub jcards: BTreeMap<String, Vec<u8>>,
-}
-
-fn digits(tn: &str) -> String {
-    tn.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// URL a jCard file is served at.
@@ -188,7 +185,7 @@ pub async fn start(ctx: &Ctx, store: Store, revision: Option<Revision>) -> Resul
                 if n >= rev.after {
                     node.note(
                         peer.msg,
-                        kit::trace::Note::Action {
+                        proto::trace::Note::Action {
                             label: format!(
                                 "threat: the enterprise's jCard {} was changed after it was signed",
                                 rev.file

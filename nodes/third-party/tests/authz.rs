@@ -5,19 +5,20 @@
 
 use std::sync::Arc;
 
-use kit::clock::Clock;
 use kit::fixtures;
 use kit::http::{Peer, Request, Response, handler};
 use kit::node::{ClientAuth, Ctx, HostTable, json_response};
-use kit::trace::{Body, Note, Tap};
-use kit::wire::authz::{
+use kit::tap::Tap;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::DecodePrivateKey as _;
+use proto::clock::Clock;
+use proto::trace::{Body, Note};
+use proto::wire::authz::{
     ALLOCATE_PATH, AUTHZ_AUTHORIZE_PATH, Allocation, AllocationRequest, AuthorizeRequest,
     AuthorizeResponse, AuthzOption, OAuthError, TOKEN_PATH, TokenRequest, TokenResponse,
     token_signing_input,
 };
-use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
-use p256::pkcs8::DecodePrivateKey as _;
 use third_party::authz::{self, AuthzConfig};
 
 const NOW: i64 = 1_772_442_000;

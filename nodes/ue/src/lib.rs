@@ -15,21 +15,22 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dc::{DcOwner, DcTimers, Peer};
 use kit::Error;
-use kit::dc::{DcOwner, DcTimers, Peer};
 use kit::node::Ctx;
-use kit::sdp::{self, Application, DcMap, Media, Session};
-use kit::sip::proxy::response_to;
-use kit::sip::{Endpoint, Incoming, Method, Request, Response, Timers, ua};
-use kit::sipmsg::{self, NameAddr};
+use kit::sip::{Endpoint, Incoming};
 use kit::sipnode::{self, SipNode};
-use kit::trace::Note;
-use kit::wire::authz::{
-    OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
-};
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
+use proto::sdp::{self, Application, DcMap, Media, Session};
+use proto::sip::proxy::response_to;
+use proto::sip::{Method, Request, Response, Timers, ua};
+use proto::sipmsg::{self, NameAddr};
+use proto::trace::Note;
+use proto::wire::authz::{
+    OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
+};
 
 /// How the agent reaches the network.
 #[derive(Debug, Clone)]
@@ -70,7 +71,7 @@ pub struct DcConfig {
     pub bootstrap: bool,
 }
 
-pub use kit::wire::mf::BOOTSTRAP_MID;
+pub use proto::wire::mf::BOOTSTRAP_MID;
 
 /// The bootstrap data channel (TS 26.114 §6.2.10: stream 0, subprotocol `http`).
 pub fn bootstrap_channel() -> DcMap {
@@ -122,13 +123,13 @@ fn dc_owner(ctx: &Ctx, dc: &DcConfig) -> DcOwner {
 }
 
 /// A seeded random stream for the next data channel session of this agent.
-fn dc_rng(ctx: &Ctx, state: &Mutex<State>) -> kit::clock::Rng {
+fn dc_rng(ctx: &Ctx, state: &Mutex<State>) -> proto::clock::Rng {
     let n = {
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
         st.dc_sessions += 1;
         st.dc_sessions
     };
-    kit::clock::Rng::for_node(ctx.seed, &format!("{}/dc{n}", ctx.id))
+    proto::clock::Rng::for_node(ctx.seed, &format!("{}/dc{n}", ctx.id))
 }
 
 /// A running agent.
@@ -1323,7 +1324,7 @@ pub fn challenge_authorization(base: &str, nonce: &str, proof: &str) -> String {
 }
 
 /// RFC 7230 `tchar`.
-pub use kit::sipmsg::auth_params as parse_auth_params;
+pub use proto::sipmsg::auth_params as parse_auth_params;
 
 /// A Bearer challenge with a nonce (TR 33.790 §6.4.2.2), as a `401` carries it in
 /// `WWW-Authenticate`.

@@ -9,17 +9,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kit::Error;
-use kit::clock::Clock;
 use kit::http::{Peer, handler};
 use kit::node::{ClientAuth, Ctx, HostTable, json_response};
-use kit::sip::{Request, Timers};
-use kit::sipmsg;
-use kit::trace::{Body, Note, Tap};
-use kit::wire::authz::{
-    OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
-};
+use kit::tap::Tap;
 use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
+use proto::clock::Clock;
+use proto::sip::{Request, Timers};
+use proto::sipmsg;
+use proto::trace::{Body, Note};
+use proto::wire::authz::{
+    OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
+};
 use tokio::net::UdpSocket;
 use ue::{Access, Ue, UeConfig, bearer_authorization, parse_auth_params};
 use x509_parser::pem::Pem;

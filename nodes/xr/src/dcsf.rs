@@ -1,5 +1,5 @@
 //! The DCSF: the data channel application lists of its subscribers (`fixtures/dc-apps.toml`),
-//! served over HTTPS (`kit::wire::dcsf`) to the MF, which asks when a UE fetches its list over
+//! served over HTTPS (`proto::wire::dcsf`) to the MF, which asks when a UE fetches its list over
 //! the bootstrap data channel.
 
 use std::collections::BTreeMap;
@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::wire::dcsf::{App, AppList};
 use kit::{Error, fixtures};
+use proto::wire::dcsf::{App, AppList};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -38,7 +38,7 @@ impl Store {
                 .into_iter()
                 .map(|e| {
                     (
-                        crate::digits(&e.tn),
+                        proto::tn::digits(&e.tn),
                         AppList {
                             tn: e.tn,
                             apps: e.apps,

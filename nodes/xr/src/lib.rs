@@ -6,8 +6,3 @@
 
 pub mod dcsf;
 pub mod mf;
-
-/// Digits of a telephone number (`+12025551000` → `12025551000`).
-fn digits(tn: &str) -> String {
-    tn.chars().filter(char::is_ascii_digit).collect()
-}

@@ -1,5 +1,5 @@
-//! The MF/MRF (TS 23.228 Annex AC in outline): a WebRTC endpoint ([`kit::dc`]) of its operator.
-//! The IMS AS hands it, over HTTPS (`kit::wire::mf`), each data channel `m=application` section
+//! The MF/MRF (TS 23.228 Annex AC in outline): a WebRTC endpoint ([`dc`]) of its operator.
+//! The IMS AS hands it, over HTTPS (`proto::wire::mf`), each data channel `m=application` section
 //! a served UE offers toward the network; the MF answers it and terminates the channels:
 //!
 //! * the bootstrap channel (subprotocol `http`, stream 0 or 10): the UE sends `GET /` and the MF
@@ -13,13 +13,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dc::{DcError, DcOwner, DcTimers, Peer};
 use kit::Error;
-use kit::dc::{DcError, DcOwner, DcTimers, Peer};
 use kit::http::{Client, Peer as HttpPeer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::sdp::{self, DcMap, Media};
-use kit::trace::Note;
-use kit::wire::mf::{
+use proto::sdp::{self, DcMap, Media};
+use proto::trace::Note;
+use proto::wire::mf::{
     ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
     OFFER_PATH, OfferRequest, OfferResponse, RELEASE_PATH, ReleaseRequest,
 };
@@ -141,13 +141,13 @@ impl Mf {
         )
     }
 
-    fn next_rng(&self) -> kit::clock::Rng {
+    fn next_rng(&self) -> proto::clock::Rng {
         let n = {
             let mut c = lock(&self.count);
             *c += 1;
             *c
         };
-        kit::clock::Rng::for_node(self.ctx.seed, &format!("{}/dc{n}", self.ctx.id))
+        proto::clock::Rng::for_node(self.ctx.seed, &format!("{}/dc{n}", self.ctx.id))
     }
 
     fn owner(&self) -> DcOwner {
@@ -320,7 +320,7 @@ impl Mf {
             let url = format!(
                 "https://{}{}",
                 self.config.dcsf_host,
-                kit::wire::dcsf::path(&crate::digits(tn))
+                proto::wire::dcsf::path(&proto::tn::digits(tn))
             );
             match self.dcsf.send(Request::get(url)).await {
                 Ok(r) if r.status == 200 => ("200 OK", r.body.to_vec()),

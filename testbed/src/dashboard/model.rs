@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use kit::trace::{Body, Note, Proto, Transport};
+use proto::trace::{Body, Note, Proto, Transport};
 use serde_json::Value;
 
 use crate::render;

@@ -4,7 +4,7 @@
 //! and the terminating IMS AS has the verification server check it before UE-B is shown the
 //! 3P ID (Figures 6.1.2-1 and 6.1.2-2); and the threats of §5.1.2 as variants.
 
-use kit::wire::sh::Storage;
+use proto::wire::sh::Storage;
 
 use crate::run::{Expected, Prep, Script, Variant};
 use crate::scenario::{Expect, Figure, Step, hop, invite};

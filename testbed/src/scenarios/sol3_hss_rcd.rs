@@ -5,7 +5,7 @@
 //! fetching the jCard and checking its digest, and shows the RCD only if all of it holds
 //! (Figure 6.3.2-1); and the threats of §5.1.2 as variants.
 
-use kit::wire::sh::Storage;
+use proto::wire::sh::Storage;
 
 use crate::run::{Expected, Prep, Script, Variant};
 use crate::scenario::{Expect, Figure, Step, hop, invite, invite_response};

@@ -34,8 +34,10 @@ use tokio::sync::OnceCell;
 use super::display_name;
 use crate::Error;
 use crate::http::{BoxFuture, Resolve};
-use crate::locate::{Locate, SipTarget, SipTransport};
-use crate::trace::{Message, Tap};
+use crate::locate::Locate;
+use crate::tap::Tap;
+use proto::sip::{SipTarget, SipTransport};
+use proto::trace::Message;
 
 /// Bound on one query (hickory retransmits over UDP within it).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(1);

@@ -14,7 +14,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 
 use super::{Entry, SERIAL, zones};
 use crate::Error;
-use crate::trace::Tap;
+use crate::tap::Tap;
 
 /// Node name the server's address is registered under on the tap.
 pub const NODE: &str = "dns";

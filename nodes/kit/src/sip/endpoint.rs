@@ -16,11 +16,11 @@ use tokio::task::JoinSet;
 
 use super::transaction::{ClientEvent, ServerEntry, ServerEvent};
 use super::transport::TcpConn;
-use super::{Config, SipTarget, SipTransport, Timers};
+use super::{Config, SipTarget, SipTransport, Timers, wire};
 use crate::Error;
-use crate::clock::Rng;
 use crate::locate::Locate;
-use crate::trace::Tap;
+use crate::tap::Tap;
+use proto::clock::Rng;
 
 /// A SIP endpoint: UDP and TCP on one loopback port, the transaction layer, the trace.
 ///
@@ -279,8 +279,8 @@ impl Endpoint {
         let request = inner.prepare_outgoing(request)?;
         let mut last = None;
         for (target, request) in inner.routes_for(&request).await? {
-            let bytes = super::encode_request(&request);
-            let summary = super::request_summary(&request);
+            let bytes = wire::encode_request(&request);
+            let summary = wire::request_summary(&request);
             match inner.transmit(target, &bytes, &summary, None).await {
                 Ok(_) => return Ok(()),
                 Err(e) => last = Some(e),

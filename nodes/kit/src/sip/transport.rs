@@ -21,7 +21,7 @@ use super::endpoint::{Inner, lock, shut_down};
 use super::wire::{self, Frame, ViaHost};
 use super::{SipTarget, SipTransport, UDP_SIZE_LIMIT, proxy};
 use crate::Error;
-use crate::trace::{Message, Note, Transport};
+use proto::trace::{Message, Note, Transport};
 
 /// One TCP connection: the write half (shared by whoever sends on it) and its addresses; a
 /// reader task owns the read half.
@@ -607,7 +607,7 @@ impl Inner {
     }
 
     fn on_response(&self, response: Response, id: u64) {
-        let key = match super::transaction::response_key(&response, &self.config.host) {
+        let key = match proto::sip::transaction::response_key(&response, &self.config.host) {
             Ok(key) => key,
             Err(reason) => {
                 self.note_check(id, "SIP message well-formed", reason, None);

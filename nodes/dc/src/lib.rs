@@ -1,9 +1,9 @@
 //! WebRTC data channels (RFC 8831/8832 over DTLS/SCTP/ICE, webrtc-rs) on loopback, negotiated in
-//! SIP with [`crate::sdp`]: one [`Peer`] is one SCTP association (one `m=application` section).
+//! SIP with [`proto::sdp`]: one [`Peer`] is one SCTP association (one `m=application` section).
 //!
 //! Every channel is negotiated (RFC 8864 `a=dcmap`, no in-band DCEP): both sides create it from
 //! the dcmap ids before the offer (or the answer) is made. The SIP-facing SDP is the project's
-//! own ([`crate::sdp::Application`]); the engine is handed a minimal SDP made from it, and what
+//! own ([`proto::sdp::Application`]); the engine is handed a minimal SDP made from it, and what
 //! the engine writes (ICE credentials, host candidate, fingerprint, setup) is read back into it.
 //!
 //! Trace. Opening, every message (HTTP shown as HTTP, JSON as JSON, anything else as hex) and
@@ -29,9 +29,10 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
 };
 
-use crate::clock::Rng;
-use crate::sdp::{self, Application, DcMap};
-use crate::trace::{Message, Note, Tap};
+use kit::tap::Tap;
+use proto::clock::Rng;
+use proto::sdp::{self, Application, DcMap};
+use proto::trace::{Message, Note};
 
 /// What went wrong with a data channel.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,10 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use kit::clock::Rng;
-use kit::dc::{DcError, DcOwner, DcTimers, Peer};
-use kit::sdp::{Application, DcMap, Media, Session};
-use kit::trace::{Body, Note, Proto, Tap};
+use dc::{DcError, DcOwner, DcTimers, Peer};
+use kit::tap::Tap;
+use proto::clock::Rng;
+use proto::sdp::{Application, DcMap, Media, Session};
+use proto::trace::{Body, Note, Proto};
 
 fn owner(node: &str, tap: &Tap) -> DcOwner {
     DcOwner {

@@ -1,7 +1,6 @@
-//! The trace: one record of everything that crossed a wire (DESIGN §4). Every transport in
-//! `kit` hands the [`Tap`] each message it sends and receives; network functions add notes
-//! (tokens they decoded, checks they ran, testbed choices, internal actions). The dashboard,
-//! the snapshots and every export read this one record.
+//! The trace tap: every transport in `kit` hands the [`Tap`] each message it sends and receives;
+//! network functions add notes (tokens they decoded, checks they ran, testbed choices, internal
+//! actions). The record types are `proto::trace`'s.
 //!
 //! Order. Network functions run concurrently, so the order in which records reach the tap can
 //! differ between runs. Each record therefore carries a Lamport timestamp: a node's counter
@@ -11,203 +10,11 @@
 //! ([`Tap::ordered`]).
 
 use std::collections::HashMap;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash as _, Hasher as _};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde::Serialize;
-use serde_json::Value;
-
-/// Protocol of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Proto {
-    Sip,
-    Http,
-    Dns,
-    /// WebRTC data channel.
-    Dc,
-}
-
-/// How a message travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Transport {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-/// The wire facts of one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Message {
-    pub proto: Proto,
-    pub transport: Transport,
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-    /// One line: `INVITE sip:…`, `200 OK (INVITE)`, `POST /stir/v1/signing`, `NAPTR? host`.
-    pub summary: String,
-    /// SIP and HTTP verbatim (HTTP as request/status line, headers, body); DNS decoded.
-    pub raw: String,
-    /// Identifies the message on both sides (same value at sender and receiver).
-    #[serde(skip)]
-    pub key: u64,
-}
-
-fn hash_of(parts: &[&[u8]]) -> u64 {
-    let mut h = DefaultHasher::new();
-    for p in parts {
-        p.hash(&mut h);
-    }
-    h.finish()
-}
-
-impl Message {
-    /// A SIP message: sender and receiver see the same bytes.
-    pub fn sip(
-        transport: Transport,
-        src: SocketAddr,
-        dst: SocketAddr,
-        summary: String,
-        raw: String,
-    ) -> Self {
-        let key = hash_of(&[raw.as_bytes()]);
-        Self {
-            proto: Proto::Sip,
-            transport,
-            src,
-            dst,
-            summary,
-            raw,
-            key,
-        }
-    }
-
-    /// An HTTP message; `identity` is what both sides agree on (method, target and body for a
-    /// request; status and body for a response), since header spelling differs between them.
-    pub fn http(
-        transport: Transport,
-        src: SocketAddr,
-        dst: SocketAddr,
-        summary: String,
-        raw: String,
-        identity: &[&[u8]],
-    ) -> Self {
-        Self {
-            proto: Proto::Http,
-            transport,
-            src,
-            dst,
-            summary,
-            raw,
-            key: hash_of(identity),
-        }
-    }
-
-    /// A data channel message (`stream` and payload identify it on both sides).
-    pub fn dc(
-        src: SocketAddr,
-        dst: SocketAddr,
-        summary: String,
-        raw: String,
-        stream: u16,
-        payload: &[u8],
-    ) -> Self {
-        Self {
-            proto: Proto::Dc,
-            transport: Transport::Udp,
-            src,
-            dst,
-            summary,
-            raw,
-            key: hash_of(&[&stream.to_be_bytes(), payload]),
-        }
-    }
-
-    /// A DNS query or answer, decoded to text.
-    pub fn dns(src: SocketAddr, dst: SocketAddr, summary: String, raw: String, id: u16) -> Self {
-        let key = hash_of(&[&id.to_be_bytes(), summary.as_bytes()]);
-        Self {
-            proto: Proto::Dns,
-            transport: Transport::Udp,
-            src,
-            dst,
-            summary,
-            raw,
-            key,
-        }
-    }
-}
-
-/// What a network function adds about a message or about what it did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "note", rename_all = "kebab-case")]
-pub enum Note {
-    /// A JWS it decoded: JOSE header and claims as carried.
-    Token {
-        label: String,
-        header: Value,
-        claims: Value,
-    },
-    /// A check it ran.
-    Check {
-        name: String,
-        passed: bool,
-        detail: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        code: Option<u16>,
-    },
-    /// A choice the TR leaves open and the testbed made (see the choices table).
-    Choice { id: String, text: String },
-    /// Something it did that sends nothing (a TR step drawn as internal, e.g. "sign").
-    Action { label: String },
-}
-
-/// What a record is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Body {
-    Sent {
-        msg: u64,
-        to: Option<String>,
-        message: Message,
-    },
-    Received {
-        msg: u64,
-        from: Option<String>,
-        message: Message,
-    },
-    Note {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        msg: Option<u64>,
-        note: Note,
-    },
-}
-
-/// One trace record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Record {
-    /// Lamport timestamp (see the module docs).
-    pub lamport: u64,
-    /// The node that recorded it.
-    pub node: String,
-    /// The node's own sequence number for this record.
-    pub node_seq: u64,
-    /// Real time since the tap started. Not stable between runs; snapshots leave it out.
-    #[serde(skip)]
-    pub at: Duration,
-    pub body: Body,
-}
-
-impl Record {
-    pub fn message(&self) -> Option<&Message> {
-        match &self.body {
-            Body::Sent { message, .. } | Body::Received { message, .. } => Some(message),
-            Body::Note { .. } => None,
-        }
-    }
-}
-
+use proto::trace::{Body, Message, Note, Proto, Record};
 #[derive(Debug)]
 struct State {
     started: Instant,
@@ -419,6 +226,7 @@ impl Tap {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proto::trace::Transport;
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))

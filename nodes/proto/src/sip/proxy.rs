@@ -12,7 +12,7 @@ use rsipstack::sip::{
 };
 
 use super::wire;
-use crate::locate::SipTransport;
+use crate::sip::SipTransport;
 
 /// A response to `req` (§8.2.6.2): its Via headers, From, To (with `to_tag` added when given
 /// and To has none), Call-ID and CSeq, `Content-Length: 0`; for 101–299, the request's
@@ -298,7 +298,7 @@ fn after_last(req: &Request, pred: impl Fn(&Header) -> bool) -> usize {
 }
 
 /// Splits a header value at commas outside quotes (and, with `angles`, outside `<…>`).
-pub(crate) fn split_top_level(value: &str, angles: bool) -> Vec<String> {
+pub fn split_top_level(value: &str, angles: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let (mut quoted, mut escaped, mut depth) = (false, false, 0usize);

@@ -11,10 +11,10 @@ use rsipstack::sip::param::Received;
 use rsipstack::sip::typed;
 use rsipstack::sip::{HeadersExt, Host, Request, Response, Transport};
 
-use crate::locate::SipTransport;
+use crate::sip::SipTransport;
 
 /// Largest message accepted on a stream or in a datagram.
-pub(crate) const MAX_MESSAGE: usize = 65_535;
+pub const MAX_MESSAGE: usize = 65_535;
 
 /// A request exactly as it goes on the wire.
 pub fn encode_request(request: &Request) -> Vec<u8> {
@@ -64,7 +64,7 @@ pub fn response_summary(response: &Response) -> String {
 }
 
 /// Trace summary of bytes that do not parse: their first line, shortened.
-pub(crate) fn garbage_summary(bytes: &[u8]) -> String {
+pub fn garbage_summary(bytes: &[u8]) -> String {
     let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let text = String::from_utf8_lossy(first);
     let text = text.trim();
@@ -78,7 +78,7 @@ pub(crate) fn garbage_summary(bytes: &[u8]) -> String {
 
 /// One step of stream framing.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// A whole message, removed from the buffer.
     Message(Vec<u8>),
     /// More bytes are needed.
@@ -90,7 +90,7 @@ pub(crate) enum Frame {
 /// Takes the next message off a stream buffer (RFC 3261 §18.3: the header section ends at the
 /// first empty line, Content-Length gives the body). CRLFs between messages (RFC 5626 §3.5.1
 /// keep-alives) are skipped.
-pub(crate) fn take_frame(buf: &mut Vec<u8>) -> Frame {
+pub fn take_frame(buf: &mut Vec<u8>) -> Frame {
     let lead = buf
         .iter()
         .take_while(|b| **b == b'\r' || **b == b'\n')
@@ -143,7 +143,7 @@ fn content_length(head: &[u8]) -> Result<Option<usize>, String> {
 
 /// Adds `received` to the top Via when the packet came from another address than sent-by
 /// names (RFC 3261 §18.2.1), and fills in an empty `rport` (RFC 3581 §4).
-pub(crate) fn stamp_received(request: &mut Request, source: SocketAddr) -> Result<(), String> {
+pub fn stamp_received(request: &mut Request, source: SocketAddr) -> Result<(), String> {
     let via = request.via_header_mut().map_err(|e| e.to_string())?;
     via.update_first_value(|value| {
         let mut top: typed::Via = value.typed()?;
@@ -164,21 +164,21 @@ pub(crate) fn stamp_received(request: &mut Request, source: SocketAddr) -> Resul
 /// Where a Via says a response goes (RFC 3261 §18.2.2, RFC 3581 §4): the `received` address
 /// (else sent-by's host), the `rport` port (else sent-by's port, else 5060), its transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ViaTarget {
-    pub(crate) host: ViaHost,
-    pub(crate) port: Option<u16>,
-    pub(crate) transport: SipTransport,
+pub struct ViaTarget {
+    pub host: ViaHost,
+    pub port: Option<u16>,
+    pub transport: SipTransport,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ViaHost {
+pub enum ViaHost {
     Ip(IpAddr),
     Name(String),
 }
 
 impl ViaTarget {
     /// The socket address, when no name has to be resolved.
-    pub(crate) fn addr(&self) -> Option<SocketAddr> {
+    pub fn addr(&self) -> Option<SocketAddr> {
         match self.host {
             ViaHost::Ip(ip) => Some(SocketAddr::new(ip, self.port.unwrap_or(5060))),
             ViaHost::Name(_) => None,
@@ -186,7 +186,7 @@ impl ViaTarget {
     }
 }
 
-pub(crate) fn via_target(via: &typed::Via) -> Result<ViaTarget, String> {
+pub fn via_target(via: &typed::Via) -> Result<ViaTarget, String> {
     let transport = sip_transport(via.transport)?;
     let received = via.received().and_then(Result::ok);
     let rport = via.rport().flatten();
@@ -205,14 +205,14 @@ pub(crate) fn via_target(via: &typed::Via) -> Result<ViaTarget, String> {
 }
 
 /// The top Via of a message, parsed.
-pub(crate) fn top_via<M: HeadersExt>(message: &M) -> Result<typed::Via, String> {
+pub fn top_via<M: HeadersExt>(message: &M) -> Result<typed::Via, String> {
     message
         .top_via_header()
         .and_then(|v| v.typed())
         .map_err(|e| e.to_string())
 }
 
-pub(crate) fn sip_transport(transport: Transport) -> Result<SipTransport, String> {
+pub fn sip_transport(transport: Transport) -> Result<SipTransport, String> {
     match transport {
         Transport::Udp => Ok(SipTransport::Udp),
         Transport::Tcp => Ok(SipTransport::Tcp),
@@ -220,7 +220,7 @@ pub(crate) fn sip_transport(transport: Transport) -> Result<SipTransport, String
     }
 }
 
-pub(crate) fn rsip_transport(transport: SipTransport) -> Transport {
+pub fn rsip_transport(transport: SipTransport) -> Transport {
     match transport {
         SipTransport::Udp => Transport::Udp,
         SipTransport::Tcp => Transport::Tcp,
@@ -230,7 +230,7 @@ pub(crate) fn rsip_transport(transport: SipTransport) -> Transport {
 /// What to send back for bytes the parser rejects: a `400` (or `501` for an unknown method)
 /// built from the raw header lines, when the start line is a request line other than ACK and a
 /// Via line is there to answer to. Returns the response bytes and their trace summary.
-pub(crate) fn salvage_reply(bytes: &[u8], detail: &str) -> Option<(Vec<u8>, String)> {
+pub fn salvage_reply(bytes: &[u8], detail: &str) -> Option<(Vec<u8>, String)> {
     let text = String::from_utf8_lossy(bytes);
     let head = text.split("\r\n\r\n").next().unwrap_or_default();
     let mut lines = head.split(['\r', '\n']).filter(|l| !l.is_empty());
@@ -294,7 +294,7 @@ pub(crate) fn salvage_reply(bytes: &[u8], detail: &str) -> Option<(Vec<u8>, Stri
 }
 
 /// `text` made safe for a reason phrase: one line, bounded length.
-pub(crate) fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     let flat: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
