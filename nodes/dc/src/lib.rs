@@ -32,7 +32,7 @@ use webrtc::peer_connection::{
 use kit::tap::Tap;
 use proto::clock::Rng;
 use proto::sdp::{self, Application, DcMap};
-use proto::trace::{Message, Note};
+use proto::trace::{Act, Message, Note, Reason};
 
 /// What went wrong with a data channel.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +57,20 @@ pub enum DcError {
     Timeout { stream: u16, ms: u64 },
     #[error("the data channels are closed")]
     Closed,
+}
+
+impl DcError {
+    /// The trace's reason for it.
+    pub fn reason(&self) -> Reason {
+        match self {
+            DcError::Engine(_) | DcError::NoStream(_) => Reason::Unreachable,
+            DcError::Sdp(_) => Reason::Malformed,
+            DcError::Declined => Reason::Declined,
+            DcError::NotConnected { .. } => Reason::NotConnected,
+            DcError::Timeout { .. } => Reason::Timeout,
+            DcError::Closed => Reason::Closed,
+        }
+    }
 }
 
 fn engine(e: impl std::fmt::Display) -> DcError {
@@ -336,7 +350,9 @@ impl Peer {
                 ))
             })?;
         self.local = candidate.addr;
-        self.owner.tap.register(self.local, &self.owner.node);
+        self.owner
+            .tap
+            .register(kit::tap::Layer::Udp, self.local, &self.owner.node);
         app.candidates = vec![sdp::Candidate::host(candidate.addr)];
         app.port = candidate.addr.port();
         app.mid = self.mid.clone();
@@ -468,13 +484,14 @@ impl Peer {
                     self.owner.tap.note(
                         &self.owner.node,
                         None,
-                        Note::Action {
-                            label: format!(
+                        Note::done(
+                            Act::DcOpen,
+                            format!(
                                 "DC open {} with {}",
                                 Self::describe(&ch.map),
                                 self.peer_name(remote)
                             ),
-                        },
+                        ),
                     );
                 }
                 Ok(())
@@ -492,12 +509,12 @@ impl Peer {
                 self.owner.tap.note(
                     &self.owner.node,
                     None,
-                    Note::Check {
-                        name: format!("data channels on m=application mid {}", self.mid),
-                        passed: false,
-                        detail: e.to_string(),
-                        code: None,
-                    },
+                    Note::fail(
+                        format!("data channels on m=application mid {}", self.mid),
+                        Reason::NotConnected,
+                        None,
+                        e.to_string(),
+                    ),
                 );
                 Err(e)
             }
@@ -507,7 +524,7 @@ impl Peer {
     fn peer_name(&self, addr: SocketAddr) -> String {
         self.owner
             .tap
-            .node_at(addr)
+            .node_at(kit::tap::Layer::Udp, addr)
             .unwrap_or_else(|| addr.to_string())
     }
 
@@ -577,9 +594,10 @@ impl Peer {
                 self.owner.tap.note(
                     &self.owner.node,
                     None,
-                    Note::Action {
-                        label: format!("DC close {}", Self::describe(&ch.map)),
-                    },
+                    Note::done(
+                        Act::DcClose,
+                        format!("DC close {}", Self::describe(&ch.map)),
+                    ),
                 );
             }
         }

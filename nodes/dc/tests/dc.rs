@@ -34,7 +34,7 @@ fn actions(tap: &Tap, node: &str) -> Vec<String> {
         .filter(|r| r.node == node)
         .filter_map(|r| match r.body {
             Body::Note {
-                note: Note::Action { label },
+                note: Note::Action { label, .. },
                 ..
             } => Some(label),
             _ => None,

@@ -257,10 +257,13 @@ impl Client {
                 host: host.clone(),
                 detail: e.to_string(),
             })?;
-        let tcp = crate::connect_tcp(addr).await.map_err(|e| Error::Connect {
-            addr,
-            detail: e.to_string(),
-        })?;
+        let owner = self.trace.as_ref().map(|t| (&t.tap, t.node.as_str()));
+        let tcp = crate::ports::connect_tcp(addr, owner)
+            .await
+            .map_err(|e| Error::Connect {
+                addr,
+                detail: e.to_string(),
+            })?;
         tcp.set_nodelay(true).map_err(|e| Error::Connect {
             addr,
             detail: e.to_string(),
@@ -270,7 +273,7 @@ impl Client {
             detail: e.to_string(),
         })?;
         if let Some(trace) = &self.trace {
-            trace.tap.register(local, &trace.node);
+            trace.tap.register(Transport::Tcp, local, &trace.node);
         }
         let wire = Wire {
             local,
@@ -567,7 +570,7 @@ impl Server {
             detail: e.to_string(),
         })?;
         if let Some(trace) = &trace {
-            trace.tap.register(addr, &trace.node);
+            trace.tap.register(Transport::Tcp, addr, &trace.node);
         }
         let conn = Conn {
             local: addr,

@@ -14,33 +14,12 @@ pub mod fixtures;
 pub mod http;
 pub mod locate;
 pub mod node;
+pub mod ports;
 pub mod sip;
 pub mod sipnode;
 pub mod tap;
 pub mod tls;
 pub mod x5u;
-
-/// Opens a TCP connection from a port bound for it alone. Linux shares an ephemeral port
-/// between connections to different peers when `connect` picks it; binding first makes the
-/// port this connection's, so a port names one node in the trace.
-pub(crate) async fn connect_tcp(
-    peer: std::net::SocketAddr,
-) -> std::io::Result<tokio::net::TcpStream> {
-    let (socket, any) = if peer.is_ipv4() {
-        (
-            tokio::net::TcpSocket::new_v4()?,
-            std::net::IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED),
-        )
-    } else {
-        (
-            tokio::net::TcpSocket::new_v6()?,
-            std::net::IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED),
-        )
-    };
-    let local = std::net::SocketAddr::new(any, 0);
-    socket.bind(local)?;
-    socket.connect(peer).await
-}
 
 use std::net::SocketAddr;
 

@@ -6,8 +6,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-
 use crate::http::{self, Client, Handler, Resolve, Server, ServerLimits, Trace};
 use crate::locate::Locate;
 use crate::tap::Tap;
@@ -92,11 +90,14 @@ impl Ctx {
         handler: Handler,
         client_auth: ClientAuth,
     ) -> Result<Server, Error> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| Error::Bind {
-                detail: e.to_string(),
-            })?;
+        let listener = crate::ports::listen_tcp(
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            Some((&self.tap, &self.id)),
+        )
+        .await
+        .map_err(|e| Error::Bind {
+            detail: e.to_string(),
+        })?;
         let roots = match client_auth {
             ClientAuth::None => None,
             ClientAuth::Required | ClientAuth::Optional => {

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use proto::trace::{Body, Message, Note, Proto, Record};
+use proto::trace::{Body, Message, Note, Proto, Record, Transport};
 #[derive(Debug)]
 struct State {
     started: Instant,
@@ -24,12 +24,57 @@ struct State {
     /// Messages sent and not yet received, DNS left out (the DNS server records nothing).
     awaiting: usize,
     next_msg: u64,
-    names: HashMap<SocketAddr, String>,
-    /// Whether an address was registered by two different nodes (a UDP and a TCP socket may
-    /// share a port number).
-    ambiguous: bool,
+    /// The world's address book: who owns each (transport, address).
+    names: HashMap<(Layer, SocketAddr), String>,
+    /// Who owns each port number, whatever the transport: the text of a trace names ports by
+    /// number (a Via, an SRV answer, an ICE candidate), so one number must mean one node.
+    ports: HashMap<u16, String>,
+    /// Port numbers two nodes used in this world, and who.
+    ambiguities: Vec<Ambiguity>,
+    /// UDP sockets holding the numbers of the world's TCP ports, so no UDP socket (an ICE
+    /// candidate, say) takes a number a TCP port of another node has.
+    guards: Vec<std::net::UdpSocket>,
     /// Set by [`Tap::barrier`]: no later record sorts before it.
     floor: u64,
+}
+
+/// The transport layer an address belongs to: TLS runs over TCP, so the two share addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    /// UDP (SIP over UDP, DNS, ICE).
+    Udp,
+    /// TCP (SIP over TCP, HTTP, HTTPS).
+    Tcp,
+}
+
+impl From<Transport> for Layer {
+    fn from(t: Transport) -> Self {
+        match t {
+            Transport::Udp => Layer::Udp,
+            Transport::Tcp | Transport::Tls => Layer::Tcp,
+        }
+    }
+}
+
+/// A port number two nodes of one world used: the trace cannot say whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ambiguity {
+    /// The number.
+    pub port: u16,
+    /// The node that had it first.
+    pub first: String,
+    /// The node that had it too.
+    pub second: String,
+}
+
+impl std::fmt::Display for Ambiguity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "port {} was used by {} and by {}: the trace cannot say whose it is",
+            self.port, self.first, self.second
+        )
+    }
 }
 
 /// The trace tap of one world. Cheap to clone; every node of the world holds one.
@@ -52,7 +97,9 @@ impl Tap {
             awaiting: 0,
             next_msg: 1,
             names: HashMap::new(),
-            ambiguous: false,
+            ports: HashMap::new(),
+            ambiguities: Vec::new(),
+            guards: Vec::new(),
             floor: 0,
         })))
     }
@@ -62,37 +109,96 @@ impl Tap {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records that `addr` belongs to `node` (the world's address book, for naming peers).
-    pub fn register(&self, addr: SocketAddr, node: &str) {
+    /// Records that `addr` over `transport` belongs to `node` (the world's address book, for
+    /// naming peers). A port number another node already used makes the world ambiguous
+    /// ([`Tap::ambiguities`]).
+    pub fn register(&self, transport: impl Into<Layer>, addr: SocketAddr, node: &str) {
         let mut s = self.state();
-        if s.names
-            .insert(addr, node.to_owned())
-            .is_some_and(|old| old != node)
-        {
-            s.ambiguous = true;
+        Self::own_port(&mut s, addr.port(), node);
+        s.names.insert((transport.into(), addr), node.to_owned());
+    }
+
+    fn own_port(s: &mut State, port: u16, node: &str) {
+        match s.ports.get(&port) {
+            Some(first) if first != node => {
+                let ambiguity = Ambiguity {
+                    port,
+                    first: first.clone(),
+                    second: node.to_owned(),
+                };
+                s.ambiguities.push(ambiguity);
+            }
+            Some(_) => {}
+            None => {
+                s.ports.insert(port, node.to_owned());
+            }
         }
     }
 
-    /// Whether two nodes registered the same address (so names in the trace may be wrong).
-    pub fn ambiguous(&self) -> bool {
-        self.state().ambiguous
+    /// Claims port number `port` for `node`: false if another node of the world used it
+    /// already (the caller then picks another port).
+    pub fn claim_port(&self, port: u16, node: &str) -> bool {
+        let mut s = self.state();
+        match s.ports.get(&port) {
+            Some(owner) => owner == node,
+            None => {
+                s.ports.insert(port, node.to_owned());
+                true
+            }
+        }
     }
 
-    /// Every registered address and its node.
-    pub fn names(&self) -> Vec<(SocketAddr, String)> {
+    /// Keeps a UDP socket holding a TCP port's number until [`Tap::release_guards`].
+    pub fn keep_guard(&self, guard: std::net::UdpSocket) {
+        self.state().guards.push(guard);
+    }
+
+    /// Closes the guard sockets (the world has stopped).
+    pub fn release_guards(&self) {
+        self.state().guards.clear();
+    }
+
+    /// Port numbers two nodes used: a trace with any cannot be named reliably.
+    pub fn ambiguities(&self) -> Vec<Ambiguity> {
+        self.state().ambiguities.clone()
+    }
+
+    /// Every port number a node of the world used, and the node.
+    pub fn ports(&self) -> Vec<(u16, String)> {
         let mut v: Vec<_> = self
             .state()
-            .names
+            .ports
             .iter()
-            .map(|(a, n)| (*a, n.clone()))
+            .map(|(p, n)| (*p, n.clone()))
             .collect();
         v.sort();
         v
     }
 
-    /// The node an address belongs to, if registered.
-    pub fn node_at(&self, addr: SocketAddr) -> Option<String> {
-        self.state().names.get(&addr).cloned()
+    /// Every registered (transport, address) and its node.
+    pub fn names(&self) -> Vec<(Layer, SocketAddr, String)> {
+        let mut v: Vec<_> = self
+            .state()
+            .names
+            .iter()
+            .map(|((l, a), n)| (*l, *a, n.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The node an address over a transport belongs to, if registered.
+    pub fn node_at(&self, transport: impl Into<Layer>, addr: SocketAddr) -> Option<String> {
+        Self::lookup(&self.state(), transport.into(), addr)
+    }
+
+    /// By (transport, address); else by port number alone (a DNS query is recorded from the
+    /// node's main address, whichever transport that is).
+    fn lookup(s: &State, layer: Layer, addr: SocketAddr) -> Option<String> {
+        s.names
+            .get(&(layer, addr))
+            .or_else(|| s.ports.get(&addr.port()))
+            .cloned()
     }
 
     fn tick(state: &mut State, node: &str, at_least: u64) -> (u64, u64) {
@@ -116,7 +222,7 @@ impl Tap {
             .entry((message.src, message.dst, message.key))
             .or_default()
             .push((msg, lamport));
-        let to = s.names.get(&message.dst).cloned();
+        let to = Self::lookup(&s, message.transport.into(), message.dst);
         let at = s.started.elapsed();
         s.records.push(Record {
             lamport,
@@ -152,7 +258,7 @@ impl Tap {
             }
         };
         let (lamport, node_seq) = Self::tick(&mut s, node, sent_at);
-        let from = s.names.get(&message.src).cloned();
+        let from = Self::lookup(&s, message.transport.into(), message.src);
         let at = s.started.elapsed();
         s.records.push(Record {
             lamport,
@@ -226,7 +332,7 @@ impl Tap {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use proto::trace::Transport;
+    use proto::trace::Act;
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
@@ -235,16 +341,10 @@ mod tests {
     #[test]
     fn receive_after_send_regardless_of_arrival_order() {
         let tap = Tap::new();
-        tap.register(addr(1), "a");
-        tap.register(addr(2), "b");
+        tap.register(Layer::Udp, addr(1), "a");
+        tap.register(Layer::Udp, addr(2), "b");
         // b's unrelated note reaches the tap first; then a sends to b, b receives, b answers.
-        tap.note(
-            "b",
-            None,
-            Note::Action {
-                label: "boot".into(),
-            },
-        );
+        tap.note("b", None, Note::done(Act::Route, "boot"));
         let m = Message::sip(
             Transport::Udp,
             addr(1),
@@ -290,16 +390,10 @@ mod tests {
     fn barrier_orders_phases() {
         let tap = Tap::new();
         for _ in 0..5 {
-            tap.note("busy", None, Note::Action { label: "x".into() });
+            tap.note("busy", None, Note::done(Act::Route, "x"));
         }
         tap.barrier();
-        tap.note(
-            "quiet",
-            None,
-            Note::Action {
-                label: "after".into(),
-            },
-        );
+        tap.note("quiet", None, Note::done(Act::Route, "after"));
         let last = tap.ordered().pop().unwrap();
         assert_eq!((last.node.as_str(), last.lamport), ("quiet", 6));
     }
@@ -320,5 +414,39 @@ mod tests {
         assert_eq!(tap.received("b", m.clone()), second);
         // A third copy nobody sent (from outside the world) gets a fresh id.
         assert!(tap.received("b", m) > second);
+    }
+
+    #[test]
+    fn names_go_by_transport_and_a_port_number_names_one_node() {
+        let tap = Tap::new();
+        tap.register(Layer::Udp, addr(5060), "pcscf");
+        tap.register(Transport::Tcp, addr(5060), "pcscf");
+        tap.register(Transport::Tls, addr(443), "hss");
+        assert_eq!(
+            tap.node_at(Transport::Udp, addr(5060)).as_deref(),
+            Some("pcscf")
+        );
+        assert_eq!(
+            tap.node_at(Transport::Tls, addr(443)).as_deref(),
+            Some("hss")
+        );
+        // DNS is recorded from a node's main address, whatever transport that is.
+        assert_eq!(
+            tap.node_at(Transport::Udp, addr(443)).as_deref(),
+            Some("hss")
+        );
+        assert!(tap.ambiguities().is_empty());
+        // A TCP client port may not take a number another node has.
+        assert!(!tap.claim_port(443, "as"));
+        assert!(tap.claim_port(443, "hss"));
+        assert!(tap.claim_port(40_000, "as"));
+        // An ICE socket on a number already used by another node: the trace is ambiguous.
+        tap.register(Layer::Udp, addr(40_000), "ue-a");
+        let found = tap.ambiguities();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].to_string(),
+            "port 40000 was used by as and by ue-a: the trace cannot say whose it is"
+        );
     }
 }

@@ -138,7 +138,11 @@ fn zone_data_for_a_sip_host_and_an_https_host() {
 async fn server_answers_the_records_on_udp_and_tcp() {
     let tap = Tap::new();
     let server = DnsServer::start(&world(5070), tap.clone()).unwrap();
-    assert_eq!(tap.node_at(server.local_addr()).as_deref(), Some("dns"));
+    assert_eq!(
+        tap.node_at(kit::tap::Layer::Udp, server.local_addr())
+            .as_deref(),
+        Some("dns")
+    );
     let r = resolver(&server, "pcscf-o", &tap);
 
     let naptr = r.query(PCSCF, RecordType::NAPTR).await.unwrap();

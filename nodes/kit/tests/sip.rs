@@ -381,7 +381,7 @@ async fn large_invite_through_a_stateful_proxy_goes_over_tcp() {
     assert_eq!(invites.len(), 2);
     for m in invites {
         assert_eq!(m.transport, Transport::Tcp);
-        assert!(world.tap.node_at(m.src).is_some());
+        assert!(world.tap.node_at(m.transport, m.src).is_some());
     }
     // Small requests (ACK, BYE) go over UDP.
     assert!(

@@ -16,7 +16,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::Value;
+
+mod note;
+
+pub use note::{Act, Note, Outcome, Reason};
 
 /// Protocol of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -135,30 +138,6 @@ impl Message {
             key,
         }
     }
-}
-
-/// What a network function adds about a message or about what it did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "note", rename_all = "kebab-case")]
-pub enum Note {
-    /// A JWS it decoded: JOSE header and claims as carried.
-    Token {
-        label: String,
-        header: Value,
-        claims: Value,
-    },
-    /// A check it ran.
-    Check {
-        name: String,
-        passed: bool,
-        detail: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        code: Option<u16>,
-    },
-    /// A choice the TR leaves open and the testbed made (see the choices table).
-    Choice { id: String, text: String },
-    /// Something it did that sends nothing (a TR step drawn as internal, e.g. "sign").
-    Action { label: String },
 }
 
 /// What a record is.

@@ -14,6 +14,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 
 use super::{Entry, SERIAL, zones};
 use crate::Error;
+use crate::tap::Layer;
 use crate::tap::Tap;
 
 /// Node name the server's address is registered under on the tap.
@@ -82,7 +83,8 @@ impl DnsServer {
         let mut server = Server::new(catalog);
         server.register_socket(udp);
         server.register_listener(tcp, TCP_IDLE, 32);
-        tap.register(addr, NODE);
+        tap.register(Layer::Udp, addr, NODE);
+        tap.register(Layer::Tcp, addr, NODE);
         Ok(Self {
             addr,
             zones: names,

@@ -21,6 +21,7 @@ use crate::Error;
 use crate::locate::Locate;
 use crate::tap::Tap;
 use proto::clock::Rng;
+use proto::trace::Transport;
 
 /// A SIP endpoint: UDP and TCP on one loopback port, the transaction layer, the trace.
 ///
@@ -187,7 +188,8 @@ impl Endpoint {
                 Err(_) => continue,
             }
         };
-        tap.register(addr, &config.node);
+        tap.register(Transport::Udp, addr, &config.node);
+        tap.register(Transport::Tcp, addr, &config.node);
         let udp = Arc::new(udp);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {

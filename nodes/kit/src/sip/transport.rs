@@ -21,7 +21,7 @@ use super::endpoint::{Inner, lock, shut_down};
 use super::wire::{self, Frame, ViaHost};
 use super::{SipTarget, SipTransport, UDP_SIZE_LIMIT, proxy};
 use crate::Error;
-use proto::trace::{Message, Note, Transport};
+use proto::trace::{Message, Note, Reason, Transport};
 
 /// One TCP connection: the write half (shared by whoever sends on it) and its addresses; a
 /// reader task owns the read half.
@@ -70,22 +70,26 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The check a response fails when no client transaction is waiting for it.
+const UNMATCHED: &str = "SIP response matches a transaction";
+
 impl Inner {
     /// Bound on one socket operation (connect, write, a lock on a connection).
     fn io_bound(&self) -> Duration {
         self.timers().t1x64()
     }
 
+    /// A failed check about message `id`: malformed input, or a response no transaction wants.
     fn note_check(&self, id: u64, name: &str, detail: String, code: Option<u16>) {
+        let reason = if name == UNMATCHED {
+            Reason::NoRecord
+        } else {
+            Reason::Malformed
+        };
         self.tap.note(
             &self.config.node,
             Some(id),
-            Note::Check {
-                name: name.into(),
-                passed: false,
-                detail,
-                code,
-            },
+            Note::fail(name, reason, code, detail),
         );
     }
 
@@ -204,7 +208,12 @@ impl Inner {
         if self.is_closed() {
             return Err(shut_down());
         }
-        let stream = match tokio::time::timeout(bound, crate::connect_tcp(peer)).await {
+        let stream = match tokio::time::timeout(
+            bound,
+            crate::ports::connect_tcp(peer, Some((&self.tap, &self.config.node))),
+        )
+        .await
+        {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 return Err(Error::Connect {
@@ -231,7 +240,7 @@ impl Inner {
         };
         stream.set_nodelay(true).map_err(io)?;
         let local = stream.local_addr().map_err(io)?;
-        self.tap.register(local, &self.config.node);
+        self.tap.register(Transport::Tcp, local, &self.config.node);
         let (reader, writer) = stream.into_split();
         let conn = Arc::new(TcpConn {
             local,
@@ -621,7 +630,7 @@ impl Inner {
             }
             None => self.note_check(
                 id,
-                "SIP response matches a transaction",
+                UNMATCHED,
                 "no client transaction for it; dropped".into(),
                 None,
             ),

@@ -176,6 +176,9 @@ pub struct AuthorizeResponse {
     pub authorized: bool,
     /// Why (also on success, for the trace).
     pub reason: String,
+    /// Why not, typed (on a refusal): expired, revoked, not entitled, a bad signature, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial: Option<crate::trace::Reason>,
     /// The third-party ID the caller may present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id3p: Option<String>,
@@ -190,10 +193,11 @@ pub struct AuthorizeResponse {
 
 impl AuthorizeResponse {
     /// A refusal with its reason.
-    pub fn denied(reason: impl Into<String>) -> Self {
+    pub fn denied(denial: crate::trace::Reason, reason: impl Into<String>) -> Self {
         Self {
             authorized: false,
             reason: reason.into(),
+            denial: Some(denial),
             id3p: None,
             name_card: None,
             challenge: None,

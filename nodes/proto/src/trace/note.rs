@@ -1,0 +1,331 @@
+//! What a network function says about what it did, typed: a token it decoded, a check it ran
+//! (with a typed [`Reason`] when it failed), a testbed choice it acted on, or an action it took
+//! ([`Act`]) with its [`Outcome`]. Views show the `label`/`detail` texts; steps and outcome
+//! checks match only the typed fields, so rewording a note can neither break nor satisfy them.
+//!
+//! An action note is written by the node that took the action, when it took it. A decision not
+//! to do something is an action too, refused with its reason (the IMS AS refusing to present a
+//! 3P ID because the caller is not subscribed); "I did not need to" is not a note at all.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a network function adds about a message or about what it did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "note", rename_all = "kebab-case")]
+pub enum Note {
+    /// A JWS it signed or decoded: JOSE header and claims as carried.
+    Token {
+        /// For the reader (`PASSporT signed (ppt=rcd)`).
+        label: String,
+        /// The JOSE header, as carried.
+        header: Value,
+        /// The claims, as carried.
+        claims: Value,
+    },
+    /// A check it ran.
+    Check {
+        /// What was checked, for the reader (`shaken: signature`).
+        name: String,
+        /// Whether it held.
+        passed: bool,
+        /// Why, for the reader.
+        detail: String,
+        /// The SIP or HTTP code a failure leads to.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+        /// Why it failed, typed (for a failed check).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+    },
+    /// A choice the TR leaves open and the testbed made (the testbed's choices table).
+    Choice {
+        /// The choice's id in the table.
+        id: String,
+        /// What this node did about it here.
+        text: String,
+    },
+    /// Something it did (or decided against, with the reason), typed.
+    Action {
+        /// What kind of action.
+        act: Act,
+        /// Whether it was carried out.
+        outcome: Outcome,
+        /// What happened, for the reader.
+        label: String,
+    },
+}
+
+impl Note {
+    /// An action carried out.
+    pub fn done(act: Act, label: impl Into<String>) -> Self {
+        Note::Action {
+            act,
+            outcome: Outcome::Done,
+            label: label.into(),
+        }
+    }
+
+    /// An action refused (or that failed), for `reason`.
+    pub fn refused(act: Act, reason: Reason, label: impl Into<String>) -> Self {
+        Note::Action {
+            act,
+            outcome: Outcome::Refused(reason),
+            label: label.into(),
+        }
+    }
+
+    /// A check that held.
+    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Note::Check {
+            name: name.into(),
+            passed: true,
+            detail: detail.into(),
+            code: None,
+            reason: None,
+        }
+    }
+
+    /// A check that failed for `reason`, leading to `code` if any.
+    pub fn fail(
+        name: impl Into<String>,
+        reason: Reason,
+        code: Option<u16>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Note::Check {
+            name: name.into(),
+            passed: false,
+            detail: detail.into(),
+            code,
+            reason: Some(reason),
+        }
+    }
+
+    /// A testbed choice acted on here.
+    pub fn choice(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Note::Choice {
+            id: id.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The action's tag and outcome, for an action note.
+    pub fn action(&self) -> Option<(Act, Outcome)> {
+        match self {
+            Note::Action { act, outcome, .. } => Some((*act, *outcome)),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an action was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Done (for a verification: it passed; for an authorisation: granted).
+    Done,
+    /// Not done, for this reason (refused, failed, or found not to apply).
+    Refused(Reason),
+}
+
+impl Outcome {
+    /// Whether it was carried out.
+    pub fn is_done(self) -> bool {
+        self == Outcome::Done
+    }
+
+    /// The reason, when refused.
+    pub fn reason(self) -> Option<Reason> {
+        match self {
+            Outcome::Done => None,
+            Outcome::Refused(r) => Some(r),
+        }
+    }
+}
+
+/// Why something was refused or failed. Grouped by who is at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    // ---- the identity asked for is not the requester's to use ---------------------------------
+    /// The user has no subscription to this service (HSS, verification subscription).
+    NotSubscribed,
+    /// The subscription exists but does not allow it.
+    NotAuthorised,
+    /// The server holds no record for this identity.
+    NoRecord,
+    /// What the request names does not match what the server holds.
+    Mismatch,
+    /// The requester may not present that identity (not among its entitlements).
+    NotEntitled,
+    /// A token, certificate or challenge is past its lifetime.
+    Expired,
+    /// Revoked (a token, an employee, a certificate).
+    Revoked,
+    /// The requester must authenticate first (a challenge follows).
+    AuthenticationRequired,
+    /// Local policy decided so.
+    Policy,
+
+    // ---- the message or token does not hold ----------------------------------------------------
+    /// A signature does not verify with the key it should.
+    SignatureInvalid,
+    /// A signed claim does not match the message it came with (orig, dest, ids).
+    ClaimMismatch,
+    /// A digest (rcdi) does not match the content it covers.
+    DigestMismatch,
+    /// The certificate cannot be used (chain, validity, TNAuthList, alg).
+    CertificateInvalid,
+    /// Too old or too far in the future (iat, Date).
+    Stale,
+    /// Malformed or missing what it needs.
+    Malformed,
+    /// The message carries no identity to work with.
+    MissingIdentity,
+
+    // ---- the network -----------------------------------------------------------------------------
+    /// The peer could not be reached or did not answer usefully.
+    Unreachable,
+    /// The peer declined (an m=application section answered with port 0).
+    Declined,
+    /// ICE/DTLS/SCTP did not come up within its bound.
+    NotConnected,
+    /// Nothing arrived within the bound.
+    Timeout,
+    /// The call or channel ended first.
+    Closed,
+}
+
+impl Reason {
+    /// A short name for views (`not-subscribed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NotSubscribed => "not-subscribed",
+            Reason::NotAuthorised => "not-authorised",
+            Reason::NoRecord => "no-record",
+            Reason::Mismatch => "mismatch",
+            Reason::NotEntitled => "not-entitled",
+            Reason::Expired => "expired",
+            Reason::Revoked => "revoked",
+            Reason::AuthenticationRequired => "authentication-required",
+            Reason::Policy => "policy",
+            Reason::SignatureInvalid => "signature-invalid",
+            Reason::ClaimMismatch => "claim-mismatch",
+            Reason::DigestMismatch => "digest-mismatch",
+            Reason::CertificateInvalid => "certificate-invalid",
+            Reason::Stale => "stale",
+            Reason::Malformed => "malformed",
+            Reason::MissingIdentity => "missing-identity",
+            Reason::Unreachable => "unreachable",
+            Reason::Declined => "declined",
+            Reason::NotConnected => "not-connected",
+            Reason::Timeout => "timeout",
+            Reason::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of action a node took: the tag steps and outcome checks match on. Grouped by the
+/// network function that takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Act {
+    // ---- SIP core (P-CSCF, S-CSCF, IBCF) ---------------------------------------------------------
+    /// P-CSCF / trunk IBCF: asserts the caller's identity (P-Asserted-Identity).
+    AssertIdentity,
+    /// S-CSCF / IBCF: a routing decision worth showing (originating services, NNI egress).
+    Route,
+    /// The NNI attacker changes a message in transit (a threat switched on).
+    Tamper,
+
+    // ---- IMS AS, originating ---------------------------------------------------------------------
+    /// Solution 1: the 3P ID information from the HSS, or from the repository its URI names.
+    IdInfoLookup,
+    /// Solution 2: the caller's RCD record from the 3P ID server, chosen against the INVITE.
+    RcdLookup,
+    /// Solution 3: the RCD association, URL or concrete RCD from the HSS (and the jCard).
+    HssRcdLookup,
+    /// Solution 4: authorisation of the 3P ID by the enterprise, through the NEF.
+    Id3pAuthorization,
+    /// Credentials for a third party removed before the request leaves the network.
+    StripCredentials,
+    /// An authorization server's challenge relayed to the UE in a 401.
+    RelayChallenge,
+    /// The signing server asked over Ms (refused: the request goes on without that PASSporT).
+    RequestSigning,
+    /// P-Asserted-Identity, Identity and Call-Info added; the request routed on.
+    AddIdentity,
+
+    // ---- IMS AS, terminating ---------------------------------------------------------------------
+    /// Solution 4: whether the callee subscribed to verification of 3P IDs.
+    VerificationSubscription,
+    /// The verification server asked over Ms.
+    RequestVerification,
+    /// Solution 3: the RCD behind a verified URL, fetched and digest-checked (by the STI-VS).
+    RcdContentChecked,
+    /// The request delivered with verstat, and RCD only if it verified.
+    Deliver,
+
+    // ---- STI-AS / STI-VS -------------------------------------------------------------------------
+    /// A PASSporT signed with the operator's STI-SP key.
+    SignPassport,
+    /// Identity headers verified (refused: the caller's number did not verify).
+    VerifyIdentity,
+
+    // ---- HSS, NEF, enterprise --------------------------------------------------------------------
+    /// HSS: a designated IMPU and its 3P ID service profile provisioned.
+    ProvisionImpu,
+    /// NEF: a designated IMPU allocated from its pool.
+    AllocateImpu,
+    /// NEF: the third party's authorization server selected (by realm or allocation).
+    SelectAuthzServer,
+    /// Authorization server: a 3P ID token issued to an employee (refused: why not).
+    IssueToken,
+    /// Authorization server: the UE challenged to prove its key (§6.4.2.2).
+    ChallengeUe,
+    /// Authorization server: the 3P ID authorised and the name card created (refused: why not).
+    AuthorizeId3p,
+    /// Authorization server: a designated IMPU requested from the NEF (step 0a).
+    RequestAllocation,
+    /// 3P ID server: the enterprise changes a jCard after it was signed (a threat switched on).
+    ChangeJcard,
+
+    // ---- UE / PBX --------------------------------------------------------------------------------
+    /// The UE configures a designated IMPU it was given (option A).
+    UseDesignatedImpu,
+    /// The UE asks its enterprise for a 3P ID token (step 0b).
+    ObtainToken,
+    /// The UE answers a challenge by signing the nonce with its UE key.
+    AnswerChallenge,
+    /// The callee's phone alerts its user with what it was given.
+    Alert,
+    /// The callee stops ringing: the caller cancelled.
+    StopRinging,
+
+    // ---- data channels (UE, MF, IMS AS anchoring) ------------------------------------------------
+    /// Data channels offered in an SDP offer (peer to peer, bootstrap, or by re-INVITE).
+    DcOffer,
+    /// Offered data channels answered (refused: declined with port 0).
+    DcAnswer,
+    /// A call goes on without data channels it offered (refused: why).
+    DcUnavailable,
+    /// A data channel opened.
+    DcOpen,
+    /// A data channel closed.
+    DcClose,
+    /// An IMS AS anchors an m=application section at its MF.
+    DcAnchor,
+    /// The MF serves a bootstrap channel (HTTP over it).
+    DcServe,
+    /// The data channels of a call released at the call's end.
+    DcRelease,
+    /// A re-INVITE answered with the same session description.
+    KeepSession,
+}
