@@ -1,12 +1,16 @@
-//! The TR 33.790 testbed: the orchestrator that starts the world ([`world`]), the scenarios of
-//! the TR's solutions as data ([`scenarios`], [`scenario`]), running and judging them
-//! ([`run`]), the testbed choices table ([`choices`]), the text form of a run ([`render`]) and
-//! the terminal dashboard ([`dashboard`]).
+//! The TR 33.790 testbed: the solution registry ([`scenarios`], [`solution`]), TR figures as
+//! data and the step matcher ([`scenario`]), the orchestrator that starts a variant's world
+//! ([`world`], [`node`]), running, judging and benchmarking ([`run`]), the testbed choices
+//! table ([`choices`]), the forms of a run ([`render`]) and the terminal dashboard
+//! ([`dashboard`]).
+#![warn(missing_docs)]
 
 pub mod choices;
 pub mod dashboard;
+pub mod node;
 pub mod render;
 pub mod run;
 pub mod scenario;
 pub mod scenarios;
+pub mod solution;
 pub mod world;

@@ -1,6 +1,6 @@
-//! `testbed`: the TR 33.790 testbed's command line. Today it signs and verifies STIR/SHAKEN
-//! Identity headers against the fixture PKI (or any other); the orchestrator, the scenarios of
-//! solutions 1–9 and the dashboard arrive as their issues land.
+//! `testbed`: the TR 33.790 testbed's command line: the dashboard, the catalogue of solutions
+//! and variants (from the registry), headless runs in four formats, benchmarks, and signing and
+//! verifying STIR/SHAKEN Identity headers against the fixture PKI (or any other).
 
 mod sign;
 mod verify;
@@ -101,8 +101,10 @@ struct RunArgs {
 /// Trace formats of `testbed run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
-    /// The readable trace (what the snapshots pin).
+    /// The readable trace: steps, outcomes, ladder, every message in full.
     Text,
+    /// What the snapshots pin: steps, outcomes, and the ladder with security headers and notes.
+    Review,
     /// Versioned JSON: figure, steps, outcomes, choices and every record.
     Json,
     /// A Mermaid sequence diagram with TR step notes.
@@ -143,26 +145,28 @@ fn main() -> ExitCode {
 }
 
 fn list() {
-    let mut last = 0;
-    for v in scenarios::all() {
-        if v.solution != last {
-            last = v.solution;
+    for solution in scenarios::SOLUTIONS {
+        println!(
+            "Solution {} — TR 33.790 §{} (KI#{} {}): {} · Figure {}",
+            solution.number,
+            solution.clause,
+            solution.key_issue.number,
+            solution.key_issue.title,
+            solution.title,
+            solution.figures.join(", ")
+        );
+        for v in (solution.variants)() {
+            let threat = v
+                .threat
+                .map(|t| format!("\n      threat: §{} {}", t.clause, t.text))
+                .unwrap_or_default();
             println!(
-                "Solution {} — TR 33.790 §{}",
-                v.solution,
-                &v.figure.clause[..3]
+                "  {:<20} {} (Figure {}){threat}",
+                v.name(),
+                v.title,
+                v.figure.figure
             );
         }
-        let threat = v
-            .threat
-            .map(|t| format!("\n      threat: {t}"))
-            .unwrap_or_default();
-        println!(
-            "  {:<20} {} (Figure {}){threat}",
-            v.name(),
-            v.title,
-            v.figure.figure
-        );
     }
 }
 
@@ -172,7 +176,7 @@ fn bench(calls: usize, dc: bool) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     if dc {
-        let mut times = runtime.block_on(run::bench_dc_calls(calls, 1))?;
+        let mut times = runtime.block_on(run::bench::dc_calls(calls, 1))?;
         times.sort();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         println!(
@@ -184,7 +188,7 @@ fn bench(calls: usize, dc: bool) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let (startup, mut times) = runtime.block_on(run::bench_calls(calls, 1))?;
+    let (startup, mut times) = runtime.block_on(run::bench::calls(calls, 1))?;
     times.sort();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
@@ -244,17 +248,18 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         if !args.summary {
             match args.format {
                 Format::Text => println!("{}", render::text(&result)),
+                Format::Review => println!("{}", render::review(&result)),
                 Format::Json => println!("{}", render::json(&result)),
                 Format::Mermaid => println!("{}", render::mermaid(&result)),
             }
         }
-        let seen = result.steps.iter().filter(|s| s.seen()).count();
+        let (seen, counted) = result.step_count();
         let ok = result.outcomes.iter().filter(|o| o.passed).count();
         let verdict = if result.passed() { "PASS" } else { "FAIL" };
         eprintln!(
-            "{verdict} {:<20} {seen}/{} TR steps, {ok}/{} outcomes · world up {:.1} ms · answered after {:.1} ms (ringing included) · run {:.0} ms{}",
+            "{verdict} {:<20} {seen}/{counted} TR steps ({} n/a or prevented), {ok}/{} outcomes · world up {:.1} ms · answered after {:.1} ms (ringing included) · run {:.0} ms{}",
             variant.name(),
-            result.steps.len(),
+            result.steps.len() - counted,
             result.outcomes.len(),
             result.timing.startup.as_secs_f64() * 1e3,
             result.timing.call_setup.as_secs_f64() * 1e3,

@@ -1,46 +1,147 @@
-//! Scenarios as data (DESIGN §4): each declares its TR figure's steps — clause, figure, step
-//! number, who sends to whom, what happens in our words, and what in the trace shows it — and
-//! the outcomes its threat variant must show. [`match_steps`] lines a run's trace up with the
-//! steps; a step the run never performed is reported missing, never skipped silently.
+//! TR figures as data. A scenario declares its figure's steps — clause, step id, the TR's
+//! endpoints, what happens in our words — and for each step the hops that show it in the trace:
+//! who sends what to whom, and what the message must carry ([`Require`]), or which typed action
+//! a node must take with which outcome. Each step also says whether this variant takes it
+//! ([`Plan`]): a step the variant's option does not take is `n/a`, a step its threat's
+//! mitigation stops is `prevented` by an earlier step's check; both must be absent from the
+//! trace and neither is counted. [`matcher::match_steps`] lines a run's trace up with the steps.
+//!
+//! Nothing here reads prose: hops match message fields (method, status, path, headers, JSON
+//! members, dialog) and typed action tags and outcomes, never a note's wording.
 
-use proto::trace::{Body, Note, Proto, Record};
+pub mod content;
+pub mod matcher;
+#[cfg(test)]
+mod tests;
+
+use proto::trace::{Act, Reason};
 use serde::Serialize;
 
-/// What in the trace shows a step.
+pub use matcher::{Status, StepResult, match_steps};
+
+/// What in the trace shows a hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Expect {
-    /// A SIP request with this method, sent by one of `from` to one of `to`.
+    /// A SIP request with this method.
     SipRequest(&'static str),
-    /// A SIP response with a status code in `lo..=hi` to a request of this method.
+    /// A SIP response with a status in `lo..=hi` to a request of this method.
     SipResponse {
+        /// The CSeq method.
         method: &'static str,
+        /// Lowest status.
         lo: u16,
+        /// Highest status.
         hi: u16,
     },
-    /// An HTTP request whose request line starts with this (`POST /stir/v1/signing`).
-    HttpRequest(&'static str),
-    /// An HTTP response to a request whose line starts with this.
-    HttpResponse(&'static str),
-    /// A note of an internal action by one of `from` whose label contains this.
-    Action(&'static str),
+    /// An HTTP request with this method and a path starting with `path`.
+    HttpRequest {
+        /// `GET`, `POST`.
+        method: &'static str,
+        /// The path, or its first part (`/sh/v1/subscribers/`).
+        path: &'static str,
+    },
+    /// The HTTP response to such a request.
+    HttpResponse {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path, or its first part.
+        path: &'static str,
+    },
+    /// A typed action by the node, with this outcome.
+    Act(Act, Want),
+    /// A PASSporT the node signed or decoded whose JOSE header has this `ppt`.
+    Token(&'static str),
+}
+
+/// The outcome an action hop wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Want {
+    /// Carried out (a verification that passed, an authorisation granted).
+    Done,
+    /// Refused for this reason.
+    Refused(Reason),
+}
+
+/// What a message must carry for a hop to match it: what the TR step says travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Require {
+    /// A SIP or HTTP header is present.
+    Header(&'static str),
+    /// A header is present and one of its values contains this (a URI parameter such as
+    /// `verstat=TN-Validation-Passed`, `purpose=rcd-jcard`, an auth scheme).
+    HeaderHas(&'static str, &'static str),
+    /// A header is absent.
+    NoHeader(&'static str),
+    /// A name-addr header (P-Asserted-Identity, From) has a display name.
+    DisplayName(&'static str),
+    /// A name-addr header has no display name.
+    NoDisplayName(&'static str),
+    /// The JSON body has this member (an RFC 6901 pointer: `/signingRequest/rcd`).
+    Json(&'static str),
+    /// The JSON body lacks this member.
+    NoJson(&'static str),
+    /// The JSON body's member at this pointer is this string or boolean (`true`/`false`).
+    JsonIs(&'static str, &'static str),
+    /// The JSON body's member at this pointer is a string containing this.
+    JsonHas(&'static str, &'static str),
+    /// The SIP or HTTP status is this.
+    Status(u16),
+    /// The body is SDP with at least one `a=dcmap` line (data channels).
+    Dcmap,
+    /// The SIP message is in the dialog (Call-ID) of the previous hop's message.
+    SameDialog,
+    /// The response answers the previous hop's request (SIP: same Call-ID, CSeq and top Via
+    /// branch; HTTP: the same connection, reversed).
+    AnswersPrevious,
 }
 
 /// One part of a TR step: who, to whom, and what in the trace shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hop {
+    /// Any of these nodes sends it (or takes the action).
     pub from: &'static [&'static str],
-    /// Empty for an internal action.
+    /// To any of these nodes; empty for an action.
     pub to: &'static [&'static str],
+    /// What it is.
     pub expect: Expect,
+    /// What it must carry.
+    pub require: Vec<Require>,
 }
 
-/// A hop, as scenario tables write it.
-pub const fn hop(
-    from: &'static [&'static str],
-    to: &'static [&'static str],
-    expect: Expect,
-) -> Hop {
-    Hop { from, to, expect }
+impl Hop {
+    /// With a further requirement.
+    pub fn with(mut self, require: Require) -> Self {
+        self.require.push(require);
+        self
+    }
+
+    /// For an action hop: wants the action refused for `reason` instead of done.
+    pub fn refused(mut self, reason: Reason) -> Self {
+        if let Expect::Act(act, _) = self.expect {
+            self.expect = Expect::Act(act, Want::Refused(reason));
+        }
+        self
+    }
+}
+
+/// A message hop, as scenario tables write it.
+pub fn hop(from: &'static [&'static str], to: &'static [&'static str], expect: Expect) -> Hop {
+    Hop {
+        from,
+        to,
+        expect,
+        require: Vec::new(),
+    }
+}
+
+/// An action hop: one of `by` takes `act`, done.
+pub fn act(by: &'static [&'static str], act: Act) -> Hop {
+    hop(by, &[], Expect::Act(act, Want::Done))
+}
+
+/// A PASSporT with this `ppt` signed or decoded by one of `by`.
+pub fn token(by: &'static [&'static str], ppt: &'static str) -> Hop {
+    hop(by, &[], Expect::Token(ppt))
 }
 
 /// An INVITE request.
@@ -57,6 +158,30 @@ pub const fn invite_response(lo: u16, hi: u16) -> Expect {
     }
 }
 
+/// An HTTP request.
+pub const fn http(method: &'static str, path: &'static str) -> Expect {
+    Expect::HttpRequest { method, path }
+}
+
+/// The HTTP response to a request.
+pub const fn http_response(method: &'static str, path: &'static str) -> Expect {
+    Expect::HttpResponse { method, path }
+}
+
+/// Whether a variant takes a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Plan {
+    /// It must be seen.
+    Taken,
+    /// The variant's option does not take it (why, in our words); it must be absent.
+    NotTaken(&'static str),
+    /// The variant's threat is stopped before it by the check of step `by`; it must be absent.
+    Prevented {
+        /// The step whose check stops it.
+        by: &'static str,
+    },
+}
+
 /// One numbered step of a TR figure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
@@ -64,272 +189,89 @@ pub struct Step {
     pub id: &'static str,
     /// The TR's endpoints, as the TR names them (`originating IMS system → STI-AS`).
     pub tr_from: &'static str,
+    /// See `tr_from`.
     pub tr_to: &'static str,
     /// What happens, in the project's words.
     pub what: &'static str,
-    /// Each must be seen, in this order, after the previous step's.
+    /// Each must be seen, in this order, after the previous step started. For a step that is not
+    /// taken or prevented, the first hop must be absent from the whole trace.
     pub hops: Vec<Hop>,
+    /// Whether this variant takes it.
+    pub plan: Plan,
 }
 
-/// A TR figure.
+impl Step {
+    /// A step the variant takes.
+    pub fn new(
+        id: &'static str,
+        (tr_from, tr_to): (&'static str, &'static str),
+        what: &'static str,
+        hops: Vec<Hop>,
+    ) -> Self {
+        Self {
+            id,
+            tr_from,
+            tr_to,
+            what,
+            hops,
+            plan: Plan::Taken,
+        }
+    }
+
+    /// The variant's option does not take this step.
+    pub fn not_taken(mut self, why: &'static str) -> Self {
+        self.plan = Plan::NotTaken(why);
+        self
+    }
+
+    /// The variant's threat is stopped before this step, by step `by`'s check.
+    pub fn prevented_by(mut self, by: &'static str) -> Self {
+        self.plan = Plan::Prevented { by };
+        self
+    }
+
+    /// Whether the variant takes it.
+    pub fn taken(&self) -> bool {
+        self.plan == Plan::Taken
+    }
+}
+
+/// A TR figure (or two, for a flow the TR draws over two).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Figure {
+    /// The clause (`6.2.2.3`).
     pub clause: &'static str,
+    /// The figure id(s) (`6.2.2.3-1`; `6.1.2-1, 6.1.2-2`).
     pub figure: &'static str,
+    /// The figure's title, in our words.
     pub title: &'static str,
+    /// Its steps, in order.
     pub steps: Vec<Step>,
 }
 
-/// Where a step was seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StepMatch {
-    pub step: &'static str,
-    /// Index into the ordered trace of each hop's record; `None` for a hop not seen.
-    pub records: Vec<Option<usize>>,
-}
-
-impl StepMatch {
-    pub fn seen(&self) -> bool {
-        self.records.iter().all(Option::is_some)
+impl Figure {
+    /// The step with this id.
+    pub fn step_mut(&mut self, id: &str) -> Option<&mut Step> {
+        self.steps.iter_mut().find(|s| s.id == id)
     }
-}
 
-fn sip_start_line(raw: &str) -> &str {
-    raw.lines().next().unwrap_or_default()
-}
-
-/// CSeq method of a SIP message.
-pub fn sip_cseq_method(raw: &str) -> Option<&str> {
-    raw.lines().take_while(|l| !l.is_empty()).find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("cseq")
-            .then(|| value.split_whitespace().nth(1))
-            .flatten()
-    })
-}
-
-/// SIP status code of a response, if the message is one.
-pub fn sip_status(raw: &str) -> Option<u16> {
-    let line = sip_start_line(raw);
-    line.strip_prefix("SIP/2.0 ")?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-fn hop_matches(hop: &Hop, record: &Record) -> bool {
-    let sender = hop.from.contains(&record.node.as_str());
-    match (&record.body, hop.expect) {
-        (Body::Sent { to, message, .. }, expect) => {
-            let to_ok = to.as_deref().is_some_and(|t| hop.to.contains(&t));
-            if !sender || !to_ok {
-                return false;
-            }
-            match (message.proto, expect) {
-                (Proto::Sip, Expect::SipRequest(method)) => {
-                    sip_status(&message.raw).is_none()
-                        && sip_start_line(&message.raw).starts_with(&format!("{method} "))
-                }
-                (Proto::Sip, Expect::SipResponse { method, lo, hi }) => {
-                    sip_status(&message.raw).is_some_and(|c| (lo..=hi).contains(&c))
-                        && sip_cseq_method(&message.raw) == Some(method)
-                }
-                (Proto::Http, Expect::HttpRequest(line)) => message.summary.starts_with(line),
-                (Proto::Http, Expect::HttpResponse(line)) => message
-                    .summary
-                    .split_once(" (")
-                    .is_some_and(|(_, req)| req.starts_with(line)),
-                _ => false,
+    /// Marks steps `ids` as prevented by step `by`'s check.
+    pub fn prevent(mut self, ids: &[&str], by: &'static str) -> Self {
+        for id in ids {
+            if let Some(s) = self.step_mut(id) {
+                s.plan = Plan::Prevented { by };
             }
         }
-        (
-            Body::Note {
-                note: Note::Action { label },
-                ..
-            },
-            Expect::Action(text),
-        ) => sender && label.contains(text),
-        _ => false,
+        self
     }
-}
 
-/// Lines the ordered trace up with the figure. A step's hops are found in order; each step
-/// starts after the previous step started (not after it ended: the TR draws the 18x/200 leaving
-/// the callee and reaching the caller as two steps, while the 180 reaches the caller before
-/// the 200 leaves the callee). Returns one match per step, in the figure's order.
-pub fn match_steps(figure: &Figure, trace: &[Record]) -> Vec<StepMatch> {
-    let mut step_start = 0;
-    figure
-        .steps
-        .iter()
-        .map(|step| {
-            let mut cursor = step_start;
-            let mut first = None;
-            let records = step
-                .hops
-                .iter()
-                .map(|hop| {
-                    let found = trace
-                        .iter()
-                        .enumerate()
-                        .skip(cursor)
-                        .find(|(_, r)| hop_matches(hop, r))
-                        .map(|(i, _)| i);
-                    if let Some(i) = found {
-                        cursor = i + 1;
-                        first.get_or_insert(i);
-                    }
-                    found
-                })
-                .collect();
-            if let Some(i) = first {
-                step_start = i + 1;
+    /// Marks steps `ids` as not taken by the variant's option.
+    pub fn skip(mut self, ids: &[&str], why: &'static str) -> Self {
+        for id in ids {
+            if let Some(s) = self.step_mut(id) {
+                s.plan = Plan::NotTaken(why);
             }
-            StepMatch {
-                step: step.id,
-                records,
-            }
-        })
-        .collect()
-}
-
-/// An observable outcome a variant must show, checked on the trace and the UEs' view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
-    pub what: String,
-    pub passed: bool,
-    pub detail: String,
-}
-
-impl Outcome {
-    pub fn check(what: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
-        Self {
-            what: what.into(),
-            passed,
-            detail: detail.into(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use kit::tap::Tap;
-    use proto::trace::{Message, Transport};
-
-    fn addr(p: u16) -> std::net::SocketAddr {
-        std::net::SocketAddr::from(([127, 0, 0, 1], p))
-    }
-
-    fn figure() -> Figure {
-        Figure {
-            clause: "x",
-            figure: "x-1",
-            title: "t",
-            steps: vec![
-                Step {
-                    id: "1",
-                    tr_from: "A",
-                    tr_to: "B",
-                    what: "invite",
-                    hops: vec![Hop {
-                        from: &["a"],
-                        to: &["b"],
-                        expect: Expect::SipRequest("INVITE"),
-                    }],
-                },
-                Step {
-                    id: "2",
-                    tr_from: "B",
-                    tr_to: "B",
-                    what: "sign",
-                    hops: vec![Hop {
-                        from: &["b"],
-                        to: &[],
-                        expect: Expect::Action("sign"),
-                    }],
-                },
-                Step {
-                    id: "3",
-                    tr_from: "B",
-                    tr_to: "A",
-                    what: "ok",
-                    hops: vec![Hop {
-                        from: &["b"],
-                        to: &["a"],
-                        expect: Expect::SipResponse {
-                            method: "INVITE",
-                            lo: 200,
-                            hi: 299,
-                        },
-                    }],
-                },
-            ],
-        }
-    }
-
-    #[test]
-    fn steps_match_in_order_and_missing_ones_show() {
-        let tap = Tap::new();
-        tap.register(addr(1), "a");
-        tap.register(addr(2), "b");
-        let invite = Message::sip(
-            Transport::Udp,
-            addr(1),
-            addr(2),
-            "INVITE".into(),
-            "INVITE sip:b SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n".into(),
-        );
-        tap.sent("a", invite.clone());
-        tap.received("b", invite);
-        tap.note(
-            "b",
-            None,
-            Note::Action {
-                label: "sign PASSporT".into(),
-            },
-        );
-        let ok = Message::sip(
-            Transport::Udp,
-            addr(2),
-            addr(1),
-            "200".into(),
-            "SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n".into(),
-        );
-        tap.sent("b", ok);
-        let m = match_steps(&figure(), &tap.ordered());
-        assert!(m.iter().all(StepMatch::seen), "{m:?}");
-        assert_eq!(m[2].records, vec![Some(3)]);
-
-        // Without the signing action, step 2 is missing but step 3 still matches after step 1.
-        let tap2 = Tap::new();
-        tap2.register(addr(1), "a");
-        tap2.register(addr(2), "b");
-        let ok = Message::sip(
-            Transport::Udp,
-            addr(2),
-            addr(1),
-            "200".into(),
-            "SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n".into(),
-        );
-        tap2.sent("b", ok);
-        let m = match_steps(&figure(), &tap2.ordered());
-        assert_eq!(
-            m.iter().map(StepMatch::seen).collect::<Vec<_>>(),
-            [false, false, true]
-        );
-    }
-
-    #[test]
-    fn sip_helpers() {
-        assert_eq!(sip_status("SIP/2.0 180 Ringing\r\n"), Some(180));
-        assert_eq!(sip_status("INVITE sip:x SIP/2.0\r\n"), None);
-        assert_eq!(
-            sip_cseq_method("BYE sip:x SIP/2.0\r\nCSeq: 2 BYE\r\n\r\nbody"),
-            Some("BYE")
-        );
+        self
     }
 }

@@ -1,20 +1,29 @@
-//! The scenario catalogue: every solution's variants, in one list the command line, the tests
-//! and (later) the dashboard read.
+//! The registry: every solution the testbed runs, one line each. The command line, the
+//! dashboard, the tests and the choices table read it; nothing else lists solutions.
 
 pub mod sol1_hss_third_party_id;
 pub mod sol2_third_party_rcd;
 pub mod sol3_hss_rcd;
 pub mod sol4_authz_server;
 
-use crate::run::Variant;
+use crate::solution::{Solution, Variant};
+
+/// Every solution, in clause order.
+pub const SOLUTIONS: &[Solution] = &[
+    sol1_hss_third_party_id::SOLUTION,
+    sol2_third_party_rcd::SOLUTION,
+    sol3_hss_rcd::SOLUTION,
+    sol4_authz_server::SOLUTION,
+];
+
+/// The solution with this number.
+pub fn solution(number: u8) -> Option<&'static Solution> {
+    SOLUTIONS.iter().find(|s| s.number == number)
+}
 
 /// Every variant of every solution, in solution order.
 pub fn all() -> Vec<Variant> {
-    let mut all = sol1_hss_third_party_id::variants();
-    all.extend(sol2_third_party_rcd::variants());
-    all.extend(sol3_hss_rcd::variants());
-    all.extend(sol4_authz_server::variants());
-    all
+    SOLUTIONS.iter().flat_map(|s| (s.variants)()).collect()
 }
 
 /// Variants matching `2` (every variant of solution 2) or `2:single` (one).
@@ -27,4 +36,25 @@ pub fn select(spec: &str) -> Vec<Variant> {
         .into_iter()
         .filter(|v| v.solution.to_string() == solution && id.is_none_or(|id| v.id == id))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_belongs_to_its_registered_solution() {
+        for s in SOLUTIONS {
+            let variants = (s.variants)();
+            assert!(!variants.is_empty(), "solution {} has no variant", s.number);
+            for v in variants {
+                assert_eq!(v.solution, s.number, "{}", v.name());
+            }
+        }
+        let mut names: Vec<String> = all().iter().map(Variant::name).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "variant names are unique");
+    }
 }

@@ -1,48 +1,64 @@
-//! The orchestrator: starts one instance of every network function the scenarios need, each on
-//! 127.0.0.1 with an OS-chosen port, then the world's DNS with their records, and stops it all
-//! again. Which NFs exist and where they live is data (`fixtures/world.toml`); this file wires
-//! each NF's settings (its S-CSCF, its AS, its peers) by hostname only.
+//! The orchestrator: starts one instance of every network function a variant's world needs,
+//! each on 127.0.0.1 with an OS-chosen port, then the world's DNS with their records, and stops
+//! it all again. Which NFs exist and where they live is data (`fixtures/world.toml`); each NF
+//! family has its own start function ([`start`]), which wires its settings by hostname only.
+
+mod start;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
-use kit::dns::{DnsServer, Entry};
+use kit::dns::DnsServer;
 use kit::http::Server;
-use kit::node::{Ctx, WorldDns};
 use kit::sipnode::SipNode;
 use kit::tap::Tap;
 use proto::clock::Clock;
 use proto::sip::Timers;
 use serde::Deserialize;
-use ue::{Access, Ue, UeConfig};
+use ue::Ue;
+
+use crate::solution::{AsFlow, Needs};
 
 /// The world description (`fixtures/world.toml`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Description {
+    /// The scenario clock's start (RFC 3339).
     pub scenario_start: String,
+    /// Every network function: id, name, hostname.
     pub nf: Vec<NfEntry>,
+    /// Every user agent: id, name, IMPU, number.
     pub ue: Vec<UeEntry>,
 }
 
+/// A network function of the world.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NfEntry {
+    /// Its node id (`as-o`).
     pub id: String,
+    /// What it is, for people.
     pub name: String,
+    /// Its hostname.
     pub host: String,
 }
 
+/// A user agent of the world.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UeEntry {
+    /// Its node id (`ue-a`).
     pub id: String,
+    /// Who it is, for people.
     pub name: String,
+    /// Its IMPU.
     pub impu: String,
+    /// Its number.
     pub tn: String,
 }
 
 impl Description {
+    /// Reads `fixtures/world.toml`.
     pub fn load() -> anyhow::Result<Self> {
         let text = String::from_utf8(kit::fixtures::read("world.toml")?)?;
         toml::from_str(&text).context("fixtures/world.toml")
@@ -57,6 +73,7 @@ impl Description {
         Ok(t.unix_timestamp())
     }
 
+    /// The hostname of NF `id`.
     pub fn host(&self, id: &str) -> anyhow::Result<&str> {
         self.nf
             .iter()
@@ -65,6 +82,7 @@ impl Description {
             .ok_or_else(|| anyhow!("world.toml has no NF {id}"))
     }
 
+    /// User agent `id`.
     pub fn ue(&self, id: &str) -> anyhow::Result<&UeEntry> {
         self.ue
             .iter()
@@ -76,12 +94,12 @@ impl Description {
 /// What a scenario variant changes in the world before it starts (the threat switches).
 #[derive(Debug, Clone, Default)]
 pub struct Setup {
+    /// Network functions the variant needs beyond its solution's.
+    pub needs: Needs,
     /// The originating network's egress IBCF manipulates INVITEs on the NNI.
     pub nni_tamper: Option<ibcf::Tamper>,
     /// The UEs are DC-capable (TS 26.114): calls offer a peer-to-peer data channel.
     pub dc: Option<DcSetup>,
-    /// The key issue #1 solution the operators' IMS ASes run.
-    pub flow: ims_as::Flow,
     /// Whether the HSSs hand out data or pointers where they hold both (solutions 1 and 3).
     pub hss_storage: proto::wire::sh::Storage,
     /// The enterprise changes this jCard after its first fetch (solution 3's threat).
@@ -119,10 +137,18 @@ pub fn dc_timers() -> dc::DcTimers {
 /// World settings.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Seeds every node's random stream.
     pub seed: u64,
+    /// Fixed in scenarios.
     pub clock: Clock,
+    /// SIP timers.
     pub timers: Timers,
+    /// The variant's threat switches.
     pub setup: Setup,
+    /// Which NF families to start beyond the core.
+    pub needs: Needs,
+    /// The key issue #1 flow the operators' IMS ASs run.
+    pub as_flow: AsFlow,
     /// Callees answer at once (benchmarks) instead of ringing until told (scenarios).
     pub auto_answer: bool,
 }
@@ -130,19 +156,22 @@ pub struct Options {
 /// A running world.
 #[derive(Debug)]
 pub struct World {
+    /// Its trace.
     pub tap: Tap,
+    /// What it was started from.
     pub description: Description,
+    /// Its user agents by id (the PBX too).
     pub ues: BTreeMap<String, Ue>,
     /// The data channel setting the world was started with.
     pub dc: Option<DcSetup>,
-    /// MF/MRFs by id (worlds with [`DcSetup::Bootstrap`]).
+    /// MF/MRFs by id (worlds that need the DC network).
     pub mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
     /// The enterprise's 3P authorization server (solution 4 worlds), to start step 0a.
     pub authz: Option<third_party::authz::AuthzHandle>,
     sip: Vec<SipNode>,
     http: Vec<(String, Server)>,
     dns: Option<DnsServer>,
-    /// Every node's address, for naming ports in the trace.
+    /// Every node's listening address, for tests that check nothing is left running.
     pub addresses: Vec<(SocketAddr, String)>,
     /// Time from the first bind to the DNS being up.
     pub startup: Duration,
@@ -150,346 +179,28 @@ pub struct World {
 
 /// The originating and terminating operators' domains.
 pub const ORIG: &str = "ims.mnc001.mcc001.3gppnetwork.org";
+/// See [`ORIG`].
 pub const TERM: &str = "ims.mnc002.mcc001.3gppnetwork.org";
 
-struct Builder {
-    tap: Tap,
-    options: Options,
-    server: Arc<OnceLock<SocketAddr>>,
-    entries: Vec<Entry>,
-}
-
-impl Builder {
-    fn ctx(&mut self, id: &str, host: &str) -> (Ctx, Arc<WorldDns>) {
-        let dns = WorldDns::new(self.server.clone(), id, self.tap.clone());
-        let ctx = Ctx {
-            id: id.to_owned(),
-            host: host.to_owned(),
-            tap: self.tap.clone(),
-            clock: self.options.clock,
-            seed: self.options.seed,
-            resolve: dns.clone(),
-            locate: dns.clone(),
-        };
-        (ctx, dns)
-    }
-
-    fn sip(&mut self, dns: &WorldDns, host: &str, node: &SipNode) {
-        let addr = node.endpoint.local_addr();
-        dns.set_node_addr(addr);
-        self.entries.push(Entry::new(host).with_sip(addr.port()));
-    }
-
-    fn https(&mut self, dns: &WorldDns, host: &str, server: &Server) {
-        let addr = server.local_addr();
-        dns.set_node_addr(addr);
-        self.entries.push(Entry::new(host).with_https(addr.port()));
-    }
-}
-
 impl World {
-    /// Starts every network function of solution 2's world and the DNS that finds them.
+    /// Starts every network function the options call for and the DNS that finds them.
     pub async fn start(description: Description, options: Options) -> anyhow::Result<World> {
         let began = Instant::now();
-        let tap = Tap::new();
-        let timers = options.timers;
-        let setup = options.setup.clone();
-        let auto_answer = options.auto_answer;
-        let mut b = Builder {
-            tap: tap.clone(),
-            options,
-            server: Arc::new(OnceLock::new()),
-            entries: Vec::new(),
-        };
-        let d = &description;
-        let sol4 = setup.flow == ims_as::Flow::AuthzServer;
-        let mut sip = Vec::new();
-        let mut http = Vec::new();
-
-        // STIR/SHAKEN, HSS and the enterprise's servers (HTTPS).
-        for (id, start) in [
-            ("sti-cr-o", "cr-o"),
-            ("sti-as-o", "as"),
-            ("sti-vs-t", "vs"),
-            ("hss-o", "hss-o"),
-            ("hss-t", "hss-t"),
-            ("id3p", "id3p"),
-        ] {
-            let host = d.host(id)?.to_owned();
-            let (ctx, dns) = b.ctx(id, &host);
-            let server = match start {
-                "cr-o" => sti::sti_cr::start(&ctx, &["1001"]).await?,
-                "as" => {
-                    sti::sti_as::start(&ctx, "1001", d.host("sti-cr-o")?)
-                        .await?
-                        .server
-                }
-                "vs" => sti::sti_vs::start(&ctx).await?.server,
-                "hss-o" => {
-                    let provisioner = sol4
-                        .then(|| d.host("nef-o").map(str::to_owned))
-                        .transpose()?;
-                    hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage, provisioner).await?
-                }
-                "hss-t" => {
-                    let mut db = hss::Db::load(TERM)?;
-                    if setup.callee_unverified {
-                        db.update(&d.ue("ue-b")?.tn, |s| s.verification = false);
-                    }
-                    hss::start(&ctx, db, setup.hss_storage, None).await?
-                }
-                _ => {
-                    third_party::id_server::start(
-                        &ctx,
-                        third_party::id_server::Store::load()?,
-                        setup.jcard_revision.clone(),
-                    )
-                    .await?
-                }
-            };
-            b.https(&dns, &host, &server);
-            http.push((id.to_owned(), server));
+        let mut b = start::Builder::new(description, options);
+        b.stir_shaken().await?;
+        b.hss().await?;
+        b.enterprise().await?;
+        if b.options.needs.nef_authz {
+            b.nef_and_authz().await?;
         }
-
-        // Solution 4: the originating network's NEF and the enterprise's authorization server.
-        let mut authz = None;
-        if sol4 {
-            let host = d.host("nef-o")?.to_owned();
-            let (ctx, dns) = b.ctx("nef-o", &host);
-            let server = nef::start(&ctx, nef::NefConfig::load()?).await?;
-            b.https(&dns, &host, &server);
-            http.push(("nef-o".to_owned(), server));
-            let host = d.host("authz3p")?.to_owned();
-            let (ctx, dns) = b.ctx("authz3p", &host);
-            let started = third_party::authz::start(
-                &ctx,
-                third_party::authz::AuthzConfig {
-                    nef_host: d.host("nef-o")?.to_owned(),
-                    stale_tokens: setup.stale_tokens,
-                },
-            )
-            .await?;
-            b.https(&dns, &host, &started.server);
-            http.push(("authz3p".to_owned(), started.server));
-            authz = Some(started.handle);
+        if b.options.needs.dc_network {
+            b.dc_network().await?;
         }
-
-        // Data channel network functions: the DCSF and each operator's MF.
-        let mut mfs = BTreeMap::new();
-        let bootstrap = setup.dc == Some(DcSetup::Bootstrap);
-        if bootstrap {
-            let host = d.host("dcsf-o")?.to_owned();
-            let (ctx, dns) = b.ctx("dcsf-o", &host);
-            let server = xr::dcsf::start(&ctx, xr::dcsf::Store::load()?).await?;
-            b.https(&dns, &host, &server);
-            http.push(("dcsf-o".to_owned(), server));
-            // Each operator's MF: the originating one answers the caller's network-bound
-            // sections, the terminating one offers the callee its bootstrap channel. One DCSF
-            // serves both operators (choice `dc-bootstrap-anchor`).
-            for id in ["mf-o", "mf-t"] {
-                let host = d.host(id)?.to_owned();
-                let (ctx, dns) = b.ctx(id, &host);
-                let config = xr::mf::MfConfig {
-                    dcsf_host: d.host("dcsf-o")?.to_owned(),
-                    timers: dc_timers(),
-                };
-                let (mf, server) = xr::mf::start(&ctx, config).await?;
-                b.https(&dns, &host, &server);
-                http.push((id.to_owned(), server));
-                mfs.insert(id.to_owned(), mf);
-            }
-        }
-
-        // The two IMS networks, wired by hostname.
-        let h = |id: &str| d.host(id).map(str::to_owned);
-        let peers_o: BTreeMap<String, String> = [(TERM.to_owned(), h("ibcf-t")?)].into();
-        let peers_t: BTreeMap<String, String> = [(ORIG.to_owned(), h("ibcf-o")?)].into();
-        let nodes = [
-            (
-                "pcscf-o",
-                SipNf::Pcscf(cscf::pcscf::PcscfConfig {
-                    scscf_host: h("scscf-o")?,
-                    timers,
-                }),
-            ),
-            (
-                "scscf-o",
-                SipNf::Scscf(cscf::scscf::ScscfConfig {
-                    domain: ORIG.into(),
-                    as_host: h("as-o")?,
-                    ibcf_host: h("ibcf-o")?,
-                    timers,
-                }),
-            ),
-            (
-                "as-o",
-                SipNf::As(ims_as::AsConfig {
-                    role: ims_as::Role::Originating {
-                        hss_host: h("hss-o")?,
-                        sti_as_host: h("sti-as-o")?,
-                    },
-                    flow: setup.flow,
-                    nef_host: if sol4 { Some(h("nef-o")?) } else { None },
-                    timers,
-                    mf_host: if bootstrap { Some(h("mf-o")?) } else { None },
-                }),
-            ),
-            (
-                "ibcf-o",
-                SipNf::Ibcf(ibcf::IbcfConfig {
-                    domain: ORIG.into(),
-                    scscf_host: h("scscf-o")?,
-                    peers: peers_o,
-                    trunk_domains: vec!["enterprise.example".into()],
-                    tamper: setup.nni_tamper.clone(),
-                    timers,
-                }),
-            ),
-            (
-                "ibcf-t",
-                SipNf::Ibcf(ibcf::IbcfConfig {
-                    domain: TERM.into(),
-                    scscf_host: h("scscf-t")?,
-                    peers: peers_t,
-                    trunk_domains: Vec::new(),
-                    tamper: None,
-                    timers,
-                }),
-            ),
-            (
-                "scscf-t",
-                SipNf::Scscf(cscf::scscf::ScscfConfig {
-                    domain: TERM.into(),
-                    as_host: h("as-t")?,
-                    ibcf_host: h("ibcf-t")?,
-                    timers,
-                }),
-            ),
-            (
-                "as-t",
-                SipNf::As(ims_as::AsConfig {
-                    role: ims_as::Role::Terminating {
-                        sti_vs_host: h("sti-vs-t")?,
-                        hss_host: if sol4 { Some(h("hss-t")?) } else { None },
-                    },
-                    flow: setup.flow,
-                    nef_host: None,
-                    timers,
-                    mf_host: if bootstrap { Some(h("mf-t")?) } else { None },
-                }),
-            ),
-            (
-                "pcscf-t",
-                SipNf::Pcscf(cscf::pcscf::PcscfConfig {
-                    scscf_host: h("scscf-t")?,
-                    timers,
-                }),
-            ),
-        ];
-        for (id, nf) in nodes {
-            let host = h(id)?;
-            let (ctx, dns) = b.ctx(id, &host);
-            let node = match nf {
-                SipNf::Pcscf(c) => cscf::pcscf::start(&ctx, c).await?,
-                SipNf::Scscf(c) => cscf::scscf::start(&ctx, c).await?,
-                SipNf::As(c) => ims_as::start(&ctx, c).await?,
-                SipNf::Ibcf(c) => ibcf::start(&ctx, c).await?,
-            };
-            b.sip(&dns, &host, &node);
-            sip.push(node);
-        }
-
-        // Users: UEs registered to their operator, and the enterprise PBX on its trunk.
-        let wait = Duration::from_secs(5);
-        let mut ues = BTreeMap::new();
-        let users = [
-            ("ue-a", ORIG, "pcscf-o"),
-            ("ue-m", ORIG, "pcscf-o"),
-            ("ue-x", ORIG, "pcscf-o"),
-            ("ue-b", TERM, "pcscf-t"),
-        ];
-        for (id, domain, pcscf) in users {
-            let entry = d.ue(id)?;
-            // A UE's name for itself (Via sent-by); it is not in DNS, responses come back by
-            // the Via's received address.
-            let (ctx, dns) = b.ctx(id, &format!("{id}.{domain}"));
-            let access = Access::Pcscf {
-                pcscf_host: d.host(pcscf)?.into(),
-                domain: domain.into(),
-            };
-            let dc = setup.dc.map(|d| ue::DcConfig {
-                timers: dc_timers(),
-                accept: d != DcSetup::Decline,
-                unreachable: d == DcSetup::Unreachable,
-                bootstrap: d == DcSetup::Bootstrap,
-            });
-            let ue = Ue::start(
-                &ctx,
-                UeConfig {
-                    impu: entry.impu.clone(),
-                    access,
-                    timers,
-                    wait,
-                    auto_answer,
-                    dc,
-                },
-            )
-            .await?;
-            dns.set_node_addr(ue.endpoint().local_addr());
-            ues.insert(id.to_owned(), ue);
-        }
-        let pbx_user = d.ue("ue-pbx")?;
-        let pbx_host = d.host("pbx")?.to_owned();
-        let (ctx, dns) = b.ctx("pbx", &pbx_host);
-        let access = Access::Trunk {
-            ibcf_host: d.host("ibcf-o")?.into(),
-        };
-        let pbx = Ue::start(
-            &ctx,
-            UeConfig {
-                impu: pbx_user.impu.clone(),
-                access,
-                timers,
-                wait,
-                auto_answer,
-                dc: None,
-            },
-        )
-        .await?;
-        dns.set_node_addr(pbx.endpoint().local_addr());
-        b.entries
-            .push(Entry::new(&pbx_host).with_sip(pbx.endpoint().local_addr().port()));
-        ues.insert("pbx".to_owned(), pbx);
-
-        let dns = DnsServer::start(&b.entries, tap.clone())?;
-        let _ = b.server.set(dns.local_addr());
-        let mut addresses: Vec<(SocketAddr, String)> = Vec::new();
-        addresses.push((dns.local_addr(), "dns".into()));
-        addresses.extend(
-            sip.iter()
-                .map(|n| (n.endpoint.local_addr(), n.endpoint.node().to_owned())),
-        );
-        addresses.extend(
-            ues.iter()
-                .map(|(id, u)| (u.endpoint().local_addr(), id.clone())),
-        );
-        addresses.extend(
-            http.iter()
-                .map(|(id, server)| (server.local_addr(), id.clone())),
-        );
-        Ok(World {
-            tap,
-            description,
-            ues,
-            dc: setup.dc,
-            mfs,
-            authz,
-            sip,
-            http,
-            dns: Some(dns),
-            addresses,
-            startup: began.elapsed(),
-        })
+        b.ims().await?;
+        b.users().await?;
+        let mut world = b.finish()?;
+        world.startup = began.elapsed();
+        Ok(world)
     }
 
     /// A user agent by id.
@@ -545,13 +256,6 @@ impl World {
         if let Some(dns) = self.dns.take() {
             dns.shutdown().await;
         }
+        self.tap.release_guards();
     }
-}
-
-/// A SIP network function and its settings.
-enum SipNf {
-    Pcscf(cscf::pcscf::PcscfConfig),
-    Scscf(cscf::scscf::ScscfConfig),
-    As(ims_as::AsConfig),
-    Ibcf(ibcf::IbcfConfig),
 }

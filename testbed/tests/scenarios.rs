@@ -1,13 +1,21 @@
-//! Every scenario variant run for real (all network functions, real sockets): each TR step
-//! matched, each expected outcome observed, the trace pinned by a snapshot under `snapshots/`
-//! and byte-identical when run again.
+//! Every scenario variant, generated from the registry and run for real (all network
+//! functions, real sockets): each TR step as the variant says (seen, or absent when n/a or
+//! prevented), each check observed, the JSON export valid, the reviewable form pinned by a
+//! snapshot under `snapshots/`, and a few representative variants' full JSON (every message
+//! byte) pinned too. Then the properties of worlds: runs byte-identical, two at once, nothing
+//! left running, the step ids of the TR's inventory, the CLI verifying what crossed the NNI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
-use proto::trace::Body;
+use libtest_mimic::{Arguments, Failed, Trial};
+use proto::trace::{Body, Note};
 use testbed::run::{Run, execute};
-use testbed::{render, scenarios};
+use testbed::solution::Variant;
+use testbed::{node, render, scenarios};
+
+/// Variants whose full JSON (every record, every byte) is pinned as well.
+const FULL: &[&str] = &["2:single", "2:dc-bootstrap", "4:authenticate"];
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -23,254 +31,173 @@ fn run(name: &str) -> Run {
     runtime().block_on(execute(&variants[0], 1))
 }
 
-fn check(name: &str) {
-    let result = run(name);
-    let text = render::text(&result);
-    assert!(result.error.is_none(), "{name}: {:?}\n{text}", result.error);
-    for (step, m) in result.variant.figure.steps.iter().zip(&result.steps) {
-        assert!(
-            m.seen(),
-            "{name}: TR step {} not matched ({:?})\n{text}",
-            step.id,
-            m.records
-        );
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
+    if ok { Ok(()) } else { Err(what().into()) }
+}
+
+/// One variant: steps, checks, JSON, choices, snapshot.
+fn check(variant: &Variant) -> Result<(), Failed> {
+    let name = variant.name();
+    let result = runtime().block_on(execute(variant, 1));
+    let review = render::review(&result);
+    ensure(result.error.is_none(), || {
+        format!("{name}: {:?}\n{review}", result.error)
+    })?;
+    for (step, m) in variant.figure.steps.iter().zip(&result.steps) {
+        ensure(m.ok(), || {
+            format!("{name}: TR step {} is {:?}\n{review}", step.id, m.status)
+        })?;
     }
     for o in &result.outcomes {
-        assert!(
-            o.passed,
-            "{name}: outcome failed: {} — {}",
-            o.what, o.detail
-        );
+        ensure(o.passed, || {
+            format!(
+                "{name}: outcome failed: {} — {}\n{review}",
+                o.what, o.detail
+            )
+        })?;
     }
-    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!(name.replace(':', "__"), text);
-    });
+    json_export_is_valid(&result)?;
+    choices_are_in_the_table(&result)?;
+    let file = name.replace(':', "__");
+    snapshot(&file, &review);
+    if FULL.contains(&name.as_str()) {
+        snapshot(&format!("{file}.json"), &render::json(&result));
+    }
+    Ok(())
 }
 
-#[test]
-fn sol1_info() {
-    check("1:info");
+/// The JSON export parses, says what the run says, and names every port.
+fn json_export_is_valid(result: &Run) -> Result<(), Failed> {
+    let name = result.variant.name();
+    let json = render::json(result);
+    let doc: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| format!("{name}: JSON export: {e}"))?;
+    ensure(
+        doc["format"] == "tr33790-testbed-trace" && doc["version"] == 2,
+        || format!("{name}: format/version"),
+    )?;
+    ensure(doc["passed"] == result.passed(), || {
+        format!("{name}: passed")
+    })?;
+    ensure(
+        doc["steps"].as_array().map(Vec::len) == Some(result.variant.figure.steps.len()),
+        || format!("{name}: steps"),
+    )?;
+    ensure(
+        doc["records"].as_array().map(Vec::len) == Some(result.trace.len()),
+        || format!("{name}: records"),
+    )?;
+    for (at, _) in json.match_indices("127.0.0.1:") {
+        ensure(
+            json.as_bytes().get(at + "127.0.0.1:".len()) == Some(&b'<'),
+            || {
+                format!(
+                    "{name}: a port left unnamed near {:?}",
+                    &json[at..(at + 30).min(json.len())]
+                )
+            },
+        )?;
+    }
+    Ok(())
 }
 
-#[test]
-fn sol1_uri() {
-    check("1:uri");
-}
-
-#[test]
-fn sol1_not_subscribed() {
-    check("1:not-subscribed");
-}
-
-#[test]
-fn sol1_altered() {
-    check("1:altered");
-}
-
-#[test]
-fn sol3_url() {
-    check("3:url");
-}
-
-#[test]
-fn sol3_concrete() {
-    check("3:concrete");
-}
-
-#[test]
-fn sol3_jcard_changed() {
-    check("3:jcard-changed");
-}
-
-#[test]
-fn sol3_ex_employee() {
-    check("3:ex-employee");
-}
-
-#[test]
-fn sol4_option_a() {
-    check("4:option-a");
-}
-
-#[test]
-fn sol4_option_b() {
-    check("4:option-b");
-}
-
-#[test]
-fn sol4_token_expired() {
-    check("4:token-expired");
-}
-
-#[test]
-fn sol4_token_revoked() {
-    check("4:token-revoked");
-}
-
-#[test]
-fn sol4_authenticate() {
-    check("4:authenticate");
-}
-
-#[test]
-fn sol4_callee_unverified() {
-    check("4:callee-unverified");
-}
-
-#[test]
-fn sol2_trunk() {
-    check("2:trunk");
-}
-
-#[test]
-fn sol2_single() {
-    check("2:single");
-}
-
-#[test]
-fn sol2_not_authorised() {
-    check("2:not-authorised");
-}
-
-#[test]
-fn sol2_no_rcd() {
-    check("2:no-rcd");
-}
-
-#[test]
-fn sol2_mismatch() {
-    check("2:mismatch");
-}
-
-#[test]
-fn sol2_rcd_tampered() {
-    check("2:rcd-tampered");
-}
-
-#[test]
-fn sol2_tn_tampered() {
-    check("2:tn-tampered");
-}
-
-#[test]
-fn sol2_dc_up() {
-    check("2:dc");
-}
-
-#[test]
-fn sol2_dc_declined() {
-    check("2:dc-declined");
-}
-
-#[test]
-fn sol2_dc_unreachable() {
-    check("2:dc-unreachable");
-}
-
-#[test]
-fn sol2_dc_bootstrap() {
-    check("2:dc-bootstrap");
-}
-
-#[test]
-fn runs_with_bootstrap_and_p2a_channels_are_byte_identical() {
-    let first = render::text(&run("2:dc-bootstrap"));
-    let second = render::text(&run("2:dc-bootstrap"));
-    assert_identical(&first, &second);
-}
-
-#[test]
-fn runs_with_data_channels_are_byte_identical() {
-    let first = render::text(&run("2:dc"));
-    let second = render::text(&run("2:dc"));
-    assert_identical(&first, &second);
-}
-
-/// After a call with data channels, BYE closed them: the trace shows each channel opened,
-/// carried messages and closed on both sides, and every ICE socket can be bound again.
-#[test]
-fn data_channels_are_closed_and_released() {
-    let result = run("2:dc");
-    let text = render::text(&result);
-    for node in ["ue-a", "ue-b"] {
-        for label in [
-            "DC open stream 1000 \"avatar\" (avatar-json)",
-            "DC close stream 1000 \"avatar\" (avatar-json)",
-            "DC close stream 1002 \"pose\"",
-        ] {
-            assert!(
-                result.trace.iter().any(|r| r.node == node
-                    && matches!(&r.body, Body::Note { note: proto::trace::Note::Action { label: l }, .. } if l.starts_with(label))),
-                "{node}: {label}\n{text}"
-            );
+/// Every choice a node notes is in the choices table.
+fn choices_are_in_the_table(result: &Run) -> Result<(), Failed> {
+    for r in &result.trace {
+        if let Body::Note {
+            note: Note::Choice { id, .. },
+            ..
+        } = &r.body
+        {
+            ensure(testbed::choices::get(id).is_some(), || {
+                format!(
+                    "{}: {} notes choice {id}, which the table lacks",
+                    result.variant.name(),
+                    r.node
+                )
+            })?;
         }
     }
-    let ice: Vec<_> = result
-        .names
-        .iter()
-        .filter(|(a, _)| !result.listening.iter().any(|(l, _)| l == a))
-        .filter(|(_, n)| n == "ue-a" || n == "ue-b")
-        .collect();
-    assert!(!ice.is_empty());
-    runtime().block_on(async {
-        for (addr, node) in ice {
-            assert!(
-                tokio::net::UdpSocket::bind(addr).await.is_ok(),
-                "{node} still holds its ICE socket {addr}"
-            );
-        }
-    });
-}
-
-#[test]
-fn every_variant_has_a_test_above() {
-    let names: Vec<String> = scenarios::all().iter().map(|v| v.name()).collect();
-    let source = include_str!("scenarios.rs");
-    for name in names {
-        assert!(
-            source.contains(&format!("check(\"{name}\")")),
-            "{name} has no snapshot test"
-        );
-    }
-}
-
-#[test]
-fn runs_are_byte_identical() {
-    let first = render::text(&run("2:rcd-tampered"));
-    let second = render::text(&run("2:rcd-tampered"));
-    assert_identical(&first, &second);
+    Ok(())
 }
 
 /// Asserts two traces are equal, naming the first line that differs.
-fn assert_identical(first: &str, second: &str) {
+fn identical(first: &str, second: &str) -> Result<(), Failed> {
     if let Some((n, (a, b))) = first
         .lines()
         .zip(second.lines())
         .enumerate()
         .find(|(_, (a, b))| a != b)
     {
-        panic!("line {}: {a:?} != {b:?}", n + 1);
+        return Err(format!("line {}: {a:?} != {b:?}", n + 1).into());
     }
-    assert_eq!(first.lines().count(), second.lines().count(), "line counts");
+    ensure(first.lines().count() == second.lines().count(), || {
+        "line counts differ".into()
+    })
 }
 
-#[test]
-fn two_worlds_run_at_once_in_one_process() {
+fn byte_identical(name: &'static str) -> impl FnOnce() -> Result<(), Failed> {
+    move || identical(&render::text(&run(name)), &render::text(&run(name)))
+}
+
+/// After a call with data channels, BYE closed them: the trace shows each channel opened and
+/// closed on both sides, and every ICE socket can be bound again.
+fn data_channels_are_closed_and_released() -> Result<(), Failed> {
+    let result = run("2:dc");
+    for n in [node::UE_A, node::UE_B] {
+        for act in [proto::trace::Act::DcOpen, proto::trace::Act::DcClose] {
+            let count = result
+                .trace
+                .iter()
+                .filter(|r| r.node == n)
+                .filter(|r| matches!(&r.body, Body::Note { note, .. } if note.action().is_some_and(|(a, o)| a == act && o.is_done())))
+                .count();
+            ensure(count == 2, || {
+                format!("{n}: {act:?} noted {count} times, not 2")
+            })?;
+        }
+    }
+    let ice: Vec<_> = result
+        .addresses
+        .iter()
+        .filter(|(layer, a, n)| {
+            *layer == kit::tap::Layer::Udp
+                && (n == node::UE_A || n == node::UE_B)
+                && !result.listening.iter().any(|(l, _)| l == a)
+        })
+        .collect();
+    ensure(!ice.is_empty(), || "no ICE addresses".into())?;
+    runtime().block_on(async {
+        for (_, addr, n) in ice {
+            ensure(tokio::net::UdpSocket::bind(addr).await.is_ok(), || {
+                format!("{n} still holds its ICE socket {addr}")
+            })?;
+        }
+        Ok(())
+    })
+}
+
+fn two_worlds_run_at_once_in_one_process() -> Result<(), Failed> {
     let rt = runtime();
     let a = scenarios::select("2:single").remove(0);
     let b = scenarios::select("2:tn-tampered").remove(0);
     let (ra, rb) = rt.block_on(async { tokio::join!(execute(&a, 1), execute(&b, 1)) });
-    assert!(ra.passed(), "{}", render::text(&ra));
-    assert!(rb.passed(), "{}", render::text(&rb));
+    ensure(ra.passed(), || render::review(&ra))?;
+    ensure(rb.passed(), || render::review(&rb))?;
     // Same result as when each runs alone: the worlds do not see each other.
-    assert_eq!(render::text(&ra), render::text(&run("2:single")));
+    identical(&render::text(&ra), &render::text(&run("2:single")))
 }
 
 /// The scenario's step ids are the TR figure's (fixtures/tr/tr-steps.md, copied from the
 /// project's reference inventory).
-#[test]
-fn step_ids_match_the_tr_inventory() {
-    let text = std::fs::read_to_string(kit::fixtures::dir().join("tr/tr-steps.md")).unwrap();
+fn step_ids_match_the_tr_inventory() -> Result<(), Failed> {
+    let text = std::fs::read_to_string(kit::fixtures::dir().join("tr/tr-steps.md"))?;
     let mut figures: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current = None;
     for line in text.lines() {
@@ -298,19 +225,19 @@ fn step_ids_match_the_tr_inventory() {
             .map(|f| figures.get(f).cloned())
             .collect::<Option<Vec<_>>>()
             .map(|parts| parts.concat());
-        assert_eq!(
-            inventory.as_ref(),
-            Some(&ids),
-            "{}: steps of Figure {}",
-            v.name(),
-            v.figure.figure
-        );
+        ensure(inventory.as_ref() == Some(&ids), || {
+            format!(
+                "{}: steps of Figure {}: {ids:?} vs {inventory:?}",
+                v.name(),
+                v.figure.figure
+            )
+        })?;
     }
+    Ok(())
 }
 
 /// The Identity headers that reach the terminating network verify with `testbed verify`.
-#[test]
-fn identity_reaching_the_terminating_side_verifies_with_the_cli() {
+fn identity_reaching_the_terminating_side_verifies_with_the_cli() -> Result<(), Failed> {
     let result = run("2:single");
     let invite = result
         .trace
@@ -320,17 +247,20 @@ fn identity_reaching_the_terminating_side_verifies_with_the_cli() {
                 to: Some(to),
                 message,
                 ..
-            } if r.node == "scscf-t" && to == "as-t" && message.summary.starts_with("INVITE") => {
+            } if r.node == node::SCSCF_T
+                && to == node::AS_T
+                && message.summary.starts_with("INVITE") =>
+            {
                 Some(message.raw.clone())
             }
             _ => None,
         })
-        .expect("INVITE to the terminating AS");
+        .ok_or("no INVITE to the terminating AS")?;
     let identities: Vec<&str> = invite
         .lines()
         .filter_map(|l| l.strip_prefix("Identity: "))
         .collect();
-    assert_eq!(identities.len(), 2, "shaken and rcd");
+    ensure(identities.len() == 2, || "shaken and rcd".into())?;
     let chain = kit::fixtures::dir().join("pki/sti-sp-1001.chain.pem");
     for identity in identities {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_testbed"))
@@ -343,74 +273,178 @@ fn identity_reaching_the_terminating_side_verifies_with_the_cli() {
             ])
             .arg(&chain)
             .args(["--from", "+12025551000", "--to", "+12155551001"])
-            .output()
-            .unwrap();
+            .output()?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{stdout}");
-        assert!(stdout.contains("Result: pass"), "{stdout}");
+        ensure(
+            out.status.success() && stdout.contains("Result: pass"),
+            || stdout.into_owned(),
+        )?;
     }
+    Ok(())
 }
 
 /// After a run the world is gone: every port it listened on (SIP over UDP and TCP, HTTPS,
 /// DNS) can be bound again.
-#[test]
-fn nothing_is_left_running_after_a_run() {
+fn nothing_is_left_running_after_a_run() -> Result<(), Failed> {
     let result = run("2:single");
-    assert!(result.listening.len() >= 20, "{:?}", result.listening);
+    ensure(result.listening.len() >= 20, || {
+        format!("{:?}", result.listening)
+    })?;
     runtime().block_on(async {
-        for (addr, node) in &result.listening {
-            assert!(
-                tokio::net::TcpListener::bind(addr).await.is_ok(),
-                "{node} still holds TCP {addr}"
-            );
-            if !node.starts_with("sti") && !node.starts_with("hss") && node != "id3p" {
-                assert!(
-                    tokio::net::UdpSocket::bind(addr).await.is_ok(),
-                    "{node} still holds UDP {addr}"
-                );
-            }
+        for (addr, n) in &result.listening {
+            ensure(tokio::net::TcpListener::bind(addr).await.is_ok(), || {
+                format!("{n} still holds TCP {addr}")
+            })?;
+            ensure(tokio::net::UdpSocket::bind(addr).await.is_ok(), || {
+                format!("{n} still holds UDP {addr}")
+            })?;
         }
-    });
+        Ok(())
+    })
 }
 
-/// `--format json` and `--format mermaid`: valid, complete and free of OS-chosen ports.
-#[test]
-fn json_and_mermaid_exports() {
-    let result = run("3:url");
-    let json = render::json(&result);
-    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
-    assert_eq!(doc["format"], "tr33790-testbed-trace");
-    assert_eq!(doc["version"], 1);
-    assert_eq!(doc["passed"], true);
-    assert_eq!(
-        doc["steps"].as_array().unwrap().len(),
-        result.variant.figure.steps.len()
-    );
-    assert_eq!(doc["records"].as_array().unwrap().len(), result.trace.len());
-    for (at, _) in json.match_indices("127.0.0.1:") {
-        assert_eq!(
-            json.as_bytes().get(at + "127.0.0.1:".len()),
-            Some(&b'<'),
-            "a port left unnamed near {:?}",
-            &json[at..(at + 30).min(json.len())]
-        );
-    }
+/// `--format mermaid`: a diagram with every step, absent ones as such.
+fn mermaid_names_every_step() -> Result<(), Failed> {
+    let result = run("4:option-b");
     let mermaid = render::mermaid(&result);
-    assert!(
-        mermaid.lines().nth(1) == Some("sequenceDiagram"),
-        "{mermaid}"
-    );
+    ensure(mermaid.lines().nth(1) == Some("sequenceDiagram"), || {
+        mermaid.clone()
+    })?;
     for step in &result.variant.figure.steps {
-        assert!(
-            mermaid.contains(&format!(": step {}\n", step.id)),
-            "step {} in the diagram",
-            step.id
-        );
+        ensure(mermaid.contains(&format!(": step {}", step.id)), || {
+            format!("step {} in the diagram", step.id)
+        })?;
     }
+    ensure(mermaid.contains("step 0a n/a (option not taken"), || {
+        mermaid.clone()
+    })?;
     for line in mermaid.lines().skip(1) {
-        assert!(
-            !line.contains(';') && !line.contains('#'),
-            "Mermaid would misread {line:?}"
-        );
+        ensure(!line.contains(';') && !line.contains('#'), || {
+            format!("Mermaid would misread {line:?}")
+        })?;
     }
+    Ok(())
+}
+
+/// CANCEL across the whole path (RFC 3261 §9 and §16.10): the caller cancels while the callee
+/// rings; every proxy answers the CANCEL and passes it on; the callee stops ringing with 487,
+/// which reaches the caller.
+fn caller_cancels_while_the_callee_rings() -> Result<(), Failed> {
+    runtime().block_on(async {
+        let description = testbed::world::Description::load()?;
+        let options = testbed::world::Options {
+            seed: 1,
+            clock: proto::clock::Clock::Fixed(description.start_time()?),
+            timers: testbed::run::scenario_timers(),
+            setup: testbed::world::Setup::default(),
+            needs: testbed::solution::Needs::default(),
+            as_flow: scenarios::sol2_third_party_rcd::SOLUTION.as_flow,
+            auto_answer: false,
+        };
+        let world = testbed::world::World::start(description, options).await?;
+        let result = cancel_in(&world).await;
+        world.shutdown().await;
+        result
+    })
+}
+
+async fn cancel_in(world: &testbed::world::World) -> Result<(), Failed> {
+    let (a, b) = (world.ue(node::UE_A)?, world.ue(node::UE_B)?);
+    ensure(
+        b.register().await? == 200 && a.register().await? == 200,
+        || "registration".into(),
+    )?;
+    let responses = a
+        .call_and_cancel("sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone")
+        .await?;
+    let codes: Vec<u16> = responses.iter().map(|r| r.status_code.code()).collect();
+    ensure(codes.last() == Some(&487) && codes.contains(&180), || {
+        format!("{codes:?}")
+    })?;
+    world
+        .settle(
+            std::time::Duration::from_millis(30),
+            std::time::Duration::from_secs(3),
+        )
+        .await;
+    ensure(b.ringing() == 0, || "the callee stopped ringing".into())?;
+    let trace = world.tap.ordered();
+    let cancels: Vec<(String, String)> = trace
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::Sent {
+                to: Some(to),
+                message,
+                ..
+            } if message.summary.starts_with("CANCEL") => Some((r.node.clone(), to.clone())),
+            _ => None,
+        })
+        .collect();
+    // Hop by hop from the caller to the callee.
+    ensure(
+        cancels.first().map(|c| c.0.as_str()) == Some(node::UE_A)
+            && cancels.last().map(|c| c.1.as_str()) == Some(node::UE_B)
+            && cancels.len() >= 6,
+        || format!("{cancels:?}"),
+    )?;
+    let ok_to_cancel = trace.iter().any(|r| {
+        r.node == node::UE_B
+            && matches!(&r.body, Body::Sent { message, .. } if message.summary == "200 OK (CANCEL)")
+    });
+    ensure(ok_to_cancel, || "the callee answers the CANCEL".into())
+}
+
+/// The data-channel benchmark's world works for one call (the measurement itself is
+/// `testbed bench --dc`).
+fn one_dc_call_in_the_bench_world() -> Result<(), Failed> {
+    let times = runtime().block_on(testbed::run::bench::dc_calls(1, 1))?;
+    ensure(times.len() == 1, || format!("{times:?}"))
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = scenarios::all()
+        .into_iter()
+        .map(|v| Trial::test(v.name(), move || check(&v)))
+        .collect();
+    trials.extend([
+        Trial::test(
+            "worlds::bootstrap_runs_are_byte_identical",
+            byte_identical("2:dc-bootstrap"),
+        ),
+        Trial::test(
+            "worlds::runs_are_byte_identical",
+            byte_identical("2:rcd-tampered"),
+        ),
+        Trial::test(
+            "worlds::data_channels_are_closed_and_released",
+            data_channels_are_closed_and_released,
+        ),
+        Trial::test(
+            "worlds::two_at_once_in_one_process",
+            two_worlds_run_at_once_in_one_process,
+        ),
+        Trial::test(
+            "worlds::step_ids_match_the_tr_inventory",
+            step_ids_match_the_tr_inventory,
+        ),
+        Trial::test(
+            "worlds::identity_verifies_with_the_cli",
+            identity_reaching_the_terminating_side_verifies_with_the_cli,
+        ),
+        Trial::test(
+            "worlds::nothing_is_left_running",
+            nothing_is_left_running_after_a_run,
+        ),
+        Trial::test("worlds::mermaid_names_every_step", mermaid_names_every_step),
+        Trial::test(
+            "worlds::caller_cancels_while_the_callee_rings",
+            caller_cancels_while_the_callee_rings,
+        ),
+        Trial::test(
+            "worlds::one_dc_call_in_the_bench_world",
+            one_dc_call_in_the_bench_world,
+        ),
+    ]);
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -14,7 +14,7 @@ use kit::sipnode::{self, SipNode};
 use proto::sip::proxy::{prepare_forward, response_to};
 use proto::sip::{Method, Request, Timers};
 use proto::sipmsg::{self, NameAddr};
-use proto::trace::Note;
+use proto::trace::{Act, Note};
 
 /// S-CSCF settings.
 #[derive(Debug, Clone)]
@@ -25,6 +25,7 @@ pub struct ScscfConfig {
     pub as_host: String,
     /// The IBCF that leads out of the network (NNI), for other domains.
     pub ibcf_host: String,
+    /// SIP timers (RFC 3261 §17).
     pub timers: Timers,
 }
 
@@ -49,11 +50,19 @@ fn aor_key(uri: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     /// To the IMS AS, with this S-CSCF (and the marker) behind it.
-    ToAs { marker: &'static str },
+    ToAs {
+        /// Where the call was: `orig-as` (originating services) or `term-as` (terminating).
+        marker: &'static str,
+    },
     /// Out of the network through the IBCF.
     ToIbcf,
     /// To the registered contact, through its Path.
-    ToContact { contact: String, path: Vec<String> },
+    ToContact {
+        /// The registered contact URI.
+        contact: String,
+        /// The Path it registered through.
+        path: Vec<String>,
+    },
     /// Along the remaining route set / Request-URI (in-dialog requests).
     Onward,
     /// The callee is not registered.
@@ -147,6 +156,58 @@ async fn register(ep: &Endpoint, incoming: &mut Incoming, registrar: &Mutex<Regi
     let _ = incoming.respond(ok).await;
 }
 
+impl ScscfConfig {
+    /// Carries a routing decision out on the request to forward (Route set, Request-URI) and
+    /// returns the routing note it is worth, if any; or the status and reason phrase to refuse
+    /// the request with (pure). `me` is this S-CSCF's host.
+    pub fn route(
+        &self,
+        next: &Next,
+        me: &str,
+        fwd: &mut Request,
+    ) -> Result<Option<String>, (u16, &'static str)> {
+        let remaining = sipmsg::route_uris(&fwd.headers);
+        Ok(match next {
+            Next::ToAs { marker } => {
+                let mut routes = vec![
+                    format!("sip:{};lr", self.as_host),
+                    format!("sip:{me};lr;{marker}"),
+                ];
+                routes.extend(remaining);
+                sipmsg::set_routes(&mut fwd.headers, &routes);
+                let phase = if *marker == "orig-as" {
+                    "originating"
+                } else {
+                    "terminating"
+                };
+                Some(format!(
+                    "initial filter criteria: {phase} services at the IMS AS ({})",
+                    self.as_host
+                ))
+            }
+            Next::ToIbcf => {
+                sipmsg::set_routes(&mut fwd.headers, &[format!("sip:{};lr", self.ibcf_host)]);
+                Some(format!(
+                    "callee's domain {} is another network: route to the IBCF",
+                    sipmsg::uri_host(&fwd.uri.to_string())
+                ))
+            }
+            Next::ToContact { contact, path } => {
+                let Ok(uri) = contact.parse() else {
+                    return Err((500, "Server Internal Error (stored contact unusable)"));
+                };
+                fwd.uri = uri;
+                sipmsg::set_routes(&mut fwd.headers, path);
+                None
+            }
+            Next::NotRegistered => {
+                return Err((480, "Temporarily Unavailable (callee not registered)"));
+            }
+            Next::Onward => None,
+        })
+    }
+}
+
 async fn handle(
     ep: Endpoint,
     mut incoming: Incoming,
@@ -191,60 +252,15 @@ async fn handle(
             return;
         }
     };
-    let remaining = sipmsg::route_uris(&fwd.headers);
-    let note = |label: String| ctx.note(Some(incoming.trace_id()), Note::Action { label });
-    match &next {
-        Next::ToAs { marker } => {
-            let mut routes = vec![
-                format!("sip:{};lr", config.as_host),
-                format!("sip:{};lr;{marker}", ep.host()),
-            ];
-            routes.extend(remaining);
-            sipmsg::set_routes(&mut fwd.headers, &routes);
-            let phase = if *marker == "orig-as" {
-                "originating"
-            } else {
-                "terminating"
-            };
-            note(format!(
-                "initial filter criteria: {phase} services at the IMS AS ({})",
-                config.as_host
-            ));
-        }
-        Next::ToIbcf => {
-            sipmsg::set_routes(&mut fwd.headers, &[format!("sip:{};lr", config.ibcf_host)]);
-            note(format!(
-                "callee's domain {} is another network: route to the IBCF",
-                sipmsg::uri_host(&request.uri.to_string())
-            ));
-        }
-        Next::ToContact { contact, path } => {
-            match contact.parse() {
-                Ok(uri) => fwd.uri = uri,
-                Err(_) => {
-                    sipnode::refuse(
-                        &mut incoming,
-                        500,
-                        "Server Internal Error (stored contact unusable)",
-                    )
-                    .await;
-                    return;
-                }
+    match config.route(&next, ep.host(), &mut fwd) {
+        Ok(note) => {
+            if let Some(label) = note {
+                ctx.note(Some(incoming.trace_id()), Note::done(Act::Route, label));
             }
-            sipmsg::set_routes(&mut fwd.headers, path);
+            sipnode::forward(&ep, &mut incoming, fwd).await;
         }
-        Next::NotRegistered => {
-            sipnode::refuse(
-                &mut incoming,
-                480,
-                "Temporarily Unavailable (callee not registered)",
-            )
-            .await;
-            return;
-        }
-        Next::Onward => {}
+        Err((code, reason)) => sipnode::refuse(&mut incoming, code, reason).await,
     }
-    sipnode::forward(&ep, &mut incoming, fwd).await;
 }
 
 /// Starts the S-CSCF.
@@ -334,6 +350,47 @@ mod tests {
                 contact: "sip:+1@127.0.0.1:5".into(),
                 path: vec!["sip:pcscf;lr".into()]
             }
+        );
+    }
+
+    #[test]
+    fn routing_notes_and_refusals() {
+        let c = config();
+        let me = "scscf.ims.b";
+        let mut fwd = invite("sip:+1@ims.b", &["sip:pcscf.ims.b;lr"]);
+        let note = c
+            .route(&Next::ToAs { marker: "term-as" }, me, &mut fwd)
+            .unwrap();
+        assert_eq!(
+            note.as_deref(),
+            Some("initial filter criteria: terminating services at the IMS AS (as.ims.b)")
+        );
+        assert_eq!(
+            sipmsg::route_uris(&fwd.headers),
+            [
+                "sip:as.ims.b;lr",
+                "sip:scscf.ims.b;lr;term-as",
+                "sip:pcscf.ims.b;lr"
+            ]
+        );
+        let mut fwd = invite("sip:+1@ims.c", &[]);
+        let note = c.route(&Next::ToIbcf, me, &mut fwd).unwrap();
+        assert_eq!(
+            note.as_deref(),
+            Some("callee's domain ims.c is another network: route to the IBCF")
+        );
+        assert_eq!(sipmsg::route_uris(&fwd.headers), ["sip:ibcf.ims.b;lr"]);
+        let contact = Next::ToContact {
+            contact: "sip:+1@127.0.0.1:5".into(),
+            path: vec!["sip:pcscf;lr".into()],
+        };
+        let mut fwd = invite("sip:+1@ims.b", &[]);
+        assert_eq!(c.route(&contact, me, &mut fwd), Ok(None));
+        assert_eq!(fwd.uri.to_string(), "sip:+1@127.0.0.1:5");
+        assert_eq!(c.route(&Next::Onward, me, &mut fwd), Ok(None));
+        assert_eq!(
+            c.route(&Next::NotRegistered, me, &mut fwd).unwrap_err().0,
+            480
         );
     }
 }

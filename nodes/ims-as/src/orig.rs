@@ -1,16 +1,18 @@
 //! The originating IMS AS's decisions for TR 33.790 key issue #1, as pure functions over the
-//! INVITE and what the HSS and the third party's servers said: solution 2's record choice
-//! (§6.2.2.2 steps 2–6, §6.2.2.3 steps 1–5), and for every solution what is presented and
-//! signed ([`Presented`]).
+//! INVITE: who is calling whom ([`parties`]), and — whichever solution found it — what is
+//! presented and signed ([`Presented`]): the Ms signing requests ([`signing_requests`], §6.2.2.2
+//! step 4) and the headers the INVITE goes on with ([`apply`], steps 5–6). Each solution's own
+//! decisions live in its flow file ([`crate::flows`]).
 
 use std::collections::BTreeMap;
 
 use proto::sipmsg::{self, NameAddr, Request};
-use proto::wire::authz::{AuthorizeRequest, AuthzOption, Proof};
+use proto::trace::Reason;
 use proto::wire::id3p::RcdRecord;
-use proto::wire::sh::Subscription;
 use stir::ms::SigningRequest;
 use stir::{Attest, CallInfo, Dest, Orig, Rcd};
+
+use crate::flows::Refusal;
 
 /// The caller's number: from the P-Asserted-Identity the P-CSCF (or trunk IBCF) asserted,
 /// else from From.
@@ -32,82 +34,44 @@ pub fn callee_tn(invite: &Request) -> Option<String> {
         })
 }
 
-/// The 3P ID data the caller named: the display name of From (testbed choice `6.2-3pid-data`).
-pub fn third_party_id_data(invite: &Request) -> Option<String> {
-    sipmsg::first(&invite.headers, "From")
-        .and_then(NameAddr::parse)
-        .and_then(|n| n.display)
-}
-
-/// What the originating IMS system decided about Rich Call Data (§6.2.2.2 step 3).
+/// Who the INVITE is from and to, as key issue #1 signs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RcdDecision {
-    /// The subscription may not use 3P IDs: any 3P ID data is ignored, no RCD.
-    NotAuthorised,
-    /// Allowed, but the HSS names no 3P ID server.
-    NoServer,
-    /// Allowed, but the 3P ID server has no record for this identity.
-    NoRecord,
-    /// The INVITE names 3P ID data that no record of this identity answers to; local policy
-    /// (choice `6.2-mismatch-policy`) presents no RCD.
-    Mismatch { asked: String },
-    /// Present this record.
-    Use(Box<RcdRecord>),
+pub struct Parties {
+    /// The caller, as asserted (else From).
+    pub caller: NameAddr,
+    /// The caller's telephone number (`orig`).
+    pub caller_tn: String,
+    /// The callee's telephone number (`dest`).
+    pub callee_tn: String,
 }
 
-impl RcdDecision {
-    pub fn record(&self) -> Option<&RcdRecord> {
-        match self {
-            RcdDecision::Use(r) => Some(r),
-            _ => None,
+impl Parties {
+    /// Asserts and signs `id` instead of the caller (solution 4 option B: the authorised 3P ID),
+    /// keeping the caller's number if `id` is not a telephone number.
+    pub fn assert_as(&mut self, id: NameAddr) {
+        if let Some(tn) = id.tn() {
+            self.caller_tn = tn;
         }
-    }
-
-    /// One line for the trace.
-    pub fn explain(&self) -> String {
-        match self {
-            RcdDecision::NotAuthorised => {
-                "subscription not authorised for 3P IDs: 3P ID data ignored, no RCD".into()
-            }
-            RcdDecision::NoServer => "no 3P ID server for this subscription: no RCD".into(),
-            RcdDecision::NoRecord => "3P ID server has no RCD for this identity: no RCD".into(),
-            RcdDecision::Mismatch { asked } => {
-                format!(
-                    "3P ID data {asked:?} matches no RCD record of this identity: local policy presents no RCD"
-                )
-            }
-            RcdDecision::Use(r) => format!("RCD record {:?} selected: name {:?}", r.id, r.nam),
-        }
+        self.caller = id;
     }
 }
 
-/// Authorisation (from the HSS subscription) before any 3P ID server lookup.
-pub fn authorise(subscription: Option<&Subscription>) -> Result<&str, RcdDecision> {
-    match subscription {
-        Some(s) if s.third_party_ids => s.id_server.as_deref().ok_or(RcdDecision::NoServer),
-        _ => Err(RcdDecision::NotAuthorised),
-    }
-}
-
-/// Picks the record (§6.2.2.1 NOTE 3): the one the 3P ID data names, else the default.
-pub fn choose(records: &[RcdRecord], asked: Option<&str>) -> RcdDecision {
-    if records.is_empty() {
-        return RcdDecision::NoRecord;
-    }
-    match asked {
-        Some(asked) => match records.iter().find(|r| r.id == asked) {
-            Some(r) => RcdDecision::Use(Box::new(r.clone())),
-            None => RcdDecision::Mismatch {
-                asked: asked.to_owned(),
-            },
-        },
-        None => records
-            .iter()
-            .find(|r| r.default)
-            .map_or(RcdDecision::NoRecord, |r| {
-                RcdDecision::Use(Box::new(r.clone()))
-            }),
-    }
+/// The parties to sign for, or why the AS adds no identity (a caller that is not a telephone
+/// number has nothing the STI-AS could sign).
+pub fn parties(invite: &Request) -> Result<Parties, Refusal> {
+    let missing = |label: &str| Refusal::new(Reason::MissingIdentity, label);
+    let caller = caller(invite)
+        .ok_or_else(|| missing("no caller identity in the INVITE: nothing to sign"))?;
+    let (Some(caller_tn), Some(callee_tn)) = (caller.tn(), callee_tn(invite)) else {
+        return Err(missing(
+            "caller or callee is not a telephone number: nothing to sign",
+        ));
+    };
+    Ok(Parties {
+        caller,
+        caller_tn,
+        callee_tn,
+    })
 }
 
 /// What the originating network presents for the caller, whichever solution found it.
@@ -140,6 +104,7 @@ impl Presented {
         }
     }
 
+    /// The name the callee is shown.
     pub fn name(&self) -> Option<&str> {
         self.rcd.nam.as_deref()
     }
@@ -225,79 +190,6 @@ pub fn apply(
     }
 }
 
-/// Solution 4 step 2 (§6.4.2.1): what to ask the third party's authorization server, from the
-/// caller's subscription and its `Authorization` header (choice `6.4-authorization-header`:
-/// `Bearer realm="…", 3pid="…"[, token="…"][, nonce="…", proof="…"]`).
-///
-/// - With credentials: option B, if the subscription allows 3P IDs.
-/// - Without: option A, if the caller's IMPU is a designated one (provisioned with the realm
-///   of its authorization server at step 0a).
-pub fn authorization_request(
-    subscription: Option<&Subscription>,
-    credentials: Option<&str>,
-) -> Result<AuthorizeRequest, String> {
-    let Some(subscription) = subscription else {
-        return Err("the caller has no subscription at this HSS".into());
-    };
-    match credentials {
-        Some(value) => {
-            if !subscription.third_party_ids {
-                return Err(
-                    "the subscription may not use 3P IDs: the Authorization header is ignored"
-                        .into(),
-                );
-            }
-            let (scheme, params) = sipmsg::auth_params(value)
-                .ok_or_else(|| format!("unreadable Authorization header {value:?}"))?;
-            if !scheme.eq_ignore_ascii_case("bearer") {
-                return Err(format!("Authorization scheme {scheme} is not Bearer"));
-            }
-            let realm = params
-                .get("realm")
-                .ok_or("the Authorization header names no realm")?;
-            let id3p = params
-                .get("3pid")
-                .ok_or("the Authorization header names no 3P ID")?;
-            let proof = match (params.get("nonce"), params.get("proof")) {
-                (Some(nonce), Some(signature)) => Some(Proof {
-                    nonce: nonce.clone(),
-                    signature: signature.clone(),
-                }),
-                _ => None,
-            };
-            Ok(AuthorizeRequest {
-                impu: subscription.impu.clone(),
-                option: AuthzOption::B,
-                realm: Some(realm.clone()),
-                id3p: Some(id3p.clone()),
-                token: params.get("token").cloned(),
-                proof,
-            })
-        }
-        None => match &subscription.authz_realm {
-            Some(realm) if subscription.third_party_ids => Ok(AuthorizeRequest {
-                impu: subscription.impu.clone(),
-                option: AuthzOption::A,
-                realm: Some(realm.clone()),
-                id3p: subscription.id3p.clone(),
-                token: None,
-                proof: None,
-            }),
-            _ => Err("none requested (no Authorization header, not a designated IMPU)".into()),
-        },
-    }
-}
-
-/// The `WWW-Authenticate` value relaying an authorization server's challenge (§6.4.2.2).
-pub fn bearer_challenge(realm: &str, nonce: &str) -> String {
-    let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
-    format!(
-        "Bearer realm=\"{}\", nonce=\"{}\"",
-        quote(realm),
-        quote(nonce)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -312,50 +204,6 @@ mod tests {
             crn: None,
             default,
         }
-    }
-
-    #[test]
-    fn choosing_records() {
-        let records = [record("A", true), record("B", false)];
-        assert_eq!(
-            choose(&records, None),
-            RcdDecision::Use(Box::new(record("A", true)))
-        );
-        assert_eq!(
-            choose(&records, Some("B")),
-            RcdDecision::Use(Box::new(record("B", false)))
-        );
-        assert_eq!(
-            choose(&records, Some("Evil")),
-            RcdDecision::Mismatch {
-                asked: "Evil".into()
-            }
-        );
-        assert_eq!(choose(&[], None), RcdDecision::NoRecord);
-        assert_eq!(choose(&[record("B", false)], None), RcdDecision::NoRecord);
-    }
-
-    #[test]
-    fn authorisation_comes_first() {
-        let mut s = Subscription {
-            impu: "x".into(),
-            tn: "+1".into(),
-            third_party_ids: false,
-            id_server: Some("https://id".into()),
-            verification: false,
-            id_info: None,
-            id_info_url: None,
-            rcd_urls: Vec::new(),
-            rcd: None,
-            authz_realm: None,
-            id3p: None,
-        };
-        assert_eq!(authorise(Some(&s)), Err(RcdDecision::NotAuthorised));
-        assert_eq!(authorise(None), Err(RcdDecision::NotAuthorised));
-        s.third_party_ids = true;
-        assert_eq!(authorise(Some(&s)), Ok("https://id"));
-        s.id_server = None;
-        assert_eq!(authorise(Some(&s)), Err(RcdDecision::NoServer));
     }
 
     #[test]
@@ -392,60 +240,46 @@ mod tests {
         assert_eq!(jcard_name(&serde_json::json!(null)), None);
     }
 
-    #[test]
-    fn option_a_or_b_from_subscription_and_header() {
-        let mut s = Subscription {
-            impu: "sip:+12025551000@ims".into(),
-            tn: "+12025551000".into(),
-            third_party_ids: true,
-            id_server: None,
-            verification: false,
-            id_info: None,
-            id_info_url: None,
-            rcd_urls: Vec::new(),
-            rcd: None,
-            authz_realm: None,
-            id3p: None,
-        };
-        let b = authorization_request(
-            Some(&s),
-            Some(r#"Bearer realm="authz.example", 3pid="tel:+12025550100", token="t.o.k""#),
-        )
-        .unwrap();
-        assert_eq!(b.option, AuthzOption::B);
-        assert_eq!(b.impu, "sip:+12025551000@ims");
-        assert_eq!(b.token.as_deref(), Some("t.o.k"));
-        assert!(b.proof.is_none());
-        let proved = authorization_request(
-            Some(&s),
-            Some(r#"Bearer realm="r", 3pid="tel:+1", nonce="n", proof="p""#),
-        )
-        .unwrap();
-        assert_eq!(proved.proof.unwrap().nonce, "n");
-        assert!(authorization_request(Some(&s), Some(r#"Digest realm="r", 3pid="x""#)).is_err());
-        assert!(authorization_request(Some(&s), Some(r#"Bearer 3pid="x""#)).is_err());
-        assert!(
-            authorization_request(Some(&s), None).is_err(),
-            "nothing asked"
+    fn invite(uri: &str, from: &str, pai: Option<&str>) -> Request {
+        let pai = pai.map_or(String::new(), |p| format!("P-Asserted-Identity: {p}\r\n"));
+        let text = format!(
+            "INVITE {uri} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP ue.test:5060;branch=z9hG4bKue1\r\n\
+             {pai}\
+             From: {from};tag=a1\r\n\
+             To: <{uri}>\r\n\
+             Call-ID: c1@ue.test\r\n\
+             CSeq: 1 INVITE\r\n\
+             Content-Length: 0\r\n\r\n"
         );
-        assert!(authorization_request(None, Some("Bearer realm=r, 3pid=x")).is_err());
-        s.third_party_ids = false;
-        assert!(authorization_request(Some(&s), Some("Bearer realm=r, 3pid=x")).is_err());
-        s.third_party_ids = true;
-        s.authz_realm = Some("authz.example".into());
-        s.id3p = Some("tel:+12025550100".into());
-        let a = authorization_request(Some(&s), None).unwrap();
-        assert_eq!(a.option, AuthzOption::A);
-        assert_eq!(a.id3p.as_deref(), Some("tel:+12025550100"));
+        Request::try_from(text.as_str()).unwrap()
     }
 
     #[test]
-    fn challenges_quote_their_values() {
-        assert_eq!(
-            bearer_challenge("authz.example", "n\"1"),
-            r#"Bearer realm="authz.example", nonce="n\"1""#
+    fn parties_from_the_asserted_identity() {
+        let i = invite(
+            "tel:+12155551001",
+            "\"Q\" <sip:q@qbranch.example>",
+            Some("<tel:+12025551000>"),
         );
-        let (_, p) = sipmsg::auth_params(&bearer_challenge("r", "a,\"b")).unwrap();
-        assert_eq!(p["nonce"], "a,\"b");
+        let p = parties(&i).unwrap();
+        assert_eq!(p.caller_tn, "+12025551000");
+        assert_eq!(p.callee_tn, "+12155551001");
+        let mut p = p;
+        p.assert_as(NameAddr::parse("<tel:+12025550100>").unwrap());
+        assert_eq!(p.caller_tn, "+12025550100");
+        assert_eq!(p.caller.uri, "tel:+12025550100");
+    }
+
+    #[test]
+    fn no_telephone_number_no_identity() {
+        let i = invite("sip:bob@b.test", "<tel:+12025551000>", None);
+        assert_eq!(
+            parties(&i).unwrap_err().reason,
+            Reason::MissingIdentity,
+            "a callee that is not a number"
+        );
+        let i = invite("tel:+12155551001", "<sip:alice@a.test>", None);
+        assert_eq!(parties(&i).unwrap_err().reason, Reason::MissingIdentity);
     }
 }

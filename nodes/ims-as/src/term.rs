@@ -1,4 +1,4 @@
-//! The terminating IMS AS's decisions for TR 33.790 solution 2 (§6.2.2.2 steps 8–11): what to
+//! The terminating IMS AS's decisions for TR 33.790 key issue #1 (§6.2.2.2 steps 8–11): what to
 //! ask the STI-VS, and how its answer changes the INVITE before the callee sees it.
 
 use proto::sipmsg::{self, NameAddr, Request};
@@ -49,6 +49,7 @@ pub fn verification_request(invite: &Request, now: i64) -> Option<VerificationRe
 /// What the callee is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The verification status given to the callee (TS 24.229 §7.2A.20).
     pub verstat: Verstat,
     /// The RCD name shown, when an `rcd` PASSporT verified with intact digests.
     pub name: Option<String>,
@@ -65,6 +66,35 @@ pub fn verified_rcd(response: &VerificationResponse) -> Option<Rcd> {
         .filter(|e| e.verify_result.status == "pass")
         .filter_map(|e| e.verify_result.valid_claims.as_ref()?.get("rcd").cloned())
         .find_map(|v| serde_json::from_value(v).ok())
+}
+
+impl Delivery {
+    /// The deliver note's label after verification: verstat, the name shown, what was removed.
+    pub fn label(&self) -> String {
+        let removed = if self.removed.is_empty() {
+            String::new()
+        } else {
+            format!("; removed {}", self.removed.join(", "))
+        };
+        let name = self.name.as_ref().map_or("no verified name".into(), |n| {
+            format!("verified name {n:?}")
+        });
+        format!("deliver with verstat={}, {name}{removed}", self.verstat)
+    }
+
+    /// The deliver note's label when the flow had nothing verified (solution 4: a callee not
+    /// subscribed to verification).
+    pub fn label_unverified(&self) -> String {
+        let removed = if self.removed.is_empty() {
+            "nothing".to_owned()
+        } else {
+            self.removed.join(", ")
+        };
+        format!(
+            "deliver without verification (verstat={}); removed {removed}",
+            self.verstat
+        )
+    }
 }
 
 fn verstat_of(value: &str) -> Verstat {
@@ -86,85 +116,170 @@ pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> D
     } else {
         None
     };
-    let rcd_ok = signed.is_some();
     let mut removed = Vec::new();
-    let mut name = None;
-    if let Some(mut pai) =
-        sipmsg::first(&invite.headers, "P-Asserted-Identity").and_then(NameAddr::parse)
-    {
-        if let Some(signed) = &signed {
-            // The callee is shown the name that was signed, whatever the header says.
-            if signed.nam.is_some() && pai.display != signed.nam {
-                removed.push(
-                    "P-Asserted-Identity display name (replaced by the signed name)".to_owned(),
-                );
-                pai.display.clone_from(&signed.nam);
-            }
-            name.clone_from(&pai.display);
-        } else if pai.display.take().is_some() {
-            removed.push("P-Asserted-Identity display name".to_owned());
-        }
-        pai.set_uri_param("verstat", verstat.as_str());
-        sipmsg::set(&mut invite.headers, "P-Asserted-Identity", pai.render());
-    }
-    let validated_tn = sipmsg::first(&invite.headers, "P-Asserted-Identity")
-        .and_then(NameAddr::parse)
-        .and_then(|p| p.tn());
-    if let Some(mut from) = sipmsg::first(&invite.headers, "From").and_then(NameAddr::parse) {
-        if !rcd_ok && from.display.take().is_some() {
-            removed.push("From display name".to_owned());
-        }
-        if let Some(tn) = from.tn() {
-            // A number in From other than the one validated is not vouched for (solution 4:
-            // a 3P ID the network did not authorise, choice `6.4-rejected`).
-            let from_verstat =
-                if verstat == Verstat::Passed && validated_tn.as_ref().is_some_and(|v| *v != tn) {
-                    removed.push(format!(
-                        "From number {tn} not validated (verstat={})",
-                        Verstat::Failed.as_str()
-                    ));
-                    Verstat::Failed
-                } else {
-                    verstat
-                };
-            from.set_uri_param("verstat", from_verstat.as_str());
-        }
-        sipmsg::set(&mut invite.headers, "From", from.render());
-    }
-    if !rcd_ok {
-        let before = sipmsg::values(&invite.headers, "Identity").len();
-        let keep: Vec<String> = sipmsg::values(&invite.headers, "Identity")
-            .into_iter()
-            .filter(|v| IdentityHeader::parse(v).map_or(true, |h| h.ppt.as_deref() != Some("rcd")))
-            .map(str::to_owned)
-            .collect();
-        if keep.len() != before {
-            sipmsg::remove(&mut invite.headers, "Identity");
-            for v in keep {
-                sipmsg::push(&mut invite.headers, "Identity", v);
-            }
-            removed.push("Identity (ppt=rcd)".to_owned());
-        }
-        let infos: Vec<String> = sipmsg::values(&invite.headers, "Call-Info")
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let kept: Vec<CallInfo> = infos
-            .iter()
-            .flat_map(|v| CallInfo::parse_list(v).unwrap_or_default())
-            .filter(|c| c.purpose.as_deref() != Some(stir::rcd::PURPOSE_RCD_JCARD))
-            .collect();
-        if !infos.is_empty() && kept.len() != infos.len() {
-            sipmsg::remove(&mut invite.headers, "Call-Info");
-            for c in kept {
-                sipmsg::push(&mut invite.headers, "Call-Info", c.to_header());
-            }
-            removed.push("Call-Info (purpose=rcd-jcard)".to_owned());
-        }
+    let name = show_pai(invite, verstat, signed.as_ref(), &mut removed);
+    show_from(invite, verstat, signed.is_some(), &mut removed);
+    if signed.is_none() {
+        strip_rcd(invite, &mut removed);
     }
     Delivery {
         verstat,
         name,
         removed,
+    }
+}
+
+/// P-Asserted-Identity with `verstat`, and the signed name (else none); the name shown.
+fn show_pai(
+    invite: &mut Request,
+    verstat: Verstat,
+    signed: Option<&Rcd>,
+    removed: &mut Vec<String>,
+) -> Option<String> {
+    let mut pai =
+        sipmsg::first(&invite.headers, "P-Asserted-Identity").and_then(NameAddr::parse)?;
+    let mut name = None;
+    if let Some(signed) = signed {
+        // The callee is shown the name that was signed, whatever the header says.
+        if signed.nam.is_some() && pai.display != signed.nam {
+            removed
+                .push("P-Asserted-Identity display name (replaced by the signed name)".to_owned());
+            pai.display.clone_from(&signed.nam);
+        }
+        name.clone_from(&pai.display);
+    } else if pai.display.take().is_some() {
+        removed.push("P-Asserted-Identity display name".to_owned());
+    }
+    pai.set_uri_param("verstat", verstat.as_str());
+    sipmsg::set(&mut invite.headers, "P-Asserted-Identity", pai.render());
+    name
+}
+
+/// From with its own `verstat` (failed for a number other than the one validated), and no
+/// display name unless the RCD verified.
+fn show_from(invite: &mut Request, verstat: Verstat, rcd_ok: bool, removed: &mut Vec<String>) {
+    let validated_tn = sipmsg::first(&invite.headers, "P-Asserted-Identity")
+        .and_then(NameAddr::parse)
+        .and_then(|p| p.tn());
+    let Some(mut from) = sipmsg::first(&invite.headers, "From").and_then(NameAddr::parse) else {
+        return;
+    };
+    if !rcd_ok && from.display.take().is_some() {
+        removed.push("From display name".to_owned());
+    }
+    if let Some(tn) = from.tn() {
+        // A number in From other than the one validated is not vouched for (solution 4:
+        // a 3P ID the network did not authorise, choice `6.4-rejected`).
+        let from_verstat =
+            if verstat == Verstat::Passed && validated_tn.as_ref().is_some_and(|v| *v != tn) {
+                removed.push(format!(
+                    "From number {tn} not validated (verstat={})",
+                    Verstat::Failed.as_str()
+                ));
+                Verstat::Failed
+            } else {
+                verstat
+            };
+        from.set_uri_param("verstat", from_verstat.as_str());
+    }
+    sipmsg::set(&mut invite.headers, "From", from.render());
+}
+
+/// Unverified RCD removed: the `rcd` Identity header and Call-Info `purpose=rcd-jcard`.
+fn strip_rcd(invite: &mut Request, removed: &mut Vec<String>) {
+    let before = sipmsg::values(&invite.headers, "Identity").len();
+    let keep: Vec<String> = sipmsg::values(&invite.headers, "Identity")
+        .into_iter()
+        .filter(|v| IdentityHeader::parse(v).map_or(true, |h| h.ppt.as_deref() != Some("rcd")))
+        .map(str::to_owned)
+        .collect();
+    if keep.len() != before {
+        sipmsg::remove(&mut invite.headers, "Identity");
+        for v in keep {
+            sipmsg::push(&mut invite.headers, "Identity", v);
+        }
+        removed.push("Identity (ppt=rcd)".to_owned());
+    }
+    let infos: Vec<String> = sipmsg::values(&invite.headers, "Call-Info")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let kept: Vec<CallInfo> = infos
+        .iter()
+        .flat_map(|v| CallInfo::parse_list(v).unwrap_or_default())
+        .filter(|c| c.purpose.as_deref() != Some(stir::rcd::PURPOSE_RCD_JCARD))
+        .collect();
+    if !infos.is_empty() && kept.len() != infos.len() {
+        sipmsg::remove(&mut invite.headers, "Call-Info");
+        for c in kept {
+            sipmsg::push(&mut invite.headers, "Call-Info", c.to_header());
+        }
+        removed.push("Call-Info (purpose=rcd-jcard)".to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_labels_say_what_the_callee_gets() {
+        let mut d = Delivery {
+            verstat: Verstat::Passed,
+            name: Some("Q Branch".into()),
+            removed: Vec::new(),
+        };
+        assert_eq!(
+            d.label(),
+            "deliver with verstat=TN-Validation-Passed, verified name \"Q Branch\""
+        );
+        d.verstat = Verstat::NoValidation;
+        d.name = None;
+        d.removed = vec!["From display name".into()];
+        assert_eq!(
+            d.label(),
+            "deliver with verstat=No-TN-Validation, no verified name; removed From display name"
+        );
+        assert_eq!(
+            d.label_unverified(),
+            "deliver without verification (verstat=No-TN-Validation); removed From display name"
+        );
+    }
+
+    fn invite() -> Request {
+        let text = "INVITE tel:+12155551001 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP ibcf.test:5060;branch=z9hG4bK1\r\n\
+             P-Asserted-Identity: \"Q Branch\" <tel:+12025551000>\r\n\
+             From: \"Q Branch\" <tel:+12025550100>;tag=a1\r\n\
+             To: <tel:+12155551001>\r\n\
+             Call-ID: c1@ue.test\r\n\
+             CSeq: 1 INVITE\r\n\
+             Identity: aaa.bbb.ccc;info=<https://cr/1.pem>;ppt=shaken\r\n\
+             Identity: ddd.eee.fff;info=<https://cr/1.pem>;ppt=rcd\r\n\
+             Call-Info: <https://id/q.json>;purpose=rcd-jcard\r\n\
+             Content-Length: 0\r\n\r\n";
+        Request::try_from(text).unwrap_or_else(|e| panic!("test INVITE: {e}"))
+    }
+
+    #[test]
+    fn unverified_rcd_does_not_reach_the_callee() {
+        let mut i = invite();
+        let d = apply(&mut i, None);
+        assert_eq!(d.verstat, Verstat::NoValidation);
+        assert_eq!(d.name, None);
+        assert_eq!(
+            d.removed,
+            [
+                "P-Asserted-Identity display name",
+                "From display name",
+                "Identity (ppt=rcd)",
+                "Call-Info (purpose=rcd-jcard)"
+            ]
+        );
+        assert_eq!(sipmsg::values(&i.headers, "Identity").len(), 1);
+        assert!(sipmsg::first(&i.headers, "Call-Info").is_none());
+        let pai = sipmsg::first(&i.headers, "P-Asserted-Identity").unwrap_or_default();
+        assert!(pai.contains("verstat=No-TN-Validation"), "{pai}");
+        assert!(!pai.contains("Q Branch"), "{pai}");
     }
 }

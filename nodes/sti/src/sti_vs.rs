@@ -9,20 +9,27 @@ use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use kit::x5u::X5uFetcher;
 use kit::{Error, fixtures};
-use proto::trace::Note;
+use proto::trace::{Act, Note, Reason};
 use stir::ms::{
     MsParty, VERIFICATION_PATH, VerificationRequest, VerificationRequestBody, VerificationResponse,
-    VerificationResponseBody, VerifyResult,
+    VerificationResponseBody, VerifyResult, VerifyResultEntry,
 };
 use stir::rcd::Fetched;
-use stir::verify::{self, Context, Report};
+use stir::verify::{self, Check, Context, Report, Verified};
 use stir::{IdentityHeader, Party, Policy, SipFacts, TrustAnchors, Verstat};
 
-use crate::ms_error;
+use crate::{ms_error, reason};
+
+/// The name of `stir::verify`'s check of one `rcdi` digest.
+const RCDI_CHECK: &str = "rcdi digest";
+
+/// The SIP code a PASSporT whose RCD digests do not match is failed with (RFC 8224 §6.2.2).
+const RCDI_CODE: u16 = 438;
 
 /// A running STI-VS.
 #[derive(Debug)]
 pub struct StiVs {
+    /// Its HTTPS server.
     pub server: Server,
 }
 
@@ -55,7 +62,7 @@ pub fn result_entry(ppt: &str, jws: &str, report: &Report) -> VerifyResult {
             .map(|(p, _)| p.as_str())
             .collect();
         entry.status = "fail".into();
-        entry.reason_code = Some(438);
+        entry.reason_code = Some(RCDI_CODE);
         entry.reason_text = Some("Invalid Identity Header".into());
         entry.reason_description =
             Some(format!("rcdi digest does not match for {}", bad.join(", ")));
@@ -65,40 +72,92 @@ pub fn result_entry(ppt: &str, jws: &str, report: &Report) -> VerifyResult {
     entry
 }
 
+/// The trace note for one check `stir::verify` ran on a PASSporT of type `ppt`. A failed check
+/// carries what the PASSporT is rejected with: the outcome's reason and SIP code, or
+/// [`Reason::DigestMismatch`] and 438 for RCD digests that do not match (see [`result_entry`]).
+pub fn check_note(ppt: &str, check: &Check, outcome: &Result<Verified, stir::Error>) -> Note {
+    let name = format!("{ppt}: {}", check.name);
+    if check.passed {
+        return Note::pass(name, check.detail.clone());
+    }
+    let (why, code) = match outcome {
+        Err(e) => (reason(e), Some(e.sip_answer().code)),
+        Ok(_) if check.name == RCDI_CHECK => (Reason::DigestMismatch, Some(RCDI_CODE)),
+        // `stir::verify` fails no other check of a PASSporT that passed.
+        Ok(_) => (Reason::Malformed, None),
+    };
+    Note::fail(name, why, code, check.detail.clone())
+}
+
+/// How the caller's number fared: the first `shaken` PASSporT decides (RFC 8588); RCD failures
+/// only drop the RCD (TR 33.790 §6.2.2.2 step 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerTn {
+    /// The `shaken` PASSporT verified.
+    Verified,
+    /// The `shaken` PASSporT failed with this error.
+    Failed(stir::Error),
+    /// There was no `shaken` PASSporT.
+    NoPassport,
+}
+
+impl CallerTn {
+    /// The `verstat` value it leads to (TS 24.229 §7.2A.20).
+    pub fn verstat(&self) -> Verstat {
+        match self {
+            CallerTn::Verified => Verstat::Passed,
+            CallerTn::Failed(e) => e.verstat(),
+            CallerTn::NoPassport => Verstat::NoValidation,
+        }
+    }
+
+    /// The STI-VS's summary action: `VerifyIdentity` done only when the caller's number
+    /// verified; refused otherwise, with the failing `shaken` PASSporT's reason
+    /// ([`Reason::MissingIdentity`] when there was none). The label lists every result.
+    pub fn note(&self, results: &[VerifyResult]) -> Note {
+        let summary: Vec<String> = results
+            .iter()
+            .map(|r| format!("{} {}", r.ppt, r.status))
+            .collect();
+        let label = format!(
+            "verify certificates and signatures: {} → verstat {}",
+            summary.join(", "),
+            self.verstat()
+        );
+        match self {
+            CallerTn::Verified => Note::done(Act::VerifyIdentity, label),
+            CallerTn::Failed(e) => Note::refused(Act::VerifyIdentity, reason(e), label),
+            CallerTn::NoPassport => {
+                Note::refused(Act::VerifyIdentity, Reason::MissingIdentity, label)
+            }
+        }
+    }
+}
+
+/// One Identity header verified: its `ppt`, its Ms result entry, and the error that failed the
+/// PASSporT (not its RCD), if any.
+struct Outcome {
+    ppt: String,
+    entry: VerifyResult,
+    failure: Option<stir::Error>,
+}
+
 impl Verifier {
-    async fn verify_one(
-        &self,
-        value: &str,
-        facts: &SipFacts,
-        msg: Option<u64>,
-    ) -> (String, VerifyResult, Option<Result<(), Verstat>>) {
+    async fn verify_one(&self, value: &str, facts: &SipFacts, msg: Option<u64>) -> Outcome {
         let identity = match IdentityHeader::parse(value) {
             Ok(id) => id,
             Err(error) => {
                 let outcome = Err(error);
                 let entry = VerifyResult::from_outcome("shaken", value, &outcome);
-                return (
-                    "shaken".into(),
+                return Outcome {
+                    ppt: "shaken".into(),
                     entry,
-                    outcome.err().map(|e| Err(e.verstat())),
-                );
+                    failure: outcome.err(),
+                };
             }
         };
         let ppt = identity.ppt.clone().unwrap_or_else(|| "shaken".into());
-        let mut fetched = Fetched::new();
-        if let Ok(decoded) = stir::passport::decode(&identity.jws) {
-            self.ctx.note(
-                msg,
-                Note::Token {
-                    label: format!("PASSporT received (ppt={ppt})"),
-                    header: decoded.header_json,
-                    claims: decoded.claims_json,
-                },
-            );
-            if let Some(rcd) = &decoded.passport.claims.rcd {
-                fetched = crate::fetch_rcd_content(&self.content, rcd).await;
-            }
-        }
+        let fetched = self.received(&identity, &ppt, msg).await;
         let ctx = Context {
             facts,
             now: self.ctx.clock.now(),
@@ -109,30 +168,32 @@ impl Verifier {
         };
         let report = verify::verify_report(&identity, &ctx).await;
         for check in &report.checks {
-            // A failed check carries the code the PASSporT is rejected with: the outcome's, or
-            // 438 for RCD digests that do not match (see `result_entry`).
-            let code = (!check.passed)
-                .then(|| match &report.outcome {
-                    Err(e) => Some(e.sip_answer().code),
-                    Ok(_) => (check.name == "rcdi digest").then_some(438),
-                })
-                .flatten();
-            self.ctx.note(
-                msg,
-                Note::Check {
-                    name: format!("{ppt}: {}", check.name),
-                    passed: check.passed,
-                    detail: check.detail.clone(),
-                    code,
-                },
-            );
+            self.ctx.note(msg, check_note(&ppt, check, &report.outcome));
         }
-        let entry = result_entry(&ppt, &identity.jws, &report);
-        let verdict = match &report.outcome {
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.verstat()),
+        Outcome {
+            entry: result_entry(&ppt, &identity.jws, &report),
+            failure: report.outcome.err(),
+            ppt,
+        }
+    }
+
+    /// Notes the PASSporT as received and fetches the content its `rcd` claims point at.
+    async fn received(&self, identity: &IdentityHeader, ppt: &str, msg: Option<u64>) -> Fetched {
+        let Ok(decoded) = stir::passport::decode(&identity.jws) else {
+            return Fetched::new();
         };
-        (ppt, entry, Some(verdict))
+        self.ctx.note(
+            msg,
+            Note::Token {
+                label: format!("PASSporT received (ppt={ppt})"),
+                header: decoded.header_json,
+                claims: decoded.claims_json,
+            },
+        );
+        match &decoded.passport.claims.rcd {
+            Some(rcd) => crate::fetch_rcd_content(&self.content, rcd).await,
+            None => Fetched::new(),
+        }
     }
 
     async fn handle(&self, req: Request, peer: Peer) -> Response {
@@ -142,12 +203,19 @@ impl Verifier {
                 format!("no such operation: {} {}", req.method, req.target),
             );
         }
-        if req.body.is_empty() {
-            return ms_error("Missing Request body", "empty");
-        }
-        let body: VerificationRequestBody = match serde_json::from_slice(&req.body) {
-            Ok(b) => b,
-            Err(e) => return ms_error("Failed To Parse Message Body", e),
+        let request = match parse(&req.body) {
+            Ok(r) => r,
+            Err((response, why)) => {
+                self.ctx.note(
+                    peer.msg,
+                    Note::refused(
+                        Act::VerifyIdentity,
+                        Reason::Malformed,
+                        format!("refuse verification: {why}"),
+                    ),
+                );
+                return response;
+            }
         };
         let VerificationRequest {
             identity_header,
@@ -156,44 +224,27 @@ impl Verifier {
             to,
             time,
             request_id,
-        } = body.verification_request;
+        } = request;
         let facts = SipFacts {
             orig: party(&from),
             dest: party(&to),
             date: Some(time),
         };
         let mut results = Vec::new();
-        let mut shaken_verdict = None;
+        let mut caller = CallerTn::NoPassport;
         for value in std::iter::once(&identity_header).chain(identity_headers.iter()) {
-            let (ppt, entry, verdict) = self.verify_one(value, &facts, peer.msg).await;
-            if ppt == "shaken" && shaken_verdict.is_none() {
-                shaken_verdict = verdict;
+            let outcome = self.verify_one(value, &facts, peer.msg).await;
+            if outcome.ppt == "shaken" && caller == CallerTn::NoPassport {
+                caller = outcome.failure.map_or(CallerTn::Verified, CallerTn::Failed);
             }
-            results.push(entry);
+            results.push(outcome.entry);
         }
-        let verstat = match shaken_verdict {
-            Some(Ok(())) => Verstat::Passed,
-            Some(Err(v)) => v,
-            None => Verstat::NoValidation,
-        };
-        let summary: Vec<String> = results
-            .iter()
-            .map(|r| format!("{} {}", r.ppt, r.status))
-            .collect();
-        self.ctx.note(
-            peer.msg,
-            Note::Action {
-                label: format!(
-                    "verify certificates and signatures: {} → verstat {verstat}",
-                    summary.join(", ")
-                ),
-            },
-        );
+        self.ctx.note(peer.msg, caller.note(&results));
         let response = VerificationResponse {
-            verstat_value: verstat.as_str().into(),
+            verstat_value: caller.verstat().as_str().into(),
             verify_results: results
                 .into_iter()
-                .map(|verify_result| stir::ms::VerifyResultEntry { verify_result })
+                .map(|verify_result| VerifyResultEntry { verify_result })
                 .collect(),
             request_id,
         };
@@ -204,6 +255,25 @@ impl Verifier {
             },
         )
     }
+}
+
+/// The verification request in a POST body; the Ms error answer (and why, for the trace) if
+/// there is none.
+fn parse(body: &[u8]) -> Result<VerificationRequest, (Response, String)> {
+    if body.is_empty() {
+        return Err((
+            ms_error("Missing Request body", "empty"),
+            "empty request body".into(),
+        ));
+    }
+    serde_json::from_slice::<VerificationRequestBody>(body)
+        .map(|b| b.verification_request)
+        .map_err(|e| {
+            (
+                ms_error("Failed To Parse Message Body", &e),
+                format!("body is not a verification request: {e}"),
+            )
+        })
 }
 
 /// Starts an STI-VS trusting the fixture STI-CA.
@@ -226,4 +296,104 @@ pub async fn start(ctx: &Ctx) -> Result<StiVs, Error> {
     Ok(StiVs {
         server: ctx.https_server(h, ClientAuth::None).await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proto::trace::Outcome as Done;
+
+    fn check(name: &'static str, passed: bool) -> Check {
+        Check {
+            name,
+            passed,
+            detail: "d".into(),
+        }
+    }
+
+    fn result(ppt: &str, status: &str) -> VerifyResult {
+        VerifyResult {
+            ppt: ppt.into(),
+            status: status.into(),
+            reason_code: None,
+            reason_text: None,
+            reason_description: None,
+            passport: None,
+            valid_claims: None,
+        }
+    }
+
+    #[test]
+    fn failed_checks_carry_the_outcome_reason_and_code() {
+        let outcome = Err(stir::Error::BadSignature);
+        assert_eq!(
+            check_note("shaken", &check("ES256 signature", false), &outcome),
+            Note::fail(
+                "shaken: ES256 signature",
+                Reason::SignatureInvalid,
+                Some(438),
+                "d"
+            )
+        );
+        assert_eq!(
+            check_note("shaken", &check("alg parameter", true), &outcome),
+            Note::pass("shaken: alg parameter", "d")
+        );
+        let stale = Err(stir::Error::Stale {
+            iat: 0,
+            reference: 100,
+            freshness: 60,
+            against: "now",
+        });
+        assert_eq!(
+            check_note("rcd", &check("iat fresh", false), &stale),
+            Note::fail("rcd: iat fresh", Reason::Stale, Some(403), "d")
+        );
+    }
+
+    #[test]
+    fn caller_tn_verdicts() {
+        let results = [result("shaken", "pass"), result("rcd", "fail")];
+        let passed = CallerTn::Verified;
+        assert_eq!(passed.verstat(), Verstat::Passed);
+        let note = passed.note(&results);
+        assert_eq!(note.action(), Some((Act::VerifyIdentity, Done::Done)));
+        let Note::Action { label, .. } = &note else {
+            panic!("{note:?}")
+        };
+        assert_eq!(
+            label,
+            "verify certificates and signatures: shaken pass, rcd fail → verstat TN-Validation-Passed"
+        );
+
+        let failed = CallerTn::Failed(stir::Error::OrigMismatch {
+            sip: "+1".into(),
+            token: "+2".into(),
+        });
+        assert_eq!(failed.verstat(), Verstat::Failed);
+        assert_eq!(
+            failed.note(&[result("shaken", "fail")]).action(),
+            Some((Act::VerifyIdentity, Done::Refused(Reason::ClaimMismatch)))
+        );
+
+        let none = CallerTn::NoPassport;
+        assert_eq!(none.verstat(), Verstat::NoValidation);
+        assert_eq!(
+            none.note(&[result("rcd", "pass")]).action(),
+            Some((Act::VerifyIdentity, Done::Refused(Reason::MissingIdentity)))
+        );
+    }
+
+    #[test]
+    fn malformed_requests_get_ms_errors() {
+        let (r, why) = parse(b"").unwrap_err();
+        assert_eq!((r.status, why.as_str()), (400, "empty request body"));
+        let (r, why) = parse(b"{}").unwrap_err();
+        assert_eq!(r.status, 400);
+        assert!(
+            why.starts_with("body is not a verification request"),
+            "{why}"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! SHAKEN certificates (RFC 8226, ATIS-1000080): parsing the PEM chain an `x5u` URL serves,
 //! building a path from the end-entity certificate to a trust anchor, checking validity periods,
 //! and reading the TNAuthList extension that says which service provider the key belongs to.
+//! The same path building serves other end-entity certificates ([`validate_end_entity`]): a UE
+//! certificate whose subject alternative names say which identities its key stands for.
 //!
 //! Signatures on certificates are checked with the same P-256 code as PASSporTs; only
 //! `ecdsa-with-SHA256` is accepted, as SHAKEN requires.
@@ -11,6 +13,7 @@ use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde::Serialize;
 use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::Oid;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer as _;
@@ -216,16 +219,108 @@ pub fn validate_chain(
     now: i64,
 ) -> Result<(VerifyingKey, CertInfo), Error> {
     let ders = pem_certificates(pem)?;
-    let mut chain = Vec::with_capacity(ders.len());
-    for (index, der) in ders.iter().enumerate() {
-        let cert = parse(der).map_err(|_| Error::UntrustedCertificate {
-            fault: ChainFault::Unparsable { index },
-        })?;
-        chain.push(cert);
+    let chain = parse_chain(&ders)?;
+    let path = path_to_anchor(&chain, anchors, now)?;
+    let leaf = leaf(&chain)?;
+    let tn_auth_list = tn_auth_list(leaf)?;
+    let key = public_key(leaf)?;
+    let validity = leaf.validity();
+    Ok((
+        key,
+        CertInfo {
+            subject: subject(leaf),
+            issuer: leaf.issuer().to_string(),
+            path,
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
+            tn_auth_list,
+        },
+    ))
+}
+
+/// An end-entity certificate that chains to a trust anchor, for uses other than SHAKEN (a UE
+/// certificate that proves which identities a key belongs to): its key and the URIs it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndEntity {
+    /// Its P-256 key.
+    pub key: VerifyingKey,
+    /// Its subject, RFC 4514 form.
+    pub subject: String,
+    /// Subjects from it up to and including the trust anchor.
+    pub path: Vec<String>,
+    /// Start of its validity (seconds since the epoch).
+    pub not_before: i64,
+    /// End of its validity (seconds since the epoch).
+    pub not_after: i64,
+    /// The `uniformResourceIdentifier` entries of its subject alternative names (RFC 5280
+    /// §4.2.1.6), in order (e.g. a SIP and a tel URI).
+    pub uris: Vec<String>,
+}
+
+impl EndEntity {
+    /// Whether its subject alternative names include `uri` (exact comparison).
+    pub fn names(&self, uri: &str) -> bool {
+        self.uris.iter().any(|u| u == uri)
     }
+}
+
+/// Validates an end-entity certificate (the first in `pem`; any others are candidate
+/// intermediates) against `anchors` at `now` (seconds since the epoch): a path to an anchor with
+/// `ecdsa-with-SHA256` signatures by P-256 keys, every certificate on it valid at `now`, and a
+/// P-256 key. Unlike [`validate_chain`] it requires no TNAuthList; it returns the key and the
+/// URIs the certificate names, for the caller to match against the identity it expects.
+pub fn validate_end_entity(
+    pem: &[u8],
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Result<EndEntity, Error> {
+    let ders = pem_certificates(pem)?;
+    let chain = parse_chain(&ders)?;
+    let path = path_to_anchor(&chain, anchors, now)?;
+    let leaf = leaf(&chain)?;
+    let uris = san_uris(leaf)?;
+    let key = public_key(leaf)?;
+    let validity = leaf.validity();
+    Ok(EndEntity {
+        key,
+        subject: subject(leaf),
+        path,
+        not_before: validity.not_before.timestamp(),
+        not_after: validity.not_after.timestamp(),
+        uris,
+    })
+}
+
+/// Every certificate of a chain, parsed; a fault names the index of the one that is not X.509.
+fn parse_chain(ders: &[Vec<u8>]) -> Result<Vec<X509Certificate<'_>>, Error> {
+    ders.iter()
+        .enumerate()
+        .map(|(index, der)| {
+            parse(der).map_err(|_| Error::UntrustedCertificate {
+                fault: ChainFault::Unparsable { index },
+            })
+        })
+        .collect()
+}
+
+/// The end-entity certificate: the first of the chain.
+fn leaf<'c, 'a>(chain: &'c [X509Certificate<'a>]) -> Result<&'c X509Certificate<'a>, Error> {
+    chain.first().ok_or(Error::UntrustedCertificate {
+        fault: ChainFault::Empty,
+    })
+}
+
+/// Builds the path from the end-entity (`chain[0]`) through the chain's other certificates to
+/// one of `anchors`, checking each signature, that each issuer in the chain is a CA, and that
+/// every certificate on the path is valid at `now`. Returns the subjects along the path.
+fn path_to_anchor(
+    chain: &[X509Certificate<'_>],
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Result<Vec<String>, Error> {
     let roots: Vec<X509Certificate<'_>> =
         anchors.ders.iter().filter_map(|d| parse(d).ok()).collect();
-    let leaf = &chain[0];
+    let leaf = leaf(chain)?;
     let mut path = vec![subject(leaf)];
     let mut current = leaf;
     let mut used = vec![false; chain.len()];
@@ -246,21 +341,9 @@ pub fn validate_chain(
             if !std::ptr::eq(root, current) && subject(root) != subject(current) {
                 path.push(subject(root));
             }
-            break;
+            return Ok(path);
         }
-        let next = chain
-            .iter()
-            .enumerate()
-            .find(|(i, c)| !used[*i] && c.subject() == current.issuer())
-            .map(|(i, _)| i);
-        let Some(i) = next else {
-            return Err(Error::UntrustedCertificate {
-                fault: ChainFault::NoIssuer {
-                    subject: subject(current),
-                    issuer: current.issuer().to_string(),
-                },
-            });
-        };
+        let i = next_issuer(chain, &used, current)?;
         let issuer = &chain[i];
         signed_by(current, issuer).map_err(|fault| Error::UntrustedCertificate { fault })?;
         if !issuer.is_ca() {
@@ -275,20 +358,46 @@ pub fn validate_chain(
         path.push(subject(issuer));
         current = issuer;
     }
-    let tn_auth_list = tn_auth_list(leaf)?;
-    let key = public_key(leaf)?;
-    let validity = leaf.validity();
-    Ok((
-        key,
-        CertInfo {
-            subject: subject(leaf),
-            issuer: leaf.issuer().to_string(),
-            path,
-            not_before: validity.not_before.timestamp(),
-            not_after: validity.not_after.timestamp(),
-            tn_auth_list,
-        },
-    ))
+}
+
+/// The index of the unused chain certificate named as `current`'s issuer.
+fn next_issuer(
+    chain: &[X509Certificate<'_>],
+    used: &[bool],
+    current: &X509Certificate<'_>,
+) -> Result<usize, Error> {
+    chain
+        .iter()
+        .enumerate()
+        .find(|(i, c)| !used[*i] && c.subject() == current.issuer())
+        .map(|(i, _)| i)
+        .ok_or_else(|| Error::UntrustedCertificate {
+            fault: ChainFault::NoIssuer {
+                subject: subject(current),
+                issuer: current.issuer().to_string(),
+            },
+        })
+}
+
+/// The URIs among a certificate's subject alternative names (none when it has no SAN).
+fn san_uris(cert: &X509Certificate<'_>) -> Result<Vec<String>, Error> {
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|_| Error::BadSubjectAltName {
+            subject: subject(cert),
+        })?;
+    Ok(san
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::URI(u) => Some((*u).to_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn check_validity(cert: &X509Certificate<'_>, now: i64) -> Result<(), Error> {

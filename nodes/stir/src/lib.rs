@@ -22,7 +22,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use cert::{CertInfo, ChainFault, TnEntry, TrustAnchors};
+pub use cert::{CertInfo, ChainFault, EndEntity, TnEntry, TrustAnchors};
 pub use identity::IdentityHeader;
 pub use jose::{JwsFault, Part};
 pub use passport::{Attest, Claims, Dest, Header, Orig, Passport, Ppt};
@@ -59,6 +59,8 @@ pub enum Error {
     NoTnAuthList { subject: String },
     #[error("certificate {subject:?} has a TNAuthList that does not parse")]
     BadTnAuthList { subject: String },
+    #[error("certificate {subject:?} has subject alternative names that cannot be read")]
+    BadSubjectAltName { subject: String },
 
     // ---- 438 Invalid Identity Header: the token is malformed or does not match the call -------
     #[error("Identity header value is malformed ({why}): {value}")]
@@ -209,7 +211,8 @@ impl Error {
             | UntrustedCertificate { .. }
             | CertificateNotValid { .. }
             | NoTnAuthList { .. }
-            | BadTnAuthList { .. } => (437, "Unsupported Credential"),
+            | BadTnAuthList { .. }
+            | BadSubjectAltName { .. } => (437, "Unsupported Credential"),
             MalformedIdentity { .. }
             | MalformedJws { .. }
             | MalformedJson { .. }

@@ -683,3 +683,79 @@ fn report_lists_every_check_in_order() {
         last.detail
     );
 }
+
+// ---- end-entity certificates other than SHAKEN's (a UE certificate, fixtures/pki/ue) -------------
+
+fn ue_ca() -> TrustAnchors {
+    TrustAnchors::from_pem(read("pki/ue-ca.pem").as_bytes()).unwrap()
+}
+
+#[test]
+fn ue_certificate_chains_to_the_ue_ca_and_names_its_identities() {
+    let ee = cert::validate_end_entity(read("pki/ue/ue-a.pem").as_bytes(), &ue_ca(), NOW).unwrap();
+    assert_eq!(
+        ee.uris,
+        [
+            "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org",
+            "tel:+12025551000"
+        ]
+    );
+    assert!(ee.names("tel:+12025551000"));
+    assert!(!ee.names("tel:+12025551999"));
+    assert_eq!(ee.path, ["CN=UE-A", "O=Testbed, CN=Testbed UE CA"]);
+    let key = read("pki/ue/ue-a.key.pem");
+    let key = SigningKey::from_pkcs8_pem(&key).unwrap();
+    assert_eq!(ee.key, *key.verifying_key());
+}
+
+#[test]
+fn end_entity_from_another_ca_or_out_of_validity_is_refused() {
+    let ue = read("pki/ue/ue-a.pem");
+    // Another CA as the anchor, and a TLS certificate against the UE CA.
+    let e = cert::validate_end_entity(ue.as_bytes(), &anchors(), NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::UntrustedCertificate {
+                fault: ChainFault::NoIssuer { .. }
+            }
+        ),
+        "{e}"
+    );
+    let tls = read("pki/tls/authz.enterprise.example.pem");
+    let e = cert::validate_end_entity(tls.as_bytes(), &ue_ca(), NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::UntrustedCertificate {
+                fault: ChainFault::NoIssuer { .. }
+            }
+        ),
+        "{e}"
+    );
+    // Valid 2025–2045 only.
+    let e = cert::validate_end_entity(ue.as_bytes(), &ue_ca(), 100).unwrap_err();
+    assert!(matches!(e, Error::CertificateNotValid { .. }), "{e}");
+    let e = cert::validate_end_entity(b"garbage", &ue_ca(), NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::UntrustedCertificate {
+                fault: ChainFault::Empty
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn end_entity_needs_no_tn_auth_list() {
+    // validate_chain refuses this SHAKEN certificate; as a plain end-entity it chains fine.
+    let pem = read("pki/sti-sp-notnauth.chain.pem");
+    assert!(matches!(
+        cert::validate_chain(pem.as_bytes(), &anchors(), NOW),
+        Err(Error::NoTnAuthList { .. })
+    ));
+    let ee = cert::validate_end_entity(pem.as_bytes(), &anchors(), NOW).unwrap();
+    assert_eq!(ee.path.len(), 3, "{:?}", ee.path);
+}

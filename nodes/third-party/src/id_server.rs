@@ -18,6 +18,7 @@ use std::sync::Arc;
 use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use kit::{Error, fixtures};
+use proto::trace::{Act, Note};
 use proto::wire::id3p::{RcdRecord, RcdRecords};
 use proto::wire::sh::IdInfo;
 use serde::Deserialize;
@@ -148,8 +149,11 @@ impl Store {
 /// The enterprise edits one jCard once it has been served `after` times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
+    /// The jCard file that changes.
     pub file: String,
+    /// How many times it is served unchanged first.
     pub after: usize,
+    /// What is served from then on.
     pub bytes: Vec<u8>,
 }
 
@@ -162,6 +166,11 @@ impl Revision {
             after: 1,
             bytes: br#"["vcard",[["version",{},"text","4.0"],["fn",{},"text","Totally Legit Bank"],["org",{},"text","Totally Legit Bank"],["tel",{"type":["work","voice"]},"uri","tel:+1-202-555-1000"]]]"#.to_vec(),
         }
+    }
+
+    /// Whether a request asks for the card this revision changes.
+    fn is_for(&self, method: &str, target: &str) -> bool {
+        method == "GET" && target.strip_prefix("/jcards/") == Some(self.file.as_str())
     }
 }
 
@@ -178,20 +187,15 @@ pub async fn start(ctx: &Ctx, store: Store, revision: Option<Revision>) -> Resul
         let node = node.clone();
         async move {
             if let Some(rev) = &revision
-                && req.method == "GET"
-                && req.target.strip_prefix("/jcards/") == Some(rev.file.as_str())
+                && rev.is_for(&req.method, &req.target)
             {
                 let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 if n >= rev.after {
-                    node.note(
-                        peer.msg,
-                        proto::trace::Note::Action {
-                            label: format!(
-                                "threat: the enterprise's jCard {} was changed after it was signed",
-                                rev.file
-                            ),
-                        },
+                    let label = format!(
+                        "threat: the enterprise's jCard {} was changed after it was signed",
+                        rev.file
                     );
+                    node.note(peer.msg, Note::done(Act::ChangeJcard, label));
                     return Response::new(200, "application/jscontact+json", rev.bytes.clone());
                 }
             }
@@ -205,6 +209,47 @@ pub async fn start(ctx: &Ctx, store: Store, revision: Option<Revision>) -> Resul
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use kit::node::HostTable;
+    use kit::tap::Tap;
+    use proto::clock::Clock;
+    use proto::trace::{Body, Outcome};
+
+    #[tokio::test]
+    async fn a_revision_changes_the_card_after_it_was_served_and_says_so() {
+        let tap = Tap::new();
+        let hosts = Arc::new(HostTable::default());
+        let ctx = hosts.ctx("id3p", HOST, &tap, Clock::Fixed(1_772_442_000), 7);
+        let revision = Revision::rebranded("q-branch.json");
+        let server = start(&ctx, Store::load().unwrap(), Some(revision.clone()))
+            .await
+            .unwrap();
+        hosts.add(HOST, server.local_addr());
+        let client = hosts
+            .ctx("as-t", "as.example", &tap, Clock::Fixed(1_772_442_000), 7)
+            .https_client(false)
+            .unwrap();
+        let url = jcard_url("q-branch.json");
+        let first = client.send(Request::get(url.clone())).await.unwrap();
+        assert_eq!(
+            first.body,
+            fixtures::read("enterprise/jcards/q-branch.json").unwrap()
+        );
+        let second = client.send(Request::get(url)).await.unwrap();
+        assert_eq!(second.body, revision.bytes);
+        let acts: Vec<_> = tap
+            .records()
+            .into_iter()
+            .filter(|r| r.node == "id3p")
+            .filter_map(|r| match r.body {
+                Body::Note { note, .. } => note.action(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(acts, [(Act::ChangeJcard, Outcome::Done)]);
+        assert!(revision.is_for("GET", "/jcards/q-branch.json"));
+        assert!(!revision.is_for("POST", "/jcards/q-branch.json"));
+        assert!(!revision.is_for("GET", "/jcards/other.json"));
+    }
 
     #[test]
     fn fixture_records_and_access_rules() {

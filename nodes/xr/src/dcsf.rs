@@ -49,10 +49,12 @@ impl Store {
         ))
     }
 
+    /// The lists of `fixtures/dc-apps.toml`.
     pub fn load() -> Result<Self, Error> {
         Self::from_toml(&String::from_utf8_lossy(&fixtures::read("dc-apps.toml")?))
     }
 
+    /// The list of the subscriber with these telephone number digits.
     pub fn get(&self, tn_digits: &str) -> Option<&AppList> {
         self.0.get(tn_digits)
     }

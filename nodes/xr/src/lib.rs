@@ -4,5 +4,7 @@
 //! the bootstrap channel; [`dcsf`], the DCSF, which holds each subscriber's data channel
 //! application list (`fixtures/dc-apps.toml`) and gives it to the MF over HTTPS.
 
+#![warn(missing_docs)]
+
 pub mod dcsf;
 pub mod mf;

@@ -9,6 +9,13 @@
 //!
 //! Every channel is served by a task with bounded waits; [`Mf::shutdown`] closes the peers and
 //! ends the tasks.
+//!
+//! Notes: answering a section [`Act::DcAnswer`], offering the callee's bootstrap channel
+//! [`Act::DcOffer`] (each refused with the engine's reason when it fails); serving a bootstrap
+//! channel [`Act::DcServe`] (the callee accepted the offer; a UE asks for its application list
+//! and the MF asks the DCSF — refused with the reason when that fails); an offered channel the
+//! callee's answer did not complete [`Act::DcUnavailable`]; closing a call's associations
+//! [`Act::DcRelease`].
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,7 +25,7 @@ use kit::Error;
 use kit::http::{Client, Peer as HttpPeer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use proto::sdp::{self, DcMap, Media};
-use proto::trace::Note;
+use proto::trace::{Act, Note, Reason};
 use proto::wire::mf::{
     ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
     OFFER_PATH, OfferRequest, OfferResponse, RELEASE_PATH, ReleaseRequest,
@@ -30,6 +37,7 @@ use tokio::task::JoinHandle;
 pub struct MfConfig {
     /// The DCSF that holds the application lists.
     pub dcsf_host: String,
+    /// The data channel engine's bounds.
     pub timers: DcTimers,
 }
 
@@ -57,8 +65,64 @@ pub struct Mf {
 /// How long a channel task waits for the next message before checking the peer is still open.
 const POLL: Duration = Duration::from_secs(1);
 
+/// A poisoned lock still holds usable state (every update is one push or take).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An SDP body with one `m=application` section (the MF's answer or offer).
+fn one_section(section: sdp::Application) -> String {
+    sdp::Session {
+        session_id: 0,
+        version: 0,
+        name: "-".into(),
+        media: vec![Media::Application(section)],
+    }
+    .render()
+}
+
+/// What a UE asks on the bootstrap channel (HTTP/1.1 over the channel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BootstrapRequest {
+    /// `GET /`: its DC application list.
+    AppList,
+    /// Anything else, by its request line.
+    Other(String),
+}
+
+impl BootstrapRequest {
+    /// Reads the request line. Pure.
+    fn parse(data: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(data);
+        let line = text.lines().next().unwrap_or("");
+        if line == "GET / HTTP/1.1" {
+            BootstrapRequest::AppList
+        } else {
+            BootstrapRequest::Other(line.to_owned())
+        }
+    }
+}
+
+/// An HTTP/1.1 response on the bootstrap channel. Pure.
+fn http_response(status: &str, body: Vec<u8>) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}
+
+/// Why the DCSF gave no application list: it has none for the number (404), or it did not
+/// answer usefully. Pure.
+fn dcsf_refusal(answer: Result<u16, &Error>) -> Reason {
+    match answer {
+        Ok(404) => Reason::NoRecord,
+        Ok(_) => Reason::Unreachable,
+        Err(Error::Timeout { .. }) => Reason::Timeout,
+        Err(_) => Reason::Unreachable,
+    }
 }
 
 impl Mf {
@@ -98,47 +162,48 @@ impl Mf {
             .iter()
             .map(|m| format!("{} {:?} ({})", m.stream, m.label, m.subprotocol))
             .collect();
-        self.ctx.note(
-            msg,
-            Note::Action {
-                label: format!(
-                    "terminate m=application mid {} for {} (streams {})",
-                    offer.mid,
-                    req.tn,
-                    streams.join(", ")
-                ),
-            },
+        let label = format!(
+            "terminate m=application mid {} for {} (streams {})",
+            offer.mid,
+            req.tn,
+            streams.join(", ")
         );
         let (peer, section) = match Peer::answer(&owner, &mut rng, &offer).await {
             Ok(p) => p,
-            Err(e) => return Response::text(500, format!("cannot answer: {e}")),
+            Err(e) => {
+                self.ctx.note(
+                    msg,
+                    Note::refused(Act::DcAnswer, e.reason(), format!("{label}: {e}")),
+                );
+                return Response::text(500, format!("cannot answer: {e}"));
+            }
         };
-        let peer = Arc::new(peer);
+        self.ctx.note(msg, Note::done(Act::DcAnswer, label));
+        let session = Session {
+            tn: req.tn,
+            call_id: req.call_id,
+            peer: Arc::new(peer),
+        };
+        self.serve_session(session);
+        json_response(
+            200,
+            &AnchorResponse {
+                answer: one_section(section),
+            },
+        )
+    }
+
+    /// Serves every channel of `session` (a task each) and keeps it until the call ends.
+    fn serve_session(self: &Arc<Self>, session: Session) {
         let mut tasks = Vec::new();
-        for map in peer.streams() {
-            let (mf, peer, tn) = (self.clone(), peer.clone(), req.tn.clone());
+        for map in session.peer.streams() {
+            let (mf, peer, tn) = (self.clone(), session.peer.clone(), session.tn.clone());
             tasks.push(tokio::spawn(async move {
                 mf.serve(&peer, &map, &tn).await;
             }));
         }
         lock(&self.tasks).extend(tasks);
-        lock(&self.sessions).push(Session {
-            tn: req.tn.clone(),
-            call_id: req.call_id.clone(),
-            peer,
-        });
-        let answer = sdp::Session {
-            session_id: 0,
-            version: 0,
-            name: "-".into(),
-            media: vec![Media::Application(section)],
-        };
-        json_response(
-            200,
-            &AnchorResponse {
-                answer: answer.render(),
-            },
-        )
+        lock(&self.sessions).push(session);
     }
 
     fn next_rng(&self) -> proto::clock::Rng {
@@ -164,35 +229,31 @@ impl Mf {
     async fn offer(&self, req: OfferRequest, msg: Option<u64>) -> Response {
         let mut rng = self.next_rng();
         let bootstrap = DcMap::reliable(0, "bootstrap", "http");
-        self.ctx.note(
-            msg,
-            Note::Action {
-                label: format!(
-                    "offer {} a bootstrap data channel (m=application mid {BOOTSTRAP_MID}, stream 0 \"bootstrap\" (http))",
-                    req.tn
-                ),
-            },
+        let label = format!(
+            "offer {} a bootstrap data channel (m=application mid {BOOTSTRAP_MID}, stream 0 \"bootstrap\" (http))",
+            req.tn
         );
         let (peer, section) =
             match Peer::offer(&self.owner(), &mut rng, BOOTSTRAP_MID, &[bootstrap], &[]).await {
                 Ok(p) => p,
-                Err(e) => return Response::text(500, format!("cannot offer: {e}")),
+                Err(e) => {
+                    self.ctx.note(
+                        msg,
+                        Note::refused(Act::DcOffer, e.reason(), format!("{label}: {e}")),
+                    );
+                    return Response::text(500, format!("cannot offer: {e}"));
+                }
             };
+        self.ctx.note(msg, Note::done(Act::DcOffer, label));
         lock(&self.offered).push(Session {
             tn: req.tn,
             call_id: req.call_id,
             peer: Arc::new(peer),
         });
-        let offer = sdp::Session {
-            session_id: 0,
-            version: 0,
-            name: "-".into(),
-            media: vec![Media::Application(section)],
-        };
         json_response(
             200,
             &OfferResponse {
-                offer: offer.render(),
+                offer: one_section(section),
             },
         )
     }
@@ -223,34 +284,29 @@ impl Mf {
         if let Err(e) = session.peer.complete(&answer).await {
             self.ctx.note(
                 msg,
-                Note::Action {
-                    label: format!(
+                Note::refused(
+                    Act::DcUnavailable,
+                    e.reason(),
+                    format!(
                         "{} answered the bootstrap data channel {e}: closed",
                         session.tn
                     ),
-                },
+                ),
             );
             session.peer.close().await;
             return Response::new(204, "text/plain", "");
         }
         self.ctx.note(
             msg,
-            Note::Action {
-                label: format!(
+            Note::done(
+                Act::DcServe,
+                format!(
                     "{} accepted the bootstrap data channel: serve it",
                     session.tn
                 ),
-            },
+            ),
         );
-        let mut tasks = Vec::new();
-        for map in session.peer.streams() {
-            let (mf, peer, tn) = (self.clone(), session.peer.clone(), session.tn.clone());
-            tasks.push(tokio::spawn(async move {
-                mf.serve(&peer, &map, &tn).await;
-            }));
-        }
-        lock(&self.tasks).extend(tasks);
-        lock(&self.sessions).push(session);
+        self.serve_session(session);
         Response::new(204, "text/plain", "")
     }
 
@@ -270,15 +326,18 @@ impl Mf {
             mine.extend(pending);
             mine
         };
-        self.ctx.note(
-            msg,
-            Note::Action {
-                label: format!(
-                    "the call ended: close its {} data channel association(s)",
-                    mine.len()
+        if !mine.is_empty() {
+            self.ctx.note(
+                msg,
+                Note::done(
+                    Act::DcRelease,
+                    format!(
+                        "the call ended: close its {} data channel association(s)",
+                        mine.len()
+                    ),
                 ),
-            },
-        );
+            );
+        }
         for s in mine {
             s.peer.close().await;
         }
@@ -306,43 +365,58 @@ impl Mf {
 
     /// HTTP over the bootstrap channel: `GET /` is the UE's application list from the DCSF.
     async fn http(&self, data: &[u8], tn: &str) -> Vec<u8> {
-        let text = String::from_utf8_lossy(data);
-        let line = text.lines().next().unwrap_or("");
-        let (status, body) = if line == "GET / HTTP/1.1" {
-            self.ctx.note(
-                None,
-                Note::Action {
-                    label: format!(
-                        "bootstrap: {tn} asks for its DC application list; ask the DCSF"
+        match BootstrapRequest::parse(data) {
+            BootstrapRequest::AppList => {
+                let (status, body) = self.app_list(tn).await;
+                http_response(status, body)
+            }
+            BootstrapRequest::Other(line) => {
+                self.ctx.note(
+                    None,
+                    Note::refused(
+                        Act::DcServe,
+                        Reason::NoRecord,
+                        format!("bootstrap: {tn} asks for {line:?}: no such resource"),
                     ),
-                },
-            );
-            let url = format!(
-                "https://{}{}",
-                self.config.dcsf_host,
-                proto::wire::dcsf::path(&proto::tn::digits(tn))
-            );
-            match self.dcsf.send(Request::get(url)).await {
-                Ok(r) if r.status == 200 => ("200 OK", r.body.to_vec()),
-                Ok(r) => (
+                );
+                http_response(
+                    "404 Not Found",
+                    format!("no such resource: {line}").into_bytes(),
+                )
+            }
+        }
+    }
+
+    /// The UE's application list, asked of the DCSF: the status line and body to answer with.
+    async fn app_list(&self, tn: &str) -> (&'static str, Vec<u8>) {
+        let label = format!("bootstrap: {tn} asks for its DC application list; ask the DCSF");
+        let url = format!(
+            "https://{}{}",
+            self.config.dcsf_host,
+            proto::wire::dcsf::path(&proto::tn::digits(tn))
+        );
+        let (note, answer) = match self.dcsf.send(Request::get(url)).await {
+            Ok(r) if r.status == 200 => {
+                (Note::done(Act::DcServe, label), ("200 OK", r.body.to_vec()))
+            }
+            Ok(r) => (
+                Note::refused(
+                    Act::DcServe,
+                    dcsf_refusal(Ok(r.status)),
+                    format!("{label}: it answered {}", r.status),
+                ),
+                (
                     "502 Bad Gateway",
                     format!("DCSF answered {}", r.status).into_bytes(),
                 ),
-                Err(e) => ("502 Bad Gateway", format!("DCSF: {e}").into_bytes()),
-            }
-        } else {
-            (
-                "404 Not Found",
-                format!("no such resource: {line}").into_bytes(),
-            )
+            ),
+            Err(e) => (
+                Note::refused(Act::DcServe, dcsf_refusal(Err(&e)), format!("{label}: {e}")),
+                ("502 Bad Gateway", format!("DCSF: {e}").into_bytes()),
+            ),
         };
-        let mut out = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        out.extend(body);
-        out
+        self.ctx.note(None, note);
+        answer
     }
 
     /// An application channel: the MF's application acknowledges each message.
@@ -399,4 +473,50 @@ pub async fn start(ctx: &Ctx, config: MfConfig) -> Result<(Arc<Mf>, Server), Err
     });
     let server = ctx.https_server(h, ClientAuth::Required).await?;
     Ok((mf, server))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bootstrap_requests_by_request_line() {
+        assert_eq!(
+            BootstrapRequest::parse(b"GET / HTTP/1.1\r\nHost: mf.test\r\n\r\n"),
+            BootstrapRequest::AppList
+        );
+        assert_eq!(
+            BootstrapRequest::parse(b"GET /x HTTP/1.1\r\n\r\n"),
+            BootstrapRequest::Other("GET /x HTTP/1.1".into())
+        );
+        assert_eq!(
+            BootstrapRequest::parse(b""),
+            BootstrapRequest::Other(String::new())
+        );
+    }
+
+    #[test]
+    fn http_responses_on_the_channel() {
+        assert_eq!(
+            http_response("200 OK", b"{}".to_vec()),
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        );
+    }
+
+    #[test]
+    fn dcsf_refusals() {
+        assert_eq!(dcsf_refusal(Ok(404)), Reason::NoRecord);
+        assert_eq!(dcsf_refusal(Ok(500)), Reason::Unreachable);
+        assert_eq!(
+            dcsf_refusal(Err(&Error::Timeout { ms: 3000 })),
+            Reason::Timeout
+        );
+        assert_eq!(
+            dcsf_refusal(Err(&Error::Http {
+                detail: "reset".into()
+            })),
+            Reason::Unreachable
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::model::View;
-use crate::run::Variant;
+use crate::solution::Variant;
 
 /// Detail tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -454,6 +454,7 @@ mod tests {
             error: None,
             steps_seen: 2,
             steps_total: 2,
+            steps: Vec::new(),
             outcomes: Vec::new(),
             entries: vec![
                 entry(None, true, "NAPTR? x"),

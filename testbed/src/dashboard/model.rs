@@ -1,9 +1,9 @@
-//! What the dashboard shows, built from a run's trace and nothing else (DESIGN §4): one entry
-//! per message or internal action, with the notes that belong to it.
+//! What the dashboard shows, built from a run's trace and nothing else: one entry per message
+//! or action, with the notes that belong to it, and what became of each TR step.
 
 use std::collections::HashMap;
 
-use proto::trace::{Body, Note, Proto, Transport};
+use proto::trace::{Body, Note, Proto};
 use serde_json::Value;
 
 use crate::render;
@@ -12,20 +12,31 @@ use crate::run::Run;
 /// A decoded token as a node noted it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
+    /// Who noted it.
     pub node: String,
+    /// What it is.
     pub label: String,
+    /// The JOSE header.
     pub header: Value,
+    /// The claims.
     pub claims: Value,
 }
 
 /// A check as a node noted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
+    /// Who ran it.
     pub node: String,
+    /// What was checked.
     pub name: String,
+    /// Whether it held.
     pub passed: bool,
+    /// Why.
     pub detail: String,
+    /// The code a failure leads to.
     pub code: Option<u16>,
+    /// Why it failed, typed.
+    pub reason: Option<proto::trace::Reason>,
 }
 
 /// One row of the ladder.
@@ -33,19 +44,27 @@ pub struct Check {
 pub struct Entry {
     /// `#12` for messages; `None` for an action.
     pub number: Option<usize>,
+    /// The sender (or the node acting).
     pub from: String,
     /// `None` for an action (it stays at its node).
     pub to: Option<String>,
+    /// `SIP/UDP`, `HTTPS`, …
     pub proto: &'static str,
+    /// One line.
     pub summary: String,
     /// TR step id, when this row is one of the figure's steps.
     pub step: Option<String>,
     /// DNS look-ups and 100 Trying: shown dimmed, hidden by a toggle.
     pub supporting: bool,
+    /// The message as sent (ports named).
     pub raw: String,
+    /// Tokens noted about it.
     pub tokens: Vec<Token>,
+    /// Checks noted about it.
     pub checks: Vec<Check>,
+    /// Testbed choices noted about it.
     pub choices: Vec<(String, String)>,
+    /// Actions noted about it: node and the action's line.
     pub actions: Vec<(String, String)>,
 }
 
@@ -71,37 +90,37 @@ impl Entry {
 /// The dashboard's view of one run.
 #[derive(Debug, Clone)]
 pub struct View {
+    /// `2:single`.
     pub name: String,
+    /// Whether the run passed.
     pub passed: bool,
+    /// What stopped it.
     pub error: Option<String>,
+    /// Steps seen.
     pub steps_seen: usize,
+    /// Steps the variant takes (n/a and prevented ones are not counted).
     pub steps_total: usize,
+    /// Every step: id, mark and what became of it.
+    pub steps: Vec<(String, &'static str, String)>,
+    /// Outcomes: passed, what, detail.
     pub outcomes: Vec<(bool, String, String)>,
+    /// The ladder's rows.
     pub entries: Vec<Entry>,
     /// Columns of the ladder, in order of first appearance (DNS last).
     pub nodes: Vec<String>,
     /// The text form (for export).
     pub text: String,
+    /// How long the run took.
     pub elapsed_ms: f64,
 }
 
-fn proto(p: Proto, t: Transport) -> &'static str {
-    match (p, t) {
-        (Proto::Sip, Transport::Udp) => "SIP/UDP",
-        (Proto::Sip, _) => "SIP/TCP",
-        (Proto::Http, Transport::Tls) => "HTTPS",
-        (Proto::Http, _) => "HTTP",
-        (Proto::Dns, _) => "DNS",
-        (Proto::Dc, _) => "DC",
-    }
-}
-
 impl View {
+    /// The view of `run`.
     pub fn from_run(run: &Run) -> View {
         let mut step_of: HashMap<usize, String> = HashMap::new();
         for m in &run.steps {
-            for i in m.records.iter().flatten() {
-                step_of.insert(*i, m.step.to_owned());
+            for i in m.records() {
+                step_of.insert(i, m.step.to_owned());
             }
         }
         let mut entries: Vec<Entry> = Vec::new();
@@ -120,11 +139,14 @@ impl View {
                         number: Some(n),
                         from: r.node.clone(),
                         to: Some(to.clone().unwrap_or_else(|| "?".into())),
-                        proto: proto(message.proto, message.transport),
+                        proto: render::proto(message.proto, message.transport),
                         summary: message.summary.clone(),
                         step: step_of.get(&i).cloned(),
                         supporting,
-                        raw: render::normalise(&message.raw.replace("\r\n", "\n"), &run.names),
+                        raw: render::normalise(
+                            &render::unseeded(&message.raw.replace("\r\n", "\n")),
+                            &run.ports,
+                        ),
                         tokens: Vec::new(),
                         checks: Vec::new(),
                         choices: Vec::new(),
@@ -136,13 +158,13 @@ impl View {
                     numbers.entry(*msg).or_insert(next);
                 }
                 Body::Note { msg, note } => {
-                    if let Note::Action { label } = note {
+                    if note.action().is_some() {
                         entries.push(Entry {
                             number: None,
                             from: r.node.clone(),
                             to: None,
                             proto: "",
-                            summary: label.clone(),
+                            summary: render::note_line(note).trim_start_matches("● ").to_owned(),
                             step: step_of.get(&i).cloned(),
                             supporting: false,
                             raw: String::new(),
@@ -178,15 +200,17 @@ impl View {
                     passed,
                     detail,
                     code,
+                    reason,
                 } => e.checks.push(Check {
                     node,
                     name,
                     passed,
                     detail,
                     code,
+                    reason,
                 }),
                 Note::Choice { id, text } => e.choices.push((id, text)),
-                Note::Action { label } => e.actions.push((node, label)),
+                action @ Note::Action { .. } => e.actions.push((node, render::note_line(&action))),
             }
         }
         let mut nodes: Vec<String> = Vec::new();
@@ -204,8 +228,16 @@ impl View {
             name: run.variant.name(),
             passed: run.passed(),
             error: run.error.clone(),
-            steps_seen: run.steps.iter().filter(|s| s.seen()).count(),
-            steps_total: run.steps.len(),
+            steps_seen: run.step_count().0,
+            steps_total: run.step_count().1,
+            steps: run
+                .steps
+                .iter()
+                .map(|s| {
+                    let (mark, detail) = render::step_status(&s.status, |i| format!("record {i}"));
+                    (s.step.to_owned(), mark, detail)
+                })
+                .collect(),
             outcomes: run
                 .outcomes
                 .iter()

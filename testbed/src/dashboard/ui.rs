@@ -16,74 +16,6 @@ use super::model::{Entry, View};
 /// Smallest usable terminal.
 pub const MIN: (u16, u16) = (80, 24);
 
-/// Solutions of TR 33.790 clause 6, grouped by key issue: number, key issue, clause, title,
-/// short title (for 80 columns).
-pub const SOLUTIONS: &[(u8, &str, &str, &str, &str)] = &[
-    (
-        1,
-        "KI#1 third-party IDs",
-        "6.1",
-        "3P ID info in HSS or a repository",
-        "3P ID via HSS",
-    ),
-    (
-        2,
-        "KI#1 third-party IDs",
-        "6.2",
-        "3P ID and RCD signed over Ms",
-        "3P ID+RCD, Ms",
-    ),
-    (
-        3,
-        "KI#1 third-party IDs",
-        "6.3",
-        "RCD URL or RCD from the HSS",
-        "RCD from HSS",
-    ),
-    (
-        4,
-        "KI#1 third-party IDs",
-        "6.4",
-        "3P authorization server via NEF",
-        "3P authz, NEF",
-    ),
-    (
-        5,
-        "KI#2 avatars",
-        "6.5",
-        "UE-signed avatar token",
-        "avatar token",
-    ),
-    (
-        6,
-        "KI#2 avatars",
-        "6.6",
-        "avatar attestation and DAC",
-        "avatar attest.",
-    ),
-    (
-        7,
-        "KI#2 avatars",
-        "6.7",
-        "signed avatar metadata",
-        "avatar metadata",
-    ),
-    (
-        8,
-        "KI#2 avatars",
-        "6.8",
-        "avatar ID over STIR/SHAKEN",
-        "avatar STIR",
-    ),
-    (
-        9,
-        "KI#3 DC exposure",
-        "6.9",
-        "DC capability exposure via NEF",
-        "DC exposure",
-    ),
-];
-
 struct Palette {
     title: Style,
     dim: Style,
@@ -251,17 +183,23 @@ fn solution_mark(app: &App, solution: u8) -> (String, bool) {
 
 fn sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) {
     let mut lines: Vec<Line<'_>> = Vec::new();
-    let mut group = "";
+    let mut group = String::new();
     let wide = area.width >= 30;
-    for (n, ki, clause, long, short) in SOLUTIONS {
-        let title = if wide { long } else { short };
-        if *ki != group {
-            group = ki;
-            lines.push(Line::styled(ki.to_string(), p.title));
+    for solution in crate::scenarios::SOLUTIONS {
+        let n = solution.number;
+        let title = if wide { solution.title } else { solution.short };
+        let ki = format!(
+            "KI#{} {}",
+            solution.key_issue.number, solution.key_issue.title
+        );
+        if ki != group {
+            group = ki.clone();
+            lines.push(Line::styled(ki, p.title));
         }
-        let (mark, ok) = solution_mark(app, *n);
-        let available = app.catalogue.iter().any(|v| v.solution == *n);
-        let style = if *n == app.solution {
+        let clause = solution.clause;
+        let (mark, ok) = solution_mark(app, n);
+        let available = app.catalogue.iter().any(|v| v.solution == n);
+        let style = if n == app.solution {
             p.selected
         } else if !available {
             p.dim
@@ -295,7 +233,10 @@ fn sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(v.title.to_string(), p.dim));
         if let Some(t) = v.threat {
-            lines.push(Line::styled(format!("threat: {t}"), p.security));
+            lines.push(Line::styled(
+                format!("threat: §{} {}", t.clause, t.text),
+                p.security,
+            ));
         }
     }
     let block = Block::new().borders(Borders::RIGHT).title(" Solutions ");
@@ -639,6 +580,21 @@ fn step_text<'a>(app: &'a App, e: &'a Entry, p: &Palette) -> Text<'a> {
         }
     }
     if let Some(view) = app.view() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("TR steps of this run", p.title));
+        for (id, mark, detail) in &view.steps {
+            let style = match *mark {
+                "✔" => p.pass,
+                "✘" => p.fail,
+                _ => p.dim,
+            };
+            let detail = if *mark == "✔" {
+                "seen"
+            } else {
+                detail.as_str()
+            };
+            lines.push(Line::styled(format!("{mark} step {id}: {detail}"), style));
+        }
         lines.push(Line::raw(""));
         lines.push(Line::styled("Outcomes of this run", p.title));
         for (ok, what, detail) in &view.outcomes {

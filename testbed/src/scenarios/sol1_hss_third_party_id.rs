@@ -4,204 +4,276 @@
 //! and the terminating IMS AS has the verification server check it before UE-B is shown the
 //! 3P ID (Figures 6.1.2-1 and 6.1.2-2); and the threats of §5.1.2 as variants.
 
+use proto::trace::{Act, Reason};
 use proto::wire::sh::Storage;
+use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 
-use crate::run::{Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Step, hop, invite};
+use crate::choices::{self, Choice};
+use crate::node::*;
+use crate::run::judge::Check;
+use crate::run::play::{Prep, Script};
+use crate::scenario::{Figure, Require, Step, act, hop, http, http_response, invite, token};
+use crate::solution::{KI1, Needs, Solution, Threat, Variant};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
-const CALLERS: &[&str] = &["ue-a", "ue-m"];
+const CALLERS: &[&str] = &[UE_A, UE_M];
 
-/// How the IMS AS comes by the 3P ID information (step 6).
-#[derive(Clone, Copy)]
-enum Source {
-    /// The HSS returned it: no repository fetch.
-    Hss,
+/// Solution 1 in the registry.
+pub const SOLUTION: Solution = Solution {
+    number: 1,
+    key_issue: KI1,
+    clause: "6.1",
+    title: "3P ID information in the HSS or a repository",
+    short: "3P ID via HSS",
+    figures: &["6.1.2-1", "6.1.2-2"],
+    needs: Needs {
+        nef_authz: false,
+        dc_network: false,
+    },
+    choices: &[STORAGE, HSS_FETCH, PASSPORT],
+    as_flow: ims_as::flows::hss_id_info,
+    variants,
+};
+
+/// `6.1-storage`.
+pub const STORAGE: Choice = Choice {
+    id: "6.1-storage",
+    clause: "6.1.1 Editor's Note",
+    question: "Whether the HSS stores the third party ID information itself or a pointer to it.",
+    answer: "Both are provisioned per IMPU (fixtures/subscribers.toml); a world-wide storage option says which the HSS hands out. Variant 1:info runs with data, 1:uri with pointers (the enterprise's 3P ID server is the repository).",
+};
+
+/// `6.1-hss-fetch`.
+pub const HSS_FETCH: Choice = Choice {
+    id: "6.1-hss-fetch",
+    clause: "6.1.2 step 4",
+    question: "When and from where the HSS fetches the 3P ID information (\"if needed\").",
+    answer: "Never at call time: the HSS returns what it holds, so step 4 is shown as not taken (n/a). With a pointer, the IMS AS fetches (step 6) from the repository over mutual TLS.",
+};
+
+/// `6.1-passport`.
+pub const PASSPORT: Choice = Choice {
+    id: "6.1-passport",
+    clause: "6.1.2 steps 7-8",
+    question: "What the signing server signs for the third party ID information, and in which PASSporT.",
+    answer: "One `shaken` PASSporT that also carries the information as RFC 9795 `rcd` claims (`nam`), so the caller's number and the 3P ID verify together: altering either fails the whole verification (TN-Validation-Failed). The 3P ID is shown as the P-Asserted-Identity display name.",
+};
+
+/// How the IMS AS comes by the 3P ID information (step 5's answer).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// The HSS returned the information itself.
+    Info,
     /// The HSS returned a URI: the AS fetches from the repository.
-    Repository,
-    /// The IMPU is not subscribed: nothing to fetch.
-    None,
+    Uri,
+    /// The IMPU is not subscribed (404).
+    NotSubscribed,
+}
+
+/// The originating half, Figure 6.1.2-1 (steps 1–10a).
+fn originating(answer: Answer) -> Vec<Step> {
+    let answered = hop(&[HSS_O], &[AS_O], http_response("GET", "/sh/v1/3pid-info/"))
+        .with(Require::AnswersPrevious);
+    let step5 = match answer {
+        Answer::Info => vec![
+            answered.with(Require::Json("/info")),
+            act(&[AS_O], Act::IdInfoLookup),
+        ],
+        Answer::Uri => vec![answered.with(Require::Json("/url"))],
+        Answer::NotSubscribed => vec![
+            answered.with(Require::Status(404)),
+            act(&[AS_O], Act::IdInfoLookup).refused(Reason::NotSubscribed),
+        ],
+    };
+    vec![
+        Step::new(
+            "1",
+            ("UE-A", "CSCF"),
+            "the caller sends the INVITE from its IMPU (the one subscribed to 3P ID delivery, or not)",
+            vec![hop(CALLERS, &[PCSCF_O], invite())],
+        ),
+        Step::new(
+            "2",
+            ("CSCF", "IMS AS"),
+            "the S-CSCF's originating filter criteria send the INVITE to the IMS AS for the 3P ID service",
+            vec![hop(&[SCSCF_O], &[AS_O], invite())],
+        ),
+        Step::new(
+            "3",
+            ("IMS AS", "HSS"),
+            "the IMS AS asks the HSS for the IMPU's 3P ID information (mutual TLS)",
+            vec![hop(&[AS_O], &[HSS_O], http("GET", "/sh/v1/3pid-info/"))],
+        ),
+        Step::new(
+            "4",
+            ("HSS", "repository"),
+            "the HSS fetches the 3P ID information from the repository if it needs to",
+            vec![hop(&[HSS_O], &[ID3P], http("GET", "/3pid/v1/subscribers/"))],
+        )
+        .not_taken("the HSS hands out what it holds and never fetches (choice 6.1-hss-fetch)"),
+        Step::new(
+            "5",
+            ("HSS", "IMS AS"),
+            "the HSS returns the 3P ID information, or the URI of the repository holding it (or 404: not subscribed)",
+            step5,
+        ),
+        Step::new(
+            "6",
+            ("IMS AS", "repository"),
+            "given a URI, the IMS AS fetches the 3P ID information from the enterprise's repository",
+            vec![
+                hop(&[AS_O], &[ID3P], http("GET", "/3pid/v1/subscribers/")),
+                hop(
+                    &[ID3P],
+                    &[AS_O],
+                    http_response("GET", "/3pid/v1/subscribers/"),
+                )
+                .with(Require::AnswersPrevious)
+                .with(Require::Json("/name")),
+                act(&[AS_O], Act::IdInfoLookup),
+            ],
+        ),
+        Step::new(
+            "7-8",
+            ("IMS AS", "Signing Server"),
+            "the IMS AS sends the 3P ID information with the caller's number to the STI-AS over Ms and gets one shaken PASSporT covering both",
+            vec![
+                hop(&[AS_O], &[STI_AS_O], http("POST", SIGNING_PATH))
+                    .with(Require::Json("/signingRequest/rcd/nam")),
+                token(&[STI_AS_O], "shaken"),
+                act(&[STI_AS_O], Act::SignPassport),
+                hop(&[STI_AS_O], &[AS_O], http_response("POST", SIGNING_PATH))
+                    .with(Require::AnswersPrevious)
+                    .with(Require::Status(200)),
+            ],
+        ),
+        Step::new(
+            "9",
+            ("IMS AS", "CSCF"),
+            "the IMS AS returns the INVITE with the 3P ID (P-Asserted-Identity display name) and the Identity header",
+            vec![
+                hop(&[AS_O], &[SCSCF_O], invite())
+                    .with(Require::Header("Identity"))
+                    .with(Require::DisplayName("P-Asserted-Identity")),
+            ],
+        ),
+        Step::new(
+            "10a",
+            ("CSCF", "terminating network"),
+            "the S-CSCF routes the INVITE out through the egress IBCF over the NNI",
+            vec![
+                hop(&[SCSCF_O], &[IBCF_O], invite()).with(Require::Header("Identity")),
+                hop(&[IBCF_O], &[IBCF_T], invite()).with(Require::Header("Identity")),
+            ],
+        ),
+    ]
+}
+
+/// The terminating half, Figure 6.1.2-2 (steps 10b–15). `verified`: what the STI-VS finds.
+fn terminating(verified: Result<(), Reason>) -> Vec<Step> {
+    let verify = match verified {
+        Ok(()) => act(&[STI_VS_T], Act::VerifyIdentity),
+        Err(reason) => act(&[STI_VS_T], Act::VerifyIdentity).refused(reason),
+    };
+    let verstat = if verified.is_ok() {
+        "verstat=TN-Validation-Passed"
+    } else {
+        "verstat=TN-Validation-Failed"
+    };
+    vec![
+        Step::new(
+            "10b",
+            ("originating network", "CSCF"),
+            "the ingress IBCF hands the INVITE to the terminating S-CSCF",
+            vec![hop(&[IBCF_T], &[SCSCF_T], invite()).with(Require::Header("Identity"))],
+        ),
+        Step::new(
+            "11",
+            ("S-CSCF", "IMS AS"),
+            "the terminating S-CSCF sends the INVITE to the IMS AS per the callee's subscription",
+            vec![hop(&[SCSCF_T], &[AS_T], invite()).with(Require::Header("Identity"))],
+        ),
+        Step::new(
+            "12-13",
+            ("IMS AS", "Verification Server"),
+            "the IMS AS has the STI-VS verify the PASSporT (and so the 3P ID in it) and gets the result",
+            vec![
+                hop(&[AS_T], &[STI_VS_T], http("POST", VERIFICATION_PATH))
+                    .with(Require::Json("/verificationRequest/identityHeader")),
+                token(&[STI_VS_T], "shaken"),
+                verify,
+                hop(
+                    &[STI_VS_T],
+                    &[AS_T],
+                    http_response("POST", VERIFICATION_PATH),
+                )
+                .with(Require::AnswersPrevious)
+                .with(Require::Json("/verificationResponse/verstatValue")),
+            ],
+        ),
+        Step::new(
+            "14",
+            ("IMS AS", "CSCF"),
+            "the IMS AS returns the INVITE with verstat, and the 3P ID only if it verified",
+            vec![
+                hop(&[AS_T], &[SCSCF_T], invite())
+                    .with(Require::HeaderHas("P-Asserted-Identity", verstat)),
+            ],
+        ),
+        Step::new(
+            "15",
+            ("CSCF", "UE-B"),
+            "the INVITE reaches UE-B, which renders the verified 3P ID",
+            vec![
+                hop(&[PCSCF_T], &[UE_B], invite())
+                    .with(Require::DisplayName("P-Asserted-Identity"))
+                    .with(Require::HeaderHas("P-Asserted-Identity", verstat)),
+            ],
+        ),
+    ]
 }
 
 /// Figures 6.1.2-1 (originating, steps 1–10a) and 6.1.2-2 (terminating, steps 10b–15).
-fn figures(source: Source) -> Figure {
-    let step6 = match source {
-        Source::Repository => hop(
-            &["as-o"],
-            &["id3p"],
-            Expect::HttpRequest("GET /3pid/v1/subscribers/"),
-        ),
-        Source::Hss | Source::None => hop(&["as-o"], &[], Expect::Action("no repository fetch")),
-    };
-    let steps = vec![
-        Step {
-            id: "1",
-            tr_from: "UE-A",
-            tr_to: "CSCF",
-            what: "the caller sends the INVITE from its IMPU (the one subscribed to 3P ID delivery, or not)",
-            hops: vec![hop(CALLERS, &["pcscf-o"], invite())],
-        },
-        Step {
-            id: "2",
-            tr_from: "CSCF",
-            tr_to: "IMS AS",
-            what: "the S-CSCF's originating filter criteria send the INVITE to the IMS AS for the 3P ID service",
-            hops: vec![hop(&["scscf-o"], &["as-o"], invite())],
-        },
-        Step {
-            id: "3",
-            tr_from: "IMS AS",
-            tr_to: "HSS",
-            what: "the IMS AS asks the HSS for the IMPU's 3P ID information (mutual TLS)",
-            hops: vec![hop(
-                &["as-o"],
-                &["hss-o"],
-                Expect::HttpRequest("GET /sh/v1/3pid-info/"),
-            )],
-        },
-        Step {
-            id: "4",
-            tr_from: "HSS",
-            tr_to: "repository",
-            what: "the HSS hands out what it holds, so it never needs to fetch (choice 6.1-hss-fetch)",
-            hops: vec![hop(&["hss-o"], &[], Expect::Action("no repository fetch"))],
-        },
-        Step {
-            id: "5",
-            tr_from: "HSS",
-            tr_to: "IMS AS",
-            what: "the HSS returns the 3P ID information, or the URI of the repository holding it (or 404: not subscribed)",
-            hops: vec![hop(
-                &["hss-o"],
-                &["as-o"],
-                Expect::HttpResponse("GET /sh/v1/3pid-info/"),
-            )],
-        },
-        Step {
-            id: "6",
-            tr_from: "IMS AS",
-            tr_to: "repository",
-            what: "given a URI, the IMS AS fetches the 3P ID information from the enterprise's repository",
-            hops: vec![step6],
-        },
-        Step {
-            id: "7-8",
-            tr_from: "IMS AS",
-            tr_to: "Signing Server",
-            what: "the IMS AS sends the 3P ID information with the caller's number to the STI-AS over Ms and gets one shaken PASSporT covering both",
-            hops: vec![
-                hop(
-                    &["as-o"],
-                    &["sti-as-o"],
-                    Expect::HttpRequest("POST /stir/v1/signing"),
-                ),
-                hop(&["sti-as-o"], &[], Expect::Action("sign PASSporT")),
-                hop(
-                    &["sti-as-o"],
-                    &["as-o"],
-                    Expect::HttpResponse("POST /stir/v1/signing"),
-                ),
-            ],
-        },
-        Step {
-            id: "9",
-            tr_from: "IMS AS",
-            tr_to: "CSCF",
-            what: "the IMS AS returns the INVITE with the 3P ID (P-Asserted-Identity display name) and the Identity header",
-            hops: vec![hop(&["as-o"], &["scscf-o"], invite())],
-        },
-        Step {
-            id: "10a",
-            tr_from: "CSCF",
-            tr_to: "terminating network",
-            what: "the S-CSCF routes the INVITE out through the egress IBCF over the NNI",
-            hops: vec![
-                hop(&["scscf-o"], &["ibcf-o"], invite()),
-                hop(&["ibcf-o"], &["ibcf-t"], invite()),
-            ],
-        },
-        Step {
-            id: "10b",
-            tr_from: "originating network",
-            tr_to: "CSCF",
-            what: "the ingress IBCF hands the INVITE to the terminating S-CSCF",
-            hops: vec![hop(&["ibcf-t"], &["scscf-t"], invite())],
-        },
-        Step {
-            id: "11",
-            tr_from: "S-CSCF",
-            tr_to: "IMS AS",
-            what: "the terminating S-CSCF sends the INVITE to the IMS AS per the callee's subscription",
-            hops: vec![hop(&["scscf-t"], &["as-t"], invite())],
-        },
-        Step {
-            id: "12-13",
-            tr_from: "IMS AS",
-            tr_to: "Verification Server",
-            what: "the IMS AS has the STI-VS verify the PASSporT (and so the 3P ID in it) and gets the result",
-            hops: vec![
-                hop(
-                    &["as-t"],
-                    &["sti-vs-t"],
-                    Expect::HttpRequest("POST /stir/v1/verification"),
-                ),
-                hop(
-                    &["sti-vs-t"],
-                    &[],
-                    Expect::Action("verify certificates and signatures"),
-                ),
-                hop(
-                    &["sti-vs-t"],
-                    &["as-t"],
-                    Expect::HttpResponse("POST /stir/v1/verification"),
-                ),
-            ],
-        },
-        Step {
-            id: "14",
-            tr_from: "IMS AS",
-            tr_to: "CSCF",
-            what: "the IMS AS returns the INVITE with verstat and the 3P ID only if it verified",
-            hops: vec![hop(&["as-t"], &["scscf-t"], invite())],
-        },
-        Step {
-            id: "15",
-            tr_from: "CSCF",
-            tr_to: "UE-B",
-            what: "the INVITE reaches UE-B, which renders the verified 3P ID",
-            hops: vec![
-                hop(&["scscf-t"], &["pcscf-t"], invite()),
-                hop(&["pcscf-t"], &["ue-b"], invite()),
-            ],
-        },
-    ];
-    Figure {
+fn figures(answer: Answer, verified: Result<(), Reason>) -> Figure {
+    let mut steps = originating(answer);
+    steps.extend(terminating(verified));
+    let figure = Figure {
         clause: "6.1.2",
         figure: "6.1.2-1, 6.1.2-2",
         title: "authorising and verifying third party ID information from the HSS (originating, then terminating network)",
         steps,
+    };
+    match answer {
+        Answer::Info => figure.skip(&["6"], "the HSS returned the information itself"),
+        Answer::Uri => figure,
+        Answer::NotSubscribed => figure.prevent(&["6", "7-8", "9", "15"], "5"),
     }
 }
 
-const DELIVERED: Expected = Expected {
-    answered: true,
-    verstat: "TN-Validation-Passed",
-    name: Some(Q_BRANCH),
-    jcard: false,
-    id3p_consulted: false,
-    rcd_signed: false,
-    vs_failure: None,
-    dc: None,
-    from_verstat: None,
-};
+fn delivered() -> Vec<Check> {
+    vec![
+        Check::Answered,
+        Check::Verstat("TN-Validation-Passed"),
+        Check::Name(Some(Q_BRANCH)),
+        Check::Jcard(false),
+        Check::Signed {
+            ppt: "shaken",
+            yes: true,
+        },
+        Check::Signed {
+            ppt: "rcd",
+            yes: false,
+        },
+    ]
+}
 
 fn call(caller: &'static str, display: Option<&'static str>) -> Script {
     Script::Call {
         caller,
         display,
-        callee: "ue-b",
+        callee: UE_B,
         target: CALLEE,
         prep: Prep::None,
     }
@@ -209,86 +281,127 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
 
 fn setup(storage: Storage) -> Setup {
     Setup {
-        flow: ims_as::Flow::HssIdInfo,
         hss_storage: storage,
         ..Setup::default()
     }
 }
 
+fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
+    [
+        &choices::WORLD_IMS_ENTRY,
+        &choices::WORLD_REGISTRATION,
+        &choices::MS_TRANSPORT,
+        &HSS_FETCH,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .collect()
+}
+
 /// Every variant of solution 1.
 pub fn variants() -> Vec<Variant> {
-    let base = [
-        "world-ims-entry",
-        "world-registration",
-        "ms-transport",
-        "6.1-hss-fetch",
-    ];
-    let with = |extra: &[&'static str]| base.iter().chain(extra).copied().collect::<Vec<_>>();
     vec![
         Variant {
             solution: 1,
             id: "info",
             title: "the HSS holds UE-A's 3P ID information: it is signed with the caller's number, verified, and UE-B is shown it",
             threat: None,
-            figure: figures(Source::Hss),
-            choices: with(&["6.1-storage", "6.1-passport"]),
+            figure: figures(Answer::Info, Ok(())),
+            choices: with(&[&STORAGE, &PASSPORT]),
             setup: setup(Storage::Data),
-            script: call("ue-a", None),
-            expected: DELIVERED,
+            script: call(UE_A, None),
+            checks: [
+                delivered(),
+                vec![Check::Asked {
+                    from: AS_O,
+                    to: ID3P,
+                    yes: false,
+                }],
+            ]
+            .concat(),
         },
         Variant {
             solution: 1,
             id: "uri",
             title: "the HSS holds a URI: the IMS AS fetches the 3P ID information from the enterprise's repository, then as above",
             threat: None,
-            figure: figures(Source::Repository),
-            choices: with(&["6.1-storage", "6.1-passport"]),
+            figure: figures(Answer::Uri, Ok(())),
+            choices: with(&[&STORAGE, &PASSPORT]),
             setup: setup(Storage::Pointer),
-            script: call("ue-a", None),
-            expected: Expected {
-                id3p_consulted: true,
-                ..DELIVERED
-            },
+            script: call(UE_A, None),
+            checks: [
+                delivered(),
+                vec![Check::Asked {
+                    from: AS_O,
+                    to: ID3P,
+                    yes: true,
+                }],
+            ]
+            .concat(),
         },
         Variant {
             solution: 1,
             id: "not-subscribed",
             title: "an IMPU not subscribed to 3P IDs names the enterprise in From: no 3P ID is signed or delivered",
-            threat: Some(
-                "§5.1.2 threat 1: a malicious UE uses IDs belonging to others or forged IDs",
-            ),
-            figure: figures(Source::None),
-            choices: with(&["6.1-storage", "6.2-term-display"]),
+            threat: Some(Threat {
+                clause: "5.1.2",
+                text: "threat 1: a malicious UE uses IDs belonging to others or forged IDs",
+            }),
+            figure: figures(Answer::NotSubscribed, Ok(())),
+            choices: with(&[&STORAGE, &choices::TERM_DISPLAY]),
             setup: setup(Storage::Data),
-            script: call("ue-m", Some(Q_BRANCH)),
-            expected: Expected {
-                name: None,
-                ..DELIVERED
-            },
+            script: call(UE_M, Some(Q_BRANCH)),
+            checks: vec![
+                Check::Answered,
+                Check::Verstat("TN-Validation-Passed"),
+                Check::Name(None),
+                Check::Refusal {
+                    by: AS_O,
+                    act: Act::IdInfoLookup,
+                    reason: Reason::NotSubscribed,
+                },
+                Check::Asked {
+                    from: AS_O,
+                    to: ID3P,
+                    yes: false,
+                },
+            ],
         },
         Variant {
             solution: 1,
             id: "altered",
             title: "the 3P ID is rewritten on the NNI: the one PASSporT no longer verifies, UE-B gets TN-Validation-Failed and no 3P ID",
-            threat: Some("§5.1.2 threat 3: the ID is manipulated between IMS networks"),
-            figure: figures(Source::Hss),
+            threat: Some(Threat {
+                clause: "5.1.2",
+                text: "threat 3: the ID is manipulated between IMS networks",
+            }),
+            figure: figures(Answer::Info, Err(Reason::SignatureInvalid)).prevent(&["15"], "12-13"),
             choices: with(&[
-                "6.1-storage",
-                "6.1-passport",
-                "6.2-term-display",
-                "threat-nni",
+                &STORAGE,
+                &PASSPORT,
+                &choices::TERM_DISPLAY,
+                &choices::THREAT_NNI,
             ]),
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::RcdName("Totally Legit Bank".into())),
                 ..setup(Storage::Data)
             },
-            script: call("ue-a", None),
-            expected: Expected {
-                verstat: "TN-Validation-Failed",
-                name: None,
-                vs_failure: Some(("shaken", 438)),
-                ..DELIVERED
-            },
+            script: call(UE_A, None),
+            checks: vec![
+                Check::Answered,
+                Check::Verstat("TN-Validation-Failed"),
+                Check::Name(None),
+                Check::VsRejects {
+                    ppt: "shaken",
+                    code: 438,
+                    reason: Reason::SignatureInvalid,
+                },
+                Check::Refusal {
+                    by: STI_VS_T,
+                    act: Act::VerifyIdentity,
+                    reason: Reason::SignatureInvalid,
+                },
+            ],
         },
     ]
 }

@@ -2,201 +2,312 @@
 //! Call Data its 3P ID server holds for the caller, over Ms; the terminating network verifies
 //! and tells the callee (verstat), dropping RCD that does not verify. Two entry paths: an
 //! enterprise IP-PBX on a SIP trunk (§6.2.2.2, Figure 6.2.2.2-1) and a single registered UE
-//! (§6.2.2.3, Figure 6.2.2.3-1); and the threats of §5.1.2 as variants.
+//! (§6.2.2.3, Figure 6.2.2.3-1); the threats of §5.1.2 as variants; and, as the reference flow
+//! for the data channel work, calls between DC-capable UEs.
 
-use crate::run::{DcExpect, Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Hop, Step, hop, invite, invite_response};
+use proto::trace::{Act, Reason};
+use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
+
+use crate::choices::{self, Choice};
+use crate::node::*;
+use crate::run::judge::Check;
+use crate::run::play::{DcExpect, Prep, Script};
+use crate::scenario::{
+    Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
+};
+use crate::solution::{KI1, Needs, Solution, Threat, Variant};
 use crate::world::{DcSetup, Setup};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
+const ALL_CALLERS: &[&str] = &[UE_A, UE_M, UE_X];
 
-const ALL_CALLERS: &[&str] = &["ue-a", "ue-m", "ue-x"];
+/// Solution 2 in the registry.
+pub const SOLUTION: Solution = Solution {
+    number: 2,
+    key_issue: KI1,
+    clause: "6.2",
+    title: "3P ID and RCD from the 3P ID server, signed over Ms",
+    short: "3P ID+RCD, Ms",
+    figures: &["6.2.2.2-1", "6.2.2.3-1"],
+    needs: Needs {
+        nef_authz: false,
+        dc_network: false,
+    },
+    choices: &[ID_DATA, NO_ID_DATA, MISMATCH_POLICY, RCD_HEADER],
+    as_flow: ims_as::flows::id_server,
+    variants,
+};
 
-/// Steps shared by both figures from "request signing" on; `n` is the TR number of the first.
-fn signing_and_on(
-    first: u8,
-    caller_side: &'static [&'static str],
-    caller_first_hop: &'static [&'static str],
-) -> Vec<Step> {
-    let ids: [&'static str; 10] = match first {
-        3 => ["3", "4", "5", "6", "7", "8", "9", "10", "11", "12"],
-        _ => ["4", "5", "6", "7", "8", "9", "10", "11", "12", "13"],
-    };
-    vec![
-        Step {
-            id: ids[0],
-            tr_from: "originating IMS system",
-            tr_to: "STI-AS",
-            what: "the IMS AS asserts the caller (P-Asserted-Identity with the RCD name) and asks the STI-AS over Ms to sign",
-            hops: vec![hop(
-                &["as-o"],
-                &["sti-as-o"],
-                Expect::HttpRequest("POST /stir/v1/signing"),
-            )],
-        },
-        Step {
-            id: ids[1],
-            tr_from: "STI-AS",
-            tr_to: "(internal)",
-            what: "the STI-AS signs the PASSporT (RFC 8588 shaken, RFC 9795 rcd) with the operator's STI-SP key",
-            hops: vec![hop(&["sti-as-o"], &[], Expect::Action("sign PASSporT"))],
-        },
-        Step {
-            id: ids[2],
-            tr_from: "STI-AS",
-            tr_to: "originating IMS system",
-            what: "the STI-AS returns the Identity header value",
-            hops: vec![hop(
-                &["sti-as-o"],
-                &["as-o"],
-                Expect::HttpResponse("POST /stir/v1/signing"),
-            )],
-        },
-        Step {
-            id: ids[3],
-            tr_from: "originating IMS system",
-            tr_to: "terminating IMS system (via IBCFs)",
-            what: "the INVITE leaves through the egress IBCF, crosses the NNI and enters through the ingress IBCF",
-            hops: vec![
-                hop(&["scscf-o"], &["ibcf-o"], invite()),
-                hop(&["ibcf-o"], &["ibcf-t"], invite()),
-                hop(&["ibcf-t"], &["scscf-t"], invite()),
-            ],
-        },
-        Step {
-            id: ids[4],
-            tr_from: "terminating IMS system",
-            tr_to: "STI-VS",
-            what: "the terminating IMS AS asks the STI-VS over Ms to verify the Identity headers",
-            hops: vec![hop(
-                &["as-t"],
-                &["sti-vs-t"],
-                Expect::HttpRequest("POST /stir/v1/verification"),
-            )],
-        },
-        Step {
-            id: ids[5],
-            tr_from: "STI-VS",
-            tr_to: "(internal)",
-            what: "the STI-VS fetches the certificate from x5u, checks its chain and TNAuthList, and verifies each signature and RCD digest",
-            hops: vec![hop(
-                &["sti-vs-t"],
-                &[],
-                Expect::Action("verify certificates and signatures"),
-            )],
-        },
-        Step {
-            id: ids[6],
-            tr_from: "STI-VS",
-            tr_to: "terminating IMS system",
-            what: "the STI-VS returns verstat and one result per PASSporT",
-            hops: vec![hop(
-                &["sti-vs-t"],
-                &["as-t"],
-                Expect::HttpResponse("POST /stir/v1/verification"),
-            )],
-        },
-        Step {
-            id: ids[7],
-            tr_from: "terminating IMS system",
-            tr_to: "terminating SIP UA",
-            what: "the INVITE reaches the callee with verstat (and the RCD only if it verified)",
-            hops: vec![hop(&["pcscf-t"], &["ue-b"], invite())],
-        },
-        Step {
-            id: ids[8],
-            tr_from: "terminating SIP UA",
-            tr_to: "originating IMS system",
-            what: "the callee rings (180) and answers (200); the answer crosses back over the NNI",
-            hops: vec![
-                hop(&["ue-b"], &["pcscf-t"], invite_response(180, 189)),
-                hop(&["ue-b"], &["pcscf-t"], invite_response(200, 299)),
-                hop(&["ibcf-t"], &["ibcf-o"], invite_response(200, 299)),
-            ],
-        },
-        Step {
-            id: ids[9],
-            tr_from: "originating IMS system",
-            tr_to: "originating SIP UA",
-            what: "the caller gets the 18x and the 200",
-            hops: vec![
-                hop(caller_side, caller_first_hop, invite_response(180, 189)),
-                hop(caller_side, caller_first_hop, invite_response(200, 299)),
-            ],
-        },
-    ]
+/// `6.2-3pid-data`.
+pub const ID_DATA: Choice = Choice {
+    id: "6.2-3pid-data",
+    clause: "6.2.2.1 item 2, 6.2.2.2 step 1",
+    question: "Where the INVITE carries the optional 3P ID data (\"e.g. the display name in From header or other header info\").",
+    answer: "The display name of the From header. No display name means no 3P ID data.",
+};
+
+/// `6.2-no-3pid-data`.
+pub const NO_ID_DATA: Choice = Choice {
+    id: "6.2-no-3pid-data",
+    clause: "6.2.2.1 NOTE 1 and NOTE 3",
+    question: "What RCD to use when the INVITE names no 3P ID data.",
+    answer: "The 3P ID server's record marked default for that identity; no lookup is suppressed.",
+};
+
+/// `6.2-mismatch-policy`.
+pub const MISMATCH_POLICY: Choice = Choice {
+    id: "6.2-mismatch-policy",
+    clause: "6.2.2.2 NOTE 1",
+    question: "Local policy when the INVITE's 3P ID data matches no record of the caller's identity.",
+    answer: "No RCD is signed or presented; the call continues with the caller's number signed (shaken) only.",
+};
+
+/// `6.2-rcd-header`.
+pub const RCD_HEADER: Choice = Choice {
+    id: "6.2-rcd-header",
+    clause: "6.2.2.1 Editor's Note",
+    question: "Which SIP header carries the RCD (FFS).",
+    answer: "A separate RFC 9795 `rcd` PASSporT in its own Identity header (with `rcdi` over the jCard), the RCD name as the P-Asserted-Identity display name, and the jCard URL in Call-Info with purpose=rcd-jcard and call-reason (RFC 9796).",
+};
+
+/// What the originating IMS system's 3P ID check comes to (step 2 or 3).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// An RCD record is selected.
+    Record,
+    /// Refused before the 3P ID server is asked (not authorised).
+    RefusedByHss(Reason),
+    /// Refused after asking the 3P ID server (no record, mismatch).
+    RefusedByServer(Reason),
 }
 
-fn rcd_lookup(id3p: bool) -> Vec<Hop> {
-    let mut hops = vec![hop(
-        &["as-o"],
-        &["hss-o"],
-        Expect::HttpRequest("GET /sh/v1/subscribers/"),
-    )];
-    if id3p {
-        hops.push(hop(
-            &["as-o"],
-            &["id3p"],
-            Expect::HttpRequest("GET /rcd/v1/subscribers/"),
-        ));
+/// What the STI-VS finds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verified {
+    /// Both PASSporTs verify.
+    Both,
+    /// The caller's number verifies; the RCD does not.
+    NumberOnly,
+    /// The caller's number does not verify, for this reason.
+    Failed(Reason),
+}
+
+/// The 3P ID check: the subscription at the HSS, then the 3P ID server.
+fn lookup(lookup: Lookup) -> Vec<Hop> {
+    let mut hops = vec![hop(&[AS_O], &[HSS_O], http("GET", "/sh/v1/subscribers/"))];
+    if !matches!(lookup, Lookup::RefusedByHss(_)) {
+        hops.push(hop(&[AS_O], &[ID3P], http("GET", "/rcd/v1/subscribers/")));
+        hops.push(
+            hop(
+                &[ID3P],
+                &[AS_O],
+                http_response("GET", "/rcd/v1/subscribers/"),
+            )
+            .with(Require::AnswersPrevious),
+        );
     }
+    hops.push(match lookup {
+        Lookup::Record => act(&[AS_O], Act::RcdLookup),
+        Lookup::RefusedByHss(r) | Lookup::RefusedByServer(r) => {
+            act(&[AS_O], Act::RcdLookup).refused(r)
+        }
+    });
     hops
 }
 
+/// Steps shared by both figures from "request signing" on; `ids` are the TR's numbers.
+fn signing_and_on(
+    ids: [&'static str; 10],
+    verified: Verified,
+    caller_side: &'static [&'static str],
+    caller_first_hop: &'static [&'static str],
+) -> Vec<Step> {
+    let verify = match verified {
+        Verified::Failed(reason) => act(&[STI_VS_T], Act::VerifyIdentity).refused(reason),
+        _ => act(&[STI_VS_T], Act::VerifyIdentity),
+    };
+    let verstat = match verified {
+        Verified::Failed(_) => "verstat=TN-Validation-Failed",
+        _ => "verstat=TN-Validation-Passed",
+    };
+    vec![
+        Step::new(
+            ids[0],
+            ("originating IMS system", "STI-AS"),
+            "the IMS AS asserts the caller (P-Asserted-Identity with the RCD name) and asks the STI-AS over Ms to sign the RCD",
+            vec![
+                hop(&[AS_O], &[STI_AS_O], http("POST", SIGNING_PATH))
+                    .with(Require::JsonIs("/signingRequest/ppt", "rcd")),
+            ],
+        ),
+        Step::new(
+            ids[1],
+            ("STI-AS", "(internal)"),
+            "the STI-AS signs the PASSporTs (RFC 8588 shaken, RFC 9795 rcd) with the operator's STI-SP key",
+            vec![
+                token(&[STI_AS_O], "rcd"),
+                act(&[STI_AS_O], Act::SignPassport),
+            ],
+        ),
+        Step::new(
+            ids[2],
+            ("STI-AS", "originating IMS system"),
+            "the STI-AS returns the Identity header value",
+            vec![
+                hop(&[STI_AS_O], &[AS_O], http_response("POST", SIGNING_PATH))
+                    .with(Require::Status(200))
+                    .with(Require::JsonHas(
+                        "/signingResponse/identityHeader",
+                        "ppt=\"rcd\"",
+                    )),
+            ],
+        ),
+        Step::new(
+            ids[3],
+            (
+                "originating IMS system",
+                "terminating IMS system (via IBCFs)",
+            ),
+            "the INVITE leaves through the egress IBCF, crosses the NNI and enters through the ingress IBCF",
+            vec![
+                hop(&[SCSCF_O], &[IBCF_O], invite()).with(Require::Header("Identity")),
+                hop(&[IBCF_O], &[IBCF_T], invite()).with(Require::Header("Identity")),
+                hop(&[IBCF_T], &[SCSCF_T], invite()).with(Require::Header("Identity")),
+            ],
+        ),
+        Step::new(
+            ids[4],
+            ("terminating IMS system", "STI-VS"),
+            "the terminating IMS AS asks the STI-VS over Ms to verify the Identity headers",
+            vec![
+                hop(&[AS_T], &[STI_VS_T], http("POST", VERIFICATION_PATH))
+                    .with(Require::Json("/verificationRequest/identityHeader")),
+            ],
+        ),
+        Step::new(
+            ids[5],
+            ("STI-VS", "(internal)"),
+            "the STI-VS fetches the certificate from x5u, checks its chain and TNAuthList, and verifies each signature and RCD digest",
+            vec![
+                token(&[STI_VS_T], "shaken"),
+                hop(&[STI_VS_T], &[STI_CR_O], http("GET", "/certs/")),
+                verify,
+            ],
+        ),
+        Step::new(
+            ids[6],
+            ("STI-VS", "terminating IMS system"),
+            "the STI-VS returns verstat and one result per PASSporT",
+            vec![
+                hop(
+                    &[STI_VS_T],
+                    &[AS_T],
+                    http_response("POST", VERIFICATION_PATH),
+                )
+                .with(Require::Json("/verificationResponse/verifyResults")),
+            ],
+        ),
+        Step::new(
+            ids[7],
+            ("terminating IMS system", "terminating SIP UA"),
+            "the INVITE reaches the callee with verstat (and the RCD only if it verified)",
+            vec![
+                hop(&[PCSCF_T], &[UE_B], invite())
+                    .with(Require::HeaderHas("P-Asserted-Identity", verstat)),
+            ],
+        ),
+        Step::new(
+            ids[8],
+            ("terminating SIP UA", "originating IMS system"),
+            "the callee rings (180) and answers (200); the answer crosses back over the NNI",
+            vec![
+                hop(&[UE_B], &[PCSCF_T], invite_response(180, 189)),
+                hop(&[UE_B], &[PCSCF_T], invite_response(200, 299)).with(Require::SameDialog),
+                hop(&[IBCF_T], &[IBCF_O], invite_response(200, 299)).with(Require::SameDialog),
+            ],
+        ),
+        Step::new(
+            ids[9],
+            ("originating IMS system", "originating SIP UA"),
+            "the caller gets the 18x and the 200",
+            vec![
+                hop(caller_side, caller_first_hop, invite_response(180, 189)),
+                hop(caller_side, caller_first_hop, invite_response(200, 299))
+                    .with(Require::SameDialog),
+            ],
+        ),
+    ]
+}
+
+/// Marks the RCD signing steps prevented by the 3P ID check (step `by`) when no RCD was found.
+fn rcd_prevented(figure: Figure, lookup: Lookup, ids: &[&str], by: &'static str) -> Figure {
+    if lookup == Lookup::Record {
+        figure
+    } else {
+        figure.prevent(ids, by)
+    }
+}
+
 /// Figure 6.2.2.3-1: a registered UE calls.
-fn single_registration(id3p: bool) -> Figure {
+fn single_registration(l: Lookup, verified: Verified) -> Figure {
     let mut steps = vec![
-        Step {
-            id: "1",
-            tr_from: "UE (3rd party subscriber)",
-            tr_to: "originating IMS system",
-            what: "the caller sends the INVITE with its IMPU and, optionally, 3P ID data (From display name)",
-            hops: vec![hop(ALL_CALLERS, &["pcscf-o"], invite())],
-        },
-        Step {
-            id: "2",
-            tr_from: "originating IMS system",
-            tr_to: "3P ID Server",
-            what: "the IMS AS checks with the HSS that the subscription may use 3P IDs, then fetches the caller's RCD from the 3P ID server (mutual TLS)",
-            hops: rcd_lookup(id3p),
-        },
+        Step::new(
+            "1",
+            ("UE (3rd party subscriber)", "originating IMS system"),
+            "the caller sends the INVITE with its IMPU and, optionally, 3P ID data (From display name)",
+            vec![hop(ALL_CALLERS, &[PCSCF_O], invite())],
+        ),
+        Step::new(
+            "2",
+            ("originating IMS system", "3P ID Server"),
+            "the IMS AS checks with the HSS that the subscription may use 3P IDs, then fetches the caller's RCD from the 3P ID server (mutual TLS) and picks the record",
+            lookup(l),
+        ),
     ];
-    steps.extend(signing_and_on(3, &["pcscf-o"], ALL_CALLERS));
-    Figure {
+    steps.extend(signing_and_on(
+        ["3", "4", "5", "6", "7", "8", "9", "10", "11", "12"],
+        verified,
+        &[PCSCF_O],
+        ALL_CALLERS,
+    ));
+    let figure = Figure {
         clause: "6.2.2.3",
         figure: "6.2.2.3-1",
         title: "the originating IMS network signs on behalf of the 3rd party (single SIP registration)",
         steps,
-    }
+    };
+    rcd_prevented(figure, l, &["3", "4", "5"], "2")
 }
 
 /// Figure 6.2.2.2-1: the enterprise IP-PBX calls over its SIP trunk.
 fn sip_trunk() -> Figure {
     let mut steps = vec![
-        Step {
-            id: "1",
-            tr_from: "3rd party PBX",
-            tr_to: "IBCF",
-            what: "the PBX sends the INVITE with the caller's IMPU and, optionally, 3P ID data over the SIP trunk",
-            hops: vec![hop(&["pbx"], &["ibcf-o"], invite())],
-        },
-        Step {
-            id: "2",
-            tr_from: "IBCF",
-            tr_to: "originating IMS system",
-            what: "the IBCF passes the INVITE into the IMS (the S-CSCF's originating services)",
-            hops: vec![hop(&["ibcf-o"], &["scscf-o"], invite())],
-        },
-        Step {
-            id: "3",
-            tr_from: "originating IMS system",
-            tr_to: "3P ID Server",
-            what: "the IMS AS checks with the HSS that the trunk's subscription may use 3P IDs, then fetches the caller's RCD from the 3P ID server",
-            hops: rcd_lookup(true),
-        },
+        Step::new(
+            "1",
+            ("3rd party PBX", "IBCF"),
+            "the PBX sends the INVITE with the caller's IMPU and, optionally, 3P ID data over the SIP trunk",
+            vec![hop(&[PBX], &[IBCF_O], invite())],
+        ),
+        Step::new(
+            "2",
+            ("IBCF", "originating IMS system"),
+            "the IBCF passes the INVITE into the IMS (the S-CSCF's originating services)",
+            vec![hop(&[IBCF_O], &[SCSCF_O], invite()).with(Require::Header("P-Asserted-Identity"))],
+        ),
+        Step::new(
+            "3",
+            ("originating IMS system", "3P ID Server"),
+            "the IMS AS checks with the HSS that the trunk's subscription may use 3P IDs, then fetches the caller's RCD from the 3P ID server",
+            lookup(Lookup::Record),
+        ),
     ];
-    steps.extend(signing_and_on(4, &["ibcf-o"], &["pbx"]));
+    steps.extend(signing_and_on(
+        ["4", "5", "6", "7", "8", "9", "10", "11", "12", "13"],
+        Verified::Both,
+        &[IBCF_O],
+        &[PBX],
+    ));
     Figure {
         clause: "6.2.2.2",
         figure: "6.2.2.2-1",
@@ -209,180 +320,250 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
     Script::Call {
         caller,
         display,
-        callee: "ue-b",
+        callee: UE_B,
         target: CALLEE,
         prep: Prep::None,
     }
 }
 
-const HAPPY: Expected = Expected {
-    answered: true,
-    verstat: "TN-Validation-Passed",
-    name: Some(Q_BRANCH),
-    jcard: true,
-    id3p_consulted: true,
-    rcd_signed: true,
-    vs_failure: None,
-    dc: None,
-    from_verstat: None,
-};
+/// A call whose RCD is signed, verified and shown with this name.
+fn shown(name: &'static str) -> Vec<Check> {
+    vec![
+        Check::Answered,
+        Check::Verstat("TN-Validation-Passed"),
+        Check::Name(Some(name)),
+        Check::Jcard(true),
+        Check::Asked {
+            from: AS_O,
+            to: ID3P,
+            yes: true,
+        },
+        Check::Signed {
+            ppt: "rcd",
+            yes: true,
+        },
+    ]
+}
 
-const NO_RCD: Expected = Expected {
-    name: None,
-    jcard: false,
-    rcd_signed: false,
-    ..HAPPY
+/// A call that goes on without RCD: the originating side refused it for `reason`.
+fn no_rcd(asked: bool, reason: Reason) -> Vec<Check> {
+    vec![
+        Check::Answered,
+        Check::Verstat("TN-Validation-Passed"),
+        Check::Name(None),
+        Check::Jcard(false),
+        Check::Asked {
+            from: AS_O,
+            to: ID3P,
+            yes: asked,
+        },
+        Check::Signed {
+            ppt: "rcd",
+            yes: false,
+        },
+        Check::Refusal {
+            by: AS_O,
+            act: Act::RcdLookup,
+            reason,
+        },
+    ]
+}
+
+fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
+    [
+        &choices::WORLD_IMS_ENTRY,
+        &choices::WORLD_REGISTRATION,
+        &choices::MS_TRANSPORT,
+        &choices::MS_TWO_REQUESTS,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .collect()
+}
+
+const FORGED: Threat = Threat {
+    clause: "5.1.2",
+    text: "threat 1: a malicious UE uses IDs belonging to others or forged IDs",
+};
+const NO_LONGER_OWNED: Threat = Threat {
+    clause: "5.1.2",
+    text: "threat 2: a UE uses an ID that no longer belongs to it (ex-employee)",
+};
+const IN_TRANSIT: Threat = Threat {
+    clause: "5.1.2",
+    text: "threat 3: the ID is manipulated between IMS networks",
 };
 
 /// Every variant of solution 2.
 pub fn variants() -> Vec<Variant> {
-    let base = [
-        "world-ims-entry",
-        "world-registration",
-        "ms-transport",
-        "6.2-ms-two-requests",
-    ];
-    let with = |extra: &[&'static str]| base.iter().chain(extra).copied().collect::<Vec<_>>();
-    vec![
+    let mut v = vec![
         Variant {
             solution: 2,
             id: "trunk",
             title: "an enterprise user behind the IP-PBX calls over the SIP trunk; the RCD is signed, verified and shown",
             threat: None,
             figure: sip_trunk(),
-            choices: with(&["6.2-3pid-data", "6.2-rcd-header"]),
+            choices: with(&[&ID_DATA, &RCD_HEADER]),
             setup: Setup::default(),
-            script: Script::Call {
-                caller: "pbx",
-                display: Some("Q Branch Front Desk"),
-                callee: "ue-b",
-                target: CALLEE,
-                prep: Prep::None,
-            },
-            expected: Expected {
-                name: Some("Q Branch Front Desk"),
-                ..HAPPY
-            },
+            script: call(PBX, Some("Q Branch Front Desk")),
+            checks: shown("Q Branch Front Desk"),
         },
         Variant {
             solution: 2,
             id: "single",
             title: "a registered enterprise employee calls without naming 3P ID data; the default RCD is signed, verified and shown",
             threat: None,
-            figure: single_registration(true),
-            choices: with(&["6.2-no-3pid-data", "6.2-rcd-header"]),
+            figure: single_registration(Lookup::Record, Verified::Both),
+            choices: with(&[&NO_ID_DATA, &RCD_HEADER]),
             setup: Setup::default(),
-            script: call("ue-a", None),
-            expected: HAPPY,
+            script: call(UE_A, None),
+            checks: shown(Q_BRANCH),
         },
         Variant {
             solution: 2,
             id: "not-authorised",
             title: "a subscriber not allowed 3P IDs names the enterprise in From: the 3P ID data is ignored, the call goes on without RCD",
-            threat: Some(
-                "§5.1.2 threat 1: a malicious UE uses IDs belonging to others or forged IDs",
+            threat: Some(FORGED),
+            figure: single_registration(
+                Lookup::RefusedByHss(Reason::NotAuthorised),
+                Verified::NumberOnly,
             ),
-            figure: single_registration(false),
-            choices: with(&["6.2-3pid-data", "6.2-term-display"]),
+            choices: with(&[&ID_DATA, &choices::TERM_DISPLAY]),
             setup: Setup::default(),
-            script: call("ue-m", Some(Q_BRANCH)),
-            expected: Expected {
-                id3p_consulted: false,
-                ..NO_RCD
-            },
+            script: call(UE_M, Some(Q_BRANCH)),
+            checks: no_rcd(false, Reason::NotAuthorised),
         },
         Variant {
             solution: 2,
             id: "no-rcd",
             title: "an ex-employee (still allowed 3P IDs in the HSS) calls: the enterprise's 3P ID server has no record, no RCD",
-            threat: Some(
-                "§5.1.2 threat 2: a UE uses an ID that no longer belongs to it (ex-employee)",
+            threat: Some(NO_LONGER_OWNED),
+            figure: single_registration(
+                Lookup::RefusedByServer(Reason::NoRecord),
+                Verified::NumberOnly,
             ),
-            figure: single_registration(true),
-            choices: with(&["6.2-3pid-data", "6.2-term-display"]),
+            choices: with(&[&ID_DATA, &choices::TERM_DISPLAY]),
             setup: Setup::default(),
-            script: call("ue-x", Some(Q_BRANCH)),
-            expected: NO_RCD,
+            script: call(UE_X, Some(Q_BRANCH)),
+            checks: no_rcd(true, Reason::NoRecord),
         },
         Variant {
             solution: 2,
             id: "mismatch",
             title: "the employee names 3P ID data no record of theirs answers to: local policy presents no RCD",
-            threat: Some("§5.1.2 threat 1: a UE uses a forged ID"),
-            figure: single_registration(true),
-            choices: with(&["6.2-3pid-data", "6.2-mismatch-policy", "6.2-term-display"]),
+            threat: Some(Threat {
+                clause: "5.1.2",
+                text: "threat 1: a UE uses a forged ID",
+            }),
+            figure: single_registration(
+                Lookup::RefusedByServer(Reason::Mismatch),
+                Verified::NumberOnly,
+            ),
+            choices: with(&[&ID_DATA, &MISMATCH_POLICY, &choices::TERM_DISPLAY]),
             setup: Setup::default(),
-            script: call("ue-a", Some("Totally Legit Bank")),
-            expected: NO_RCD,
+            script: call(UE_A, Some("Totally Legit Bank")),
+            checks: no_rcd(true, Reason::Mismatch),
         },
         Variant {
             solution: 2,
             id: "rcd-tampered",
             title: "the RCD name is rewritten on the NNI: the caller's number still verifies, the RCD is dropped, the call goes on",
-            threat: Some("§5.1.2 threat 3: the ID is manipulated between IMS networks"),
-            figure: single_registration(true),
+            threat: Some(IN_TRANSIT),
+            figure: single_registration(Lookup::Record, Verified::NumberOnly),
             choices: with(&[
-                "6.2-no-3pid-data",
-                "6.2-rcd-header",
-                "6.2-term-display",
-                "threat-nni",
+                &NO_ID_DATA,
+                &RCD_HEADER,
+                &choices::TERM_DISPLAY,
+                &choices::THREAT_NNI,
             ]),
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::RcdName("Totally Legit Bank".into())),
-                dc: None,
                 ..Setup::default()
             },
-            script: call("ue-a", None),
-            expected: Expected {
-                name: None,
-                jcard: false,
-                vs_failure: Some(("rcd", 438)),
-                ..HAPPY
-            },
+            script: call(UE_A, None),
+            checks: vec![
+                Check::Answered,
+                Check::Verstat("TN-Validation-Passed"),
+                Check::Name(None),
+                Check::Jcard(false),
+                Check::Signed {
+                    ppt: "rcd",
+                    yes: true,
+                },
+                Check::VsRejects {
+                    ppt: "rcd",
+                    code: 438,
+                    reason: Reason::SignatureInvalid,
+                },
+            ],
         },
         Variant {
             solution: 2,
             id: "tn-tampered",
             title: "the caller's number is replaced on the NNI: verification fails, the callee sees TN-Validation-Failed",
-            threat: Some("§5.1.2 threat 3: the ID is manipulated between IMS networks"),
-            figure: single_registration(true),
-            choices: with(&["6.2-no-3pid-data", "6.2-term-display", "threat-nni"]),
+            threat: Some(IN_TRANSIT),
+            figure: single_registration(Lookup::Record, Verified::Failed(Reason::ClaimMismatch)),
+            choices: with(&[&NO_ID_DATA, &choices::TERM_DISPLAY, &choices::THREAT_NNI]),
             setup: Setup {
                 nni_tamper: Some(ibcf::Tamper::CallerTn("+12025551666".into())),
-                dc: None,
                 ..Setup::default()
             },
-            script: call("ue-a", None),
-            expected: Expected {
-                verstat: "TN-Validation-Failed",
-                name: None,
-                jcard: false,
-                vs_failure: Some(("shaken", 438)),
-                ..HAPPY
-            },
+            script: call(UE_A, None),
+            checks: vec![
+                Check::Answered,
+                Check::Verstat("TN-Validation-Failed"),
+                Check::Name(None),
+                Check::Jcard(false),
+                Check::VsRejects {
+                    ppt: "shaken",
+                    code: 438,
+                    reason: Reason::ClaimMismatch,
+                },
+                Check::Refusal {
+                    by: STI_VS_T,
+                    act: Act::VerifyIdentity,
+                    reason: Reason::ClaimMismatch,
+                },
+            ],
         },
+    ];
+    v.extend(dc_variants());
+    v
+}
+
+/// Calls between DC-capable UEs.
+fn dc_variants() -> Vec<Variant> {
+    let declined = dc_variant(
+        "dc-declined",
+        "the callee declines the offered data channels (m=application port 0): the call goes on without them",
+        DcSetup::Decline,
+        DcExpect::Declined,
+    );
+    let mut bootstrap = dc_variant(
+        "dc-bootstrap",
+        "DC-capable UEs with the operators' MFs and a DCSF: the caller's bootstrap data channel is anchored at its MF by its IMS AS, the callee's own MF offers the callee one; each UE fetches its DC application list over HTTP on it (the MF asks the DCSF), the users exchange avatar messages peer to peer, and a re-INVITE adds a channel to the caller's MF",
+        DcSetup::Bootstrap,
+        DcExpect::Bootstrap,
+    );
+    bootstrap
+        .choices
+        .extend([&choices::DC_BOOTSTRAP_ANCHOR, &choices::DC_P2A_REINVITE]);
+    bootstrap.setup.needs.dc_network = true;
+    let mut declined = declined;
+    declined.checks.push(Check::Refusal {
+        by: UE_B,
+        act: Act::DcAnswer,
+        reason: Reason::Declined,
+    });
+    vec![
         dc_variant(
             "dc",
             "DC-capable UEs: the call also brings up negotiated peer-to-peer data channels (SDP in the INVITE and the 200) and the users exchange avatar messages both ways; BYE closes them",
             DcSetup::Accept,
             DcExpect::Up,
         ),
-        dc_variant(
-            "dc-declined",
-            "the callee declines the offered data channels (m=application port 0): the call goes on without them",
-            DcSetup::Decline,
-            DcExpect::Declined,
-        ),
-        {
-            let mut v = dc_variant(
-                "dc-bootstrap",
-                "DC-capable UEs with the operators' MFs and a DCSF: the caller's bootstrap data channel is anchored at its MF by its IMS AS, the callee's own MF offers the callee one; each UE fetches its DC application list over HTTP on it (the MF asks the DCSF), the users exchange avatar messages peer to peer, and a re-INVITE adds a channel to the caller's MF",
-                DcSetup::Bootstrap,
-                DcExpect::Bootstrap,
-            );
-            v.choices.extend(["dc-bootstrap-anchor", "dc-p2a-reinvite"]);
-            v
-        },
+        declined,
+        bootstrap,
         dc_variant(
             "dc-unreachable",
             "the callee answers the data channels but never answers ICE: the caller gives up within its bound and the call goes on",
@@ -392,33 +573,31 @@ pub fn variants() -> Vec<Variant> {
     ]
 }
 
-fn dc_variant(id: &'static str, title: &'static str, setup: DcSetup, dc: DcExpect) -> Variant {
+fn dc_variant(id: &'static str, title: &'static str, dc: DcSetup, want: DcExpect) -> Variant {
+    let mut figure = single_registration(Lookup::Record, Verified::Both);
+    if let Some(step) = figure.step_mut("1") {
+        step.hops[0] = hop(ALL_CALLERS, &[PCSCF_O], invite()).with(Require::Dcmap);
+    }
+    let mut checks = shown(Q_BRANCH);
+    checks.push(Check::Dc(want));
     Variant {
         solution: 2,
         id,
         title,
         threat: None,
-        figure: single_registration(true),
-        choices: vec![
-            "world-ims-entry",
-            "world-registration",
-            "ms-transport",
-            "6.2-ms-two-requests",
-            "6.2-no-3pid-data",
-            "6.2-rcd-header",
-            "dc-sdp-answer",
-            "dc-p2p-path",
-            "dc-ice-timers",
-        ],
+        figure,
+        choices: with(&[
+            &NO_ID_DATA,
+            &RCD_HEADER,
+            &choices::DC_SDP_ANSWER,
+            &choices::DC_P2P_PATH,
+            &choices::DC_ICE_TIMERS,
+        ]),
         setup: Setup {
-            nni_tamper: None,
-            dc: Some(setup),
+            dc: Some(dc),
             ..Setup::default()
         },
-        script: call("ue-a", None),
-        expected: Expected {
-            dc: Some(dc),
-            ..HAPPY
-        },
+        script: call(UE_A, None),
+        checks,
     }
 }

@@ -1,198 +1,274 @@
-//! Solution 3 (TR 33.790 §6.3): the HSS associates an IMPU with RCD URL(s) or holds concrete
-//! RCD for it. The originating IMS AS checks the association (authorisation), gets the RCD or
-//! its URL, fetches the jCard behind a URL from the third party's server, and has the STI-AS
-//! sign an `rcd` PASSporT whose `rcdi` digests pin the jCard; the terminating side verifies,
-//! fetching the jCard and checking its digest, and shows the RCD only if all of it holds
-//! (Figure 6.3.2-1); and the threats of §5.1.2 as variants.
+//! Solution 3 (TR 33.790 §6.3): the HSS holds, per IMPU, an RCD URL or concrete RCD. The
+//! originating IMS AS checks the association (authorisation), gets the URL or the RCD, fetches
+//! the jCard behind a URL and has the STI-AS sign an `rcd` PASSporT with `rcdi` digests; the
+//! terminating side verifies, re-fetching the jCard to check its digest (Figure 6.3.2-1); and
+//! the threats of §5.1.2 as variants.
 
+use proto::trace::{Act, Reason};
 use proto::wire::sh::Storage;
+use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 
-use crate::run::{Expected, Prep, Script, Variant};
-use crate::scenario::{Expect, Figure, Step, hop, invite, invite_response};
+use crate::choices::{self, Choice};
+use crate::node::*;
+use crate::run::judge::Check;
+use crate::run::play::{Prep, Script};
+use crate::scenario::{
+    Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
+};
+use crate::solution::{KI1, Needs, Solution, Threat, Variant};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
-const CALLERS: &[&str] = &["ue-a", "ue-x"];
+const CALLERS: &[&str] = &[UE_A, UE_X];
+/// How an Identity header names an `rcd` PASSporT.
+const PPT_RCD: &str = "ppt=\"rcd\"";
 
-/// What the HSS gives for the caller, which decides steps 4a, 4b and 9.
-#[derive(Clone, Copy)]
+/// Solution 3 in the registry.
+pub const SOLUTION: Solution = Solution {
+    number: 3,
+    key_issue: KI1,
+    clause: "6.3",
+    title: "RCD URL or concrete RCD from the HSS",
+    short: "RCD from HSS",
+    figures: &["6.3.2-1"],
+    needs: Needs {
+        nef_authz: false,
+        dc_network: false,
+    },
+    choices: &[STORAGE, AS_FETCH, RCD_HEADER],
+    as_flow: ims_as::flows::hss_rcd,
+    variants,
+};
+
+/// `6.3-storage`.
+pub const STORAGE: Choice = Choice {
+    id: "6.3-storage",
+    clause: "6.3.2 Editor's Notes",
+    question: "Whether the HSS stores an RCD pointer or the RCD itself.",
+    answer: "Both are provisioned for UE-A; a world-wide storage option picks what the HSS returns in step 4a: the RCD URL (3:url, 3:jcard-changed) or concrete RCD fetched in advance (3:concrete). Authorisation (step 3) is the existence of either association.",
+};
+
+/// `6.3-as-fetch`.
+pub const AS_FETCH: Choice = Choice {
+    id: "6.3-as-fetch",
+    clause: "6.3.2 step 4b",
+    question: "Whether the IMS AS fetches the RCD behind an RCD URL, and what it does with it.",
+    answer: "It does: it reads the jCard's name for `nam` and computes the `rcdi` digests over exactly the bytes it fetched, passing them in the Ms request so the STI-AS signs what the AS saw (the STI-AS does not fetch again).",
+};
+
+/// `6.3-rcd-header`.
+pub const RCD_HEADER: Choice = Choice {
+    id: "6.3-rcd-header",
+    clause: "6.3.2 (\"defined by stage 3\")",
+    question: "Which SIP headers carry the signed RCD.",
+    answer: "An RFC 9795 `rcd` PASSporT beside the `shaken` one. An RCD URL goes in `jcl` with its `rcdi` digest and in Call-Info purpose=rcd-jcard; concrete RCD is embedded as a jCard in `jcd`, with no Call-Info. On the terminating side the STI-VS fetches the URL (step 9) to check the digest.",
+};
+
+/// What the HSS holds for the caller.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Rcd {
-    /// An RCD URL: the AS fetches the jCard (4b); the STI-VS fetches it again (9).
+    /// An RCD URL: the jCard is fetched on both sides.
     Url,
-    /// Concrete RCD, signed inline: nothing to fetch.
+    /// Concrete RCD, signed inline as `jcd`: nothing is fetched.
     Concrete,
-    /// No association: not authorised, 4a and 4b skipped.
+    /// No association: not authorised.
     None,
 }
 
-fn figure(rcd: Rcd) -> Figure {
-    let step4a = match rcd {
-        Rcd::None => hop(&["as-o"], &[], Expect::Action("step 4a skipped")),
-        _ => hop(
-            &["as-o"],
-            &["hss-o"],
-            Expect::HttpRequest("GET /sh/v1/rcd/"),
-        ),
-    };
-    let step4b = match rcd {
-        Rcd::Url => hop(&["as-o"], &["id3p"], Expect::HttpRequest("GET /jcards/")),
-        Rcd::Concrete => hop(&["as-o"], &[], Expect::Action("step 4b not needed")),
-        Rcd::None => hop(&["as-o"], &[], Expect::Action("step 4b skipped")),
-    };
-    let step9 = match rcd {
-        Rcd::Url => hop(
-            &["sti-vs-t"],
-            &["id3p"],
-            Expect::HttpRequest("GET /jcards/"),
-        ),
-        Rcd::Concrete | Rcd::None => hop(&["as-t"], &[], Expect::Action("no verified RCD URL")),
-    };
-    let steps = vec![
-        Step {
-            id: "1",
-            tr_from: "originating UE",
-            tr_to: "CSCF",
-            what: "the caller sends the INVITE with its IMPU",
-            hops: vec![hop(CALLERS, &["pcscf-o"], invite())],
-        },
-        Step {
-            id: "2",
-            tr_from: "CSCF",
-            tr_to: "IMS AS",
-            what: "the S-CSCF sends the INVITE to the IMS AS (originating filter criteria)",
-            hops: vec![hop(&["scscf-o"], &["as-o"], invite())],
-        },
-        Step {
-            id: "3",
-            tr_from: "IMS AS",
-            tr_to: "HSS",
-            what: "the IMS AS reads the subscription: the IMPU may use a third party identity only if the HSS associates RCD with it",
-            hops: vec![hop(
-                &["as-o"],
-                &["hss-o"],
-                Expect::HttpRequest("GET /sh/v1/subscribers/"),
-            )],
-        },
-        Step {
-            id: "4a",
-            tr_from: "IMS AS/CSCF",
-            tr_to: "HSS",
-            what: "the IMS AS gets the RCD URL or the concrete RCD from the HSS (per its storage option)",
-            hops: vec![step4a],
-        },
-        Step {
-            id: "4b",
-            tr_from: "IMS AS/CSCF",
-            tr_to: "third party database",
-            what: "for a URL, the IMS AS fetches the jCard from the enterprise's server and digests it for rcdi",
-            hops: vec![step4b],
-        },
-        Step {
-            id: "5",
-            tr_from: "IMS AS/CSCF",
-            tr_to: "STI-AS",
-            what: "the IMS AS asks the STI-AS over Ms to sign the caller's number and the RCD",
-            hops: vec![
-                hop(
-                    &["as-o"],
-                    &["sti-as-o"],
-                    Expect::HttpRequest("POST /stir/v1/signing"),
-                ),
-                hop(&["sti-as-o"], &[], Expect::Action("sign PASSporT")),
-            ],
-        },
-        Step {
-            id: "6",
-            tr_from: "STI-AS",
-            tr_to: "IMS AS/CSCF",
-            what: "the STI-AS returns the Identity header values",
-            hops: vec![hop(
-                &["sti-as-o"],
-                &["as-o"],
-                Expect::HttpResponse("POST /stir/v1/signing"),
-            )],
-        },
-        Step {
-            id: "7",
-            tr_from: "IMS AS/CSCF",
-            tr_to: "terminating IMS subsystem",
-            what: "the INVITE with the signed RCD (and Call-Info for a URL) crosses the NNI to the terminating network",
-            hops: vec![
-                hop(&["as-o"], &["scscf-o"], invite()),
-                hop(&["ibcf-o"], &["ibcf-t"], invite()),
-                hop(&["scscf-t"], &["as-t"], invite()),
-            ],
-        },
-        Step {
-            id: "8",
-            tr_from: "terminating IMS subsystem",
-            tr_to: "STI-VS",
-            what: "the terminating IMS AS has the STI-VS verify the PASSporTs",
-            hops: vec![
-                hop(
-                    &["as-t"],
-                    &["sti-vs-t"],
-                    Expect::HttpRequest("POST /stir/v1/verification"),
-                ),
-                hop(
-                    &["sti-vs-t"],
-                    &[],
-                    Expect::Action("verify certificates and signatures"),
-                ),
-            ],
-        },
-        Step {
-            id: "9",
-            tr_from: "terminating IMS subsystem",
-            tr_to: "third party database",
-            what: "for an RCD URL, the jCard is fetched from the enterprise's server and its digest checked against rcdi",
-            hops: vec![step9],
-        },
-        Step {
-            id: "10",
-            tr_from: "terminating IMS subsystem",
-            tr_to: "terminating UE",
-            what: "the INVITE reaches the callee, with the RCD only if it verified",
-            hops: vec![hop(&["pcscf-t"], &["ue-b"], invite())],
-        },
-        Step {
-            id: "11",
-            tr_from: "terminating UE",
-            tr_to: "originating IMS subsystem, originating UE",
-            what: "the callee rings and answers; 180 and 200 travel back to the caller",
-            hops: vec![
-                hop(&["ue-b"], &["pcscf-t"], invite_response(180, 189)),
-                hop(&["ue-b"], &["pcscf-t"], invite_response(200, 299)),
-                hop(&["pcscf-o"], CALLERS, invite_response(200, 299)),
-            ],
-        },
+/// Steps 3, 4a and 4b: authorisation, the RCD from the HSS, the jCard behind a URL.
+fn lookup(rcd: Rcd) -> [Step; 3] {
+    let mut step3 = vec![hop(&[AS_O], &[HSS_O], http("GET", "/sh/v1/subscribers/"))];
+    if rcd == Rcd::None {
+        step3.push(act(&[AS_O], Act::HssRcdLookup).refused(Reason::NotAuthorised));
+    }
+    let answer =
+        hop(&[HSS_O], &[AS_O], http_response("GET", "/sh/v1/rcd/")).with(Require::AnswersPrevious);
+    let mut step4a = vec![hop(&[AS_O], &[HSS_O], http("GET", "/sh/v1/rcd/"))];
+    match rcd {
+        Rcd::Concrete => {
+            step4a.push(answer.with(Require::Json("/rcd/nam")));
+            step4a.push(act(&[AS_O], Act::HssRcdLookup));
+        }
+        _ => step4a.push(answer.with(Require::Json("/urls"))),
+    }
+    let step4b: Vec<Hop> = vec![
+        hop(&[AS_O], &[ID3P], http("GET", "/jcards/")),
+        hop(&[ID3P], &[AS_O], http_response("GET", "/jcards/")).with(Require::AnswersPrevious),
+        act(&[AS_O], Act::HssRcdLookup),
     ];
-    Figure {
+    [
+        Step::new(
+            "3",
+            ("IMS AS", "HSS"),
+            "the IMS AS reads the subscription: the IMPU may use a third party identity only if the HSS associates RCD with it",
+            step3,
+        ),
+        Step::new(
+            "4a",
+            ("IMS AS/CSCF", "HSS"),
+            "the IMS AS gets the RCD URL or the concrete RCD from the HSS (per its storage option)",
+            step4a,
+        ),
+        Step::new(
+            "4b",
+            ("IMS AS/CSCF", "third party database"),
+            "for a URL, the IMS AS fetches the jCard from the enterprise's server and digests it for rcdi",
+            step4b,
+        ),
+    ]
+}
+
+/// Steps 5–7: signing and the INVITE crossing to the terminating network.
+fn signing(rcd: Rcd) -> [Step; 3] {
+    let mut request = hop(&[AS_O], &[STI_AS_O], http("POST", SIGNING_PATH))
+        .with(Require::JsonIs("/signingRequest/ppt", "rcd"));
+    let mut out = hop(&[AS_O], &[SCSCF_O], invite()).with(Require::HeaderHas("Identity", PPT_RCD));
+    if rcd == Rcd::Url {
+        request = request.with(Require::Json("/signingRequest/rcdi"));
+        out = out.with(Require::HeaderHas("Call-Info", "purpose=rcd-jcard"));
+    }
+    [
+        Step::new(
+            "5",
+            ("IMS AS/CSCF", "STI-AS"),
+            "the IMS AS asks the STI-AS over Ms to sign the caller's number and the RCD",
+            vec![
+                request,
+                token(&[STI_AS_O], "rcd"),
+                act(&[STI_AS_O], Act::SignPassport),
+            ],
+        ),
+        Step::new(
+            "6",
+            ("STI-AS", "IMS AS/CSCF"),
+            "the STI-AS returns the Identity header values",
+            vec![
+                hop(&[STI_AS_O], &[AS_O], http_response("POST", SIGNING_PATH))
+                    .with(Require::JsonHas("/signingResponse/identityHeader", PPT_RCD)),
+            ],
+        ),
+        Step::new(
+            "7",
+            ("IMS AS/CSCF", "terminating IMS subsystem"),
+            "the INVITE with the signed RCD (and Call-Info for a URL) crosses the NNI to the terminating network",
+            vec![
+                out,
+                hop(&[IBCF_O], &[IBCF_T], invite()).with(Require::HeaderHas("Identity", PPT_RCD)),
+                hop(&[SCSCF_T], &[AS_T], invite()).with(Require::HeaderHas("Identity", PPT_RCD)),
+            ],
+        ),
+    ]
+}
+
+/// Steps 8–11: verification, the jCard check, delivery and the answer.
+fn terminating(rcd: Rcd) -> [Step; 4] {
+    let mut step9 = vec![
+        hop(&[STI_VS_T], &[ID3P], http("GET", "/jcards/")),
+        hop(&[ID3P], &[STI_VS_T], http_response("GET", "/jcards/")).with(Require::AnswersPrevious),
+    ];
+    if rcd == Rcd::Url {
+        step9.push(act(&[AS_T], Act::RcdContentChecked));
+    }
+    [
+        Step::new(
+            "8",
+            ("terminating IMS subsystem", "STI-VS"),
+            "the terminating IMS AS has the STI-VS verify the PASSporTs",
+            vec![
+                hop(&[AS_T], &[STI_VS_T], http("POST", VERIFICATION_PATH))
+                    .with(Require::Json("/verificationRequest/identityHeader")),
+                act(&[STI_VS_T], Act::VerifyIdentity),
+            ],
+        ),
+        Step::new(
+            "9",
+            ("terminating IMS subsystem", "third party database"),
+            "for an RCD URL, the jCard is fetched from the enterprise's server and its digest checked against rcdi",
+            step9,
+        ),
+        Step::new(
+            "10",
+            ("terminating IMS subsystem", "terminating UE"),
+            "the INVITE reaches the callee, with the RCD only if it verified",
+            vec![hop(&[PCSCF_T], &[UE_B], invite()).with(Require::HeaderHas(
+                "P-Asserted-Identity",
+                "verstat=TN-Validation-Passed",
+            ))],
+        ),
+        Step::new(
+            "11",
+            (
+                "terminating UE",
+                "originating IMS subsystem, originating UE",
+            ),
+            "the callee rings and answers; 180 and 200 travel back to the caller",
+            vec![
+                hop(&[UE_B], &[PCSCF_T], invite_response(180, 189)),
+                hop(&[UE_B], &[PCSCF_T], invite_response(200, 299)).with(Require::SameDialog),
+                hop(&[PCSCF_O], CALLERS, invite_response(200, 299)),
+            ],
+        ),
+    ]
+}
+
+fn figure(rcd: Rcd) -> Figure {
+    let mut steps = vec![
+        Step::new(
+            "1",
+            ("originating UE", "CSCF"),
+            "the caller sends the INVITE with its IMPU",
+            vec![hop(CALLERS, &[PCSCF_O], invite())],
+        ),
+        Step::new(
+            "2",
+            ("CSCF", "IMS AS"),
+            "the S-CSCF sends the INVITE to the IMS AS (originating filter criteria)",
+            vec![hop(&[SCSCF_O], &[AS_O], invite())],
+        ),
+    ];
+    steps.extend(lookup(rcd));
+    steps.extend(signing(rcd));
+    steps.extend(terminating(rcd));
+    let figure = Figure {
         clause: "6.3.2",
         figure: "6.3.2-1",
         title: "third party identity signing and verification with RCD from the HSS",
         steps,
+    };
+    match rcd {
+        Rcd::Url => figure,
+        Rcd::Concrete => figure.skip(
+            &["4b", "9"],
+            "concrete RCD is signed inline: nothing to fetch",
+        ),
+        Rcd::None => figure.prevent(&["4a", "4b", "5", "6", "7", "9"], "3"),
     }
 }
 
-const SHOWN: Expected = Expected {
-    answered: true,
-    verstat: "TN-Validation-Passed",
-    name: Some(Q_BRANCH),
-    jcard: true,
-    id3p_consulted: true,
-    rcd_signed: true,
-    vs_failure: None,
-    dc: None,
-    from_verstat: None,
-};
+fn shown(jcard: bool) -> Vec<Check> {
+    vec![
+        Check::Answered,
+        Check::Verstat("TN-Validation-Passed"),
+        Check::Name(Some(Q_BRANCH)),
+        Check::Jcard(jcard),
+        Check::Asked {
+            from: AS_O,
+            to: ID3P,
+            yes: jcard,
+        },
+        Check::Signed {
+            ppt: "rcd",
+            yes: true,
+        },
+    ]
+}
 
 fn call(caller: &'static str) -> Script {
     Script::Call {
         caller,
         display: None,
-        callee: "ue-b",
+        callee: UE_B,
         target: CALLEE,
         prep: Prep::None,
     }
@@ -200,22 +276,26 @@ fn call(caller: &'static str) -> Script {
 
 fn setup(storage: Storage) -> Setup {
     Setup {
-        flow: ims_as::Flow::HssRcd,
         hss_storage: storage,
         ..Setup::default()
     }
 }
 
+fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
+    [
+        &choices::WORLD_IMS_ENTRY,
+        &choices::WORLD_REGISTRATION,
+        &choices::MS_TRANSPORT,
+        &choices::MS_TWO_REQUESTS,
+        &STORAGE,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .collect()
+}
+
 /// Every variant of solution 3.
 pub fn variants() -> Vec<Variant> {
-    let base = [
-        "world-ims-entry",
-        "world-registration",
-        "ms-transport",
-        "6.2-ms-two-requests",
-        "6.3-storage",
-    ];
-    let with = |extra: &[&'static str]| base.iter().chain(extra).copied().collect::<Vec<_>>();
     vec![
         Variant {
             solution: 3,
@@ -223,10 +303,10 @@ pub fn variants() -> Vec<Variant> {
             title: "the HSS holds UE-A's RCD URL: the AS fetches the jCard, the STI-AS signs it with rcdi, the callee's side re-fetches and checks it and shows the RCD",
             threat: None,
             figure: figure(Rcd::Url),
-            choices: with(&["6.3-as-fetch", "6.3-rcd-header"]),
+            choices: with(&[&AS_FETCH, &RCD_HEADER]),
             setup: setup(Storage::Pointer),
-            script: call("ue-a"),
-            expected: SHOWN,
+            script: call(UE_A),
+            checks: shown(true),
         },
         Variant {
             solution: 3,
@@ -234,54 +314,78 @@ pub fn variants() -> Vec<Variant> {
             title: "the HSS holds concrete RCD (name, organisation, title): it is signed inline as jcd, verified and shown; nothing is fetched",
             threat: None,
             figure: figure(Rcd::Concrete),
-            choices: with(&["6.3-rcd-header"]),
+            choices: with(&[&RCD_HEADER]),
             setup: setup(Storage::Data),
-            script: call("ue-a"),
-            expected: Expected {
-                jcard: false,
-                id3p_consulted: false,
-                ..SHOWN
-            },
+            script: call(UE_A),
+            checks: shown(false),
         },
         Variant {
             solution: 3,
             id: "jcard-changed",
-            title: "the enterprise's jCard changes after signing: its digest no longer matches rcdi, the RCD is not shown, the call goes on",
-            threat: Some(
-                "§5.1.2 threat 3: the callee would receive a wrong ID (the card behind the signed URL changed after signing)",
-            ),
-            figure: figure(Rcd::Url),
-            choices: with(&["6.3-as-fetch", "6.3-rcd-header", "6.2-term-display"]),
+            title: "the enterprise changes its jCard after signing (a changed source, not an attack in transit): its digest no longer matches rcdi, the RCD is not shown, the call goes on",
+            threat: Some(Threat {
+                clause: "5.1.2",
+                text: "threat 3: the callee would receive a wrong ID (the card behind the signed URL changed after signing)",
+            }),
+            figure: {
+                let mut f = figure(Rcd::Url);
+                // The jCard is fetched again, but its digest check fails: nothing is checked
+                // into the callee's INVITE.
+                if let Some(step) = f.step_mut("9") {
+                    step.hops.pop();
+                }
+                f
+            },
+            choices: with(&[&AS_FETCH, &RCD_HEADER, &choices::TERM_DISPLAY]),
             setup: Setup {
                 jcard_revision: Some(third_party::id_server::Revision::rebranded("q-branch.json")),
                 ..setup(Storage::Pointer)
             },
-            script: call("ue-a"),
-            expected: Expected {
-                name: None,
-                jcard: false,
-                vs_failure: Some(("rcd", 438)),
-                ..SHOWN
-            },
+            script: call(UE_A),
+            checks: vec![
+                Check::Answered,
+                Check::Verstat("TN-Validation-Passed"),
+                Check::Name(None),
+                Check::Jcard(false),
+                Check::VsRejects {
+                    ppt: "rcd",
+                    code: 438,
+                    reason: Reason::DigestMismatch,
+                },
+            ],
         },
         Variant {
             solution: 3,
             id: "ex-employee",
             title: "an ex-employee calls: the operator removed the IMPU's RCD association, so the HSS check fails and no RCD is signed",
-            threat: Some(
-                "§5.1.2 threat 2: a UE uses an ID that no longer belongs to it (ex-employee)",
-            ),
+            threat: Some(Threat {
+                clause: "5.1.2",
+                text: "threat 2: a UE uses an ID that no longer belongs to it (ex-employee)",
+            }),
             figure: figure(Rcd::None),
-            choices: with(&["6.2-term-display"]),
+            choices: with(&[&choices::TERM_DISPLAY]),
             setup: setup(Storage::Pointer),
-            script: call("ue-x"),
-            expected: Expected {
-                name: None,
-                jcard: false,
-                id3p_consulted: false,
-                rcd_signed: false,
-                ..SHOWN
-            },
+            script: call(UE_X),
+            checks: vec![
+                Check::Answered,
+                Check::Verstat("TN-Validation-Passed"),
+                Check::Name(None),
+                Check::Jcard(false),
+                Check::Asked {
+                    from: AS_O,
+                    to: ID3P,
+                    yes: false,
+                },
+                Check::Signed {
+                    ppt: "rcd",
+                    yes: false,
+                },
+                Check::Refusal {
+                    by: AS_O,
+                    act: Act::HssRcdLookup,
+                    reason: Reason::NotAuthorised,
+                },
+            ],
         },
     ]
 }

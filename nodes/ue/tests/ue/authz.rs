@@ -17,7 +17,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use proto::clock::Clock;
 use proto::sip::{Request, Timers};
 use proto::sipmsg;
-use proto::trace::{Body, Note};
+use proto::trace::{Act, Body, Note, Outcome, Reason};
 use proto::wire::authz::{
     OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
 };
@@ -77,17 +77,31 @@ fn verifies(key: &VerifyingKey, message: &[u8], signature: &str) -> bool {
     raw.len() == 64 && Signature::from_slice(&raw).is_ok_and(|s| key.verify(message, &s).is_ok())
 }
 
-fn actions(tap: &Tap, node: &str) -> Vec<String> {
+/// The action notes of `node`, in order: tag, outcome, label.
+fn actions(tap: &Tap, node: &str) -> Vec<(Act, Outcome, String)> {
     tap.records()
         .into_iter()
         .filter(|r| r.node == node)
         .filter_map(|r| match r.body {
             Body::Note {
-                note: Note::Action { label },
+                note:
+                    Note::Action {
+                        act,
+                        outcome,
+                        label,
+                    },
                 ..
-            } => Some(label),
+            } => Some((act, outcome, label)),
             _ => None,
         })
+        .collect()
+}
+
+/// The tags and outcomes of `node`'s action notes, in order.
+fn acts(tap: &Tap, node: &str) -> Vec<(Act, Outcome)> {
+    actions(tap, node)
+        .into_iter()
+        .map(|(act, outcome, _)| (act, outcome))
         .collect()
 }
 
@@ -308,13 +322,14 @@ async fn challenge_answered_once_with_a_proof() {
         header(&call.invite, "Authorization"),
         header(second, "Authorization")
     );
-    assert!(
-        actions(&tap, "pbx").contains(
-            &"answer the authorization server's challenge: sign the nonce with the UE key (TR 33.790 §6.4.2.2)"
+    assert_eq!(
+        actions(&tap, "pbx"),
+        [(
+            Act::AnswerChallenge,
+            Outcome::Done,
+            "answer the authorization server's challenge: sign the nonce with the UE key (TR 33.790 §6.4.2.2)"
                 .to_owned()
-        ),
-        "{:?}",
-        actions(&tap, "pbx")
+        )]
     );
 
     // The dialog continues with the re-sent INVITE's CSeq.
@@ -399,10 +414,14 @@ async fn a_missing_ue_key_leaves_the_401() {
     assert_eq!(call.code, 401);
     assert_eq!(call.responses.len(), 1);
     network.wait_for(2).await;
+    assert_eq!(
+        acts(&tap, "pbx"),
+        [(Act::AnswerChallenge, Outcome::Refused(Reason::Malformed))]
+    );
     assert!(
-        actions(&tap, "pbx")
-            .iter()
-            .any(|a| a.starts_with("cannot answer the authorization server's challenge")),
+        actions(&tap, "pbx")[0]
+            .2
+            .starts_with("cannot answer the authorization server's challenge"),
         "{:?}",
         actions(&tap, "pbx")
     );
@@ -431,6 +450,14 @@ async fn designated_impu_and_authorization_header() {
     assert_eq!(ue.authorization(), None);
     ue.use_impu(DESIGNATED);
     assert_eq!(ue.impu(), DESIGNATED);
+    assert_eq!(
+        actions(&tap, "ue-a"),
+        [(
+            Act::UseDesignatedImpu,
+            Outcome::Done,
+            format!("configure the allocated IMPU {DESIGNATED} (option A)")
+        )]
+    );
     assert_eq!(ue.register().await.unwrap(), 200);
     let value = bearer_authorization(AUTHZ, ID3P, Some("eyJ.a.b"));
     ue.set_authorization(Some(value.clone()));
@@ -468,6 +495,44 @@ async fn designated_impu_and_authorization_header() {
     ue.shutdown();
 }
 
+/// The token endpoint of a stand-in authorization server, checking what `third_party::authz`
+/// checks.
+fn token_endpoint(req: kit::http::Request) -> kit::http::Response {
+    if req.method != "POST" || req.target != TOKEN_PATH {
+        return kit::http::Response::text(404, "no");
+    }
+    let r: TokenRequest = serde_json::from_slice(&req.body).unwrap();
+    let input = token_signing_input(&r.impu, &r.id3p, r.iat);
+    let refuse = |status, error: &str, why: &str| {
+        json_response(
+            status,
+            &OAuthError {
+                error: error.into(),
+                error_description: why.into(),
+            },
+        )
+    };
+    if !verifies(&certificate_key("ue-a"), input.as_bytes(), &r.signature) {
+        return refuse(401, "invalid_client", "bad signature");
+    }
+    if r.iat != NOW || r.impu != UE_A {
+        return refuse(400, "invalid_request", "wrong iat or impu");
+    }
+    if r.id3p != ID3P {
+        return refuse(403, "unauthorized_client", "not allowed that 3P ID");
+    }
+    json_response(
+        200,
+        &TokenResponse {
+            access_token: "eyJ.t.s".into(),
+            token_type: "Bearer".into(),
+            expires_in: 3600,
+            id3p: r.id3p,
+            realm: AUTHZ.into(),
+        },
+    )
+}
+
 #[tokio::test]
 async fn token_obtained_over_https() {
     let tap = Tap::new();
@@ -475,41 +540,7 @@ async fn token_obtained_over_https() {
     // A stand-in authorization server checking what third_party::authz checks.
     let server = ctx("authz3p", AUTHZ, &hosts, &tap)
         .https_server(
-            handler(|req: kit::http::Request, _peer: Peer| async move {
-                if req.method != "POST" || req.target != TOKEN_PATH {
-                    return kit::http::Response::text(404, "no");
-                }
-                let r: TokenRequest = serde_json::from_slice(&req.body).unwrap();
-                let input = token_signing_input(&r.impu, &r.id3p, r.iat);
-                let refuse = |status, error: &str, why: &str| {
-                    json_response(
-                        status,
-                        &OAuthError {
-                            error: error.into(),
-                            error_description: why.into(),
-                        },
-                    )
-                };
-                if !verifies(&certificate_key("ue-a"), input.as_bytes(), &r.signature) {
-                    return refuse(401, "invalid_client", "bad signature");
-                }
-                if r.iat != NOW || r.impu != UE_A {
-                    return refuse(400, "invalid_request", "wrong iat or impu");
-                }
-                if r.id3p != ID3P {
-                    return refuse(403, "unauthorized_client", "not allowed that 3P ID");
-                }
-                json_response(
-                    200,
-                    &TokenResponse {
-                        access_token: "eyJ.t.s".into(),
-                        token_type: "Bearer".into(),
-                        expires_in: 3600,
-                        id3p: r.id3p,
-                        realm: AUTHZ.into(),
-                    },
-                )
-            }),
+            handler(|req: kit::http::Request, _peer: Peer| async move { token_endpoint(req) }),
             ClientAuth::None,
         )
         .await
@@ -530,10 +561,15 @@ async fn token_obtained_over_https() {
     let token = ue.obtain_3p_token(AUTHZ, ID3P).await.unwrap();
     assert_eq!(token.access_token, "eyJ.t.s");
     assert_eq!(token.realm, AUTHZ);
-    assert!(actions(&tap, "ue-a").contains(
-        &"obtain a 3P ID token for tel:+12025550100 from authz.enterprise.example (TR 33.790 §6.4.2.1 step 0b)"
-            .to_owned()
-    ));
+    assert_eq!(
+        actions(&tap, "ue-a"),
+        [(
+            Act::ObtainToken,
+            Outcome::Done,
+            "obtain a 3P ID token for tel:+12025550100 from authz.enterprise.example (TR 33.790 §6.4.2.1 step 0b)"
+                .to_owned()
+        )]
+    );
 
     let refused = ue.obtain_3p_token(AUTHZ, "tel:+19995550000").await;
     match refused {
@@ -543,6 +579,10 @@ async fn token_obtained_over_https() {
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        acts(&tap, "ue-a")[1],
+        (Act::ObtainToken, Outcome::Refused(Reason::NotEntitled))
+    );
 
     // Signed with another key: the server refuses.
     ue.use_ue_key("ue-m");
@@ -550,6 +590,10 @@ async fn token_obtained_over_https() {
     assert!(
         matches!(&refused, Err(Error::Http { detail }) if detail.contains("401") && detail.contains("bad signature")),
         "{refused:?}"
+    );
+    assert_eq!(
+        acts(&tap, "ue-a")[2..],
+        [(Act::ObtainToken, Outcome::Refused(Reason::SignatureInvalid))]
     );
     ue.shutdown();
 }

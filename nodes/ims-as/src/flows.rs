@@ -1,0 +1,131 @@
+//! The key issue #1 solutions, each behind one interface ([`Flow`]). The ISC proxy core calls
+//! a flow's hooks and never asks which solution it is: originating, what to present for the
+//! caller ([`Flow::present`]) and the testbed choice its signing records
+//! ([`Flow::signing_choice`]); terminating, whether to verify ([`Flow::verify`]) and what to
+//! note once verified ([`Flow::verified`]).
+//!
+//! One file per solution, each with its constructor (`fn() -> Arc<dyn Flow>`); a new solution
+//! is a new file here, its `mod` line and its `pub use` line.
+
+mod authz_server;
+mod hss_id_info;
+mod hss_rcd;
+mod id_server;
+
+use std::fmt;
+
+use kit::http::BoxFuture;
+use proto::sip::Request;
+use proto::sipmsg::NameAddr;
+use proto::trace::Reason;
+use stir::ms::VerificationResponse;
+
+use crate::Error;
+use crate::io::Io;
+use crate::orig::Presented;
+
+pub use authz_server::authz_server;
+pub use hss_id_info::hss_id_info;
+pub use hss_rcd::hss_rcd;
+pub use id_server::id_server;
+
+/// One key issue #1 solution, as the IMS AS runs it (the operator deploys one per world).
+pub trait Flow: fmt::Debug + Send + Sync {
+    /// Originating: what to present for the caller whose number is `caller_tn` (a challenge
+    /// instead, or nothing). May change the INVITE (solution 4 strips the credentials meant for
+    /// the third party). Writes its own action notes.
+    fn present<'a>(
+        &'a self,
+        io: &'a Io<'a>,
+        invite: &'a mut Request,
+        caller_tn: &'a str,
+    ) -> BoxFuture<'a, Origination>;
+
+    /// The testbed choice recorded when something is presented and signed: (id, text).
+    fn signing_choice(&self) -> (&'static str, &'static str);
+
+    /// Terminating, before anything is verified: whether to ask the STI-VS. Always, unless the
+    /// solution says otherwise.
+    fn verify<'a>(&'a self, _io: &'a Io<'a>, _invite: &'a Request) -> BoxFuture<'a, Verify> {
+        Box::pin(std::future::ready(Verify::Ask))
+    }
+
+    /// Terminating, after verification (`None`: none took place): anything the solution notes
+    /// about the verified content.
+    fn verified(&self, _io: &Io<'_>, _response: Option<&VerificationResponse>) {}
+}
+
+/// What the originating AS does for the caller, as a flow decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origination {
+    /// Present and sign this.
+    Present {
+        /// What is presented and signed.
+        presented: Box<Presented>,
+        /// Assert and sign the caller as this identity instead (solution 4 option B: the 3P ID).
+        as_id: Option<NameAddr>,
+    },
+    /// Answer the INVITE 401 with this `WWW-Authenticate` value (solution 4, §6.4.2.2).
+    Challenge(String),
+    /// Present no 3P ID: only the caller's own number is asserted and signed.
+    Nothing,
+}
+
+impl Origination {
+    /// Present `presented` for the caller's own identity (or nothing).
+    pub fn found(presented: Option<Presented>) -> Self {
+        presented.map_or(Origination::Nothing, |p| Origination::Present {
+            presented: Box::new(p),
+            as_id: None,
+        })
+    }
+}
+
+/// Whether the terminating AS asks the STI-VS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Verify the Identity headers.
+    Ask,
+    /// Deliver without verification (and without any name).
+    Skip,
+}
+
+/// Why nothing is presented (or done): the typed reason and a line for the reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why, typed: what steps and outcome checks match.
+    pub reason: Reason,
+    /// What happened, for the reader.
+    pub label: String,
+}
+
+impl Refusal {
+    /// A refusal for `reason`.
+    pub fn new(reason: Reason, label: impl Into<String>) -> Self {
+        Self {
+            reason,
+            label: label.into(),
+        }
+    }
+
+    /// A peer that did not answer usefully: `{what} unavailable ({e}){then}`.
+    pub fn unavailable(what: &str, e: &Error, then: &str) -> Self {
+        Self::new(e.reason(), format!("{what} unavailable ({e}){then}"))
+    }
+}
+
+/// What a lookup came to: something with the label of its done note, or a refusal.
+pub type Found<T> = Result<(T, String), Refusal>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_refusals_carry_the_peer_reason() {
+        let e = Error::Unconfigured { peer: "NEF" };
+        let r = Refusal::unavailable("NEF", &e, ": no 3P ID");
+        assert_eq!(r.reason, Reason::Unreachable);
+        assert_eq!(r.label, "NEF unavailable (no NEF configured): no 3P ID");
+    }
+}

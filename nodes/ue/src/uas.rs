@@ -1,0 +1,499 @@
+//! The answering side (RFC 3261 §8.2, §13.3, §15.1.2): an INVITE alerts the user (180) and is
+//! answered (200, with an SDP answer for any data channels offered), or ends with 487 when the
+//! caller cancels and 480 when nobody answers; a re-INVITE gets the same session description
+//! again; a BYE ends the call's data channels.
+//!
+//! Notes: [`Act::Alert`], [`Act::StopRinging`], [`Act::KeepSession`], [`Act::DcRelease`];
+//! answering a data channel section [`Act::DcAnswer`] (refused when declined with port 0), and
+//! the `unreachable` fault [`Act::Tamper`].
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use dc::Peer;
+use kit::node::Ctx;
+use kit::sip::{Endpoint, Incoming};
+use kit::sipnode;
+use proto::sdp::{self, Application, Media, SdpError, Session};
+use proto::sip::proxy::response_to;
+use proto::sip::{Method, Request, Response};
+use proto::sipmsg::{self, NameAddr};
+use proto::trace::{Act, Note, Reason};
+
+use crate::channels;
+use crate::{BOOTSTRAP_MID, State, UeConfig, lock, plain_sdp};
+
+/// Answers one incoming request (the agent's SIP handler).
+pub(crate) async fn handle(
+    ep: Endpoint,
+    mut incoming: Incoming,
+    ctx: Ctx,
+    state: Arc<Mutex<State>>,
+    config: Arc<UeConfig>,
+) {
+    let request = incoming.request().clone();
+    if incoming.is_ack() {
+        return;
+    }
+    let call_id = sipmsg::first(&request.headers, "Call-ID")
+        .unwrap_or_default()
+        .to_owned();
+    let in_dialog = sipmsg::first(&request.headers, "To").is_some_and(|t| t.contains(";tag="));
+    let callee = Callee {
+        ep: &ep,
+        ctx: &ctx,
+        state: &state,
+        config: &config,
+    };
+    match request.method {
+        Method::Invite if in_dialog => callee.reinvite(&mut incoming, &request, &call_id).await,
+        Method::Invite => callee.invite(&mut incoming, &request, &call_id).await,
+        Method::Bye => callee.bye(&mut incoming, &request, &call_id).await,
+        _ => {
+            let _ = incoming
+                .respond(response_to(&request, 200, "OK", None))
+                .await;
+        }
+    }
+}
+
+/// How a ringing call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pickup {
+    /// The user answered ([`crate::Ue::answer`]).
+    Answered,
+    /// The caller cancelled (RFC 3261 §9.2).
+    Cancelled,
+    /// Nobody answered within [`UeConfig::wait`].
+    NoAnswer,
+}
+
+impl Pickup {
+    /// From the ringing's outcome: `Some(picked up)`, or `None` when the wait ran out.
+    fn from_wait(answered: Option<bool>) -> Self {
+        match answered {
+            Some(true) => Pickup::Answered,
+            Some(false) => Pickup::Cancelled,
+            None => Pickup::NoAnswer,
+        }
+    }
+
+    /// The final answer instead of a 200, if any.
+    fn refusal(self) -> Option<(u16, &'static str)> {
+        match self {
+            Pickup::Answered => None,
+            Pickup::Cancelled => Some((487, "Request Terminated")),
+            Pickup::NoAnswer => Some((480, "Temporarily Unavailable (no answer)")),
+        }
+    }
+}
+
+/// The SDP this side answered last in call `call_id`, if any.
+fn same_answer(answers: &[(String, String)], call_id: &str) -> Option<String> {
+    answers
+        .iter()
+        .rev()
+        .find(|(id, _)| *id == call_id)
+        .map(|(_, b)| b.clone())
+}
+
+/// A 200 to `request` carrying the SDP `body`.
+fn ok_with_sdp(request: &Request, tag: Option<&str>, contact: String, body: String) -> Response {
+    let mut ok = response_to(request, 200, "OK", tag);
+    sipmsg::push(&mut ok.headers, "Contact", contact);
+    sipmsg::push(&mut ok.headers, "Content-Type", "application/sdp");
+    ok.body = body.into_bytes();
+    sipmsg::set(&mut ok.headers, "Content-Length", ok.body.len().to_string());
+    ok
+}
+
+/// The `m=application` sections an INVITE offers (none without an SDP body).
+fn offered_sections(request: &Request) -> Result<Vec<Application>, SdpError> {
+    let offer = std::str::from_utf8(&request.body)
+        .ok()
+        .map(Session::parse)
+        .transpose()?;
+    Ok(offer
+        .map(|s| s.applications().cloned().collect())
+        .unwrap_or_default())
+}
+
+/// The answering agent, for one request.
+struct Callee<'a> {
+    ep: &'a Endpoint,
+    ctx: &'a Ctx,
+    state: &'a Mutex<State>,
+    config: &'a UeConfig,
+}
+
+impl Callee<'_> {
+    /// A re-INVITE: what this side answered does not change ([`Act::KeepSession`]).
+    async fn reinvite(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
+        let body = {
+            let st = lock(self.state);
+            same_answer(&st.answers, call_id)
+        };
+        let Some(body) = body else {
+            let _ = incoming
+                .respond(response_to(
+                    request,
+                    481,
+                    "Call/Transaction Does Not Exist",
+                    None,
+                ))
+                .await;
+            return;
+        };
+        self.ctx.note(
+            Some(incoming.trace_id()),
+            Note::done(
+                Act::KeepSession,
+                "re-INVITE: answer with the same session description",
+            ),
+        );
+        let addr = self.ep.local_addr();
+        let contact = format!("<sip:{}:{}>", addr.ip(), addr.port());
+        let _ = incoming
+            .respond(ok_with_sdp(request, None, contact, body))
+            .await;
+    }
+
+    /// An initial INVITE: alert, ring until answered (unless answering at once), then 200 with
+    /// the SDP answer.
+    async fn invite(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
+        let tag = self.alert(incoming, request).await;
+        let pickup = if self.config.auto_answer {
+            Pickup::Answered
+        } else {
+            self.ring(incoming, request).await
+        };
+        if let Some((code, reason)) = pickup.refusal() {
+            let _ = incoming
+                .respond(response_to(request, code, reason, Some(&tag)))
+                .await;
+            return;
+        }
+        let addr = self.ep.local_addr();
+        let feature = if self.config.dc.is_some() {
+            format!(";{}", sdp::DC_FEATURE_TAG)
+        } else {
+            String::new()
+        };
+        let contact = format!("<sip:{}:{}>{feature}", addr.ip(), addr.port());
+        let body = self.answer_sdp(request).await;
+        lock(self.state)
+            .answers
+            .push((call_id.to_owned(), body.clone()));
+        let _ = incoming
+            .respond(ok_with_sdp(request, Some(&tag), contact, body))
+            .await;
+    }
+
+    /// Keeps the INVITE, alerts the user with what it shows ([`Act::Alert`]) and sends 180;
+    /// returns the To tag of the dialog.
+    async fn alert(&self, incoming: &mut Incoming, request: &Request) -> String {
+        let shown = describe(request);
+        lock(self.state).received.push(request.clone());
+        self.ctx.note(
+            Some(incoming.trace_id()),
+            Note::done(Act::Alert, format!("alert the user: {shown}")),
+        );
+        let tag = self.ep.next_tag();
+        let _ = incoming
+            .respond(response_to(request, 180, "Ringing", Some(&tag)))
+            .await;
+        tag
+    }
+
+    /// Rings until the user answers, the caller cancels (487, RFC 3261 §9.2; noted as
+    /// [`Act::StopRinging`]) or nobody answers in time (480).
+    async fn ring(&self, incoming: &Incoming, request: &Request) -> Pickup {
+        let (pick_up, picked_up) = tokio::sync::oneshot::channel();
+        lock(self.state).ringing.push(pick_up);
+        let cancelled = sipnode::on_cancel(request);
+        let answered = tokio::time::timeout(self.config.wait, async {
+            match cancelled {
+                Some(cancelled) => tokio::select! {
+                    picked = picked_up => picked.is_ok(),
+                    _ = cancelled => false,
+                },
+                None => picked_up.await.is_ok(),
+            }
+        })
+        .await;
+        let pickup = Pickup::from_wait(answered.ok());
+        if pickup == Pickup::Cancelled {
+            self.ctx.note(
+                Some(incoming.trace_id()),
+                Note::done(Act::StopRinging, "the caller cancelled: stop ringing"),
+            );
+        }
+        pickup
+    }
+
+    /// BYE ends the data channels of the call first ([`Act::DcRelease`]).
+    async fn bye(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
+        let peers = channels::take_call_peers(self.state, call_id);
+        channels::release(self.ctx, Some(incoming.trace_id()), &peers).await;
+        let _ = incoming
+            .respond(response_to(request, 200, "OK", None))
+            .await;
+    }
+
+    /// The callee's SDP answer: the plain audio answer for a plain offer; with a data channel
+    /// section offered, an answer for it (accepted, declined with port 0, or — for the
+    /// unreachable switch — pointing at an address nobody reads).
+    async fn answer_sdp(&self, request: &Request) -> String {
+        let offered = match offered_sections(request) {
+            Ok(offered) => offered,
+            Err(e) => {
+                self.ctx.note(
+                    None,
+                    Note::fail(
+                        "SDP offer",
+                        Reason::Malformed,
+                        None,
+                        format!("{e}: answered without data channels"),
+                    ),
+                );
+                Vec::new()
+            }
+        };
+        if offered.is_empty() {
+            return plain_sdp(self.ep.host());
+        }
+        let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
+        let mut session = Session::with_audio(self.ep.host(), 0);
+        for offered in &offered {
+            let section = if offered.mid == BOOTSTRAP_MID {
+                self.answer_bootstrap(offered, call_id).await
+            } else {
+                self.answer_p2p(offered, call_id).await
+            };
+            session.media.push(Media::Application(section));
+        }
+        session.render()
+    }
+
+    /// The callee's answer to the peer-to-peer section: accepted when configured to
+    /// ([`Act::DcAnswer`]), else declined with port 0 (refused, [`Reason::Declined`]).
+    async fn answer_p2p(&self, offered: &Application, call_id: &str) -> Application {
+        let Some(dc) = self
+            .config
+            .dc
+            .as_ref()
+            .filter(|d| d.accept && !offered.is_declined())
+        else {
+            self.ctx.note(
+                None,
+                Note::refused(
+                    Act::DcAnswer,
+                    Reason::Declined,
+                    format!(
+                        "decline the data channels (m=application mid {} port 0)",
+                        offered.mid
+                    ),
+                ),
+            );
+            return Application::declined(offered);
+        };
+        let owner = channels::owner(self.ctx, dc);
+        let mut rng = channels::rng(self.ctx, self.state);
+        match Peer::answer(&owner, &mut rng, offered).await {
+            Ok((peer, section)) => {
+                self.ctx.note(
+                    None,
+                    Note::done(
+                        Act::DcAnswer,
+                        format!(
+                            "accept the data channels (m=application mid {})",
+                            offered.mid
+                        ),
+                    ),
+                );
+                if dc.unreachable {
+                    return self.unreachable(&peer, section).await;
+                }
+                lock(self.state)
+                    .peers
+                    .push((call_id.to_owned(), Arc::new(peer)));
+                section
+            }
+            Err(e) => {
+                self.ctx.note(
+                    None,
+                    Note::refused(
+                        Act::DcAnswer,
+                        e.reason(),
+                        format!("data channel answer: {e}: declined (port 0)"),
+                    ),
+                );
+                Application::declined(offered)
+            }
+        }
+    }
+
+    /// The `unreachable` fault ([`Act::Tamper`]): the answer names an address nobody reads
+    /// and this side's association is closed at once.
+    async fn unreachable(&self, peer: &Peer, mut section: Application) -> Application {
+        peer.close().await;
+        let silent = SocketAddr::from(([127, 0, 0, 1], 9));
+        section.candidates = vec![sdp::Candidate::host(silent)];
+        section.port = silent.port();
+        self.ctx.note(
+            None,
+            Note::done(
+                Act::Tamper,
+                "fault: the answer's data channel address is one nobody reads (127.0.0.1:9)",
+            ),
+        );
+        section
+    }
+
+    /// The callee's answer to the bootstrap channel its own network's MF offers (TS 26.114
+    /// §6.2.10): accepted by a bootstrap-capable UE ([`Act::DcAnswer`]), else declined.
+    async fn answer_bootstrap(&self, offered: &Application, call_id: &str) -> Application {
+        let Some(dc) = self
+            .config
+            .dc
+            .as_ref()
+            .filter(|d| d.bootstrap && !offered.is_declined())
+        else {
+            self.ctx.note(
+                None,
+                Note::refused(
+                    Act::DcAnswer,
+                    Reason::Declined,
+                    format!(
+                        "decline the network's bootstrap data channel (m=application mid {} port 0)",
+                        offered.mid
+                    ),
+                ),
+            );
+            return Application::declined(offered);
+        };
+        let owner = channels::owner(self.ctx, dc);
+        let mut rng = channels::rng(self.ctx, self.state);
+        match Peer::answer(&owner, &mut rng, offered).await {
+            Ok((peer, section)) => {
+                self.ctx.note(
+                    None,
+                    Note::done(Act::DcAnswer, "accept the network's bootstrap data channel"),
+                );
+                lock(self.state)
+                    .bootstrap_peers
+                    .push((call_id.to_owned(), Arc::new(peer)));
+                section
+            }
+            Err(e) => {
+                self.ctx.note(
+                    None,
+                    Note::refused(
+                        Act::DcAnswer,
+                        e.reason(),
+                        format!("bootstrap data channel answer: {e}: declined (port 0)"),
+                    ),
+                );
+                Application::declined(offered)
+            }
+        }
+    }
+}
+
+/// What a callee's phone would show for an INVITE: the asserted caller, its name (if any), the
+/// verification status and the name card link.
+pub fn describe(invite: &Request) -> String {
+    let pai = sipmsg::first(&invite.headers, "P-Asserted-Identity")
+        .or_else(|| sipmsg::first(&invite.headers, "From"))
+        .and_then(NameAddr::parse);
+    let number = pai
+        .as_ref()
+        .and_then(NameAddr::tn)
+        .unwrap_or_else(|| "unknown number".into());
+    let name = pai
+        .as_ref()
+        .and_then(|p| p.display.clone())
+        .map_or("no name".into(), |n| format!("name {n:?}"));
+    let verstat = pai
+        .as_ref()
+        .and_then(|p| p.uri_param("verstat").map(str::to_owned))
+        .unwrap_or_else(|| "no verstat".into());
+    let card = sipmsg::first(&invite.headers, "Call-Info")
+        .map_or("no name card".to_owned(), |c| format!("name card {c}"));
+    format!("call from {number}, {name}, {verstat}, {card}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn invite(extra: &str, body: &str) -> Request {
+        Request::try_from(
+            format!(
+                "INVITE tel:+12155551001 SIP/2.0\r\nVia: SIP/2.0/UDP a.test:5060;branch=z9hG4bK1\r\nFrom: <sip:+12025551000@ims.test>;tag=1\r\nTo: <tel:+12155551001>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_str(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ringing_ends_in_an_answer_or_a_refusal() {
+        assert_eq!(Pickup::from_wait(Some(true)), Pickup::Answered);
+        assert_eq!(Pickup::from_wait(Some(false)), Pickup::Cancelled);
+        assert_eq!(Pickup::from_wait(None), Pickup::NoAnswer);
+        assert_eq!(Pickup::Answered.refusal(), None);
+        assert_eq!(Pickup::Cancelled.refusal().unwrap().0, 487);
+        assert_eq!(Pickup::NoAnswer.refusal().unwrap().0, 480);
+    }
+
+    #[test]
+    fn a_reinvite_gets_the_last_answer_of_its_call() {
+        let answers = [
+            ("c1".to_owned(), "first".to_owned()),
+            ("c2".to_owned(), "other".to_owned()),
+            ("c1".to_owned(), "last".to_owned()),
+        ];
+        assert_eq!(same_answer(&answers, "c1").as_deref(), Some("last"));
+        assert_eq!(same_answer(&answers, "c3"), None);
+    }
+
+    #[test]
+    fn offers_without_sdp_have_no_sections() {
+        assert!(offered_sections(&invite("", "")).unwrap().is_empty());
+        let plain = plain_sdp("a.test");
+        assert!(offered_sections(&invite("", &plain)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn ok_carries_the_sdp() {
+        let ok = ok_with_sdp(
+            &invite("", ""),
+            Some("t1"),
+            "<sip:b@x>".into(),
+            "v=0\r\n".into(),
+        );
+        assert_eq!(ok.status_code.code(), 200);
+        assert_eq!(sipmsg::first(&ok.headers, "Content-Length"), Some("5"));
+        assert_eq!(sipmsg::first(&ok.headers, "Contact"), Some("<sip:b@x>"));
+        assert!(sipmsg::first(&ok.headers, "To").unwrap().contains("tag=t1"));
+    }
+
+    #[test]
+    fn describe_shows_the_asserted_caller() {
+        let r = invite(
+            "P-Asserted-Identity: \"Front Desk\" <tel:+12025550100;verstat=TN-Validation-Passed>\r\nCall-Info: <https://rcd.example/card.json>;purpose=jcard\r\n",
+            "",
+        );
+        assert_eq!(
+            describe(&r),
+            "call from +12025550100, name \"Front Desk\", TN-Validation-Passed, name card <https://rcd.example/card.json>;purpose=jcard"
+        );
+        assert_eq!(
+            describe(&invite("", "")),
+            "call from +12025551000, no name, no verstat, no name card"
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Lining a run's trace up with a figure. Each step the variant takes is looked for after the
+//! previous taken step started (not after it ended: the TR draws the 18x/200 leaving the callee
+//! and reaching the caller as two steps, while the 180 reaches the caller before the 200 leaves
+//! the callee); its hops must appear in order. A step the variant does not take, or that its
+//! threat's mitigation prevents, must be absent: its first hop may not appear anywhere. Records
+//! the harness wrote (node [`TESTBED`]) never match.
+
+use proto::trace::{Body, Note, Outcome, Record};
+use serde::Serialize;
+
+use super::content::{Content, json_text};
+use super::{Expect, Figure, Hop, Plan, Require, Step, Want};
+use crate::node::TESTBED;
+
+/// What became of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Status {
+    /// Taken and seen: the trace index of each hop's record.
+    Seen {
+        /// One index per hop.
+        records: Vec<usize>,
+    },
+    /// Taken, but not (wholly) seen: the hops found, in order, until the first missing one.
+    Missing {
+        /// One entry per hop.
+        records: Vec<Option<usize>>,
+    },
+    /// The variant's option does not take it; it is absent, as it should be.
+    NotTaken {
+        /// Why, in our words.
+        why: &'static str,
+    },
+    /// The variant's threat was stopped before it (by step `by`'s check); it is absent.
+    Prevented {
+        /// The step whose check stopped it.
+        by: &'static str,
+    },
+    /// It should be absent (not taken or prevented) but happened: its first hop is here.
+    Happened {
+        /// The record of its first hop.
+        record: usize,
+    },
+}
+
+/// One step's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepResult {
+    /// The step's id.
+    pub step: &'static str,
+    /// What became of it.
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+impl StepResult {
+    /// Whether the step came out as the variant says: seen if taken, absent if not.
+    pub fn ok(&self) -> bool {
+        !matches!(
+            self.status,
+            Status::Missing { .. } | Status::Happened { .. }
+        )
+    }
+
+    /// Whether it counts toward the N of "n/N TR steps": only the steps the variant takes.
+    pub fn counted(&self) -> bool {
+        matches!(self.status, Status::Seen { .. } | Status::Missing { .. })
+    }
+
+    /// Whether it was seen.
+    pub fn seen(&self) -> bool {
+        matches!(self.status, Status::Seen { .. })
+    }
+
+    /// Trace indices this step points at (seen hops, or the record of a step that happened).
+    pub fn records(&self) -> Vec<usize> {
+        match &self.status {
+            Status::Seen { records } => records.clone(),
+            Status::Missing { records } => records.iter().flatten().copied().collect(),
+            Status::Happened { record } => vec![*record],
+            Status::NotTaken { .. } | Status::Prevented { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The trace, read once: each record's content.
+struct Read<'a> {
+    trace: &'a [Record],
+    content: Vec<Option<Content>>,
+}
+
+impl<'a> Read<'a> {
+    fn new(trace: &'a [Record]) -> Self {
+        let content = trace
+            .iter()
+            .map(|r| match &r.body {
+                Body::Sent { message, .. } => Some(Content::of(message)),
+                _ => None,
+            })
+            .collect();
+        Self { trace, content }
+    }
+}
+
+/// Lines the ordered trace up with the figure: one result per step, in the figure's order.
+pub fn match_steps(figure: &Figure, trace: &[Record]) -> Vec<StepResult> {
+    let read = Read::new(trace);
+    let mut step_start = 0;
+    figure
+        .steps
+        .iter()
+        .map(|step| {
+            let status = match &step.plan {
+                Plan::Taken => {
+                    let (status, first) = find_step(&read, step, step_start);
+                    if let Some(first) = first {
+                        step_start = first + 1;
+                    }
+                    status
+                }
+                Plan::NotTaken(why) => absent(&read, step).unwrap_or(Status::NotTaken { why }),
+                Plan::Prevented { by } => absent(&read, step).unwrap_or(Status::Prevented { by }),
+            };
+            StepResult {
+                step: step.id,
+                status,
+            }
+        })
+        .collect()
+}
+
+/// A taken step: its hops in order from `start`; the index of the first one found.
+fn find_step(read: &Read<'_>, step: &Step, start: usize) -> (Status, Option<usize>) {
+    let mut cursor = start;
+    let mut first = None;
+    let mut previous: Option<usize> = None;
+    let mut found = Vec::with_capacity(step.hops.len());
+    for hop in &step.hops {
+        let at = (cursor..read.trace.len()).find(|&i| matches(read, hop, i, previous));
+        if let Some(i) = at {
+            cursor = i + 1;
+            first.get_or_insert(i);
+            previous = Some(i);
+        }
+        found.push(at);
+    }
+    let status = if found.iter().all(Option::is_some) {
+        Status::Seen {
+            records: found.into_iter().flatten().collect(),
+        }
+    } else {
+        Status::Missing { records: found }
+    };
+    (status, first)
+}
+
+/// `Some(Happened)` if the step's first hop is anywhere in the trace.
+fn absent(read: &Read<'_>, step: &Step) -> Option<Status> {
+    let hop = step.hops.first()?;
+    (0..read.trace.len())
+        .find(|&i| matches(read, hop, i, None))
+        .map(|record| Status::Happened { record })
+}
+
+/// Whether record `i` is `hop`; `previous` is the record of the hop before it in the step.
+fn matches(read: &Read<'_>, hop: &Hop, i: usize, previous: Option<usize>) -> bool {
+    let record = &read.trace[i];
+    if record.node == TESTBED || !hop.from.contains(&record.node.as_str()) {
+        return false;
+    }
+    match (&record.body, hop.expect) {
+        (Body::Sent { to, .. }, expect)
+            if !matches!(expect, Expect::Act(..) | Expect::Token(_)) =>
+        {
+            let to_ok = to.as_deref().is_some_and(|t| hop.to.contains(&t));
+            let Some(content) = &read.content[i] else {
+                return false;
+            };
+            to_ok
+                && is(content, expect)
+                && hop
+                    .require
+                    .iter()
+                    .all(|r| carries(read, content, i, r, previous))
+        }
+        (Body::Note { note, .. }, Expect::Act(act, want)) => note
+            .action()
+            .is_some_and(|(got, outcome)| got == act && wanted(outcome, want)),
+        (
+            Body::Note {
+                note: Note::Token { header, .. },
+                ..
+            },
+            Expect::Token(ppt),
+        ) => header.get("ppt").and_then(|p| p.as_str()) == Some(ppt),
+        _ => false,
+    }
+}
+
+fn wanted(outcome: Outcome, want: Want) -> bool {
+    match (outcome, want) {
+        (Outcome::Done, Want::Done) => true,
+        (Outcome::Refused(got), Want::Refused(reason)) => got == reason,
+        _ => false,
+    }
+}
+
+/// Whether the message is what `expect` names (method, status, path).
+fn is(content: &Content, expect: Expect) -> bool {
+    match (content, expect) {
+        (Content::Sip(s), Expect::SipRequest(method)) => s.method.as_deref() == Some(method),
+        (Content::Sip(s), Expect::SipResponse { method, lo, hi }) => {
+            s.status.is_some_and(|c| (lo..=hi).contains(&c))
+                && content.cseq_method().as_deref() == Some(method)
+        }
+        (Content::Http(h), Expect::HttpRequest { method, path }) => {
+            h.status.is_none() && h.method == method && h.path.starts_with(path)
+        }
+        (Content::Http(h), Expect::HttpResponse { method, path }) => {
+            h.status.is_some() && h.method == method && h.path.starts_with(path)
+        }
+        _ => false,
+    }
+}
+
+/// Whether the message carries what `require` asks.
+fn carries(
+    read: &Read<'_>,
+    content: &Content,
+    i: usize,
+    require: &Require,
+    previous: Option<usize>,
+) -> bool {
+    match require {
+        Require::Header(name) => !content.header_values(name).is_empty(),
+        Require::HeaderHas(name, part) => {
+            content.header_values(name).iter().any(|v| v.contains(part))
+        }
+        Require::NoHeader(name) => content.header_values(name).is_empty(),
+        Require::DisplayName(name) => content.name_addr(name).is_some_and(|n| n.display.is_some()),
+        Require::NoDisplayName(name) => {
+            content.name_addr(name).is_some_and(|n| n.display.is_none())
+        }
+        Require::Json(pointer) => content.json().is_some_and(|j| j.pointer(pointer).is_some()),
+        Require::NoJson(pointer) => content.json().is_some_and(|j| j.pointer(pointer).is_none()),
+        Require::JsonIs(pointer, value) => content
+            .json()
+            .and_then(|j| json_text(&j, pointer))
+            .is_some_and(|v| v == *value),
+        Require::JsonHas(pointer, part) => content
+            .json()
+            .and_then(|j| json_text(&j, pointer))
+            .is_some_and(|v| v.contains(part)),
+        Require::Status(code) => content.status() == Some(*code),
+        Require::Dcmap => content.body().lines().any(|l| l.starts_with("a=dcmap:")),
+        Require::SameDialog => previous_content(read, previous)
+            .is_some_and(|p| p.call_id().is_some() && p.call_id() == content.call_id()),
+        Require::AnswersPrevious => answers(read, content, i, previous),
+    }
+}
+
+fn previous_content<'r>(read: &'r Read<'_>, previous: Option<usize>) -> Option<&'r Content> {
+    previous
+        .and_then(|p| read.content.get(p))
+        .and_then(Option::as_ref)
+}
+
+/// Whether record `i` (a response) answers the request at `previous`.
+fn answers(read: &Read<'_>, content: &Content, i: usize, previous: Option<usize>) -> bool {
+    let Some(p) = previous else {
+        return false;
+    };
+    let (Some(request), Some(response)) = (read.trace[p].message(), read.trace[i].message()) else {
+        return false;
+    };
+    match (previous_content(read, previous), content) {
+        (Some(Content::Http(_)), Content::Http(_)) => {
+            response.src == request.dst && response.dst == request.src
+        }
+        (Some(req @ Content::Sip(_)), Content::Sip(_)) => {
+            req.call_id().is_some()
+                && req.call_id() == content.call_id()
+                && req.cseq() == content.cseq()
+                && req.top_branch() == content.top_branch()
+        }
+        _ => false,
+    }
+}

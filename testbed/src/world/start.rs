@@ -1,0 +1,375 @@
+//! Starting the world, one network function family at a time: STIR/SHAKEN, the HSSs, the
+//! enterprise, the NEF and authorization server, the data channel network (MFs, DCSF), the two
+//! IMS networks, and the users. Each family's start function gives its NFs their settings by
+//! hostname only; the DNS that publishes every NF's address starts last ([`Builder::finish`]).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use kit::dns::{DnsServer, Entry};
+use kit::http::Server;
+use kit::node::{Ctx, WorldDns};
+use kit::sipnode::SipNode;
+use kit::tap::Tap;
+use ue::{Access, Ue, UeConfig};
+
+use super::{DcSetup, Description, ORIG, Options, TERM, World, dc_timers};
+use crate::node::*;
+
+/// The world as it is being started.
+pub(super) struct Builder {
+    pub(super) options: Options,
+    description: Description,
+    tap: Tap,
+    /// The DNS server's address, known once it starts (last).
+    server: Arc<OnceLock<SocketAddr>>,
+    entries: Vec<Entry>,
+    sip: Vec<SipNode>,
+    http: Vec<(String, Server)>,
+    ues: BTreeMap<String, Ue>,
+    mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
+    authz: Option<third_party::authz::AuthzHandle>,
+}
+
+impl Builder {
+    pub(super) fn new(description: Description, options: Options) -> Self {
+        Self {
+            options,
+            description,
+            tap: Tap::new(),
+            server: Arc::new(OnceLock::new()),
+            entries: Vec::new(),
+            sip: Vec::new(),
+            http: Vec::new(),
+            ues: BTreeMap::new(),
+            mfs: BTreeMap::new(),
+            authz: None,
+        }
+    }
+
+    fn host(&self, id: &str) -> anyhow::Result<String> {
+        self.description.host(id).map(str::to_owned)
+    }
+
+    /// What the world gives node `id` at `host`.
+    fn ctx(&self, id: &str, host: &str) -> (Ctx, Arc<WorldDns>) {
+        let dns = WorldDns::new(self.server.clone(), id, self.tap.clone());
+        let ctx = Ctx {
+            id: id.to_owned(),
+            host: host.to_owned(),
+            tap: self.tap.clone(),
+            clock: self.options.clock,
+            seed: self.options.seed,
+            resolve: dns.clone(),
+            locate: dns.clone(),
+        };
+        (ctx, dns)
+    }
+
+    /// A context for NF `id` at its world.toml hostname.
+    fn nf(&self, id: &str) -> anyhow::Result<(Ctx, Arc<WorldDns>)> {
+        let host = self.host(id)?;
+        Ok(self.ctx(id, &host))
+    }
+
+    fn add_https(&mut self, dns: &WorldDns, ctx: &Ctx, server: Server) {
+        let addr = server.local_addr();
+        dns.set_node_addr(addr);
+        self.entries
+            .push(Entry::new(&ctx.host).with_https(addr.port()));
+        self.http.push((ctx.id.clone(), server));
+    }
+
+    fn add_sip(&mut self, dns: &WorldDns, ctx: &Ctx, node: SipNode) {
+        let addr = node.endpoint.local_addr();
+        dns.set_node_addr(addr);
+        self.entries
+            .push(Entry::new(&ctx.host).with_sip(addr.port()));
+        self.sip.push(node);
+    }
+
+    /// The originating operator's STI-CR and STI-AS, the terminating operator's STI-VS.
+    pub(super) async fn stir_shaken(&mut self) -> anyhow::Result<()> {
+        let (ctx, dns) = self.nf(STI_CR_O)?;
+        let server = sti::sti_cr::start(&ctx, &["1001"]).await?;
+        self.add_https(&dns, &ctx, server);
+        let (ctx, dns) = self.nf(STI_AS_O)?;
+        let server = sti::sti_as::start(&ctx, "1001", &self.host(STI_CR_O)?)
+            .await?
+            .server;
+        self.add_https(&dns, &ctx, server);
+        let (ctx, dns) = self.nf(STI_VS_T)?;
+        let server = sti::sti_vs::start(&ctx).await?.server;
+        self.add_https(&dns, &ctx, server);
+        Ok(())
+    }
+
+    /// Each operator's HSS (the originating one takes provisioning from its NEF when there is
+    /// one).
+    pub(super) async fn hss(&mut self) -> anyhow::Result<()> {
+        let setup = self.options.setup.clone();
+        let (ctx, dns) = self.nf(HSS_O)?;
+        let provisioner = match self.options.needs.nef_authz {
+            true => Some(self.host(NEF_O)?),
+            false => None,
+        };
+        let server = hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage, provisioner).await?;
+        self.add_https(&dns, &ctx, server);
+        let (ctx, dns) = self.nf(HSS_T)?;
+        let mut db = hss::Db::load(TERM)?;
+        if setup.callee_unverified {
+            db.update(&self.description.ue(UE_B)?.tn, |s| s.verification = false);
+        }
+        let server = hss::start(&ctx, db, setup.hss_storage, None).await?;
+        self.add_https(&dns, &ctx, server);
+        Ok(())
+    }
+
+    /// The enterprise's 3P ID server.
+    pub(super) async fn enterprise(&mut self) -> anyhow::Result<()> {
+        let (ctx, dns) = self.nf(ID3P)?;
+        let server = third_party::id_server::start(
+            &ctx,
+            third_party::id_server::Store::load()?,
+            self.options.setup.jcard_revision.clone(),
+        )
+        .await?;
+        self.add_https(&dns, &ctx, server);
+        Ok(())
+    }
+
+    /// The originating operator's NEF and the enterprise's 3P authorization server.
+    pub(super) async fn nef_and_authz(&mut self) -> anyhow::Result<()> {
+        let (ctx, dns) = self.nf(NEF_O)?;
+        let server = nef::start(&ctx, nef::NefConfig::load()?).await?;
+        self.add_https(&dns, &ctx, server);
+        let (ctx, dns) = self.nf(AUTHZ3P)?;
+        let config = third_party::authz::AuthzConfig {
+            nef_host: self.host(NEF_O)?,
+            stale_tokens: self.options.setup.stale_tokens,
+        };
+        let started = third_party::authz::start(&ctx, config).await?;
+        self.authz = Some(started.handle);
+        self.add_https(&dns, &ctx, started.server);
+        Ok(())
+    }
+
+    /// The DCSF and each operator's MF: the originating one answers the caller's network-bound
+    /// sections, the terminating one offers the callee its bootstrap channel. One DCSF serves
+    /// both operators (choice `dc-bootstrap-anchor`).
+    pub(super) async fn dc_network(&mut self) -> anyhow::Result<()> {
+        let (ctx, dns) = self.nf(DCSF_O)?;
+        let server = xr::dcsf::start(&ctx, xr::dcsf::Store::load()?).await?;
+        self.add_https(&dns, &ctx, server);
+        for id in [MF_O, MF_T] {
+            let (ctx, dns) = self.nf(id)?;
+            let config = xr::mf::MfConfig {
+                dcsf_host: self.host(DCSF_O)?,
+                timers: dc_timers(),
+            };
+            let (mf, server) = xr::mf::start(&ctx, config).await?;
+            self.add_https(&dns, &ctx, server);
+            self.mfs.insert(id.to_owned(), mf);
+        }
+        Ok(())
+    }
+
+    /// The two IMS networks: P-CSCF, S-CSCF, IMS AS and IBCF on each side, wired by hostname.
+    pub(super) async fn ims(&mut self) -> anyhow::Result<()> {
+        let timers = self.options.timers;
+        for (pcscf, scscf) in [(PCSCF_O, SCSCF_O), (PCSCF_T, SCSCF_T)] {
+            let (ctx, dns) = self.nf(pcscf)?;
+            let config = cscf::pcscf::PcscfConfig {
+                scscf_host: self.host(scscf)?,
+                timers,
+            };
+            let node = cscf::pcscf::start(&ctx, config).await?;
+            self.add_sip(&dns, &ctx, node);
+        }
+        for (scscf, domain, as_id, ibcf) in
+            [(SCSCF_O, ORIG, AS_O, IBCF_O), (SCSCF_T, TERM, AS_T, IBCF_T)]
+        {
+            let (ctx, dns) = self.nf(scscf)?;
+            let config = cscf::scscf::ScscfConfig {
+                domain: domain.into(),
+                as_host: self.host(as_id)?,
+                ibcf_host: self.host(ibcf)?,
+                timers,
+            };
+            let node = cscf::scscf::start(&ctx, config).await?;
+            self.add_sip(&dns, &ctx, node);
+        }
+        self.ibcfs().await?;
+        self.application_servers().await
+    }
+
+    async fn ibcfs(&mut self) -> anyhow::Result<()> {
+        let timers = self.options.timers;
+        let sides = [
+            (IBCF_O, ORIG, SCSCF_O, TERM, IBCF_T, true),
+            (IBCF_T, TERM, SCSCF_T, ORIG, IBCF_O, false),
+        ];
+        for (id, domain, scscf, peer_domain, peer, originating) in sides {
+            let (ctx, dns) = self.nf(id)?;
+            let config = ibcf::IbcfConfig {
+                domain: domain.into(),
+                scscf_host: self.host(scscf)?,
+                peers: [(peer_domain.to_owned(), self.host(peer)?)].into(),
+                trunk_domains: if originating {
+                    vec!["enterprise.example".into()]
+                } else {
+                    Vec::new()
+                },
+                tamper: if originating {
+                    self.options.setup.nni_tamper.clone()
+                } else {
+                    None
+                },
+                timers,
+            };
+            let node = ibcf::start(&ctx, config).await?;
+            self.add_sip(&dns, &ctx, node);
+        }
+        Ok(())
+    }
+
+    /// Each operator's IMS AS, running the solution's flow.
+    async fn application_servers(&mut self) -> anyhow::Result<()> {
+        let needs = self.options.needs;
+        let mf = |id: &str| -> anyhow::Result<Option<String>> {
+            match needs.dc_network {
+                true => self.host(id).map(Some),
+                false => Ok(None),
+            }
+        };
+        let flow = (self.options.as_flow)();
+        let originating = ims_as::AsConfig {
+            role: ims_as::Role::Originating {
+                hss_host: self.host(HSS_O)?,
+                sti_as_host: self.host(STI_AS_O)?,
+            },
+            flow: flow.clone(),
+            nef_host: match needs.nef_authz {
+                true => Some(self.host(NEF_O)?),
+                false => None,
+            },
+            timers: self.options.timers,
+            mf_host: mf(MF_O)?,
+        };
+        let terminating = ims_as::AsConfig {
+            role: ims_as::Role::Terminating {
+                sti_vs_host: self.host(STI_VS_T)?,
+                hss_host: match needs.nef_authz {
+                    true => Some(self.host(HSS_T)?),
+                    false => None,
+                },
+            },
+            flow,
+            nef_host: None,
+            timers: self.options.timers,
+            mf_host: mf(MF_T)?,
+        };
+        for (id, config) in [(AS_O, originating), (AS_T, terminating)] {
+            let (ctx, dns) = self.nf(id)?;
+            let node = ims_as::start(&ctx, config).await?;
+            self.add_sip(&dns, &ctx, node);
+        }
+        Ok(())
+    }
+
+    /// The users: UEs registered to their operator, and the enterprise PBX on its trunk.
+    pub(super) async fn users(&mut self) -> anyhow::Result<()> {
+        let users = [
+            (UE_A, ORIG, PCSCF_O),
+            (UE_M, ORIG, PCSCF_O),
+            (UE_X, ORIG, PCSCF_O),
+            (UE_B, TERM, PCSCF_T),
+        ];
+        for (id, domain, pcscf) in users {
+            let access = Access::Pcscf {
+                pcscf_host: self.host(pcscf)?,
+                domain: domain.into(),
+            };
+            let impu = self.description.ue(id)?.impu.clone();
+            let dc = self.options.setup.dc.map(|d| ue::DcConfig {
+                timers: dc_timers(),
+                accept: d != DcSetup::Decline,
+                unreachable: d == DcSetup::Unreachable,
+                bootstrap: d == DcSetup::Bootstrap,
+            });
+            // A UE's name for itself (Via sent-by); it is not in DNS, responses come back by
+            // the Via's received address.
+            self.user(id, &format!("{id}.{domain}"), impu, access, dc)
+                .await?;
+        }
+        let access = Access::Trunk {
+            ibcf_host: self.host(IBCF_O)?,
+        };
+        let impu = self.description.ue("ue-pbx")?.impu.clone();
+        let host = self.host(PBX)?;
+        let port = self.user(PBX, &host, impu, access, None).await?;
+        self.entries.push(Entry::new(&host).with_sip(port));
+        Ok(())
+    }
+
+    /// Starts one user agent; its SIP port.
+    async fn user(
+        &mut self,
+        id: &str,
+        host: &str,
+        impu: String,
+        access: Access,
+        dc: Option<ue::DcConfig>,
+    ) -> anyhow::Result<u16> {
+        let (ctx, dns) = self.ctx(id, host);
+        let config = UeConfig {
+            impu,
+            access,
+            timers: self.options.timers,
+            wait: std::time::Duration::from_secs(5),
+            auto_answer: self.options.auto_answer,
+            dc,
+        };
+        let ue = Ue::start(&ctx, config).await?;
+        let addr = ue.endpoint().local_addr();
+        dns.set_node_addr(addr);
+        self.ues.insert(id.to_owned(), ue);
+        Ok(addr.port())
+    }
+
+    /// Starts the DNS with every NF's records; the world is up.
+    pub(super) fn finish(self) -> anyhow::Result<World> {
+        let dns = DnsServer::start(&self.entries, self.tap.clone())?;
+        let _ = self.server.set(dns.local_addr());
+        let mut addresses: Vec<(SocketAddr, String)> = vec![(dns.local_addr(), DNS.into())];
+        addresses.extend(
+            self.sip
+                .iter()
+                .map(|n| (n.endpoint.local_addr(), n.endpoint.node().to_owned())),
+        );
+        addresses.extend(
+            self.ues
+                .iter()
+                .map(|(id, u)| (u.endpoint().local_addr(), id.clone())),
+        );
+        addresses.extend(
+            self.http
+                .iter()
+                .map(|(id, server)| (server.local_addr(), id.clone())),
+        );
+        Ok(World {
+            tap: self.tap,
+            description: self.description,
+            ues: self.ues,
+            dc: self.options.setup.dc,
+            mfs: self.mfs,
+            authz: self.authz,
+            sip: self.sip,
+            http: self.http,
+            dns: Some(dns),
+            addresses,
+            startup: std::time::Duration::ZERO,
+        })
+    }
+}
