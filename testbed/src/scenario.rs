@@ -76,6 +76,9 @@ pub enum Require {
     DisplayName(&'static str),
     /// A name-addr header has no display name.
     NoDisplayName(&'static str),
+    /// An Identity header's PASSporT has this claim (an RFC 6901 pointer into its claims:
+    /// `/rcd/nam`).
+    IdentityClaim(&'static str),
     /// The JSON body has this member (an RFC 6901 pointer: `/signingRequest/rcd`).
     Json(&'static str),
     /// The JSON body lacks this member.

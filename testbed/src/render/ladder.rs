@@ -11,14 +11,14 @@ use super::note_line;
 use crate::run::Run;
 use crate::scenario::content::Content;
 
-/// Headers a reviewer of a security testbed wants to see change.
+/// Headers a reviewer of a security testbed wants to see change (From too, once it carries
+/// `verstat`).
 pub const SECURITY_HEADERS: &[&str] = &[
     "P-Asserted-Identity",
     "Identity",
     "Call-Info",
     "Authorization",
     "WWW-Authenticate",
-    "From",
 ];
 
 /// How a message travelled, as the views write it.
@@ -190,6 +190,11 @@ fn security_lines(message: &Message) -> Vec<String> {
         for name in SECURITY_HEADERS {
             for value in content.header_values(name) {
                 lines.push(format!("{name}: {value}"));
+            }
+        }
+        for value in content.header_values("From") {
+            if value.contains("verstat=") {
+                lines.push(format!("From: {value}"));
             }
         }
         for l in content.body().lines() {

@@ -144,7 +144,12 @@ fn verstat(observed: &Observed, header: &str, want: &str) -> Outcome {
         .and_then(|a| a.uri_param("verstat").map(str::to_owned))
         .unwrap_or_else(|| "(none)".into());
     let uri = addr.as_ref().map_or("(none)".into(), |a| a.uri.clone());
-    Outcome::new(what, got == want, format!("{header} {uri} verstat={got}"))
+    let uri = uri.split(";verstat=").next().unwrap_or_default();
+    Outcome::new(
+        what,
+        got == want,
+        format!("{header} {uri} with verstat={got}"),
+    )
 }
 
 fn name(observed: &Observed, want: Option<&str>) -> Outcome {

@@ -415,6 +415,9 @@ async fn prepare(
                 .request_allocation(&ue.impu(), id3p)
                 .await
                 .map_err(|e| anyhow::anyhow!("step 0a: {e}"))?;
+            // The UE is told by its enterprise, not by a message in the trace: the barrier
+            // puts its note after the allocation.
+            world.settle(QUIET, BOUND).await;
             ue.use_impu(&allocation.impu);
             world.settle(QUIET, BOUND).await;
         }

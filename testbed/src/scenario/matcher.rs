@@ -106,16 +106,20 @@ impl<'a> Read<'a> {
 pub fn match_steps(figure: &Figure, trace: &[Record]) -> Vec<StepResult> {
     let read = Read::new(trace);
     let mut step_start = 0;
+    // The last message a taken step matched: what a step's first hop answers, if it is a
+    // response (`Require::AnswersPrevious`) or in the same dialog.
+    let mut last_message = None;
     figure
         .steps
         .iter()
         .map(|step| {
             let status = match &step.plan {
                 Plan::Taken => {
-                    let (status, first) = find_step(&read, step, step_start);
+                    let (status, first, last) = find_step(&read, step, step_start, last_message);
                     if let Some(first) = first {
                         step_start = first + 1;
                     }
+                    last_message = last.or(last_message);
                     status
                 }
                 Plan::NotTaken(why) => absent(&read, step).unwrap_or(Status::NotTaken { why }),
@@ -129,18 +133,29 @@ pub fn match_steps(figure: &Figure, trace: &[Record]) -> Vec<StepResult> {
         .collect()
 }
 
-/// A taken step: its hops in order from `start`; the index of the first one found.
-fn find_step(read: &Read<'_>, step: &Step, start: usize) -> (Status, Option<usize>) {
+/// A taken step: its hops in order from `start`; the index of the first one found, and of the
+/// last message found. `previous` is the last message the steps before matched.
+fn find_step(
+    read: &Read<'_>,
+    step: &Step,
+    start: usize,
+    mut previous: Option<usize>,
+) -> (Status, Option<usize>, Option<usize>) {
     let mut cursor = start;
     let mut first = None;
-    let mut previous: Option<usize> = None;
+    let mut last_message = None;
     let mut found = Vec::with_capacity(step.hops.len());
     for hop in &step.hops {
         let at = (cursor..read.trace.len()).find(|&i| matches(read, hop, i, previous));
         if let Some(i) = at {
             cursor = i + 1;
             first.get_or_insert(i);
-            previous = Some(i);
+            // Requirements on "the previous hop" mean the previous message (an action
+            // between a request and its response does not count).
+            if read.content[i].is_some() {
+                previous = Some(i);
+                last_message = Some(i);
+            }
         }
         found.push(at);
     }
@@ -151,7 +166,7 @@ fn find_step(read: &Read<'_>, step: &Step, start: usize) -> (Status, Option<usiz
     } else {
         Status::Missing { records: found }
     };
-    (status, first)
+    (status, first, last_message)
 }
 
 /// `Some(Happened)` if the step's first hop is anywhere in the trace.
@@ -252,6 +267,12 @@ fn carries(
             .and_then(|j| json_text(&j, pointer))
             .is_some_and(|v| v.contains(part)),
         Require::Status(code) => content.status() == Some(*code),
+        Require::IdentityClaim(pointer) => content.header_values("Identity").iter().any(|v| {
+            stir::IdentityHeader::parse(v)
+                .ok()
+                .and_then(|h| stir::passport::decode(&h.jws).ok())
+                .is_some_and(|d| d.claims_json.pointer(pointer).is_some())
+        }),
         Require::Dcmap => content.body().lines().any(|l| l.starts_with("a=dcmap:")),
         Require::SameDialog => previous_content(read, previous)
             .is_some_and(|p| p.call_id().is_some() && p.call_id() == content.call_id()),

@@ -25,7 +25,7 @@ pub const SOLUTION: Solution = Solution {
     number: 1,
     key_issue: KI1,
     clause: "6.1",
-    title: "3P ID information in the HSS or a repository",
+    title: "3P ID info in HSS or a repository",
     short: "3P ID via HSS",
     figures: &["6.1.2-1", "6.1.2-2"],
     needs: Needs {
@@ -155,7 +155,7 @@ fn originating(answer: Answer) -> Vec<Step> {
             "the IMS AS returns the INVITE with the 3P ID (P-Asserted-Identity display name) and the Identity header",
             vec![
                 hop(&[AS_O], &[SCSCF_O], invite())
-                    .with(Require::Header("Identity"))
+                    .with(Require::IdentityClaim("/rcd/nam"))
                     .with(Require::DisplayName("P-Asserted-Identity")),
             ],
         ),

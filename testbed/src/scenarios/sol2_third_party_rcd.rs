@@ -27,7 +27,7 @@ pub const SOLUTION: Solution = Solution {
     number: 2,
     key_issue: KI1,
     clause: "6.2",
-    title: "3P ID and RCD from the 3P ID server, signed over Ms",
+    title: "3P ID and RCD signed over Ms",
     short: "3P ID+RCD, Ms",
     figures: &["6.2.2.2-1", "6.2.2.3-1"],
     needs: Needs {
@@ -116,6 +116,22 @@ fn lookup(lookup: Lookup) -> Vec<Hop> {
     hops
 }
 
+/// What the STI-VS does: decode the shaken PASSporT, fetch its certificate from x5u, verify.
+/// A claim that does not match the call stops it before the certificate is fetched.
+fn verification(verified: Verified) -> Vec<Hop> {
+    let mut hops = vec![token(&[STI_VS_T], "shaken")];
+    match verified {
+        Verified::Failed(reason) => {
+            hops.push(act(&[STI_VS_T], Act::VerifyIdentity).refused(reason));
+        }
+        Verified::Both | Verified::NumberOnly => hops.extend([
+            hop(&[STI_VS_T], &[STI_CR_O], http("GET", "/certs/")),
+            act(&[STI_VS_T], Act::VerifyIdentity),
+        ]),
+    }
+    hops
+}
+
 /// Steps shared by both figures from "request signing" on; `ids` are the TR's numbers.
 fn signing_and_on(
     ids: [&'static str; 10],
@@ -123,10 +139,6 @@ fn signing_and_on(
     caller_side: &'static [&'static str],
     caller_first_hop: &'static [&'static str],
 ) -> Vec<Step> {
-    let verify = match verified {
-        Verified::Failed(reason) => act(&[STI_VS_T], Act::VerifyIdentity).refused(reason),
-        _ => act(&[STI_VS_T], Act::VerifyIdentity),
-    };
     let verstat = match verified {
         Verified::Failed(_) => "verstat=TN-Validation-Failed",
         _ => "verstat=TN-Validation-Passed",
@@ -189,11 +201,7 @@ fn signing_and_on(
             ids[5],
             ("STI-VS", "(internal)"),
             "the STI-VS fetches the certificate from x5u, checks its chain and TNAuthList, and verifies each signature and RCD digest",
-            vec![
-                token(&[STI_VS_T], "shaken"),
-                hop(&[STI_VS_T], &[STI_CR_O], http("GET", "/certs/")),
-                verify,
-            ],
+            verification(verified),
         ),
         Step::new(
             ids[6],

@@ -29,7 +29,7 @@ pub const SOLUTION: Solution = Solution {
     number: 3,
     key_issue: KI1,
     clause: "6.3",
-    title: "RCD URL or concrete RCD from the HSS",
+    title: "RCD URL or RCD from the HSS",
     short: "RCD from HSS",
     figures: &["6.3.2-1"],
     needs: Needs {

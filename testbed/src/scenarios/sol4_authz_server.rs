@@ -33,7 +33,7 @@ pub const SOLUTION: Solution = Solution {
     number: 4,
     key_issue: KI1,
     clause: "6.4",
-    title: "the enterprise's authorization server, via the NEF",
+    title: "3P authorization server via NEF",
     short: "3P authz, NEF",
     figures: &["6.4.2-1"],
     needs: Needs {

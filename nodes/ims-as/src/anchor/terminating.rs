@@ -98,18 +98,21 @@ impl Mf<'_> {
             if code == 100 {
                 continue;
             }
-            let mut answer = None;
             if let Some(mut up) = prepare_response_forward(&response) {
-                if (200..300).contains(&code) {
-                    answer = sdp::take_answer(&mut up);
+                let answer = (200..300)
+                    .contains(&code)
+                    .then(|| sdp::take_answer(&mut up))
+                    .flatten();
+                // The MF gets the callee's answer before the 2xx goes on: its side of the
+                // channel is ready when the caller learns the call is up, and the trace's
+                // order does not depend on which of the two finishes first.
+                if let Some(section) = answer
+                    && !completed
+                {
+                    completed = true;
+                    self.complete(&call_id, section).await;
                 }
                 let _ = incoming.relay(up).await;
-            }
-            if let Some(section) = answer
-                && !completed
-            {
-                completed = true;
-                self.complete(&call_id, section).await;
             }
             if code >= 200 {
                 final_code.get_or_insert(code);
