@@ -44,7 +44,7 @@ pub const MS_TWO_REQUESTS: Choice = Choice {
 
 /// `6.2-term-display`.
 pub const TERM_DISPLAY: Choice = Choice {
-    id: "6.2-term-display",
+    id: ims_as::choices::TERM_DISPLAY,
     clause: "6.2.2.2 step 10",
     question: "What the callee is given when the caller's number verifies but the RCD does not.",
     answer: "The terminating IMS AS adds verstat to P-Asserted-Identity and From, and removes every name the callee could show (display names, the `rcd` Identity, Call-Info rcd-jcard) unless `rcd` claims verified with intact digests (an `rcd` PASSporT, or a `shaken` one carrying them); the name shown is then the signed `nam`, whatever the header said.",

@@ -204,6 +204,27 @@ fn bench(calls: usize, dc: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One line per run on standard error: the verdict, the counts, the timings.
+fn verdict(result: &run::Run) {
+    let (seen, counted) = result.step_count();
+    let ok = result.outcomes.iter().filter(|o| o.passed).count();
+    let verdict = if result.passed() { "PASS" } else { "FAIL" };
+    eprintln!(
+        "{verdict} {:<20} {seen}/{counted} TR steps ({} n/a or prevented), {ok}/{} outcomes · world up {:.1} ms · answered after {:.1} ms (ringing included) · run {:.0} ms{}",
+        result.variant.name(),
+        result.steps.len() - counted,
+        result.outcomes.len(),
+        result.timing.startup.as_secs_f64() * 1e3,
+        result.timing.call_setup.as_secs_f64() * 1e3,
+        result.timing.total.as_secs_f64() * 1e3,
+        result
+            .error
+            .as_ref()
+            .map(|e| format!(" · error: {e}"))
+            .unwrap_or_default()
+    );
+}
+
 fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
     let variants = if args.all {
         scenarios::all()
@@ -253,23 +274,7 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
                 Format::Mermaid => println!("{}", render::mermaid(&result)),
             }
         }
-        let (seen, counted) = result.step_count();
-        let ok = result.outcomes.iter().filter(|o| o.passed).count();
-        let verdict = if result.passed() { "PASS" } else { "FAIL" };
-        eprintln!(
-            "{verdict} {:<20} {seen}/{counted} TR steps ({} n/a or prevented), {ok}/{} outcomes · world up {:.1} ms · answered after {:.1} ms (ringing included) · run {:.0} ms{}",
-            variant.name(),
-            result.steps.len() - counted,
-            result.outcomes.len(),
-            result.timing.startup.as_secs_f64() * 1e3,
-            result.timing.call_setup.as_secs_f64() * 1e3,
-            result.timing.total.as_secs_f64() * 1e3,
-            result
-                .error
-                .as_ref()
-                .map(|e| format!(" · error: {e}"))
-                .unwrap_or_default()
-        );
+        verdict(&result);
         if !result.passed() {
             failed += 1;
         }

@@ -10,7 +10,7 @@ use crate::choices::Choice;
 use crate::run::judge::Check;
 use crate::run::play::Script;
 use crate::scenario::Figure;
-use crate::world::Setup;
+use crate::world::{Family, Setup};
 
 /// A key issue of TR 33.790 clause 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,27 +26,6 @@ pub const KI1: KeyIssue = KeyIssue {
     number: 1,
     title: "third-party IDs",
 };
-
-/// Which network functions beyond the core a world needs. The core is always there: the two
-/// operators' CSCFs, IBCFs, IMS ASs, HSSs, STI-AS/VS/CR, the enterprise's 3P ID server and
-/// IP-PBX, the UEs and the DNS.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Needs {
-    /// The NEF and the enterprise's 3P authorization server (solution 4).
-    pub nef_authz: bool,
-    /// Each operator's MF and the DCSF (bootstrap and application data channels).
-    pub dc_network: bool,
-}
-
-impl Needs {
-    /// What either needs.
-    pub fn union(self, other: Needs) -> Needs {
-        Needs {
-            nef_authz: self.nef_authz || other.nef_authz,
-            dc_network: self.dc_network || other.dc_network,
-        }
-    }
-}
 
 /// Builds the IMS AS behaviour a solution's operators deploy (`ims_as::flows::*`).
 pub type AsFlow = fn() -> std::sync::Arc<dyn ims_as::Flow>;
@@ -66,8 +45,10 @@ pub struct Solution {
     pub short: &'static str,
     /// The figures its variants follow.
     pub figures: &'static [&'static str],
-    /// What its world needs beyond the core (a variant may need more: [`Setup::needs`]).
-    pub needs: Needs,
+    /// The network function families its world needs beyond the core (a variant may need
+    /// more: [`Setup::needs`]). The core is always there: the two operators' CSCFs, IBCFs, IMS
+    /// ASs, HSSs, STI-AS/VS/CR, the enterprise's 3P ID server and IP-PBX, the UEs and the DNS.
+    pub needs: &'static [Family],
     /// The testbed choices it makes (the rows of the choices table that are its own).
     pub choices: &'static [Choice],
     /// What its operators' IMS ASs do.
@@ -119,10 +100,9 @@ impl Variant {
         crate::scenarios::solution(self.solution)
     }
 
-    /// What its world needs: its solution's needs and its own.
-    pub fn needs(&self) -> Needs {
-        self.solution()
-            .map_or(Needs::default(), |s| s.needs)
-            .union(self.setup.needs)
+    /// The families its world needs: its solution's and its own.
+    pub fn needs(&self) -> Vec<Family> {
+        let solution = self.solution().map_or(&[][..], |s| s.needs);
+        crate::world::family::union(solution, &self.setup.needs)
     }
 }

@@ -83,7 +83,9 @@ fn party(text: &str) -> Party {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// The Identity header value: the argument, or standard input for `-`; a leading
+/// `Identity:` is dropped.
+fn identity_value(args: &Args) -> anyhow::Result<String> {
     let mut value = if args.identity == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
@@ -96,12 +98,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         value = rest.to_owned();
     }
-    let now = crate::parse_time(&args.now)?;
-    let facts = SipFacts {
-        orig: args.from.as_deref().map(party),
-        dest: args.to.as_deref().map(party),
-        date: args.date.as_deref().map(crate::parse_time).transpose()?,
-    };
+    Ok(value)
+}
+
+/// The trust anchors: `--trust-anchor` files, else the fixture STI-CA.
+fn anchors(args: &Args) -> anyhow::Result<TrustAnchors> {
     let mut anchors = TrustAnchors::default();
     if args.trust_anchors.is_empty() {
         anchors =
@@ -111,6 +112,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let pem = std::fs::read(path).with_context(|| path.display().to_string())?;
         anchors.extend(TrustAnchors::from_pem(&pem).with_context(|| path.display().to_string())?);
     }
+    Ok(anchors)
+}
+
+/// Content behind RCD URIs given as `--content URI=FILE`.
+fn content(args: &Args) -> anyhow::Result<Fetched> {
     let mut fetched = Fetched::new();
     for entry in &args.content {
         let (uri, file) = entry.split_once('=').context("--content wants URI=FILE")?;
@@ -119,39 +125,74 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             std::fs::read(file).with_context(|| file.to_owned())?,
         );
     }
-    let fetcher = match &args.cert {
-        Some(path) => Fetcher::File(StaticFetcher {
+    Ok(fetched)
+}
+
+/// Where certificates come from: `--cert`, else x5u over HTTPS (`--resolve` overrides).
+fn fetcher(args: &Args) -> anyhow::Result<Fetcher> {
+    if let Some(path) = &args.cert {
+        return Ok(Fetcher::File(StaticFetcher {
             chains: Default::default(),
             fallback: Some(std::fs::read(path).with_context(|| path.display().to_string())?),
-        }),
-        None => {
-            let ca = match &args.tls_ca {
-                Some(path) => std::fs::read(path).with_context(|| path.display().to_string())?,
-                None => fixtures::read(fixtures::TLS_CA)?,
-            };
-            let mut entries = HashMap::new();
-            for entry in &args.resolve {
-                let (host, addr) = entry
-                    .split_once('=')
-                    .context("--resolve wants HOST=ADDR:PORT")?;
-                entries.insert(
-                    host.to_ascii_lowercase(),
-                    addr.parse()
-                        .with_context(|| format!("{addr:?} is not ADDR:PORT"))?,
-                );
-            }
-            let resolver = StaticResolver {
-                entries,
-                fallback_to_system: true,
-            };
-            let client = Client::new(
-                tls::client_config(tls::roots_from_pem(&ca)?, None)?,
-                Arc::new(resolver),
-            )
-            .with_timeout(Duration::from_millis(args.timeout_ms));
-            Fetcher::Https(X5uFetcher::new(client, true))
-        }
+        }));
+    }
+    let ca = match &args.tls_ca {
+        Some(path) => std::fs::read(path).with_context(|| path.display().to_string())?,
+        None => fixtures::read(fixtures::TLS_CA)?,
     };
+    let mut entries = HashMap::new();
+    for entry in &args.resolve {
+        let (host, addr) = entry
+            .split_once('=')
+            .context("--resolve wants HOST=ADDR:PORT")?;
+        entries.insert(
+            host.to_ascii_lowercase(),
+            addr.parse()
+                .with_context(|| format!("{addr:?} is not ADDR:PORT"))?,
+        );
+    }
+    let resolver = StaticResolver {
+        entries,
+        fallback_to_system: true,
+    };
+    let client = Client::new(
+        tls::client_config(tls::roots_from_pem(&ca)?, None)?,
+        Arc::new(resolver),
+    )
+    .with_timeout(Duration::from_millis(args.timeout_ms));
+    Ok(Fetcher::Https(X5uFetcher::new(client, true)))
+}
+
+/// An Identity value that does not even parse: the answer a verification service gives.
+fn unparsable(args: &Args, error: stir::Error) -> anyhow::Result<ExitCode> {
+    let answer = error.sip_answer();
+    if args.json {
+        let response = ms::VerificationResponse::new(Vec::new(), Some(&Err(error.clone())));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "verificationResponse": response, "sip": answer, "reason": error.to_string() })
+            )?
+        );
+    } else {
+        println!(
+            "Result: FAIL {answer}\n  {error}\n  verstat {}",
+            error.verstat()
+        );
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// `testbed verify`: decode, verify each PASSporT, print, answer.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let value = identity_value(&args)?;
+    let now = crate::parse_time(&args.now)?;
+    let facts = SipFacts {
+        orig: args.from.as_deref().map(party),
+        dest: args.to.as_deref().map(party),
+        date: args.date.as_deref().map(crate::parse_time).transpose()?,
+    };
+    let (anchors, fetched, fetcher) = (anchors(&args)?, content(&args)?, fetcher(&args)?);
     let policy = Policy {
         freshness: args.freshness,
     };
@@ -163,32 +204,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         policy: &policy,
         fetched: &fetched,
     };
+    let identities = match IdentityHeader::from_headers([value.as_str()]) {
+        Ok(ids) => ids,
+        Err(error) => return unparsable(&args, error),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-
-    let identities = match IdentityHeader::from_headers([value.as_str()]) {
-        Ok(ids) => ids,
-        Err(error) => {
-            let answer = error.sip_answer();
-            if args.json {
-                let response = ms::VerificationResponse::new(Vec::new(), Some(&Err(error.clone())));
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({ "verificationResponse": response, "sip": answer, "reason": error.to_string() })
-                    )?
-                );
-            } else {
-                println!(
-                    "Result: FAIL {answer}\n  {error}\n  verstat {}",
-                    error.verstat()
-                );
-            }
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-
     let mut all_passed = true;
     let mut results = Vec::new();
     let mut shaken_outcome = None;

@@ -3,7 +3,11 @@
 //! it all again. Which NFs exist and where they live is data (`fixtures/world.toml`); each NF
 //! family has its own start function ([`start`]), which wires its settings by hostname only.
 
+pub mod family;
 mod start;
+
+pub use family::Family;
+pub use start::Builder;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,7 +24,7 @@ use proto::sip::Timers;
 use serde::Deserialize;
 use ue::Ue;
 
-use crate::solution::{AsFlow, Needs};
+use crate::solution::AsFlow;
 
 /// The world description (`fixtures/world.toml`).
 #[derive(Debug, Clone, Deserialize)]
@@ -94,8 +98,8 @@ impl Description {
 /// What a scenario variant changes in the world before it starts (the threat switches).
 #[derive(Debug, Clone, Default)]
 pub struct Setup {
-    /// Network functions the variant needs beyond its solution's.
-    pub needs: Needs,
+    /// Network function families the variant needs beyond its solution's.
+    pub needs: Vec<Family>,
     /// The originating network's egress IBCF manipulates INVITEs on the NNI.
     pub nni_tamper: Option<ibcf::Tamper>,
     /// The UEs are DC-capable (TS 26.114): calls offer a peer-to-peer data channel.
@@ -146,7 +150,7 @@ pub struct Options {
     /// The variant's threat switches.
     pub setup: Setup,
     /// Which NF families to start beyond the core.
-    pub needs: Needs,
+    pub needs: Vec<Family>,
     /// The key issue #1 flow the operators' IMS ASs run.
     pub as_flow: AsFlow,
     /// Callees answer at once (benchmarks) instead of ringing until told (scenarios).
@@ -186,16 +190,16 @@ impl World {
     /// Starts every network function the options call for and the DNS that finds them.
     pub async fn start(description: Description, options: Options) -> anyhow::Result<World> {
         let began = Instant::now();
+        let families = options.needs.clone();
         let mut b = start::Builder::new(description, options);
+        // The families first: the core's NFs are configured by what exists (names resolve
+        // through the DNS, which starts last, so the order does not matter otherwise).
+        for family in families {
+            (family.start)(&mut b).await?;
+        }
         b.stir_shaken().await?;
         b.hss().await?;
         b.enterprise().await?;
-        if b.options.needs.nef_authz {
-            b.nef_and_authz().await?;
-        }
-        if b.options.needs.dc_network {
-            b.dc_network().await?;
-        }
         b.ims().await?;
         b.users().await?;
         let mut world = b.finish()?;

@@ -343,7 +343,7 @@ fn caller_cancels_while_the_callee_rings() -> Result<(), Failed> {
             clock: proto::clock::Clock::Fixed(description.start_time()?),
             timers: testbed::run::scenario_timers(),
             setup: testbed::world::Setup::default(),
-            needs: testbed::solution::Needs::default(),
+            needs: Vec::new(),
             as_flow: scenarios::sol2_third_party_rcd::SOLUTION.as_flow,
             auto_answer: false,
         };

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod anchor;
+pub mod choices;
 mod error;
 pub mod flows;
 pub mod io;

@@ -46,13 +46,9 @@ fn participants(run: &Run) -> Vec<String> {
     participants
 }
 
-/// The diagram.
-pub fn mermaid(run: &Run) -> String {
-    let idx = Index::new(run);
-    let participants = participants(run);
-    let first = participants.first().map_or("testbed".to_owned(), |p| id(p));
+/// The diagram's first lines: a comment naming the run, the participants.
+fn preamble(out: &mut String, run: &Run, participants: &[String]) {
     let v = &run.variant;
-    let mut out = String::new();
     let _ = writeln!(
         out,
         "%% {} — TR 33.790 §{} Figure {}",
@@ -62,9 +58,18 @@ pub fn mermaid(run: &Run) -> String {
     );
     let _ = writeln!(out, "sequenceDiagram");
     let _ = writeln!(out, "    autonumber");
-    for p in &participants {
+    for p in participants {
         let _ = writeln!(out, "    participant {} as {p}", id(p));
     }
+}
+
+/// The diagram.
+pub fn mermaid(run: &Run) -> String {
+    let idx = Index::new(run);
+    let participants = participants(run);
+    let first = participants.first().map_or("testbed".to_owned(), |p| id(p));
+    let mut out = String::new();
+    preamble(&mut out, run, &participants);
     // Steps not taken or prevented are noted where they would have come: before the next
     // step that was seen.
     let mut pending = 0;

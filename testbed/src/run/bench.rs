@@ -9,7 +9,6 @@ use proto::clock::Clock;
 use super::play::p2p_channels;
 use super::scenario_timers;
 use crate::node::{UE_A, UE_B};
-use crate::solution::Needs;
 use crate::world::{DcSetup, Description, Options, Setup, World};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -25,7 +24,7 @@ async fn world(seed: u64, dc: Option<DcSetup>) -> anyhow::Result<World> {
             dc,
             ..Setup::default()
         },
-        needs: Needs::default(),
+        needs: Vec::new(),
         as_flow: crate::scenarios::sol2_third_party_rcd::SOLUTION.as_flow,
         auto_answer: true,
     };

@@ -13,7 +13,7 @@ use crate::node::*;
 use crate::run::judge::Check;
 use crate::run::play::{Prep, Script};
 use crate::scenario::{Figure, Require, Step, act, hop, http, http_response, invite, token};
-use crate::solution::{KI1, Needs, Solution, Threat, Variant};
+use crate::solution::{KI1, Solution, Threat, Variant};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -28,10 +28,7 @@ pub const SOLUTION: Solution = Solution {
     title: "3P ID info in HSS or a repository",
     short: "3P ID via HSS",
     figures: &["6.1.2-1", "6.1.2-2"],
-    needs: Needs {
-        nef_authz: false,
-        dc_network: false,
-    },
+    needs: &[],
     choices: &[STORAGE, HSS_FETCH, PASSPORT],
     as_flow: ims_as::flows::hss_id_info,
     variants,
@@ -55,7 +52,7 @@ pub const HSS_FETCH: Choice = Choice {
 
 /// `6.1-passport`.
 pub const PASSPORT: Choice = Choice {
-    id: "6.1-passport",
+    id: ims_as::choices::SOL1_PASSPORT,
     clause: "6.1.2 steps 7-8",
     question: "What the signing server signs for the third party ID information, and in which PASSporT.",
     answer: "One `shaken` PASSporT that also carries the information as RFC 9795 `rcd` claims (`nam`), so the caller's number and the 3P ID verify together: altering either fails the whole verification (TN-Validation-Failed). The 3P ID is shown as the P-Asserted-Identity display name.",
@@ -74,6 +71,13 @@ enum Answer {
 
 /// The originating half, Figure 6.1.2-1 (steps 1–10a).
 fn originating(answer: Answer) -> Vec<Step> {
+    let mut steps = lookup(answer);
+    steps.extend(signing());
+    steps
+}
+
+/// Steps 1–6: the INVITE reaches the IMS AS, which gets the 3P ID information.
+fn lookup(answer: Answer) -> Vec<Step> {
     let answered = hop(&[HSS_O], &[AS_O], http_response("GET", "/sh/v1/3pid-info/"))
         .with(Require::AnswersPrevious);
     let step5 = match answer {
@@ -135,6 +139,12 @@ fn originating(answer: Answer) -> Vec<Step> {
                 act(&[AS_O], Act::IdInfoLookup),
             ],
         ),
+    ]
+}
+
+/// Steps 7–10a: the information signed with the caller's number, and the INVITE sent on.
+fn signing() -> Vec<Step> {
+    vec![
         Step::new(
             "7-8",
             ("IMS AS", "Signing Server"),
@@ -300,6 +310,11 @@ fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
 
 /// Every variant of solution 1.
 pub fn variants() -> Vec<Variant> {
+    [happy(), threats()].concat()
+}
+
+/// The happy paths: the information held by the HSS, or behind its URI.
+fn happy() -> Vec<Variant> {
     vec![
         Variant {
             solution: 1,
@@ -339,6 +354,12 @@ pub fn variants() -> Vec<Variant> {
             ]
             .concat(),
         },
+    ]
+}
+
+/// The threats of §5.1.2 against it.
+fn threats() -> Vec<Variant> {
+    vec![
         Variant {
             solution: 1,
             id: "not-subscribed",

@@ -15,8 +15,8 @@ use crate::run::play::{DcExpect, Prep, Script};
 use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
 };
-use crate::solution::{KI1, Needs, Solution, Threat, Variant};
-use crate::world::{DcSetup, Setup};
+use crate::solution::{KI1, Solution, Threat, Variant};
+use crate::world::{DcSetup, Setup, family};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
@@ -30,10 +30,7 @@ pub const SOLUTION: Solution = Solution {
     title: "3P ID and RCD signed over Ms",
     short: "3P ID+RCD, Ms",
     figures: &["6.2.2.2-1", "6.2.2.3-1"],
-    needs: Needs {
-        nef_authz: false,
-        dc_network: false,
-    },
+    needs: &[],
     choices: &[ID_DATA, NO_ID_DATA, MISMATCH_POLICY, RCD_HEADER],
     as_flow: ims_as::flows::id_server,
     variants,
@@ -41,7 +38,7 @@ pub const SOLUTION: Solution = Solution {
 
 /// `6.2-3pid-data`.
 pub const ID_DATA: Choice = Choice {
-    id: "6.2-3pid-data",
+    id: ims_as::choices::SOL2_3PID_DATA,
     clause: "6.2.2.1 item 2, 6.2.2.2 step 1",
     question: "Where the INVITE carries the optional 3P ID data (\"e.g. the display name in From header or other header info\").",
     answer: "The display name of the From header. No display name means no 3P ID data.",
@@ -49,7 +46,7 @@ pub const ID_DATA: Choice = Choice {
 
 /// `6.2-no-3pid-data`.
 pub const NO_ID_DATA: Choice = Choice {
-    id: "6.2-no-3pid-data",
+    id: ims_as::choices::SOL2_NO_3PID_DATA,
     clause: "6.2.2.1 NOTE 1 and NOTE 3",
     question: "What RCD to use when the INVITE names no 3P ID data.",
     answer: "The 3P ID server's record marked default for that identity; no lookup is suppressed.",
@@ -57,7 +54,7 @@ pub const NO_ID_DATA: Choice = Choice {
 
 /// `6.2-mismatch-policy`.
 pub const MISMATCH_POLICY: Choice = Choice {
-    id: "6.2-mismatch-policy",
+    id: ims_as::choices::SOL2_MISMATCH_POLICY,
     clause: "6.2.2.2 NOTE 1",
     question: "Local policy when the INVITE's 3P ID data matches no record of the caller's identity.",
     answer: "No RCD is signed or presented; the call continues with the caller's number signed (shaken) only.",
@@ -65,7 +62,7 @@ pub const MISMATCH_POLICY: Choice = Choice {
 
 /// `6.2-rcd-header`.
 pub const RCD_HEADER: Choice = Choice {
-    id: "6.2-rcd-header",
+    id: ims_as::choices::SOL2_RCD_HEADER,
     clause: "6.2.2.1 Editor's Note",
     question: "Which SIP header carries the RCD (FFS).",
     answer: "A separate RFC 9795 `rcd` PASSporT in its own Identity header (with `rcdi` over the jCard), the RCD name as the P-Asserted-Identity display name, and the jCard URL in Call-Info with purpose=rcd-jcard and call-reason (RFC 9796).",
@@ -139,10 +136,21 @@ fn signing_and_on(
     caller_side: &'static [&'static str],
     caller_first_hop: &'static [&'static str],
 ) -> Vec<Step> {
-    let verstat = match verified {
-        Verified::Failed(_) => "verstat=TN-Validation-Failed",
-        _ => "verstat=TN-Validation-Passed",
-    };
+    let [a, b, c, d, e, f, g, h, i, j] = ids;
+    let mut steps = signing([a, b, c]);
+    steps.push(crossing(d));
+    steps.extend(verifying([e, f, g], verified));
+    steps.extend(delivering(
+        [h, i, j],
+        verified,
+        caller_side,
+        caller_first_hop,
+    ));
+    steps
+}
+
+/// The RCD signed over Ms: request, signature, answer.
+fn signing(ids: [&'static str; 3]) -> Vec<Step> {
     vec![
         Step::new(
             ids[0],
@@ -175,21 +183,31 @@ fn signing_and_on(
                     )),
             ],
         ),
-        Step::new(
-            ids[3],
-            (
-                "originating IMS system",
-                "terminating IMS system (via IBCFs)",
-            ),
-            "the INVITE leaves through the egress IBCF, crosses the NNI and enters through the ingress IBCF",
-            vec![
-                hop(&[SCSCF_O], &[IBCF_O], invite()).with(Require::Header("Identity")),
-                hop(&[IBCF_O], &[IBCF_T], invite()).with(Require::Header("Identity")),
-                hop(&[IBCF_T], &[SCSCF_T], invite()).with(Require::Header("Identity")),
-            ],
+    ]
+}
+
+/// The INVITE crossing the NNI.
+fn crossing(id: &'static str) -> Step {
+    Step::new(
+        id,
+        (
+            "originating IMS system",
+            "terminating IMS system (via IBCFs)",
         ),
+        "the INVITE leaves through the egress IBCF, crosses the NNI and enters through the ingress IBCF",
+        vec![
+            hop(&[SCSCF_O], &[IBCF_O], invite()).with(Require::Header("Identity")),
+            hop(&[IBCF_O], &[IBCF_T], invite()).with(Require::Header("Identity")),
+            hop(&[IBCF_T], &[SCSCF_T], invite()).with(Require::Header("Identity")),
+        ],
+    )
+}
+
+/// The terminating side's verification over Ms.
+fn verifying(ids: [&'static str; 3], verified: Verified) -> Vec<Step> {
+    vec![
         Step::new(
-            ids[4],
+            ids[0],
             ("terminating IMS system", "STI-VS"),
             "the terminating IMS AS asks the STI-VS over Ms to verify the Identity headers",
             vec![
@@ -198,13 +216,13 @@ fn signing_and_on(
             ],
         ),
         Step::new(
-            ids[5],
+            ids[1],
             ("STI-VS", "(internal)"),
             "the STI-VS fetches the certificate from x5u, checks its chain and TNAuthList, and verifies each signature and RCD digest",
             verification(verified),
         ),
         Step::new(
-            ids[6],
+            ids[2],
             ("STI-VS", "terminating IMS system"),
             "the STI-VS returns verstat and one result per PASSporT",
             vec![
@@ -216,8 +234,23 @@ fn signing_and_on(
                 .with(Require::Json("/verificationResponse/verifyResults")),
             ],
         ),
+    ]
+}
+
+/// Delivery to the callee, the answer, and the caller getting it.
+fn delivering(
+    ids: [&'static str; 3],
+    verified: Verified,
+    caller_side: &'static [&'static str],
+    caller_first_hop: &'static [&'static str],
+) -> Vec<Step> {
+    let verstat = match verified {
+        Verified::Failed(_) => "verstat=TN-Validation-Failed",
+        _ => "verstat=TN-Validation-Passed",
+    };
+    vec![
         Step::new(
-            ids[7],
+            ids[0],
             ("terminating IMS system", "terminating SIP UA"),
             "the INVITE reaches the callee with verstat (and the RCD only if it verified)",
             vec![
@@ -226,7 +259,7 @@ fn signing_and_on(
             ],
         ),
         Step::new(
-            ids[8],
+            ids[1],
             ("terminating SIP UA", "originating IMS system"),
             "the callee rings (180) and answers (200); the answer crosses back over the NNI",
             vec![
@@ -236,7 +269,7 @@ fn signing_and_on(
             ],
         ),
         Step::new(
-            ids[9],
+            ids[2],
             ("originating IMS system", "originating SIP UA"),
             "the caller gets the 18x and the 200",
             vec![
@@ -404,7 +437,12 @@ const IN_TRANSIT: Threat = Threat {
 
 /// Every variant of solution 2.
 pub fn variants() -> Vec<Variant> {
-    let mut v = vec![
+    [happy(), threats(), dc_variants()].concat()
+}
+
+/// The two entry paths, each with its RCD signed, verified and shown.
+fn happy() -> Vec<Variant> {
+    vec![
         Variant {
             solution: 2,
             id: "trunk",
@@ -427,6 +465,18 @@ pub fn variants() -> Vec<Variant> {
             script: call(UE_A, None),
             checks: shown(Q_BRANCH),
         },
+    ]
+}
+
+/// The threats of §5.1.2: what the originating side refuses, and what is tampered with on the
+/// NNI.
+fn threats() -> Vec<Variant> {
+    [refused(), tampered()].concat()
+}
+
+/// Not authorised, no record, a mismatch: the originating side presents no RCD.
+fn refused() -> Vec<Variant> {
+    vec![
         Variant {
             solution: 2,
             id: "not-authorised",
@@ -472,6 +522,12 @@ pub fn variants() -> Vec<Variant> {
             script: call(UE_A, Some("Totally Legit Bank")),
             checks: no_rcd(true, Reason::Mismatch),
         },
+    ]
+}
+
+/// The RCD or the caller's number rewritten on the NNI: the terminating side finds out.
+fn tampered() -> Vec<Variant> {
+    vec![
         Variant {
             solution: 2,
             id: "rcd-tampered",
@@ -534,9 +590,7 @@ pub fn variants() -> Vec<Variant> {
                 },
             ],
         },
-    ];
-    v.extend(dc_variants());
-    v
+    ]
 }
 
 /// Calls between DC-capable UEs.
@@ -556,7 +610,7 @@ fn dc_variants() -> Vec<Variant> {
     bootstrap
         .choices
         .extend([&choices::DC_BOOTSTRAP_ANCHOR, &choices::DC_P2A_REINVITE]);
-    bootstrap.setup.needs.dc_network = true;
+    bootstrap.setup.needs.push(family::DC_NETWORK);
     let mut declined = declined;
     declined.checks.push(Check::Refusal {
         by: UE_B,

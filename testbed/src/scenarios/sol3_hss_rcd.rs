@@ -15,7 +15,7 @@ use crate::run::play::{Prep, Script};
 use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
 };
-use crate::solution::{KI1, Needs, Solution, Threat, Variant};
+use crate::solution::{KI1, Solution, Threat, Variant};
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -32,10 +32,7 @@ pub const SOLUTION: Solution = Solution {
     title: "RCD URL or RCD from the HSS",
     short: "RCD from HSS",
     figures: &["6.3.2-1"],
-    needs: Needs {
-        nef_authz: false,
-        dc_network: false,
-    },
+    needs: &[],
     choices: &[STORAGE, AS_FETCH, RCD_HEADER],
     as_flow: ims_as::flows::hss_rcd,
     variants,
@@ -59,7 +56,7 @@ pub const AS_FETCH: Choice = Choice {
 
 /// `6.3-rcd-header`.
 pub const RCD_HEADER: Choice = Choice {
-    id: "6.3-rcd-header",
+    id: ims_as::choices::SOL3_RCD_HEADER,
     clause: "6.3.2 (\"defined by stage 3\")",
     question: "Which SIP headers carry the signed RCD.",
     answer: "An RFC 9795 `rcd` PASSporT beside the `shaken` one. An RCD URL goes in `jcl` with its `rcdi` digest and in Call-Info purpose=rcd-jcard; concrete RCD is embedded as a jCard in `jcd`, with no Call-Info. On the terminating side the STI-VS fetches the URL (step 9) to check the digest.",
@@ -296,6 +293,11 @@ fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
 
 /// Every variant of solution 3.
 pub fn variants() -> Vec<Variant> {
+    [happy(), threats()].concat()
+}
+
+/// The happy paths: an RCD URL, or concrete RCD.
+fn happy() -> Vec<Variant> {
     vec![
         Variant {
             solution: 3,
@@ -319,6 +321,12 @@ pub fn variants() -> Vec<Variant> {
             script: call(UE_A),
             checks: shown(false),
         },
+    ]
+}
+
+/// A card changed after signing, and an ex-employee.
+fn threats() -> Vec<Variant> {
+    vec![
         Variant {
             solution: 3,
             id: "jcard-changed",

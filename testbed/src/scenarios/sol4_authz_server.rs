@@ -19,8 +19,8 @@ use crate::run::play::{Prep, Script};
 use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response,
 };
-use crate::solution::{KI1, Needs, Solution, Threat, Variant};
-use crate::world::Setup;
+use crate::solution::{KI1, Solution, Threat, Variant};
+use crate::world::{Setup, family};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 const Q_BRANCH: &str = "Q Branch Spy Gadgets";
@@ -36,10 +36,7 @@ pub const SOLUTION: Solution = Solution {
     title: "3P authorization server via NEF",
     short: "3P authz, NEF",
     figures: &["6.4.2-1"],
-    needs: Needs {
-        nef_authz: true,
-        dc_network: false,
-    },
+    needs: &[family::NEF_AUTHZ],
     choices: &[
         S_CSCF,
         TOKEN,
@@ -78,7 +75,7 @@ pub const AUTHORIZATION_HEADER: Choice = Choice {
 
 /// `6.4-name-card`.
 pub const NAME_CARD: Choice = Choice {
-    id: "6.4-name-card",
+    id: ims_as::choices::SOL4_NAME_CARD,
     clause: "6.4.2.1 step 3, NOTE 2, Editor's Note (dynamic name cards FFS)",
     question: "What the enterprise name card is and how it is signed and carried.",
     answer: "A static jCard per employee, served by the authorization server at /cards/<file>; the IMS AS asserts the 3P ID in P-Asserted-Identity (display name = the card's name) and has it signed as orig with the card as an `rcd` PASSporT (nam, jcl, rcdi over the jCard), plus Call-Info purpose=rcd-jcard.",
@@ -86,7 +83,7 @@ pub const NAME_CARD: Choice = Choice {
 
 /// `6.4-rejected`.
 pub const REJECTED: Choice = Choice {
-    id: "6.4-rejected",
+    id: ims_as::choices::SOL4_REJECTED,
     clause: "6.4.2.1 step 3 (\"optionally with a failed code\")",
     question: "What the callee sees when the authorisation is rejected.",
     answer: "The call continues with the caller's own number asserted and signed and no name card; the 3P ID the caller put in From is not the validated number, so the terminating AS marks it verstat=TN-Validation-Failed (P-Asserted-Identity keeps TN-Validation-Passed).",
@@ -94,7 +91,7 @@ pub const REJECTED: Choice = Choice {
 
 /// `6.4-authenticate`.
 pub const AUTHENTICATE: Choice = Choice {
-    id: "6.4-authenticate",
+    id: ims_as::choices::SOL4_AUTHENTICATE,
     clause: "6.4.2.2 (\"authentication … out of scope\")",
     question: "How the authorization server authenticates the UE instead of taking a token.",
     answer: "By challenge and response relayed through the IMS: the server answers with a nonce, the originating IMS AS answers the INVITE 401 with `WWW-Authenticate: Bearer realm, nonce`, the UE re-sends the INVITE with its ES256 signature over the nonce (UE key), and the server checks it against the UE certificate. Nonces are single-use and expire.",
@@ -269,6 +266,11 @@ fn figure(how: How, refused: Option<Reason>, callee: Callee) -> Figure {
         title: "call flow for using a third party identity authorised by the enterprise",
         steps,
     };
+    plan(figure, how, refused)
+}
+
+/// What the option takes and the threat prevents.
+fn plan(figure: Figure, how: How, refused: Option<Reason>) -> Figure {
     let figure = match how {
         How::DesignatedImpu => figure.skip(
             &["0b"],
@@ -358,6 +360,11 @@ const NO_LONGER_OWNED: Threat = Threat {
 
 /// Every variant of solution 4.
 pub fn variants() -> Vec<Variant> {
+    [happy(), threats()].concat()
+}
+
+/// The happy paths: option A and option B.
+fn happy() -> Vec<Variant> {
     vec![
         Variant {
             solution: 4,
@@ -381,6 +388,12 @@ pub fn variants() -> Vec<Variant> {
             script: call(UE_A, Prep::Token { id3p: ID3P_TN }),
             checks: card(),
         },
+    ]
+}
+
+/// Old tokens, the challenge, and a callee not subscribed to verification.
+fn threats() -> Vec<Variant> {
+    vec![
         Variant {
             solution: 4,
             id: "token-expired",

@@ -17,8 +17,8 @@ use ue::{Access, Ue, UeConfig};
 use super::{DcSetup, Description, ORIG, Options, TERM, World, dc_timers};
 use crate::node::*;
 
-/// The world as it is being started.
-pub(super) struct Builder {
+/// The world as it is being started: what family start functions ([`super::family`]) use.
+pub struct Builder {
     pub(super) options: Options,
     description: Description,
     tap: Tap,
@@ -28,8 +28,10 @@ pub(super) struct Builder {
     sip: Vec<SipNode>,
     http: Vec<(String, Server)>,
     ues: BTreeMap<String, Ue>,
-    mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
-    authz: Option<third_party::authz::AuthzHandle>,
+    /// The MFs started (by the DC network family).
+    pub mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
+    /// The enterprise's authorization server (started by its family).
+    pub authz: Option<third_party::authz::AuthzHandle>,
 }
 
 impl Builder {
@@ -48,8 +50,23 @@ impl Builder {
         }
     }
 
-    fn host(&self, id: &str) -> anyhow::Result<String> {
+    /// The hostname of NF `id`.
+    pub fn host(&self, id: &str) -> anyhow::Result<String> {
         self.description.host(id).map(str::to_owned)
+    }
+
+    /// The variant's threat switches.
+    pub fn setup(&self) -> &super::Setup {
+        &self.options.setup
+    }
+
+    /// The hostname of NF `id` if it was started (by a family started before the core).
+    pub fn started(&self, id: &str) -> anyhow::Result<Option<String>> {
+        let up = self.http.iter().any(|(n, _)| n == id);
+        match up {
+            true => self.host(id).map(Some),
+            false => Ok(None),
+        }
     }
 
     /// What the world gives node `id` at `host`.
@@ -68,12 +85,13 @@ impl Builder {
     }
 
     /// A context for NF `id` at its world.toml hostname.
-    fn nf(&self, id: &str) -> anyhow::Result<(Ctx, Arc<WorldDns>)> {
+    pub fn nf(&self, id: &str) -> anyhow::Result<(Ctx, Arc<WorldDns>)> {
         let host = self.host(id)?;
         Ok(self.ctx(id, &host))
     }
 
-    fn add_https(&mut self, dns: &WorldDns, ctx: &Ctx, server: Server) {
+    /// Publishes an HTTPS server of the world under its NF's hostname.
+    pub fn add_https(&mut self, dns: &WorldDns, ctx: &Ctx, server: Server) {
         let addr = server.local_addr();
         dns.set_node_addr(addr);
         self.entries
@@ -110,10 +128,7 @@ impl Builder {
     pub(super) async fn hss(&mut self) -> anyhow::Result<()> {
         let setup = self.options.setup.clone();
         let (ctx, dns) = self.nf(HSS_O)?;
-        let provisioner = match self.options.needs.nef_authz {
-            true => Some(self.host(NEF_O)?),
-            false => None,
-        };
+        let provisioner = self.started(NEF_O)?;
         let server = hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage, provisioner).await?;
         self.add_https(&dns, &ctx, server);
         let (ctx, dns) = self.nf(HSS_T)?;
@@ -136,42 +151,6 @@ impl Builder {
         )
         .await?;
         self.add_https(&dns, &ctx, server);
-        Ok(())
-    }
-
-    /// The originating operator's NEF and the enterprise's 3P authorization server.
-    pub(super) async fn nef_and_authz(&mut self) -> anyhow::Result<()> {
-        let (ctx, dns) = self.nf(NEF_O)?;
-        let server = nef::start(&ctx, nef::NefConfig::load()?).await?;
-        self.add_https(&dns, &ctx, server);
-        let (ctx, dns) = self.nf(AUTHZ3P)?;
-        let config = third_party::authz::AuthzConfig {
-            nef_host: self.host(NEF_O)?,
-            stale_tokens: self.options.setup.stale_tokens,
-        };
-        let started = third_party::authz::start(&ctx, config).await?;
-        self.authz = Some(started.handle);
-        self.add_https(&dns, &ctx, started.server);
-        Ok(())
-    }
-
-    /// The DCSF and each operator's MF: the originating one answers the caller's network-bound
-    /// sections, the terminating one offers the callee its bootstrap channel. One DCSF serves
-    /// both operators (choice `dc-bootstrap-anchor`).
-    pub(super) async fn dc_network(&mut self) -> anyhow::Result<()> {
-        let (ctx, dns) = self.nf(DCSF_O)?;
-        let server = xr::dcsf::start(&ctx, xr::dcsf::Store::load()?).await?;
-        self.add_https(&dns, &ctx, server);
-        for id in [MF_O, MF_T] {
-            let (ctx, dns) = self.nf(id)?;
-            let config = xr::mf::MfConfig {
-                dcsf_host: self.host(DCSF_O)?,
-                timers: dc_timers(),
-            };
-            let (mf, server) = xr::mf::start(&ctx, config).await?;
-            self.add_https(&dns, &ctx, server);
-            self.mfs.insert(id.to_owned(), mf);
-        }
         Ok(())
     }
 
@@ -236,13 +215,8 @@ impl Builder {
 
     /// Each operator's IMS AS, running the solution's flow.
     async fn application_servers(&mut self) -> anyhow::Result<()> {
-        let needs = self.options.needs;
-        let mf = |id: &str| -> anyhow::Result<Option<String>> {
-            match needs.dc_network {
-                true => self.host(id).map(Some),
-                false => Ok(None),
-            }
-        };
+        let nef = self.started(NEF_O)?;
+        let hss_t = nef.as_ref().map(|_| self.host(HSS_T)).transpose()?;
         let flow = (self.options.as_flow)();
         let originating = ims_as::AsConfig {
             role: ims_as::Role::Originating {
@@ -250,25 +224,21 @@ impl Builder {
                 sti_as_host: self.host(STI_AS_O)?,
             },
             flow: flow.clone(),
-            nef_host: match needs.nef_authz {
-                true => Some(self.host(NEF_O)?),
-                false => None,
-            },
+            nef_host: nef,
             timers: self.options.timers,
-            mf_host: mf(MF_O)?,
+            mf_host: self.started(MF_O)?,
         };
         let terminating = ims_as::AsConfig {
             role: ims_as::Role::Terminating {
                 sti_vs_host: self.host(STI_VS_T)?,
-                hss_host: match needs.nef_authz {
-                    true => Some(self.host(HSS_T)?),
-                    false => None,
-                },
+                // The flows that verify only for subscribed callees ask the callee's HSS: the
+                // worlds with the NEF family (solution 4).
+                hss_host: hss_t,
             },
             flow,
             nef_host: None,
             timers: self.options.timers,
-            mf_host: mf(MF_T)?,
+            mf_host: self.started(MF_T)?,
         };
         for (id, config) in [(AS_O, originating), (AS_T, terminating)] {
             let (ctx, dns) = self.nf(id)?;

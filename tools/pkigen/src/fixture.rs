@@ -90,8 +90,15 @@ impl Meta {
 /// - UE: `ue-ca` → `ue/<id>` for each `[[ue]]`.
 pub fn generate(world: &World) -> Result<Fixture> {
     let mut fx = Fixture::default();
+    let rogue_ca = sti_pki(&mut fx, world)?;
+    tls_pki(&mut fx, world, &rogue_ca)?;
+    ue_pki(&mut fx, world)?;
+    Ok(fx)
+}
 
-    // STIR/SHAKEN PKI.
+/// The STIR/SHAKEN PKI and its negative certificates; the rogue CA, which issues negatives of
+/// the other PKIs too.
+fn sti_pki(fx: &mut Fixture, world: &World) -> Result<IssuedCert> {
     let sti_ca = issue::root_ca("STI-CA Root (testbed)", STI_ORG)?;
     let desc = "STI-CA root, self-signed: the STIR/SHAKEN trust anchor";
     fx.add("sti-ca", &sti_ca, &[], Meta::new(Kind::Ca, desc))?;
@@ -145,8 +152,11 @@ pub fn generate(world: &World) -> Result<Fixture> {
         .spc(spc)
         .negative(Negative::Expired);
     fx.add("sti-sp-expired", &cert, &[&sti_ica], meta)?;
+    Ok(rogue_ca)
+}
 
-    // TLS PKI.
+/// The TLS PKI: a certificate per NF host, and a rogue AF's.
+fn tls_pki(fx: &mut Fixture, world: &World, rogue_ca: &IssuedCert) -> Result<()> {
     let tls_ca = issue::root_ca("Testbed TLS CA", TESTBED_ORG)?;
     let desc = "Testbed TLS CA, self-signed: the TLS trust anchor of every NF";
     fx.add("tls-ca", &tls_ca, &[], Meta::new(Kind::Ca, desc))?;
@@ -161,14 +171,17 @@ pub fn generate(world: &World) -> Result<Fixture> {
         fx.add(&format!("tls/{}", nf.host), &cert, &[&tls_ca], meta)?;
     }
 
-    let cert = issue::tls_node(ROGUE_AF_HOST, &rogue_ca)?;
+    let cert = issue::tls_node(ROGUE_AF_HOST, rogue_ca)?;
     let desc = format!("Bad: TLS client certificate for {ROGUE_AF_HOST} issued by the Rogue CA");
     let meta = Meta::new(Kind::Tls, desc)
         .host(ROGUE_AF_HOST)
         .negative(Negative::RogueIssuer);
-    fx.add(ROGUE_AF_STEM, &cert, &[&rogue_ca], meta)?;
+    fx.add(ROGUE_AF_STEM, &cert, &[rogue_ca], meta)?;
+    Ok(())
+}
 
-    // UE certificates.
+/// The UE certificates, under the UE CA.
+fn ue_pki(fx: &mut Fixture, world: &World) -> Result<()> {
     let ue_ca = issue::root_ca("Testbed UE CA", TESTBED_ORG)?;
     let desc = "Testbed UE CA, self-signed; issues the UE certificates";
     fx.add("ue-ca", &ue_ca, &[], Meta::new(Kind::Ca, desc))?;
@@ -186,8 +199,7 @@ pub fn generate(world: &World) -> Result<Fixture> {
             Meta::new(Kind::Ue, desc).ue(&ue.id),
         )?;
     }
-
-    Ok(fx)
+    Ok(())
 }
 
 impl Fixture {

@@ -50,7 +50,7 @@ impl Flow for AuthzServer {
 
     fn signing_choice(&self) -> (&'static str, &'static str) {
         (
-            "6.4-name-card",
+            crate::choices::SOL4_NAME_CARD,
             "the enterprise name card as an rcd PASSporT (nam, jcl with rcdi) and Call-Info purpose=rcd-jcard; the 3P ID asserted in P-Asserted-Identity and signed as orig",
         )
     }
@@ -119,7 +119,7 @@ fn carry_out(io: &Io<'_>, decision: Decision) -> Origination {
                 format!("the authorization server authenticates the UE: relay its challenge in a 401 (realm {realm})"),
             ));
             io.choice(
-                "6.4-authenticate",
+                crate::choices::SOL4_AUTHENTICATE,
                 "the authorization server's challenge reaches the UE as a SIP 401 with WWW-Authenticate: Bearer realm, nonce; the UE answers with its signature over the nonce",
             );
             Origination::Challenge(bearer_challenge(&realm, &nonce))
@@ -136,7 +136,7 @@ fn carry_out(io: &Io<'_>, decision: Decision) -> Origination {
             let nothing = refuse(io, &refusal);
             if rejected {
                 io.choice(
-                    "6.4-rejected",
+                    crate::choices::SOL4_REJECTED,
                     "a rejected authorisation: the call continues with the caller's own number asserted and signed, no name card; a 3P ID the caller put in From is not vouched for, so the callee sees it with verstat=TN-Validation-Failed",
                 );
             }

@@ -41,7 +41,7 @@ impl Flow for HssIdInfo {
 
     fn signing_choice(&self) -> (&'static str, &'static str) {
         (
-            "6.1-passport",
+            crate::choices::SOL1_PASSPORT,
             "3P ID information as rcd claims inside the shaken PASSporT (RFC 9795 §12), and the P-Asserted-Identity display name",
         )
     }

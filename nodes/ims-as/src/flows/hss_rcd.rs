@@ -43,7 +43,7 @@ impl Flow for HssRcd {
 
     fn signing_choice(&self) -> (&'static str, &'static str) {
         (
-            "6.3-rcd-header",
+            crate::choices::SOL3_RCD_HEADER,
             "RCD as an rcd PASSporT with rcdi digests; an RCD URL also as Call-Info purpose=rcd-jcard, concrete RCD inline as jcd",
         )
     }

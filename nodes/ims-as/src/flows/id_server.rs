@@ -40,7 +40,7 @@ impl Flow for IdServer {
 
     fn signing_choice(&self) -> (&'static str, &'static str) {
         (
-            "6.2-rcd-header",
+            crate::choices::SOL2_RCD_HEADER,
             "RCD as an rcd PASSporT, P-Asserted-Identity display name and Call-Info rcd-jcard",
         )
     }
@@ -51,7 +51,7 @@ impl Flow for IdServer {
 async fn lookup(io: &Io<'_>, invite: &Request, caller_tn: &str) -> Option<Presented> {
     let asked = third_party_id_data(invite);
     io.choice(
-        "6.2-3pid-data",
+        crate::choices::SOL2_3PID_DATA,
         &asked.as_ref().map_or(
             "the INVITE names no 3P ID data (no From display name)".into(),
             |a| format!("3P ID data from the From display name: {a:?}"),
@@ -70,13 +70,13 @@ async fn lookup(io: &Io<'_>, invite: &Request, caller_tn: &str) -> Option<Presen
     io.note(decision.note());
     if asked.is_none() && decision.record().is_some() {
         io.choice(
-            "6.2-no-3pid-data",
+            crate::choices::SOL2_NO_3PID_DATA,
             "no 3P ID data named: the default RCD record is used",
         );
     }
     if matches!(decision, RcdDecision::Mismatch { .. }) {
         io.choice(
-            "6.2-mismatch-policy",
+            crate::choices::SOL2_MISMATCH_POLICY,
             "3P ID data and the server's records disagree: no RCD is presented",
         );
     }

@@ -25,7 +25,7 @@ pub(super) async fn run(io: &Io<'_>, flow: &dyn Flow, invite: &mut Request, sti_
     io.note(Note::done(Act::Deliver, delivery.label()));
     if !delivery.removed.is_empty() {
         io.choice(
-            "6.2-term-display",
+            crate::choices::TERM_DISPLAY,
             "unverified RCD is removed before the callee sees it",
         );
     }
