@@ -85,7 +85,7 @@ pub const DC_P2P_PATH: Choice = Choice {
 /// `dc-ice-timers`.
 pub const DC_ICE_TIMERS: Choice = Choice {
     id: "dc-ice-timers",
-    clause: "DESIGN §9 (a data channel is usable within 100 ms of the 200 OK)",
+    clause: "(the testbed's budget: a data channel is usable within 100 ms of the 200 OK)",
     question: "ICE timer values on loopback.",
     answer: "5 ms connectivity-check interval while connecting, 40 ms STUN keepalive once connected (the agent ticks at min(200 ms, keepalive) and DTLS/SCTP wait for its ticks: first message ~48 ms after the answer, against ~208 ms with 1 s; 25 small indications a second per association, not the 5 ms flood), 1.5 s bound from the answer to open channels; ICE ufrag/pwd come from the node's seeded random stream, DTLS fingerprints are replaced by <dtls-fingerprint> in snapshots.",
 };

@@ -1,7 +1,7 @@
 //! The HSS of one operator: the subscription data the TR's solutions read (third-party ID
 //! authorisation and the 3P ID server's address for TR 33.790 §6.2; verification subscription
 //! on the terminating side), loaded from `fixtures/subscribers.toml` ([`Db`]) and served over the
-//! Sh-like HTTPS interface (`proto::wire::sh`, DESIGN §5, [`answer`]) to the operator's IMS AS
+//! Sh-like HTTPS interface (`proto::wire::sh`, ARCHITECTURE.md "Interfaces", [`answer`]) to the operator's IMS AS
 //! with mutual TLS. In solution #4 the NEF provisions designated IMPUs here ([`provision`]).
 //!
 //! It is not a repository: it hands out the 3P ID information or the URI it holds and fetches

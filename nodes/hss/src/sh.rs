@@ -1,4 +1,4 @@
-//! The Sh-like read interface (`proto::wire::sh`, DESIGN §5): what the IMS AS asks the HSS for,
+//! The Sh-like read interface (`proto::wire::sh`, ARCHITECTURE.md "Interfaces"): what the IMS AS asks the HSS for,
 //! answered from the subscription data. Pure.
 
 use kit::http::Response;

@@ -30,6 +30,30 @@ use crate::Error;
 /// MF answers to put back into the 2xx: (position in the offer, answered section).
 pub(crate) type Answers = Vec<(usize, Media)>;
 
+/// Starts forwarding `request` as a proxy that waits for the answers itself: `100 Trying`
+/// upstream, the request downstream; a request that cannot be sent is answered 503 (and its
+/// code returned).
+pub(crate) async fn send_on(
+    endpoint: &kit::sip::Endpoint,
+    incoming: &mut kit::sip::Incoming,
+    request: proto::sip::Request,
+) -> Result<kit::sip::ClientTransaction, u16> {
+    use proto::sip::proxy::response_to;
+    let _ = incoming
+        .respond(response_to(incoming.request(), 100, "Trying", None))
+        .await;
+    match endpoint.send_request(request).await {
+        Ok(tx) => Ok(tx),
+        Err(e) => {
+            let reason = format!("Service Unavailable ({e})");
+            let _ = incoming
+                .respond(response_to(incoming.request(), 503, &reason, None))
+                .await;
+            Err(503)
+        }
+    }
+}
+
 /// Sections anchored so far: (Call-ID, mid, the offer's ICE ufrag) and the MF's answer. A
 /// re-offer repeats an anchored section unchanged; it keeps its answer.
 #[derive(Debug, Default)]

@@ -56,16 +56,19 @@ impl Entry {
         }
     }
 
+    /// Publishes a SIP port (NAPTR and SRV for UDP and TCP, RFC 3263 §4.1).
     pub fn with_sip(mut self, port: u16) -> Self {
         self.sip_port = Some(port);
         self
     }
 
+    /// Publishes an HTTPS port (SRV `_https._tcp`).
     pub fn with_https(mut self, port: u16) -> Self {
         self.https_port = Some(port);
         self
     }
 
+    /// Publishes a plain HTTP port (SRV `_http._tcp`).
     pub fn with_http(mut self, port: u16) -> Self {
         self.http_port = Some(port);
         self
@@ -75,7 +78,9 @@ impl Entry {
 /// One zone: its apex and its records (SOA first, then NS, then in the order of the entries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone {
+    /// The apex (absolute).
     pub origin: Name,
+    /// Every record of the zone, SOA first.
     pub records: Vec<Record>,
 }
 

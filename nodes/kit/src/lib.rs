@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! The node runtime: the crate that opens sockets (WebRTC's own are the `dc` crate's). It
 //! drives the socket-free protocol core (`proto`) for every network function: SIP over UDP and
 //! TCP with the transaction state machines ([`sip`], [`sipnode`]), the world's DNS server and
@@ -27,34 +29,94 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     // ---- local configuration ----------------------------------------------------------------------
+    /// A certificate or key in PEM could not be read.
     #[error("PEM material unusable: {detail}")]
-    Pem { detail: String },
+    Pem {
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// rustls refused the TLS configuration.
     #[error("TLS configuration rejected: {detail}")]
-    Tls { detail: String },
+    Tls {
+        /// rustls's reason.
+        detail: String,
+    },
+    /// A socket could not be bound.
     #[error("cannot bind: {detail}")]
-    Bind { detail: String },
+    Bind {
+        /// The operating system's reason.
+        detail: String,
+    },
+    /// A fixture file could not be read.
     #[error("fixture {path} unreadable: {detail}")]
-    Fixture { path: String, detail: String },
+    Fixture {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        detail: String,
+    },
+    /// A client was given something other than an `http(s)` URL with a host.
     #[error("{url:?} is not an http(s) URL with a host")]
-    Url { url: String },
+    Url {
+        /// The URL as given.
+        url: String,
+    },
+    /// The world's DNS data or a resolver's configuration was refused.
     #[error("DNS configuration rejected: {detail}")]
-    Dns { detail: String },
+    Dns {
+        /// What was refused and why.
+        detail: String,
+    },
+    /// A SIP request or response could not be sent as asked (RFC 3261 §8, §17, §18).
     #[error("SIP: {detail}")]
-    Sip { detail: String },
+    Sip {
+        /// Why.
+        detail: String,
+    },
 
     // ---- reaching the peer ------------------------------------------------------------------------
+    /// A host name could not be resolved to an address.
     #[error("cannot resolve {host}: {detail}")]
-    Resolve { host: String, detail: String },
+    Resolve {
+        /// The name.
+        host: String,
+        /// The resolver's reason.
+        detail: String,
+    },
+    /// A connection could not be opened (or written to).
     #[error("cannot connect to {addr}: {detail}")]
-    Connect { addr: SocketAddr, detail: String },
+    Connect {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        detail: String,
+    },
+    /// The TLS handshake with a server failed.
     #[error("TLS handshake with {peer} failed: {detail}")]
-    Handshake { peer: String, detail: String },
+    Handshake {
+        /// The server's name.
+        peer: String,
+        /// rustls's reason.
+        detail: String,
+    },
+    /// No answer within the bound.
     #[error("no answer within {ms} ms")]
-    Timeout { ms: u64 },
+    Timeout {
+        /// The bound, in milliseconds.
+        ms: u64,
+    },
 
     // ---- the peer misbehaved ----------------------------------------------------------------------
+    /// The HTTP exchange failed (the peer closed or spoke something other than HTTP/1.1).
     #[error("HTTP exchange failed: {detail}")]
-    Http { detail: String },
+    Http {
+        /// hyper's reason.
+        detail: String,
+    },
+    /// A response body was larger than the client's limit.
     #[error("body larger than {limit} bytes")]
-    BodyTooLarge { limit: usize },
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }

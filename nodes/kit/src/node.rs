@@ -20,8 +20,11 @@ pub struct Ctx {
     pub id: String,
     /// Hostname (`sti-as.ims.mnc001.mcc001.3gppnetwork.org`): TLS name, Via, Record-Route.
     pub host: String,
+    /// The world's trace tap.
     pub tap: Tap,
+    /// The world's clock (time in tokens and headers comes from it, not the OS).
     pub clock: Clock,
+    /// The world's seed; the node's own stream is [`Ctx::rng`].
     pub seed: u64,
     /// Where HTTP(S) hosts are (the world's DNS).
     pub resolve: Arc<dyn Resolve>,
@@ -146,6 +149,7 @@ impl fmt::Debug for WorldDns {
 }
 
 impl WorldDns {
+    /// Resolution for `node` through the server whose address the world will put in `server`.
     pub fn new(
         server: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
         node: &str,
@@ -214,6 +218,7 @@ impl Locate for WorldDns {
 pub struct HostTable(std::sync::Mutex<std::collections::HashMap<String, std::net::SocketAddr>>);
 
 impl HostTable {
+    /// Records that `host` (any case) is at `addr`.
     pub fn add(&self, host: &str, addr: std::net::SocketAddr) {
         self.0
             .lock()
@@ -229,6 +234,7 @@ impl HostTable {
             .remove(&host.to_ascii_lowercase());
     }
 
+    /// Where `host` is; `NotFound` when it is not in the table.
     pub fn get(&self, host: &str) -> std::io::Result<std::net::SocketAddr> {
         self.0
             .lock()

@@ -20,9 +20,11 @@
 mod endpoint;
 mod transaction;
 mod transport;
+mod tu;
 
-pub use endpoint::{ClientTransaction, Endpoint, Incoming};
+pub use endpoint::Endpoint;
 use proto::sip::{SipTarget, SipTransport, Timers, UDP_SIZE_LIMIT, proxy, ua, wire};
+pub use tu::{ClientTransaction, Incoming};
 
 /// What an endpoint needs to know about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,7 @@ pub struct Config {
     pub node: String,
     /// Own FQDN: Via sent-by and Record-Route use it.
     pub host: String,
+    /// RFC 3261 timer values (T1, T2, T4 and what derives from them, §17).
     pub timers: Timers,
 }
 
@@ -44,6 +47,7 @@ impl Config {
         }
     }
 
+    /// The same config with other timer values.
     pub fn with_timers(mut self, timers: Timers) -> Self {
         self.timers = timers;
         self

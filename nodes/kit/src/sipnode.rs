@@ -84,6 +84,7 @@ async fn cancel(pending: Arc<Pending>, mut incoming: Incoming) {
 /// A running SIP network function: its endpoint and the loop serving it.
 #[derive(Debug)]
 pub struct SipNode {
+    /// The node's SIP endpoint.
     pub endpoint: Endpoint,
     task: JoinHandle<()>,
 }

@@ -52,11 +52,14 @@ pub fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, Error> {
 /// A certificate chain and its key: what a TLS endpoint presents.
 #[derive(Debug)]
 pub struct Identity {
+    /// End-entity certificate first, then the intermediates.
     pub chain: Vec<CertificateDer<'static>>,
+    /// The end-entity certificate's private key.
     pub key: PrivateKeyDer<'static>,
 }
 
 impl Identity {
+    /// Reads a chain and a key from PEM.
     pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
         Ok(Self {
             chain: certs_from_pem(chain_pem)?,

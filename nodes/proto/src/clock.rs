@@ -1,6 +1,6 @@
 //! Time and randomness for network functions, passed in, never read from the OS inside logic.
 //! Scenario runs use a [`Clock::Fixed`] instant and a seeded [`Rng`] per node, so two runs of a
-//! scenario produce the same bytes (DESIGN §4, determinism).
+//! scenario produce the same bytes (ARCHITECTURE.md, "Determinism").
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,6 +53,8 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
 pub struct Rng(ChaCha12Rng);
 
 impl Rng {
+    /// The stream of node `node` in a world seeded with `seed` (ChaCha12 keyed by
+    /// SHA-256 of `"{seed}/{node}"`).
     pub fn for_node(seed: u64, node: &str) -> Self {
         let digest = Sha256::digest(format!("{seed}/{node}").as_bytes());
         let mut key = [0u8; 32];
@@ -72,10 +74,12 @@ impl Rng {
         format!("z9hG4bK{}", self.hex(8))
     }
 
+    /// A From/To tag (RFC 3261 §19.3): 4 random bytes as hex.
     pub fn tag(&mut self) -> String {
         self.hex(4)
     }
 
+    /// A Call-ID (RFC 3261 §8.1.1.4): 8 random bytes as hex, `@host`.
     pub fn call_id(&mut self, host: &str) -> String {
         format!("{}@{host}", self.hex(8))
     }
@@ -96,6 +100,7 @@ impl Rng {
         )
     }
 
+    /// A random `u32`.
     pub fn u32(&mut self) -> u32 {
         self.0.random()
     }

@@ -14,6 +14,7 @@
 //! - [`trace`]: the record types of the trace every transport writes and every view reads.
 //! - [`clock`]: the scenario clock and per-node seeded random streams.
 //! - [`tn`]: telephone number forms.
+#![warn(missing_docs)]
 
 pub mod clock;
 pub mod sdp;

@@ -1,9 +1,11 @@
 //! Header-level helpers over the SIP message types (`rsipstack::sip`, the fixed rsip parser):
 //! read, add, replace and remove headers by name, and the URI and name-addr pieces the network
-//! functions' logic needs. Pure; the transport is `kit::sip`.
+//! functions' logic needs, and RFC 7235 auth-params ([`auth_params`], in `auth`). Pure; the
+//! transport is `kit::sip`.
 
-use std::collections::BTreeMap;
+mod auth;
 
+pub use auth::auth_params;
 pub use rsipstack::sip::{
     Header, Headers, Method, Request, Response, StatusCode, Uri, headers::make_header,
 };
@@ -152,6 +154,8 @@ pub struct NameAddr {
 }
 
 impl NameAddr {
+    /// Parses a name-addr or addr-spec (RFC 3261 §25.1); `None` when empty or a `<` is not
+    /// closed.
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
         if let Some(lt) = value.find('<') {
@@ -222,106 +226,6 @@ impl NameAddr {
     }
 }
 
-fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
-}
-
-/// Parses one challenge or credentials value in the RFC 7235 auth-param form:
-/// `scheme [ name=value *( "," name=value ) ]`, values tokens or quoted-strings (commas and
-/// escaped quotes inside quotes kept, escapes removed). Parameter names are lower-cased (they
-/// are case-insensitive); the scheme is returned as written. A second challenge in the same
-/// value (`…, Digest realm="x"`) ends the first. `None` when malformed: no scheme, a parameter
-/// without `=` or value, an unterminated quoted-string, a name given twice, or token68 form.
-pub fn auth_params(value: &str) -> Option<(String, BTreeMap<String, String>)> {
-    let chars: Vec<char> = value.chars().collect();
-    let mut i = 0;
-    let skip_ws = |i: &mut usize| {
-        while *i < chars.len() && (chars[*i] == ' ' || chars[*i] == '\t') {
-            *i += 1;
-        }
-    };
-    let token = |i: &mut usize| {
-        let start = *i;
-        while *i < chars.len() && is_tchar(chars[*i]) {
-            *i += 1;
-        }
-        chars[start..*i].iter().collect::<String>()
-    };
-    skip_ws(&mut i);
-    let scheme = token(&mut i);
-    if scheme.is_empty() {
-        return None;
-    }
-    let mut params = BTreeMap::new();
-    if i < chars.len() && chars[i] != ' ' && chars[i] != '\t' {
-        return None;
-    }
-    let mut after_comma = false;
-    loop {
-        skip_ws(&mut i);
-        // Empty list elements are allowed (RFC 7230 §7).
-        while i < chars.len() && chars[i] == ',' {
-            after_comma = true;
-            i += 1;
-            skip_ws(&mut i);
-        }
-        if i >= chars.len() {
-            break;
-        }
-        let name = token(&mut i);
-        if name.is_empty() {
-            return None;
-        }
-        let before_ws = i;
-        skip_ws(&mut i);
-        if i >= chars.len() || chars[i] != '=' {
-            // `, Scheme param=…`: the next challenge starts here.
-            let next_challenge = after_comma && i > before_ws && i < chars.len();
-            return next_challenge.then_some((scheme, params));
-        }
-        i += 1;
-        skip_ws(&mut i);
-        let value = if i < chars.len() && chars[i] == '"' {
-            i += 1;
-            let mut v = String::new();
-            loop {
-                match chars.get(i) {
-                    None => return None,
-                    Some('"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some('\\') => {
-                        v.push(*chars.get(i + 1)?);
-                        i += 2;
-                    }
-                    Some(&c) => {
-                        v.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            v
-        } else {
-            let v = token(&mut i);
-            if v.is_empty() {
-                return None;
-            }
-            v
-        };
-        if params.insert(name.to_ascii_lowercase(), value).is_some() {
-            return None;
-        }
-        skip_ws(&mut i);
-        match chars.get(i) {
-            None => break,
-            Some(',') => {}
-            Some(_) => return None,
-        }
-    }
-    Some((scheme, params))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -387,84 +291,5 @@ mod tests {
         assert_eq!(values(&h, "Identity"), ["c"]);
         assert_eq!(remove(&mut h, "from"), 1);
         assert_eq!(first(&h, "f"), None);
-    }
-
-    #[test]
-    fn auth_params_bearer_credentials() {
-        let (scheme, p) =
-            auth_params(r#"Bearer realm="authz.example", 3pid="tel:+1", token="a.b,c", x=y"#)
-                .unwrap();
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(p["realm"], "authz.example");
-        assert_eq!(p["3pid"], "tel:+1");
-        assert_eq!(p["token"], "a.b,c");
-        assert_eq!(p["x"], "y");
-        let (_, p) = auth_params(r#"Bearer nonce="q\"uote""#).unwrap();
-        assert_eq!(p["nonce"], "q\"uote");
-        assert!(auth_params(r#"Bearer realm="open"#).is_none());
-        assert!(auth_params("").is_none());
-        assert_eq!(auth_params("Bearer").unwrap().1.len(), 0);
-    }
-
-    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn auth_params_parse() {
-        let (scheme, p) =
-            auth_params(r#"Bearer realm="authz.enterprise.example", nonce="0a1b""#).unwrap();
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(
-            p,
-            params(&[("realm", "authz.enterprise.example"), ("nonce", "0a1b")])
-        );
-        // Tokens, odd spacing, case-insensitive names, empty list elements.
-        let (scheme, p) = auth_params("  bearer  Realm = x.example ,, NONCE=abc-1 ,").unwrap();
-        assert_eq!(scheme, "bearer");
-        assert_eq!(p, params(&[("realm", "x.example"), ("nonce", "abc-1")]));
-        // Commas and escaped quotes inside a quoted-string.
-        let (_, p) =
-            auth_params(r#"Bearer realm="a, b", error_description="say \"no\", \\ok""#).unwrap();
-        assert_eq!(
-            p,
-            params(&[("realm", "a, b"), ("error_description", r#"say "no", \ok"#)])
-        );
-        // An empty quoted value is a value.
-        assert_eq!(
-            auth_params(r#"Bearer realm="""#).unwrap().1,
-            params(&[("realm", "")])
-        );
-        // A scheme alone.
-        assert_eq!(
-            auth_params("Bearer").unwrap(),
-            ("Bearer".to_owned(), BTreeMap::new())
-        );
-        // A second challenge ends the first.
-        let (scheme, p) =
-            auth_params(r#"Bearer realm="r", nonce="n", Digest realm="d", qop="auth""#).unwrap();
-        assert_eq!(scheme, "Bearer");
-        assert_eq!(p, params(&[("realm", "r"), ("nonce", "n")]));
-        // Malformed.
-        for bad in [
-            "",
-            "   ",
-            r#"="x""#,
-            r#"Bearer realm="unterminated"#,
-            r#"Bearer realm="ends in escape\"#,
-            "Bearer realm",
-            "Bearer realm=",
-            r#"Bearer realm="a" nonce="b""#,
-            r#"Bearer realm="a", realm="b""#,
-            r#"Bearer Realm="a", realm="b""#,
-            "Bearer abc==",
-            r#"Bearer,realm="a""#,
-            r#"Bearer realm="a"x"#,
-        ] {
-            assert_eq!(auth_params(bad), None, "{bad:?}");
-        }
     }
 }

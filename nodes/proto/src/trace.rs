@@ -24,8 +24,11 @@ pub use note::{Act, Note, Outcome, Reason};
 /// Protocol of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Proto {
+    /// SIP (RFC 3261).
     Sip,
+    /// HTTP/1.1, over TCP or TLS.
     Http,
+    /// DNS (RFC 1035), decoded.
     Dns,
     /// WebRTC data channel.
     Dc,
@@ -34,17 +37,24 @@ pub enum Proto {
 /// How a message travelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Transport {
+    /// UDP (data channels: SCTP over DTLS over UDP).
     Udp,
+    /// TCP in the clear.
     Tcp,
+    /// TLS over TCP.
     Tls,
 }
 
 /// The wire facts of one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
+    /// What protocol it is.
     pub proto: Proto,
+    /// What it travelled over.
     pub transport: Transport,
+    /// The sender's address.
     pub src: SocketAddr,
+    /// The receiver's address.
     pub dst: SocketAddr,
     /// One line: `INVITE sip:…`, `200 OK (INVITE)`, `POST /stir/v1/signing`, `NAPTR? host`.
     pub summary: String,
@@ -144,19 +154,30 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Body {
+    /// The recording node sent a message.
     Sent {
+        /// The message's number in this trace (shared by its send and its receive).
         msg: u64,
+        /// The receiving node, when the tap knows it.
         to: Option<String>,
+        /// The message.
         message: Message,
     },
+    /// The recording node received a message.
     Received {
+        /// The message's number in this trace (shared by its send and its receive).
         msg: u64,
+        /// The sending node, when the tap knows it.
         from: Option<String>,
+        /// The message.
         message: Message,
     },
+    /// The recording node noted something (a token, a check, a choice, an action).
     Note {
+        /// The message the note is about, if any.
         #[serde(skip_serializing_if = "Option::is_none")]
         msg: Option<u64>,
+        /// What it noted.
         note: Note,
     },
 }
@@ -173,10 +194,12 @@ pub struct Record {
     /// Real time since the tap started. Not stable between runs; snapshots leave it out.
     #[serde(skip)]
     pub at: Duration,
+    /// What the record is.
     pub body: Body,
 }
 
 impl Record {
+    /// The message a send or receive record carries; `None` for a note.
     pub fn message(&self) -> Option<&Message> {
         match &self.body {
             Body::Sent { message, .. } | Body::Received { message, .. } => Some(message),

@@ -1,7 +1,7 @@
 //! JSON shapes that cross interfaces between network functions of different crates (NF crates
 //! never depend on each other, so what they exchange lives here). STIR shapes are in `stir::ms`.
 
-/// The Sh-like interface between an IMS AS and the HSS (DESIGN §5). Not TS 29.328 Sh; a JSON
+/// The Sh-like interface between an IMS AS and the HSS (ARCHITECTURE.md, "Interfaces"). Not TS 29.328 Sh; a JSON
 /// rendering of the subscription facts the TR's solutions read from the HSS.
 pub mod sh {
     use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ pub mod sh {
     /// What the HSS holds for one public user identity.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct Subscription {
+        /// The public user identity (`sip:+12025551000@ims.example`).
         pub impu: String,
         /// Global telephone number (`+12025551000`).
         pub tn: String,
@@ -81,8 +82,10 @@ pub mod sh {
     /// The answer to [`id_info_path`]: the information, or the URI to fetch it from.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct IdInfoAnswer {
+        /// The information itself ([`Storage::Data`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub info: Option<IdInfo>,
+        /// Where to fetch it ([`Storage::Pointer`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub url: Option<String>,
     }
@@ -90,11 +93,15 @@ pub mod sh {
     /// Concrete RCD (solution 3): caller name, job title, organisation, location.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct ConcreteRcd {
+        /// The caller's name (RFC 9795 `nam`; the jCard's `fn`).
         pub nam: String,
+        /// Organisation (jCard `org`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub org: Option<String>,
+        /// Job title (jCard `title`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub title: Option<String>,
+        /// Location (the locality of the jCard's `adr`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub locality: Option<String>,
     }
@@ -127,8 +134,10 @@ pub mod sh {
     /// The answer to [`rcd_path`]: RCD URL(s) or concrete RCD, per the HSS's [`Storage`].
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct RcdAnswer {
+        /// The RCD URL(s) ([`Storage::Pointer`]).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub urls: Vec<String>,
+        /// The concrete RCD ([`Storage::Data`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub rcd: Option<ConcreteRcd>,
     }
@@ -155,11 +164,15 @@ pub mod id3p {
     pub struct RcdRecord {
         /// The 3P ID data this record answers to (what a UE or PBX may name in its INVITE).
         pub id: String,
+        /// Display name (RFC 9795 §5.1.1 `nam`).
         pub nam: String,
+        /// jCard URL (RFC 9795 §5.1.3 `jcl`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub jcl: Option<String>,
+        /// Icon URL (RFC 9795 §5.1.4 `icn`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub icn: Option<String>,
+        /// Call reason (RFC 9795 §6.2 `crn`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub crn: Option<String>,
         /// Used when the INVITE names no 3P ID data (§6.2.2.1 NOTE 3).
@@ -170,7 +183,9 @@ pub mod id3p {
     /// The records for one IMS identity.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct RcdRecords {
+        /// The IMS identity's telephone number (`+12025551000`).
         pub tn: String,
+        /// Its records, in the order the server holds them.
         pub records: Vec<RcdRecord>,
     }
 }
@@ -200,6 +215,7 @@ pub mod mf {
     pub struct AnchorRequest {
         /// The served user's telephone number (`+12025551000`).
         pub tn: String,
+        /// The call's Call-ID (what [`ReleaseRequest`] names later).
         pub call_id: String,
         /// An SDP session holding the one offered `m=application` section.
         pub offer: String,
@@ -211,6 +227,7 @@ pub mod mf {
     /// Release every association of a call.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct ReleaseRequest {
+        /// The ended call's Call-ID.
         pub call_id: String,
     }
 
@@ -225,13 +242,16 @@ pub mod mf {
     /// data channel (the callee's own network's BDC, mid [`BOOTSTRAP_MID`]).
     pub const OFFER_PATH: &str = "/mf/v1/offer";
 
+    /// Offer the callee a bootstrap data channel.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct OfferRequest {
         /// The callee's number (whose application list the MF serves).
         pub tn: String,
+        /// The call's Call-ID.
         pub call_id: String,
     }
 
+    /// The MF's offer.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct OfferResponse {
         /// An SDP session holding the one offered `m=application` section.
@@ -241,8 +261,10 @@ pub mod mf {
     /// `POST /mf/v1/complete`: the callee's answer to the MF's offer (from its 2xx).
     pub const COMPLETE_PATH: &str = "/mf/v1/complete";
 
+    /// The callee's answer to the MF's offer.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct CompleteRequest {
+        /// The call's Call-ID (as in the [`OfferRequest`]).
         pub call_id: String,
         /// An SDP session holding the one answered `m=application` section.
         pub answer: String,
@@ -262,7 +284,9 @@ pub mod dcsf {
     /// One data channel application.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct App {
+        /// The application's identifier.
         pub id: String,
+        /// Its name, as the UE shows it.
         pub name: String,
         /// Where the UE fetches it (over the bootstrap channel).
         pub url: String,
@@ -271,7 +295,9 @@ pub mod dcsf {
     /// A subscriber's application list.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct AppList {
+        /// The subscriber's telephone number (`+12025551000`).
         pub tn: String,
+        /// The applications the subscriber may use.
         pub apps: Vec<App>,
     }
 }

@@ -20,34 +20,14 @@ use x509_parser::prelude::FromDer as _;
 
 use crate::Error;
 
-/// TNAuthList (RFC 8226 §9): `id-pe-TNAuthList` 1.3.6.1.5.5.7.1.26.
-pub const OID_TN_AUTH_LIST: &str = "1.3.6.1.5.5.7.1.26";
+mod tn_auth_list;
+
+pub use tn_auth_list::{OID_TN_AUTH_LIST, TnEntry, parse_tn_auth_list};
+
 /// ecdsa-with-SHA256 (RFC 5758 §3.2).
 const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
 /// Longest chain accepted (end-entity, intermediates, anchor).
 const MAX_DEPTH: usize = 5;
-
-/// One entry of a TNAuthList (RFC 8226 §9).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", content = "value", rename_all = "lowercase")]
-pub enum TnEntry {
-    /// Service Provider Code.
-    Spc(String),
-    /// A range: first number and count.
-    Range { start: String, count: u64 },
-    /// One telephone number.
-    One(String),
-}
-
-impl fmt::Display for TnEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TnEntry::Spc(spc) => write!(f, "SPC {spc}"),
-            TnEntry::Range { start, count } => write!(f, "TN range {start} (+{count})"),
-            TnEntry::One(tn) => write!(f, "TN {tn}"),
-        }
-    }
-}
 
 /// Trust anchors: DER certificates of the roots a verifier accepts (the STI-CA).
 #[derive(Debug, Clone, Default)]
@@ -65,14 +45,17 @@ impl TrustAnchors {
         Ok(Self { ders })
     }
 
+    /// How many anchors there are.
     pub fn len(&self) -> usize {
         self.ders.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ders.is_empty()
     }
 
+    /// Adds the anchors of `other`.
     pub fn extend(&mut self, other: TrustAnchors) {
         self.ders.extend(other.ders);
     }
@@ -83,11 +66,15 @@ impl TrustAnchors {
 pub struct CertInfo {
     /// Subject of the end-entity certificate, RFC 4514 form (e.g. `CN=SHAKEN 1001, O=…`).
     pub subject: String,
+    /// Issuer of the end-entity certificate, RFC 4514 form.
     pub issuer: String,
     /// Subjects from the end-entity up to and including the trust anchor.
     pub path: Vec<String>,
+    /// Start of the end-entity's validity, seconds since the epoch.
     pub not_before: i64,
+    /// End of the end-entity's validity, seconds since the epoch.
     pub not_after: i64,
+    /// The end-entity's TNAuthList (RFC 8226 §9).
     pub tn_auth_list: Vec<TnEntry>,
 }
 
@@ -107,15 +94,32 @@ pub enum ChainFault {
     /// The x5u content holds no certificate.
     Empty,
     /// A certificate does not parse as X.509 DER.
-    Unparsable { index: usize },
+    Unparsable {
+        /// Its position in the chain, 0 for the end-entity.
+        index: usize,
+    },
     /// No anchor or chain certificate issued this one.
-    NoIssuer { subject: String, issuer: String },
+    NoIssuer {
+        /// The orphan's subject.
+        subject: String,
+        /// The issuer it names.
+        issuer: String,
+    },
     /// The issuer's signature on this certificate is wrong.
-    BadSignature { subject: String },
+    BadSignature {
+        /// The certificate's subject.
+        subject: String,
+    },
     /// A certificate that issues others is not a CA.
-    NotCa { subject: String },
+    NotCa {
+        /// The certificate's subject.
+        subject: String,
+    },
     /// Not `ecdsa-with-SHA256` / not a P-256 key.
-    UnsupportedAlgorithm { subject: String },
+    UnsupportedAlgorithm {
+        /// The certificate's subject.
+        subject: String,
+    },
     /// Longer than the depth limit.
     TooLong,
 }
@@ -433,111 +437,10 @@ fn tn_auth_list(cert: &X509Certificate<'_>) -> Result<Vec<TnEntry>, Error> {
     Ok(entries)
 }
 
-/// DER TLV reader, just enough for TNAuthList: returns (tag, content, rest).
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        (len, &rest[n..])
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
-}
-
-fn ia5(bytes: &[u8]) -> Option<String> {
-    bytes
-        .is_ascii()
-        .then(|| String::from_utf8_lossy(bytes).into_owned())
-}
-
-/// `TNAuthorizationList ::= SEQUENCE SIZE (1..MAX) OF TNEntry`, with RFC 8226's explicit tags:
-/// `spc [0] IA5String`, `range [1] SEQUENCE { start IA5String, count INTEGER }`, `one [2] IA5String`.
-pub fn parse_tn_auth_list(der: &[u8]) -> Option<Vec<TnEntry>> {
-    let (tag, mut body, rest) = tlv(der)?;
-    if tag != 0x30 || !rest.is_empty() || body.is_empty() {
-        return None;
-    }
-    let mut entries = Vec::new();
-    while !body.is_empty() {
-        let (tag, inner, next) = tlv(body)?;
-        body = next;
-        let (itag, value, irest) = tlv(inner)?;
-        if !irest.is_empty() {
-            return None;
-        }
-        entries.push(match (tag, itag) {
-            (0xa0, 0x16) => TnEntry::Spc(ia5(value)?),
-            (0xa2, 0x16) => TnEntry::One(ia5(value)?),
-            (0xa1, 0x30) => {
-                let (t1, start, r) = tlv(value)?;
-                let (t2, count, _) = tlv(r)?;
-                if t1 != 0x16 || t2 != 0x02 || count.is_empty() || count.len() > 8 {
-                    return None;
-                }
-                let count = count.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-                TnEntry::Range {
-                    start: ia5(start)?,
-                    count,
-                }
-            }
-            _ => return None,
-        });
-    }
-    Some(entries)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn tn_auth_list_spc_entry() {
-        // SEQUENCE { [0] EXPLICIT IA5String "1001" } — RFC 8226 §9 encoding of one SPC entry.
-        let der = [0x30, 0x08, 0xa0, 0x06, 0x16, 0x04, b'1', b'0', b'0', b'1'];
-        assert_eq!(
-            parse_tn_auth_list(&der).unwrap(),
-            vec![TnEntry::Spc("1001".into())]
-        );
-    }
-
-    #[test]
-    fn tn_auth_list_range_and_one() {
-        let der = [
-            0x30, 0x17, 0xa1, 0x0c, 0x30, 0x0a, 0x16, 0x05, b'1', b'2', b'0', b'0', b'0', 0x02,
-            0x01, 0x64, 0xa2, 0x07, 0x16, 0x05, b'1', b'2', b'3', b'4', b'5',
-        ];
-        assert_eq!(
-            parse_tn_auth_list(&der).unwrap(),
-            vec![
-                TnEntry::Range {
-                    start: "12000".into(),
-                    count: 100
-                },
-                TnEntry::One("12345".into())
-            ]
-        );
-    }
-
-    #[test]
-    fn tn_auth_list_rejects_garbage() {
-        for der in [
-            &[][..],
-            &[0x30, 0x00],
-            &[0x30, 0x05, 0xa0, 0x03, 0x16, 0x05, b'1'],
-            &[0x31, 0x02, 0x05, 0x00],
-        ] {
-            assert!(parse_tn_auth_list(der).is_none(), "{der:?}");
-        }
-    }
 
     #[test]
     fn pem_without_certificates_is_empty_chain() {

@@ -39,16 +39,22 @@ pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 /// The three parts of a compact JWS (RFC 7515 §7.1), still encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompactJws<'a> {
+    /// The base64url JOSE header.
     pub header: &'a str,
+    /// The base64url payload.
     pub payload: &'a str,
+    /// The base64url signature.
     pub signature: &'a str,
 }
 
 /// Which part of a JWS an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
+    /// The JOSE header.
     Header,
+    /// The payload (the PASSporT's claims).
     Payload,
+    /// The signature.
     Signature,
 }
 

@@ -24,6 +24,7 @@ pub const VERIFICATION_PATH: &str = "/stir/v1/verification";
 /// `Invalid Parameter Value`, `Failed To Parse Message Body`), with our detail appended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// One of the Annex V error strings, then our detail.
     pub error: String,
 }
 
@@ -31,28 +32,39 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningRequestBody {
+    /// The request.
     pub signing_request: SigningRequest,
 }
 
+/// What the STI-AS is to sign: the PASSporT claims (RFC 8225 §5, RFC 8588, RFC 9795).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningRequest {
     /// Absent means `shaken`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppt: Option<String>,
+    /// SHAKEN attestation level (RFC 8588 §4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attest: Option<Attest>,
+    /// The callee (RFC 8225 §5.2.1).
     pub dest: Dest,
+    /// Issued at, seconds since the epoch (RFC 8225 §5.1.1).
     pub iat: i64,
+    /// The caller (RFC 8225 §5.2.1).
     pub orig: Orig,
+    /// Origination identifier (RFC 8588 §5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origid: Option<String>,
+    /// Rich Call Data (RFC 9795; testbed extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcd: Option<Rcd>,
+    /// RCD integrity digests (RFC 9795; testbed extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcdi: Option<BTreeMap<String, String>>,
+    /// Call reason (RFC 9795; testbed extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crn: Option<String>,
+    /// Echoed in the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -61,13 +73,17 @@ pub struct SigningRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningResponseBody {
+    /// The response.
     pub signing_response: SigningResponse,
 }
 
+/// The signed result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningResponse {
+    /// The Identity header value to add (RFC 8224 §4.1).
     pub identity_header: String,
+    /// The request's `requestId`, echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -75,8 +91,10 @@ pub struct SigningResponse {
 /// An identity in a verification request: `{"tn": "..."}` or `{"uri": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MsParty {
+    /// A telephone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tn: Option<String>,
+    /// A URI without a telephone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
 }
@@ -85,9 +103,11 @@ pub struct MsParty {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationRequestBody {
+    /// The request.
     pub verification_request: VerificationRequest,
 }
 
+/// What the STI-VS is to verify, and the SIP facts to verify it against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationRequest {
@@ -96,10 +116,13 @@ pub struct VerificationRequest {
     /// Further Identity header values (`rcd`, `div`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identity_headers: Vec<String>,
+    /// The caller, from P-Asserted-Identity or From.
     pub from: MsParty,
+    /// The callee, from To or the Request-URI.
     pub to: MsParty,
     /// The SIP Date header, seconds since the epoch.
     pub time: i64,
+    /// Echoed in the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -108,22 +131,29 @@ pub struct VerificationRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationResponseBody {
+    /// The response.
     pub verification_response: VerificationResponse,
 }
 
+/// The verification outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationResponse {
+    /// The `verstat` value for the caller's identity (TS 24.229 §7.2A.20).
     pub verstat_value: String,
+    /// One entry per PASSporT, `shaken` first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verify_results: Vec<VerifyResultEntry>,
+    /// The request's `requestId`, echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
 
+/// `{"verifyResult": {...}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResultEntry {
+    /// The result.
     pub verify_result: VerifyResult,
 }
 
@@ -131,17 +161,23 @@ pub struct VerifyResultEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResult {
+    /// The PASSporT's `ppt` (`shaken`, `rcd`, …).
     pub ppt: String,
     /// `pass` or `fail`.
     pub status: String,
+    /// On failure: the SIP status code the failure maps to ([`Error::sip_answer`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<u16>,
+    /// On failure: its reason phrase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_text: Option<String>,
+    /// On failure: what went wrong, for a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_description: Option<String>,
+    /// On failure: the compact PASSporT, echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passport: Option<String>,
+    /// On success: the claims as carried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_claims: Option<Value>,
 }

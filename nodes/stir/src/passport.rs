@@ -32,6 +32,7 @@ pub enum Ppt {
 }
 
 impl Ppt {
+    /// The `ppt` value as written (`shaken`, `rcd`, `div`).
     pub fn as_str(self) -> &'static str {
         match self {
             Ppt::Shaken => "shaken",
@@ -85,15 +86,20 @@ impl fmt::Display for Attest {
 /// The JOSE header of a PASSporT (RFC 8225 §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
+    /// Signature algorithm (`ES256`, RFC 8225 §4.2).
     pub alg: String,
+    /// Extension type (RFC 8225 §8.1); absent for a base PASSporT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppt: Option<String>,
+    /// `passport` (RFC 8225 §4.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typ: Option<String>,
+    /// Where the signer's certificate is (RFC 8225 §4.3).
     pub x5u: String,
 }
 
 impl Header {
+    /// An ES256 `passport` header with this `ppt` and `x5u`.
     pub fn new(ppt: Option<Ppt>, x5u: impl Into<String>) -> Self {
         Self {
             alg: ES256.into(),
@@ -107,19 +113,24 @@ impl Header {
 /// Originating identity (RFC 8225 §5.2.1): exactly one of a telephone number or a URI.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Orig {
+    /// A telephone number, canonical form (RFC 8224 §8.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tn: Option<String>,
+    /// A URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
 }
 
 impl Orig {
+    /// The caller is a telephone number (canonicalised).
     pub fn tn(tn: &str) -> Self {
         Self {
             tn: Some(canonical_tn(tn)),
             uri: None,
         }
     }
+
+    /// The caller is a URI.
     pub fn uri(uri: impl Into<String>) -> Self {
         Self {
             tn: None,
@@ -131,19 +142,24 @@ impl Orig {
 /// Destination identities (RFC 8225 §5.2.1): arrays of telephone numbers and/or URIs.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Dest {
+    /// Telephone numbers, canonical form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tn: Option<Vec<String>>,
+    /// URIs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<Vec<String>>,
 }
 
 impl Dest {
+    /// One telephone number (canonicalised).
     pub fn tn(tn: &str) -> Self {
         Self {
             tn: Some(vec![canonical_tn(tn)]),
             uri: None,
         }
     }
+
+    /// One URI.
     pub fn uri(uri: impl Into<String>) -> Self {
         Self {
             tn: None,
@@ -156,22 +172,28 @@ impl Dest {
 /// Claims this crate does not model are kept in `other`, so they are signed and shown as they came.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
+    /// SHAKEN attestation level (RFC 8588 §4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attest: Option<Attest>,
     /// RFC 9795 §6.3 call reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crn: Option<String>,
+    /// The callee(s) (RFC 8225 §5.2.1).
     pub dest: Dest,
     /// Issued-at, seconds since the epoch. RFC 8588 erratum 6656: a number, never a string.
     pub iat: i64,
+    /// The caller (RFC 8225 §5.2.1).
     pub orig: Orig,
+    /// Origination identifier, a UUID (RFC 8588 §5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origid: Option<String>,
+    /// Rich Call Data (RFC 9795 §6.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcd: Option<Rcd>,
     /// RFC 9795 §6.2.2: JSON pointer (into `rcd`) → SRI digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcdi: Option<BTreeMap<String, String>>,
+    /// Every other claim, as carried.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
@@ -196,7 +218,9 @@ impl Claims {
 /// A PASSporT: header and claims.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passport {
+    /// The JOSE header.
     pub header: Header,
+    /// The claims.
     pub claims: Claims,
 }
 
@@ -261,8 +285,11 @@ impl Passport {
 /// carried (shown by the dashboard as it came, including members this crate does not model).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
+    /// The parsed token.
     pub passport: Passport,
+    /// The JOSE header exactly as carried.
     pub header_json: Value,
+    /// The claims exactly as carried.
     pub claims_json: Value,
 }
 

@@ -36,6 +36,7 @@ pub struct Rcd {
     /// Alternate presentation number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apn: Option<String>,
+    /// Every other member, as carried.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
@@ -43,11 +44,14 @@ pub struct Rcd {
 /// Digest algorithms an `rcdi` value may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DigestAlg {
+    /// SHA-256 (`sha256-…`).
     Sha256,
+    /// SHA-384 (`sha384-…`).
     Sha384,
 }
 
 impl DigestAlg {
+    /// The SRI algorithm prefix (`sha256`, `sha384`).
     pub fn prefix(self) -> &'static str {
         match self {
             DigestAlg::Sha256 => "sha256",
@@ -55,6 +59,7 @@ impl DigestAlg {
         }
     }
 
+    /// The raw digest of `bytes`.
     pub fn digest(self, bytes: &[u8]) -> Vec<u8> {
         match self {
             DigestAlg::Sha256 => Sha256::digest(bytes).to_vec(),
@@ -78,16 +83,28 @@ pub enum DigestStatus {
     /// The recomputed digest equals the signed one.
     Match,
     /// The content differs from what was signed.
-    Mismatch { expected: String, computed: String },
+    Mismatch {
+        /// The signed SRI value.
+        expected: String,
+        /// The SRI value of the content now.
+        computed: String,
+    },
     /// The pointer names a URI whose content was not supplied.
-    NotFetched { uri: String },
+    NotFetched {
+        /// The URI.
+        uri: String,
+    },
     /// The pointer does not resolve inside `rcd`.
     Unresolved,
     /// The value is not `sha256-…`/`sha384-…` base64.
-    Unsupported { value: String },
+    Unsupported {
+        /// The value as signed.
+        value: String,
+    },
 }
 
 impl DigestStatus {
+    /// Whether the digest matched.
     pub fn is_match(&self) -> bool {
         matches!(self, DigestStatus::Match)
     }
@@ -192,6 +209,7 @@ pub fn parse_sri(value: &str) -> Option<(DigestAlg, Vec<u8>)> {
 /// One entry of a SIP Call-Info header (RFC 3261 §20.9; RCD use per RFC 9796).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct CallInfo {
+    /// The URI, without angle brackets.
     pub uri: String,
     /// `purpose` parameter, e.g. `rcd-jcard`.
     pub purpose: Option<String>,

@@ -9,12 +9,15 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
 use crate::cert::{self, CertInfo, TrustAnchors};
 use crate::identity::IdentityHeader;
 use crate::jose::{self, CompactJws};
 use crate::passport::{self, Attest, Claims, Decoded, Header, Ppt, canonical_tn};
+
+mod steps;
 use crate::rcd::{self, DigestStatus, Fetched, Rcd};
 use crate::{Error, FetchError};
 
@@ -105,6 +108,7 @@ impl Default for Policy {
 /// The RCD part of a verified PASSporT.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RcdOutcome {
+    /// The `rcd` claim.
     pub rcd: Rcd,
     /// One status per `rcdi` entry; empty when the token carries no `rcdi`.
     pub digests: BTreeMap<String, DigestStatus>,
@@ -121,22 +125,30 @@ impl RcdOutcome {
 /// A PASSporT that passed every check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verified {
+    /// The token's `ppt`; `None` for a base PASSporT.
     pub ppt: Option<Ppt>,
+    /// The JOSE header.
     #[serde(skip)]
     pub header: Header,
+    /// The claims, parsed.
     #[serde(skip)]
     pub claims: Claims,
     /// The claims exactly as carried (for display and the Ms `validClaims`).
     pub claims_json: serde_json::Value,
+    /// The SHAKEN attestation level, if any.
     pub attest: Option<Attest>,
+    /// What the signer's certificate chain says.
     pub cert: CertInfo,
+    /// The RCD and its `rcdi` digests, for an RCD token.
     pub rcd: Option<RcdOutcome>,
 }
 
 /// One check the verifier ran, in the order it ran them: what the trace and the dashboard show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
+    /// What was checked (`iat fresh`, `ES256 signature`, …).
     pub name: &'static str,
+    /// Whether it passed.
     pub passed: bool,
     /// What was compared, or why it failed.
     pub detail: String,
@@ -145,18 +157,24 @@ pub struct Check {
 /// Every check run and the outcome. On failure the last check is the failed one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
+    /// The checks run, in order.
     pub checks: Vec<Check>,
+    /// The verified token, or the error of the failed check.
     pub outcome: Result<Verified, Error>,
 }
 
 /// Everything a verification needs besides the token.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a, F> {
+    /// What SIP says about the call.
     pub facts: &'a SipFacts,
     /// Seconds since the epoch.
     pub now: i64,
+    /// Where the `x5u` certificate comes from.
     pub fetcher: &'a F,
+    /// The roots the chain must lead to.
     pub anchors: &'a TrustAnchors,
+    /// Verifier settings.
     pub policy: &'a Policy,
     /// Content behind RCD URIs (jCard, icon) for the `rcdi` check; a URI missing here is
     /// reported as not fetched, not as a mismatch.
@@ -215,17 +233,51 @@ fn check<T>(
     result
 }
 
+/// The pipeline: the checks of [`verify_report`] in order, each recorded as it runs; the first
+/// failure ends it.
 async fn run<F: CertFetcher>(
     identity: &IdentityHeader,
     ctx: &Context<'_, F>,
     checks: &mut Vec<Check>,
 ) -> Result<Verified, Error> {
-    // RFC 8224 §4.1: only ES256 is defined for SHAKEN.
-    let alg_param = match &identity.alg {
-        Some(alg) if alg != passport::ES256 => Err(Error::UnsupportedAlg { alg: alg.clone() }),
-        other => Ok(other.clone()),
-    };
-    check(checks, "alg parameter", alg_param, |a| {
+    let (decoded, ppt) = token_checks(identity, checks)?;
+    let Decoded {
+        passport,
+        claims_json,
+        ..
+    } = decoded;
+    let (header, claims) = (&passport.header, &passport.claims);
+    check(
+        checks,
+        "info parameter names the x5u",
+        steps::info_names_x5u(identity, header),
+        |_| header.x5u.clone(),
+    )?;
+    call_checks(claims, ctx, checks)?;
+    let (key, cert) = credential_checks(header, ctx, checks).await?;
+    let signature = CompactJws::split(&identity.jws).and_then(|jws| jose::verify_es256(&key, &jws));
+    check(checks, "ES256 signature", signature, |_| {
+        format!("verified with the key of {}", cert.subject)
+    })?;
+    let rcd = rcd_outcome(claims, ctx.fetched, checks);
+    Ok(Verified {
+        ppt,
+        attest: claims.attest,
+        header: passport.header.clone(),
+        claims: passport.claims.clone(),
+        claims_json,
+        cert,
+        rcd,
+    })
+}
+
+/// The Identity header's parameters and the token's shape: `alg` parameter, decoding, JOSE
+/// `alg` and `typ`, `ppt`, and the claims the `ppt` requires.
+fn token_checks(
+    identity: &IdentityHeader,
+    checks: &mut Vec<Check>,
+) -> Result<(Decoded, Option<Ppt>), Error> {
+    check(checks, "alg parameter", steps::alg_param(identity), |a| {
         a.as_deref().map_or("absent".into(), |a| a.to_owned())
     })?;
     let decoded = check(
@@ -239,119 +291,79 @@ async fn run<F: CertFetcher>(
             )
         },
     )?;
-    let Decoded {
-        passport,
-        claims_json,
-        ..
-    } = decoded;
-    let header = &passport.header;
-    let alg = if header.alg == passport::ES256 {
-        Ok(())
-    } else {
-        Err(Error::UnsupportedAlg {
-            alg: header.alg.clone(),
-        })
-    };
-    check(checks, "alg is ES256", alg, |_| "ES256".into())?;
-    let typ = if header.typ.as_deref() == Some(passport::TYP) {
-        Ok(())
-    } else {
-        Err(Error::WrongTyp {
-            typ: header.typ.clone(),
-        })
-    };
-    check(checks, "typ is passport", typ, |_| "passport".into())?;
-    // RFC 8225 §8.1: the header parameter and the token's own ppt must agree.
-    let ppt = if identity.ppt == header.ppt {
-        passport.ppt()
-    } else {
-        Err(Error::PptMismatch {
-            param: identity.ppt.clone(),
-            token: header.ppt.clone(),
-        })
-    };
+    let header = &decoded.passport.header;
+    check(checks, "alg is ES256", steps::alg_is_es256(header), |_| {
+        "ES256".into()
+    })?;
+    check(
+        checks,
+        "typ is passport",
+        steps::typ_is_passport(header),
+        |_| "passport".into(),
+    )?;
     let ppt = check(
         checks,
         "ppt known and matches the header parameter",
-        ppt,
+        steps::ppt(identity, &decoded.passport),
         |p| p.map_or("none".into(), |p| p.to_string()),
     )?;
-    let claims = &passport.claims;
-    let missing = match ppt {
-        Some(Ppt::Shaken) if claims.attest.is_none() => Some("attest"),
-        Some(Ppt::Shaken) if claims.origid.is_none() => Some("origid"),
-        Some(Ppt::Rcd) if claims.rcd.is_none() => Some("rcd"),
-        _ => None,
-    };
-    let required = missing.map_or(Ok(()), |claim| Err(Error::MissingClaim { claim }));
-    check(checks, "required claims present", required, |_| match ppt {
-        Some(Ppt::Shaken) => "orig, dest, iat, attest, origid".into(),
-        Some(Ppt::Rcd) => "orig, dest, iat, rcd".into(),
-        _ => "orig, dest, iat".into(),
-    })?;
-    // RFC 8224 §6.2.3: the info parameter names the credential the signature is checked with.
-    let info = if identity.info == header.x5u {
-        Ok(())
-    } else {
-        Err(Error::InfoMismatch {
-            info: identity.info.clone(),
-            x5u: header.x5u.clone(),
-        })
-    };
-    check(checks, "info parameter names the x5u", info, |_| {
-        header.x5u.clone()
-    })?;
+    check(
+        checks,
+        "required claims present",
+        steps::required_claims(ppt, &decoded.passport.claims),
+        |_| steps::required_list(ppt),
+    )?;
+    Ok((decoded, ppt))
+}
+
+/// The token against the call: `iat` fresh against now and the Date header, `orig` and `dest`
+/// against the SIP identities (each comparison only when SIP gave the fact).
+fn call_checks<F>(
+    claims: &Claims,
+    ctx: &Context<'_, F>,
+    checks: &mut Vec<Check>,
+) -> Result<(), Error> {
     let (iat, freshness) = (claims.iat, ctx.policy.freshness);
-    let fresh = if (ctx.now - iat).abs() > freshness {
-        Err(Error::Stale {
-            iat,
-            reference: ctx.now,
-            freshness,
-            against: "now",
-        })
-    } else {
-        Ok(())
-    };
-    check(checks, "iat fresh", fresh, |_| {
-        format!("iat {iat} within {freshness} s of now ({})", ctx.now)
-    })?;
+    check(
+        checks,
+        "iat fresh",
+        steps::fresh(iat, ctx.now, freshness, "now"),
+        |_| format!("iat {iat} within {freshness} s of now ({})", ctx.now),
+    )?;
     if let Some(date) = ctx.facts.date {
-        let fresh = if (date - iat).abs() > freshness {
-            Err(Error::Stale {
-                iat,
-                reference: date,
-                freshness,
-                against: "Date header",
-            })
-        } else {
-            Ok(())
-        };
-        check(checks, "iat fresh against Date", fresh, |_| {
-            format!("iat {iat} within {freshness} s of Date ({date})")
-        })?;
+        check(
+            checks,
+            "iat fresh against Date",
+            steps::fresh(iat, date, freshness, "Date header"),
+            |_| format!("iat {iat} within {freshness} s of Date ({date})"),
+        )?;
     }
     if let Some(orig) = &ctx.facts.orig {
-        let matches = if orig.matches_orig(&claims.orig) {
-            Ok(())
-        } else {
-            Err(Error::OrigMismatch {
-                sip: orig.text(),
-                token: serde_json::to_string(&claims.orig).unwrap_or_default(),
-            })
-        };
-        check(checks, "orig matches the caller", matches, |_| orig.text())?;
+        check(
+            checks,
+            "orig matches the caller",
+            steps::orig_matches(orig, claims),
+            |_| orig.text(),
+        )?;
     }
     if let Some(dest) = &ctx.facts.dest {
-        let matches = if dest.matches_dest(&claims.dest) {
-            Ok(())
-        } else {
-            Err(Error::DestMismatch {
-                sip: dest.text(),
-                token: serde_json::to_string(&claims.dest).unwrap_or_default(),
-            })
-        };
-        check(checks, "dest matches the callee", matches, |_| dest.text())?;
+        check(
+            checks,
+            "dest matches the callee",
+            steps::dest_matches(dest, claims),
+            |_| dest.text(),
+        )?;
     }
+    Ok(())
+}
+
+/// The credential (RFC 8224 §6.2.3, RFC 8226): the chain behind `x5u`, fetched, then validated
+/// against the trust anchors at `now` with its TNAuthList. Returns the signer's key and facts.
+async fn credential_checks<F: CertFetcher>(
+    header: &Header,
+    ctx: &Context<'_, F>,
+    checks: &mut Vec<Check>,
+) -> Result<(VerifyingKey, CertInfo), Error> {
     let fetched = ctx
         .fetcher
         .fetch(&header.x5u)
@@ -363,7 +375,7 @@ async fn run<F: CertFetcher>(
     let pem = check(checks, "x5u certificate obtained", fetched, |pem| {
         format!("{} bytes from {}", pem.len(), header.x5u)
     })?;
-    let (key, cert) = check(
+    check(
         checks,
         "certificate chain, validity and TNAuthList",
         cert::validate_chain(&pem, ctx.anchors, ctx.now),
@@ -371,46 +383,38 @@ async fn run<F: CertFetcher>(
             let entries: Vec<String> = c.tn_auth_list.iter().map(ToString::to_string).collect();
             format!("{} [{}]", c.path.join(" → "), entries.join(", "))
         },
-    )?;
-    let signature = CompactJws::split(&identity.jws).and_then(|jws| jose::verify_es256(&key, &jws));
-    check(checks, "ES256 signature", signature, |_| {
-        format!("verified with the key of {}", cert.subject)
-    })?;
-    let rcd = claims.rcd.clone().map(|rcd_claim| {
-        let digests = claims
-            .rcdi
-            .as_ref()
-            .map(|rcdi| rcd::check_rcdi(&rcd_claim, rcdi, ctx.fetched))
-            .unwrap_or_default();
-        for (pointer, status) in &digests {
-            checks.push(Check {
-                name: "rcdi digest",
-                passed: status.is_match(),
-                detail: format!(
-                    "{pointer}: {}",
-                    serde_json::to_string(status).unwrap_or_default()
-                ),
-            });
-        }
-        RcdOutcome {
-            rcd: rcd_claim,
-            digests,
-        }
-    });
-    Ok(Verified {
-        ppt,
-        attest: claims.attest,
-        header: passport.header.clone(),
-        claims: passport.claims.clone(),
-        claims_json,
-        cert,
-        rcd,
+    )
+}
+
+/// The RCD of a verified token with one recorded check per `rcdi` digest (RFC 9795 §6.2.2);
+/// a mismatch never fails the token, only its RCD. `None` without an `rcd` claim.
+fn rcd_outcome(claims: &Claims, fetched: &Fetched, checks: &mut Vec<Check>) -> Option<RcdOutcome> {
+    let rcd_claim = claims.rcd.clone()?;
+    let digests = claims
+        .rcdi
+        .as_ref()
+        .map(|rcdi| rcd::check_rcdi(&rcd_claim, rcdi, fetched))
+        .unwrap_or_default();
+    for (pointer, status) in &digests {
+        checks.push(Check {
+            name: "rcdi digest",
+            passed: status.is_match(),
+            detail: format!(
+                "{pointer}: {}",
+                serde_json::to_string(status).unwrap_or_default()
+            ),
+        });
+    }
+    Some(RcdOutcome {
+        rcd: rcd_claim,
+        digests,
     })
 }
 
 /// A fetcher over an in-memory map (tests, and `testbed verify --cert`).
 #[derive(Debug, Clone, Default)]
 pub struct StaticFetcher {
+    /// PEM chains by x5u.
     pub chains: BTreeMap<String, Vec<u8>>,
     /// Served for any x5u not in `chains`, when set.
     pub fallback: Option<Vec<u8>>,

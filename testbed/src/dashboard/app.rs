@@ -1,5 +1,6 @@
 //! The dashboard's state and what each key does to it. Pure: no terminal, no I/O; side effects
 //! (running a scenario, writing an export) are returned as [`Effect`]s for the driver.
+//! What each key does is in `commands`.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -7,18 +8,26 @@ use std::time::Instant;
 use super::model::View;
 use crate::solution::Variant;
 
+mod commands;
+
 /// Detail tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    /// The selected message, security headers highlighted (or a diff).
     Message,
+    /// The tokens noted about it, decoded.
     Tokens,
+    /// The checks noted about it.
     Checks,
+    /// The TR step it belongs to, in our words.
     Step,
 }
 
 impl Tab {
+    /// Every tab, in the order `Tab` cycles them.
     pub const ALL: [Tab; 4] = [Tab::Message, Tab::Tokens, Tab::Checks, Tab::Step];
 
+    /// The tab's title.
     pub fn title(self) -> &'static str {
         match self {
             Tab::Message => "Message",
@@ -28,6 +37,7 @@ impl Tab {
         }
     }
 
+    /// The tab after this one, wrapping around.
     fn next(self) -> Tab {
         let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0);
         Tab::ALL[(i + 1) % Tab::ALL.len()]
@@ -37,6 +47,7 @@ impl Tab {
 /// Colour scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Theme {
+    /// Colours.
     Default,
     /// For projectors: no colour needed, bold and reverse video only.
     Contrast,
@@ -45,31 +56,46 @@ pub enum Theme {
 /// Keys the dashboard understands (the driver maps terminal events to these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
+    /// A printable key.
     Char(char),
+    /// Arrow up.
     Up,
+    /// Arrow down.
     Down,
+    /// Arrow left.
     Left,
+    /// Arrow right.
     Right,
+    /// Page up.
     PageUp,
+    /// Page down.
     PageDown,
+    /// Tab.
     Tab,
+    /// Enter.
     Enter,
+    /// Escape.
     Esc,
+    /// Backspace.
     Backspace,
     /// A click on a ladder row (index of the visible entry).
     ClickRow(usize),
+    /// Ctrl-C.
     Quit,
 }
 
 /// What the driver must do after a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// Nothing.
     None,
     /// Run this variant (by name) for real in the background.
     Run(String),
     /// Write this text to this file.
     Export {
+        /// Where.
         path: String,
+        /// What.
         text: String,
     },
 }
@@ -77,34 +103,48 @@ pub enum Effect {
 /// A run in progress.
 #[derive(Debug, Clone)]
 pub struct Running {
+    /// The variant's name (`2:single`).
     pub name: String,
+    /// When it started (the header shows the time running).
     pub since: Instant,
 }
 
 /// Everything the screen shows.
 #[derive(Debug)]
 pub struct App {
+    /// Every variant of every solution, from the registry.
     pub catalogue: Vec<Variant>,
+    /// The selected solution's number.
     pub solution: u8,
     /// Index among the selected solution's variants.
     pub variant: usize,
+    /// The latest run of each variant, by name.
     pub results: HashMap<String, View>,
+    /// The run in progress, if any (one at a time).
     pub running: Option<Running>,
     /// Index into the visible entries.
     pub selected: usize,
+    /// The detail tab shown.
     pub tab: Tab,
+    /// Whether supporting rows (DNS, 100 Trying) are shown.
     pub show_supporting: bool,
+    /// Whether the flow is playing step by step.
     pub playing: bool,
     /// Being typed after `/`.
     pub search_input: Option<String>,
+    /// The last search, for `n`.
     pub last_search: String,
     /// Entry index (into all entries) marked with `d`.
     pub diff_base: Option<usize>,
     /// Showing a diff of the base with the selected entry.
     pub diffing: bool,
+    /// Whether the help is open.
     pub help: bool,
+    /// The colour scheme.
     pub theme: Theme,
+    /// The status line.
     pub status: String,
+    /// Set when the user quits.
     pub quit: bool,
     /// Lines the detail pane (Message / Tokens / Checks / Step) is scrolled down by; back to
     /// the top whenever the message or the tab changes.
@@ -112,6 +152,7 @@ pub struct App {
 }
 
 impl App {
+    /// The first solution of `catalogue` selected, nothing run yet.
     pub fn new(catalogue: Vec<Variant>, theme: Theme) -> App {
         let solution = catalogue.first().map_or(2, |v| v.solution);
         App {
@@ -151,14 +192,17 @@ impl App {
             .collect()
     }
 
+    /// The selected variant.
     pub fn current(&self) -> Option<&Variant> {
         self.variants().get(self.variant).copied()
     }
 
+    /// The selected variant's name (`2:single`).
     pub fn current_name(&self) -> Option<String> {
         self.current().map(Variant::name)
     }
 
+    /// The selected variant's latest run, if it ran.
     pub fn view(&self) -> Option<&View> {
         self.current_name().and_then(|n| self.results.get(&n))
     }
@@ -206,6 +250,7 @@ impl App {
         self.diffing = false;
     }
 
+    /// Asks for a run of the selected variant, unless one is in progress.
     fn start_run(&mut self) -> Effect {
         match self.current_name() {
             Some(name) if self.running.is_none() => {
@@ -232,6 +277,7 @@ impl App {
         }
     }
 
+    /// Moves the selection by `delta` rows, clamped to the rows shown.
     fn move_by(&mut self, delta: isize) {
         self.detail_scroll = 0;
         let n = self.visible().len();
@@ -265,6 +311,7 @@ impl App {
         }
     }
 
+    /// Selects the next row (wrapping) whose text contains the last search.
     fn search_next(&mut self) {
         let needle = self.last_search.to_lowercase();
         if needle.is_empty() {
@@ -285,285 +332,7 @@ impl App {
             None => self.status = format!("{:?} not found", self.last_search),
         }
     }
-
-    /// Applies one key.
-    pub fn key(&mut self, input: Input) -> Effect {
-        if let Some(text) = &mut self.search_input {
-            match input {
-                Input::Char(c) => text.push(c),
-                Input::Backspace => {
-                    text.pop();
-                }
-                Input::Enter => {
-                    self.last_search = self.search_input.take().unwrap_or_default();
-                    self.search_next();
-                }
-                Input::Esc => self.search_input = None,
-                Input::Quit => self.quit = true,
-                _ => {}
-            }
-            return Effect::None;
-        }
-        if self.help {
-            if matches!(input, Input::Quit | Input::Char('q')) {
-                self.quit = true;
-            }
-            self.help = false;
-            return Effect::None;
-        }
-        match input {
-            Input::Quit | Input::Char('q') => self.quit = true,
-            Input::Char(c @ '1'..='9') => {
-                let s = c as u8 - b'0';
-                if self.solutions().contains(&s) {
-                    self.solution = s;
-                    self.variant = 0;
-                    return self.select_variant();
-                }
-                self.status = format!("solution {s} is not in the testbed yet");
-            }
-            Input::Left | Input::Right | Input::Char('h') | Input::Char('l') => {
-                let solutions = self.solutions();
-                let i = solutions
-                    .iter()
-                    .position(|s| *s == self.solution)
-                    .unwrap_or(0);
-                let forward = matches!(input, Input::Right | Input::Char('l'));
-                let j = if forward {
-                    (i + 1) % solutions.len().max(1)
-                } else {
-                    (i + solutions.len().max(1) - 1) % solutions.len().max(1)
-                };
-                if let Some(s) = solutions.get(j) {
-                    self.solution = *s;
-                    self.variant = 0;
-                    return self.select_variant();
-                }
-            }
-            Input::Char('v') => {
-                let n = self.variants().len().max(1);
-                self.variant = (self.variant + 1) % n;
-                return self.select_variant();
-            }
-            Input::Up | Input::Char('k') => self.move_by(-1),
-            Input::Down | Input::Char('j') => self.move_by(1),
-            Input::PageUp => self.move_by(-10),
-            Input::PageDown => self.move_by(10),
-            Input::Char('g') => self.move_by(isize::MIN / 2),
-            Input::Char('G') => self.move_by(isize::MAX / 2),
-            Input::Tab => {
-                self.tab = self.tab.next();
-                self.detail_scroll = 0;
-            }
-            Input::Char('J') => self.detail_scroll = self.detail_scroll.saturating_add(3),
-            Input::Char('K') => self.detail_scroll = self.detail_scroll.saturating_sub(3),
-            Input::Char(' ') => {
-                self.playing = !self.playing;
-                if self.playing {
-                    self.tick_play();
-                }
-            }
-            Input::Char('r') => return self.start_run(),
-            Input::Char('s') => {
-                let keep = self.selected_entry();
-                self.show_supporting = !self.show_supporting;
-                self.selected = keep
-                    .and_then(|k| self.visible().iter().position(|i| *i >= k))
-                    .unwrap_or(0);
-            }
-            Input::Char('/') => self.search_input = Some(String::new()),
-            Input::Char('n') => self.search_next(),
-            Input::Char('d') => match (self.diff_base, self.selected_entry()) {
-                (Some(base), Some(sel)) if base != sel => {
-                    self.diffing = true;
-                    self.tab = Tab::Message;
-                    self.status =
-                        "diff: marked message (−) against selected (+); d again to clear".into();
-                }
-                (Some(_), _) => {
-                    self.diff_base = None;
-                    self.diffing = false;
-                    self.status = "diff cleared".into();
-                }
-                (None, sel) => {
-                    self.diff_base = sel;
-                    self.status = "marked for diff: select another message and press d".into();
-                }
-            },
-            Input::Char('e') => {
-                if let Some(v) = self.view() {
-                    let path = format!("trace-{}.txt", v.name.replace(':', "-"));
-                    return Effect::Export {
-                        path,
-                        text: v.text.clone(),
-                    };
-                }
-            }
-            Input::Char('t') => {
-                self.theme = if self.theme == Theme::Default {
-                    Theme::Contrast
-                } else {
-                    Theme::Default
-                };
-            }
-            Input::Char('?') => self.help = true,
-            Input::ClickRow(pos) if pos < self.visible().len() => {
-                self.selected = pos;
-                self.diffing = false;
-                self.detail_scroll = 0;
-            }
-            _ => {}
-        }
-        Effect::None
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::dashboard::model::Entry;
-
-    fn entry(step: Option<&str>, supporting: bool, raw: &str) -> Entry {
-        Entry {
-            number: Some(1),
-            from: "a".into(),
-            to: Some("b".into()),
-            proto: "SIP/UDP",
-            summary: raw.lines().next().unwrap_or_default().into(),
-            step: step.map(str::to_owned),
-            supporting,
-            raw: raw.into(),
-            tokens: Vec::new(),
-            checks: Vec::new(),
-            choices: Vec::new(),
-            actions: Vec::new(),
-        }
-    }
-
-    fn app_with_view() -> App {
-        let mut app = App::new(crate::scenarios::all(), Theme::Default);
-        let name = app.current_name().unwrap();
-        app.running = Some(Running {
-            name: name.clone(),
-            since: Instant::now(),
-        });
-        let view = View {
-            name,
-            passed: true,
-            error: None,
-            steps_seen: 2,
-            steps_total: 2,
-            steps: Vec::new(),
-            outcomes: Vec::new(),
-            entries: vec![
-                entry(None, true, "NAPTR? x"),
-                entry(Some("1"), false, "INVITE sip:b\nFrom: a"),
-                entry(None, true, "100 Trying"),
-                entry(Some("2"), false, "INVITE sip:b\nIdentity: tok\nFrom: a"),
-            ],
-            nodes: vec!["a".into(), "b".into()],
-            text: "trace".into(),
-            elapsed_ms: 1.0,
-        };
-        app.finished(view);
-        app
-    }
-
-    #[test]
-    fn detail_pane_scrolls_and_resets() {
-        let mut app = app_with_view();
-        app.key(Input::Char('J'));
-        app.key(Input::Char('J'));
-        assert_eq!(app.detail_scroll, 6);
-        app.key(Input::Char('K'));
-        assert_eq!(app.detail_scroll, 3);
-        app.key(Input::Down);
-        assert_eq!(app.detail_scroll, 0, "another message starts at the top");
-        app.key(Input::Char('J'));
-        app.key(Input::Tab);
-        assert_eq!(app.detail_scroll, 0, "another tab starts at the top");
-        app.key(Input::Char('K'));
-        assert_eq!(app.detail_scroll, 0, "never above the top");
-    }
-
-    #[test]
-    fn finishing_a_run_selects_the_first_tr_step() {
-        let app = app_with_view();
-        assert!(app.running.is_none());
-        assert_eq!(app.selected_entry(), Some(1));
-    }
-
-    #[test]
-    fn moving_tabs_and_supporting_toggle() {
-        let mut app = app_with_view();
-        app.key(Input::Down);
-        assert_eq!(app.selected_entry(), Some(2));
-        app.key(Input::Char('k'));
-        app.key(Input::Char('k'));
-        assert_eq!(app.selected_entry(), Some(0), "clamped at the top");
-        app.key(Input::Char('s'));
-        assert_eq!(app.visible(), [1, 3]);
-        assert_eq!(app.selected_entry(), Some(1));
-        app.key(Input::Tab);
-        assert_eq!(app.tab, Tab::Tokens);
-        for _ in 0..3 {
-            app.key(Input::Tab);
-        }
-        assert_eq!(app.tab, Tab::Message);
-    }
-
-    #[test]
-    fn search_play_diff_export_help_quit() {
-        let mut app = app_with_view();
-        for c in "/identity".chars() {
-            app.key(Input::Char(c));
-        }
-        app.key(Input::Enter);
-        assert_eq!(app.selected_entry(), Some(3), "{}", app.status);
-        app.key(Input::Char('g'));
-        app.key(Input::Char(' '));
-        assert!(app.playing);
-        assert_eq!(
-            app.selected_entry(),
-            Some(1),
-            "play jumps to the next TR step"
-        );
-        app.tick_play();
-        assert_eq!(app.selected_entry(), Some(3));
-        app.tick_play();
-        assert!(!app.playing, "stops at the end");
-        app.key(Input::Char('k'));
-        app.key(Input::Char('k'));
-        app.key(Input::Char('d'));
-        assert_eq!(app.diff_base, Some(1));
-        app.key(Input::Char('G'));
-        app.key(Input::Char('d'));
-        assert!(app.diffing);
-        assert!(
-            matches!(app.key(Input::Char('e')), Effect::Export { ref path, .. } if path.starts_with("trace-1-"))
-        );
-        app.key(Input::Char('?'));
-        assert!(app.help);
-        app.key(Input::Char('x'));
-        assert!(!app.help && !app.quit, "any key closes the help");
-        app.key(Input::Char('t'));
-        assert_eq!(app.theme, Theme::Contrast);
-        app.key(Input::Char('q'));
-        assert!(app.quit);
-    }
-
-    #[test]
-    fn choosing_solutions_and_variants_asks_for_runs() {
-        let mut app = App::new(crate::scenarios::all(), Theme::Default);
-        assert!(matches!(app.key(Input::Char('2')), Effect::Run(ref n) if n == "2:trunk"));
-        assert_eq!(app.key(Input::Char('r')), Effect::None, "one run at a time");
-        app.running = None;
-        assert!(matches!(app.key(Input::Char('v')), Effect::Run(ref n) if n == "2:single"));
-        app.running = None;
-        assert_eq!(app.key(Input::Char('7')), Effect::None);
-        assert!(app.status.contains("not in the testbed yet"));
-        app.key(Input::ClickRow(99));
-        assert_eq!(app.selected, 0);
-    }
-}
+mod tests;

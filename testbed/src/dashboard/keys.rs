@@ -3,6 +3,7 @@
 /// One key binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
+    /// The key(s), as shown.
     pub keys: &'static str,
     /// Shown in the key bar (short).
     pub short: &'static str,
@@ -12,6 +13,7 @@ pub struct Key {
     pub bar: bool,
 }
 
+/// Every binding, in the order the key bar and the help list them.
 pub const KEYS: &[Key] = &[
     Key {
         keys: "1-9",

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use proto::trace::{Body, Note, Proto};
+use proto::trace::{Body, Message, Note, Proto};
 use serde_json::Value;
 
 use crate::render;
@@ -117,113 +117,8 @@ pub struct View {
 impl View {
     /// The view of `run`.
     pub fn from_run(run: &Run) -> View {
-        let mut step_of: HashMap<usize, String> = HashMap::new();
-        for m in &run.steps {
-            for i in m.records() {
-                step_of.insert(i, m.step.to_owned());
-            }
-        }
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut by_msg: HashMap<u64, usize> = HashMap::new();
-        let mut numbers: HashMap<u64, usize> = HashMap::new();
-        let mut pending_notes: Vec<(u64, String, Note)> = Vec::new();
-        for (i, r) in run.trace.iter().enumerate() {
-            match &r.body {
-                Body::Sent { msg, to, message } => {
-                    let next = numbers.len() + 1;
-                    let n = *numbers.entry(*msg).or_insert(next);
-                    let supporting =
-                        message.proto == Proto::Dns || message.summary.starts_with("100 Trying");
-                    by_msg.insert(*msg, entries.len());
-                    entries.push(Entry {
-                        number: Some(n),
-                        from: r.node.clone(),
-                        to: Some(to.clone().unwrap_or_else(|| "?".into())),
-                        proto: render::proto(message.proto, message.transport),
-                        summary: message.summary.clone(),
-                        step: step_of.get(&i).cloned(),
-                        supporting,
-                        raw: render::normalise(
-                            &render::unseeded(&message.raw.replace("\r\n", "\n")),
-                            &run.ports,
-                        ),
-                        tokens: Vec::new(),
-                        checks: Vec::new(),
-                        choices: Vec::new(),
-                        actions: Vec::new(),
-                    });
-                }
-                Body::Received { msg, .. } => {
-                    let next = numbers.len() + 1;
-                    numbers.entry(*msg).or_insert(next);
-                }
-                Body::Note { msg, note } => {
-                    if note.action().is_some() {
-                        entries.push(Entry {
-                            number: None,
-                            from: r.node.clone(),
-                            to: None,
-                            proto: "",
-                            summary: render::note_line(note).trim_start_matches("● ").to_owned(),
-                            step: step_of.get(&i).cloned(),
-                            supporting: false,
-                            raw: String::new(),
-                            tokens: Vec::new(),
-                            checks: Vec::new(),
-                            choices: Vec::new(),
-                            actions: Vec::new(),
-                        });
-                    }
-                    if let Some(m) = msg {
-                        pending_notes.push((*m, r.node.clone(), note.clone()));
-                    }
-                }
-            }
-        }
-        for (msg, node, note) in pending_notes {
-            let Some(e) = by_msg.get(&msg).and_then(|i| entries.get_mut(*i)) else {
-                continue;
-            };
-            match note {
-                Note::Token {
-                    label,
-                    header,
-                    claims,
-                } => e.tokens.push(Token {
-                    node,
-                    label,
-                    header,
-                    claims,
-                }),
-                Note::Check {
-                    name,
-                    passed,
-                    detail,
-                    code,
-                    reason,
-                } => e.checks.push(Check {
-                    node,
-                    name,
-                    passed,
-                    detail,
-                    code,
-                    reason,
-                }),
-                Note::Choice { id, text } => e.choices.push((id, text)),
-                action @ Note::Action { .. } => e.actions.push((node, render::note_line(&action))),
-            }
-        }
-        let mut nodes: Vec<String> = Vec::new();
-        for e in &entries {
-            for n in std::iter::once(&e.from).chain(e.to.iter()) {
-                if n != "dns" && n != "?" && !nodes.contains(n) {
-                    nodes.push(n.clone());
-                }
-            }
-        }
-        if entries.iter().any(|e| e.to.as_deref() == Some("dns")) {
-            nodes.push("dns".into());
-        }
+        let entries = entries(run);
+        let nodes = columns(&entries);
         View {
             name: run.variant.name(),
             passed: run.passed(),
@@ -249,4 +144,169 @@ impl View {
             elapsed_ms: run.timing.total.as_secs_f64() * 1e3,
         }
     }
+}
+
+/// The ladder's rows, in trace order: one per message sent and one per action, each message
+/// with the notes about it.
+fn entries(run: &Run) -> Vec<Entry> {
+    let mut step_of: HashMap<usize, String> = HashMap::new();
+    for m in &run.steps {
+        for i in m.records() {
+            step_of.insert(i, m.step.to_owned());
+        }
+    }
+    let mut rows = Rows::default();
+    for (i, r) in run.trace.iter().enumerate() {
+        let step = step_of.get(&i).cloned();
+        match &r.body {
+            Body::Sent { msg, to, message } => {
+                let n = rows.number(*msg);
+                rows.by_msg.insert(*msg, rows.entries.len());
+                rows.entries.push(Entry::message(
+                    n,
+                    &r.node,
+                    to.as_deref(),
+                    message,
+                    step,
+                    &run.ports,
+                ));
+            }
+            Body::Received { msg, .. } => {
+                rows.number(*msg);
+            }
+            Body::Note { msg, note } => {
+                if note.action().is_some() {
+                    rows.entries.push(Entry::action(&r.node, note, step));
+                }
+                if let Some(m) = msg {
+                    rows.pending.push((*m, r.node.clone(), note.clone()));
+                }
+            }
+        }
+    }
+    rows.attach_notes()
+}
+
+/// The rows while the trace is read.
+#[derive(Default)]
+struct Rows {
+    entries: Vec<Entry>,
+    /// The row of each message sent.
+    by_msg: HashMap<u64, usize>,
+    /// `#n` of each message, numbered in order of first appearance (sent or received).
+    numbers: HashMap<u64, usize>,
+    /// Notes about a message (node, note), attached once every message has its row.
+    pending: Vec<(u64, String, Note)>,
+}
+
+impl Rows {
+    /// The number of message `msg`, given one on its first appearance.
+    fn number(&mut self, msg: u64) -> usize {
+        let next = self.numbers.len() + 1;
+        *self.numbers.entry(msg).or_insert(next)
+    }
+
+    /// The rows with every note on the row of the message it is about (notes about a message
+    /// that has no row are dropped).
+    fn attach_notes(mut self) -> Vec<Entry> {
+        for (msg, node, note) in self.pending {
+            if let Some(e) = self.by_msg.get(&msg).and_then(|i| self.entries.get_mut(*i)) {
+                e.attach(node, note);
+            }
+        }
+        self.entries
+    }
+}
+
+impl Entry {
+    /// The row of a message `node` sent.
+    fn message(
+        number: usize,
+        node: &str,
+        to: Option<&str>,
+        message: &Message,
+        step: Option<String>,
+        ports: &[(u16, String)],
+    ) -> Entry {
+        Entry {
+            number: Some(number),
+            from: node.to_owned(),
+            to: Some(to.unwrap_or("?").to_owned()),
+            proto: render::proto(message.proto, message.transport),
+            summary: message.summary.clone(),
+            step,
+            supporting: message.proto == Proto::Dns || message.summary.starts_with("100 Trying"),
+            raw: render::normalise(&render::unseeded(&message.raw.replace("\r\n", "\n")), ports),
+            tokens: Vec::new(),
+            checks: Vec::new(),
+            choices: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// The row of an action `node` took (it stays at its node).
+    fn action(node: &str, note: &Note, step: Option<String>) -> Entry {
+        Entry {
+            number: None,
+            from: node.to_owned(),
+            to: None,
+            proto: "",
+            summary: render::note_line(note).trim_start_matches("● ").to_owned(),
+            step,
+            supporting: false,
+            raw: String::new(),
+            tokens: Vec::new(),
+            checks: Vec::new(),
+            choices: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// Files a note `node` wrote about this row's message.
+    fn attach(&mut self, node: String, note: Note) {
+        match note {
+            Note::Token {
+                label,
+                header,
+                claims,
+            } => self.tokens.push(Token {
+                node,
+                label,
+                header,
+                claims,
+            }),
+            Note::Check {
+                name,
+                passed,
+                detail,
+                code,
+                reason,
+            } => self.checks.push(Check {
+                node,
+                name,
+                passed,
+                detail,
+                code,
+                reason,
+            }),
+            Note::Choice { id, text } => self.choices.push((id, text)),
+            action @ Note::Action { .. } => self.actions.push((node, render::note_line(&action))),
+        }
+    }
+}
+
+/// The ladder's columns: nodes in order of first appearance, DNS last.
+fn columns(entries: &[Entry]) -> Vec<String> {
+    let mut nodes: Vec<String> = Vec::new();
+    for e in entries {
+        for n in std::iter::once(&e.from).chain(e.to.iter()) {
+            if n != "dns" && n != "?" && !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        }
+    }
+    if entries.iter().any(|e| e.to.as_deref() == Some("dns")) {
+        nodes.push("dns".into());
+    }
+    nodes
 }

@@ -18,6 +18,7 @@ use super::{DcSetup, Description, ORIG, Options, TERM, World, dc_timers};
 use crate::node::*;
 
 /// The world as it is being started: what family start functions ([`super::family`]) use.
+#[derive(Debug)]
 pub struct Builder {
     pub(super) options: Options,
     description: Description,

@@ -4,7 +4,7 @@
 use kit::sip::{Endpoint, Incoming};
 use proto::sdp::{Application, Media};
 use proto::sip::Request;
-use proto::sip::proxy::{prepare_response_forward, response_to};
+use proto::sip::proxy::prepare_response_forward;
 use proto::trace::Act;
 use proto::wire::mf::{AnchorRequest, ReleaseRequest};
 
@@ -103,18 +103,9 @@ pub(crate) async fn forward(
     request: Request,
     answers: &Answers,
 ) -> Option<u16> {
-    let _ = incoming
-        .respond(response_to(incoming.request(), 100, "Trying", None))
-        .await;
-    let mut tx = match endpoint.send_request(request).await {
+    let mut tx = match super::send_on(endpoint, incoming, request).await {
         Ok(tx) => tx,
-        Err(e) => {
-            let reason = format!("Service Unavailable ({e})");
-            let _ = incoming
-                .respond(response_to(incoming.request(), 503, &reason, None))
-                .await;
-            return Some(503);
-        }
+        Err(code) => return Some(code),
     };
     let mut final_code = None;
     while let Some(response) = tx.next_response().await {

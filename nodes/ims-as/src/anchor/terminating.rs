@@ -4,7 +4,7 @@
 use kit::sip::{Endpoint, Incoming};
 use proto::sdp::Media;
 use proto::sip::Request;
-use proto::sip::proxy::{prepare_response_forward, response_to};
+use proto::sip::proxy::prepare_response_forward;
 use proto::trace::Act;
 use proto::wire::mf::{BOOTSTRAP_MID, CompleteRequest, OfferRequest};
 
@@ -78,18 +78,9 @@ impl Mf<'_> {
         new: bool,
     ) -> Option<u16> {
         let call_id = sdp::call_id(&request);
-        let _ = incoming
-            .respond(response_to(incoming.request(), 100, "Trying", None))
-            .await;
-        let mut tx = match endpoint.send_request(request).await {
+        let mut tx = match super::send_on(endpoint, incoming, request).await {
             Ok(tx) => tx,
-            Err(e) => {
-                let reason = format!("Service Unavailable ({e})");
-                let _ = incoming
-                    .respond(response_to(incoming.request(), 503, &reason, None))
-                    .await;
-                return Some(503);
-            }
+            Err(code) => return Some(code),
         };
         let mut final_code = None;
         let mut completed = !new;

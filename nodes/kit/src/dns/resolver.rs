@@ -9,6 +9,12 @@
 //! and the same sequence of lookups always gives the same records. Concurrent lookups of one
 //! (name, type) share one query. Failures to get an answer (timeouts, socket errors) are not
 //! cached.
+//!
+//! This file holds the resolver and its cache; [`locate`] turns answers into SIP and HTTP
+//! targets, [`answer`] reads what a lookup came back with.
+
+mod answer;
+mod locate;
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -26,11 +32,12 @@ use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
     ServerOrderingStrategy,
 };
+use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::{Resolver, TokioResolver};
 use tokio::sync::OnceCell;
 
+use self::answer::{classify, not_found};
 use super::display_name;
 use crate::Error;
 use crate::http::{BoxFuture, Resolve};
@@ -44,9 +51,6 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Hard bound on one lookup, whatever hickory does inside.
 const LOOKUP_BOUND: Duration = Duration::from_secs(2);
-
-/// RFC 3263 §4.2: the port when DNS gives none.
-const SIP_DEFAULT_PORT: u16 = 5060;
 
 /// What the server said about one (name, type).
 #[derive(Debug, Clone)]
@@ -244,149 +248,6 @@ impl DnsResolver {
             .map(|(_, _, port, target)| (port, target))
             .collect())
     }
-
-    /// SIP targets from the SRV records of `name`, for `transport`. A target without an
-    /// address is skipped.
-    async fn srv_targets(
-        &self,
-        name: &Name,
-        transport: SipTransport,
-    ) -> io::Result<Vec<SipTarget>> {
-        let mut targets = Vec::new();
-        for (port, target) in self.srv(name).await? {
-            match self.addresses(&target).await {
-                Ok(ips) => targets.extend(ips.into_iter().map(|ip| SipTarget {
-                    addr: SocketAddr::new(ip, port),
-                    transport,
-                })),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(targets)
-    }
-
-    async fn locate(
-        &self,
-        host: &str,
-        port: Option<u16>,
-        transport: Option<SipTransport>,
-    ) -> io::Result<Vec<SipTarget>> {
-        if let Some(ip) = ip_literal(host) {
-            return Ok(vec![SipTarget {
-                addr: SocketAddr::new(ip, port.unwrap_or(SIP_DEFAULT_PORT)),
-                transport: transport.unwrap_or(SipTransport::Udp),
-            }]);
-        }
-        let name = parse_name(host)?;
-        let by_address = |ips: Vec<IpAddr>, port: u16, transport: SipTransport| {
-            ips.into_iter()
-                .map(|ip| SipTarget {
-                    addr: SocketAddr::new(ip, port),
-                    transport,
-                })
-                .collect::<Vec<_>>()
-        };
-
-        // §4.1–4.2: an explicit port skips NAPTR and SRV.
-        if let Some(port) = port {
-            let transport = transport.unwrap_or(SipTransport::Udp);
-            return Ok(by_address(self.addresses(&name).await?, port, transport));
-        }
-
-        // §4.1: an explicit transport skips NAPTR.
-        if let Some(transport) = transport {
-            let targets = self
-                .srv_targets(&sip_srv_name(&name, transport)?, transport)
-                .await?;
-            if !targets.is_empty() {
-                return Ok(targets);
-            }
-            let ips = self.addresses(&name).await?;
-            return Ok(by_address(ips, SIP_DEFAULT_PORT, transport));
-        }
-
-        // §4.1: NAPTR, in order then preference, for the services we speak.
-        match self.answer(&name, RecordType::NAPTR).await? {
-            Answer::Records(records) => {
-                let mut naptrs: Vec<_> = records
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::NAPTR(n) if n.flags.eq_ignore_ascii_case(b"s") => {
-                            let transport = if n.services.eq_ignore_ascii_case(b"SIP+D2U") {
-                                SipTransport::Udp
-                            } else if n.services.eq_ignore_ascii_case(b"SIP+D2T") {
-                                SipTransport::Tcp
-                            } else {
-                                return None;
-                            };
-                            Some((n.order, n.preference, transport, n.replacement.clone()))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                naptrs.sort_by_key(|a| (a.0, a.1));
-                let mut targets = Vec::new();
-                for (_, _, transport, replacement) in naptrs {
-                    targets.extend(self.srv_targets(&replacement, transport).await?);
-                }
-                if !targets.is_empty() {
-                    return Ok(targets);
-                }
-            }
-            // RFC 8020: nothing exists at or below a name that does not exist.
-            Answer::Negative(ResponseCode::NXDomain) => {
-                return Err(not_found(&name, RecordType::NAPTR, ResponseCode::NXDomain));
-            }
-            Answer::Negative(_) => {}
-        }
-
-        // §4.1: no (usable) NAPTR — SRV for each transport we speak.
-        let mut targets = Vec::new();
-        for transport in [SipTransport::Udp, SipTransport::Tcp] {
-            targets.extend(
-                self.srv_targets(&sip_srv_name(&name, transport)?, transport)
-                    .await?,
-            );
-        }
-        if !targets.is_empty() {
-            return Ok(targets);
-        }
-
-        // §4.2: no SRV — the host's address, port 5060, UDP.
-        let ips = self.addresses(&name).await?;
-        Ok(by_address(ips, SIP_DEFAULT_PORT, SipTransport::Udp))
-    }
-
-    async fn http_addr(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
-        if let Some(ip) = ip_literal(host) {
-            return Ok(SocketAddr::new(ip, port));
-        }
-        let name = parse_name(host)?;
-        let service = match port {
-            443 => Some("_https"),
-            80 => Some("_http"),
-            _ => None,
-        };
-        if let Some(service) = service {
-            let srv_name = child(&child(&name, "_tcp")?, service)?;
-            for (srv_port, target) in self.srv(&srv_name).await? {
-                match self.addresses(&target).await {
-                    Ok(ips) => {
-                        if let Some(ip) = ips.first() {
-                            return Ok(SocketAddr::new(*ip, srv_port));
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        let ips = self.addresses(&name).await?;
-        ips.first()
-            .map(|ip| SocketAddr::new(*ip, port))
-            .ok_or_else(|| not_found(&name, RecordType::A, ResponseCode::NoError))
-    }
 }
 
 impl Locate for DnsResolver {
@@ -409,97 +270,6 @@ impl Resolve for DnsResolver {
     }
 }
 
-/// Outcome of a lookup: the summary's tail, the answer as text, and what callers get.
-fn classify(result: Result<Vec<Record>, NetError>) -> (String, String, io::Result<Answer>) {
-    match result {
-        Ok(records) if !records.is_empty() => {
-            let n = records.len();
-            let raw = records
-                .iter()
-                .map(Record::to_string)
-                .collect::<Vec<_>>()
-                .join("\n");
-            let outcome = format!("{n} record{}", if n == 1 { "" } else { "s" });
-            (outcome, raw, Ok(Answer::Records(records.into())))
-        }
-        Ok(_) => (
-            "no records".into(),
-            ";; status: NOERROR, no answer".into(),
-            Ok(Answer::Negative(ResponseCode::NoError)),
-        ),
-        Err(NetError::Dns(DnsError::NoRecordsFound(no))) => {
-            let code = no.response_code;
-            let outcome = if code == ResponseCode::NoError {
-                "no records".to_owned()
-            } else {
-                rcode(code)
-            };
-            let mut raw = format!(";; status: {}", rcode(code));
-            if let Some(soa) = &no.soa {
-                raw.push('\n');
-                raw.push_str(&soa.to_string());
-            }
-            (outcome, raw, Ok(Answer::Negative(code)))
-        }
-        Err(NetError::Dns(DnsError::ResponseCode(
-            code @ (ResponseCode::Refused | ResponseCode::NXDomain),
-        ))) => {
-            let status = rcode(code);
-            (
-                status.clone(),
-                format!(";; status: {status}"),
-                Ok(Answer::Negative(code)),
-            )
-        }
-        Err(NetError::Timeout) => (
-            "timeout".into(),
-            ";; no answer in time".into(),
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "DNS query timed out",
-            )),
-        ),
-        Err(NetError::Io(e)) => {
-            let kind = e.kind();
-            (
-                format!("error: {e}"),
-                format!(";; {e}"),
-                Err(io::Error::new(kind, format!("DNS query failed: {e}"))),
-            )
-        }
-        Err(e) => (
-            format!("error: {e}"),
-            format!(";; {e}"),
-            Err(io::Error::other(format!("DNS query failed: {e}"))),
-        ),
-    }
-}
-
-fn not_found(name: &Name, rtype: RecordType, code: ResponseCode) -> io::Error {
-    let why = if code == ResponseCode::NoError {
-        "no records".to_owned()
-    } else {
-        rcode(code)
-    };
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("{rtype} {}: {why}", display_name(name)),
-    )
-}
-
-/// The RCODE mnemonic (RFC 1035 §4.1.1, RFC 6895 §2.3).
-fn rcode(code: ResponseCode) -> String {
-    match code {
-        ResponseCode::NoError => "NOERROR".into(),
-        ResponseCode::FormErr => "FORMERR".into(),
-        ResponseCode::ServFail => "SERVFAIL".into(),
-        ResponseCode::NXDomain => "NXDOMAIN".into(),
-        ResponseCode::NotImp => "NOTIMP".into(),
-        ResponseCode::Refused => "REFUSED".into(),
-        other => format!("RCODE {}", u16::from(other)),
-    }
-}
-
 /// Names hickory answers without asking anyone (RFC 6761 special-use names).
 fn answered_locally(name: &Name) -> bool {
     [
@@ -513,6 +283,7 @@ fn answered_locally(name: &Name) -> bool {
     .any(|u| u.name().zone_of(name))
 }
 
+/// The cache's key: the name in lower case, and the type.
 fn cache_key(name: &Name, rtype: RecordType) -> (String, RecordType) {
     (name.to_lowercase().to_ascii(), rtype)
 }
@@ -543,18 +314,11 @@ fn parse_name(host: &str) -> io::Result<Name> {
     Ok(name)
 }
 
+/// `label.parent`, absolute.
 fn child(parent: &Name, label: &str) -> io::Result<Name> {
     let mut name = parent
         .prepend_label(label)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     name.set_fqdn(true);
     Ok(name)
-}
-
-fn sip_srv_name(host: &Name, transport: SipTransport) -> io::Result<Name> {
-    let proto = match transport {
-        SipTransport::Udp => "_udp",
-        SipTransport::Tcp => "_tcp",
-    };
-    child(&child(host, proto)?, "_sip")
 }

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use proto::sip::transaction::{
     Client, ClientInput, ClientOutput, Server, ServerInput, ServerOutput, ack_key, client_key,
@@ -15,8 +16,9 @@ use rsipstack::sip::{Method, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::endpoint::{ClientTransaction, Incoming, Inner, Kind, lock, shut_down};
+use super::endpoint::{Inner, lock, shut_down};
 use super::transport::{ReplyPath, TcpConn};
+use super::tu::{ClientTransaction, Incoming, Kind};
 use super::{SipTarget, proxy, wire};
 use crate::Error;
 use crate::http::BoxFuture;
@@ -66,84 +68,16 @@ impl Inner {
         };
         let bound = self.timers().t1x64();
         if request.method == Method::Ack {
-            let absorbed = lock(&self.servers)
-                .get(&key)
-                .filter(|e| e.absorbs_ack.load(Ordering::SeqCst))
-                .map(|e| {
-                    let _ = e.events.send(ServerEvent::Ack);
-                })
-                .is_some();
-            if absorbed {
-                return;
-            }
-            if let Some(k) = ack_key(&request)
-                && let Some(server) = lock(&self.awaiting_ack).get(&k)
-            {
-                let _ = server.send(ServerEvent::Ack2xx);
-            }
-            self.deliver(Incoming {
-                request,
-                source: path.peer,
-                transport: path.transport,
-                trace_id: id,
-                kind: Kind::Ack,
-                answered: true,
-                bound,
-            });
+            self.dispatch_ack(&key, request, path, id, bound);
             return;
         }
-        let (events, receiver) = mpsc::unbounded_channel();
-        {
-            let mut servers = lock(&self.servers);
-            if let Some(existing) = servers.get(&key) {
-                let _ = existing.events.send(ServerEvent::Retransmission);
-                return;
-            }
+        let Some((events, orphan_cancel)) = self.open_server(key, &request, &path) else {
+            return; // a retransmission, handed to its transaction
+        };
+        if orphan_cancel {
             // A CANCEL for no INVITE we know is answered here (§9.2), not by the TU.
-            let orphan_cancel = request.method == Method::Cancel
-                && server_key_as(&request, Method::Invite)
-                    .is_none_or(|k| !servers.contains_key(&k));
-            let absorbs_ack = Arc::new(AtomicBool::new(false));
-            servers.insert(
-                key.clone(),
-                ServerEntry {
-                    events: events.clone(),
-                    absorbs_ack: absorbs_ack.clone(),
-                },
-            );
-            let machine = Server::new(
-                request.clone(),
-                path.transport,
-                self.timers(),
-                Instant::now().into_std(),
-            );
-            let server = ServerTx {
-                inner: self.clone(),
-                key,
-                path: path.clone(),
-                own: events.clone(),
-                absorbs_ack,
-                awaiting: None,
-                machine,
-            };
-            drop(servers);
-            self.spawn(server.run(receiver));
-            if orphan_cancel {
-                let (done, _) = oneshot::channel();
-                let tag = self.next_tag();
-                let response = proxy::response_to(
-                    &request,
-                    481,
-                    "Call/Transaction Does Not Exist",
-                    Some(&tag),
-                );
-                let _ = events.send(ServerEvent::Respond {
-                    response,
-                    relay: true,
-                    done,
-                });
-                return;
-            }
+            self.answer_orphan_cancel(&request, &events);
+            return;
         }
         self.deliver(Incoming {
             request,
@@ -153,6 +87,100 @@ impl Inner {
             kind: Kind::Transaction(events),
             answered: false,
             bound,
+        });
+    }
+
+    /// An ACK: absorbed by the server transaction whose 3xx–6xx it acknowledges; else the ACK
+    /// of a 2xx, which stops that 2xx's retransmissions and goes to the TU.
+    fn dispatch_ack(
+        self: &Arc<Self>,
+        key: &str,
+        request: Request,
+        path: ReplyPath,
+        id: u64,
+        bound: Duration,
+    ) {
+        let absorbed = lock(&self.servers)
+            .get(key)
+            .filter(|e| e.absorbs_ack.load(Ordering::SeqCst))
+            .map(|e| {
+                let _ = e.events.send(ServerEvent::Ack);
+            })
+            .is_some();
+        if absorbed {
+            return;
+        }
+        if let Some(k) = ack_key(&request)
+            && let Some(server) = lock(&self.awaiting_ack).get(&k)
+        {
+            let _ = server.send(ServerEvent::Ack2xx);
+        }
+        self.deliver(Incoming {
+            request,
+            source: path.peer,
+            transport: path.transport,
+            trace_id: id,
+            kind: Kind::Ack,
+            answered: true,
+            bound,
+        });
+    }
+
+    /// Starts the server transaction `key` for `request`: its events sender, and whether the
+    /// request is a CANCEL for no INVITE we know. `None` when the transaction exists already
+    /// (the request is a retransmission, and that transaction has been told).
+    fn open_server(
+        self: &Arc<Self>,
+        key: String,
+        request: &Request,
+        path: &ReplyPath,
+    ) -> Option<(mpsc::UnboundedSender<ServerEvent>, bool)> {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let mut servers = lock(&self.servers);
+        if let Some(existing) = servers.get(&key) {
+            let _ = existing.events.send(ServerEvent::Retransmission);
+            return None;
+        }
+        let orphan_cancel = request.method == Method::Cancel
+            && server_key_as(request, Method::Invite).is_none_or(|k| !servers.contains_key(&k));
+        let absorbs_ack = Arc::new(AtomicBool::new(false));
+        servers.insert(
+            key.clone(),
+            ServerEntry {
+                events: events.clone(),
+                absorbs_ack: absorbs_ack.clone(),
+            },
+        );
+        let machine = Server::new(
+            request.clone(),
+            path.transport,
+            self.timers(),
+            Instant::now().into_std(),
+        );
+        let server = ServerTx {
+            inner: self.clone(),
+            key,
+            path: path.clone(),
+            own: events.clone(),
+            absorbs_ack,
+            awaiting: None,
+            machine,
+        };
+        drop(servers);
+        self.spawn(server.run(receiver));
+        Some((events, orphan_cancel))
+    }
+
+    /// Answers a CANCEL that matches no INVITE `481` through its own transaction (§9.2).
+    fn answer_orphan_cancel(&self, request: &Request, events: &mpsc::UnboundedSender<ServerEvent>) {
+        let (done, _) = oneshot::channel();
+        let tag = self.next_tag();
+        let response =
+            proxy::response_to(request, 481, "Call/Transaction Does Not Exist", Some(&tag));
+        let _ = events.send(ServerEvent::Respond {
+            response,
+            relay: true,
+            done,
         });
     }
 }

@@ -82,6 +82,7 @@ pub fn server_key_as(request: &Request, method: Method) -> Option<String> {
     ))
 }
 
+/// Client transaction key (§17.1.3): the branch and the method the transaction was created for.
 pub fn client_key(branch: &str, method: Method) -> String {
     format!("{branch} {method}")
 }

@@ -165,14 +165,20 @@ pub fn stamp_received(request: &mut Request, source: SocketAddr) -> Result<(), S
 /// (else sent-by's host), the `rport` port (else sent-by's port, else 5060), its transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViaTarget {
+    /// The `received` address, else sent-by's host.
     pub host: ViaHost,
+    /// The `rport` port, else sent-by's port; `None` means the default 5060.
     pub port: Option<u16>,
+    /// The Via's transport.
     pub transport: SipTransport,
 }
 
+/// The host part of a [`ViaTarget`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViaHost {
+    /// An address: send there.
     Ip(IpAddr),
+    /// A name to resolve first (RFC 3263 §6).
     Name(String),
 }
 
@@ -186,6 +192,7 @@ impl ViaTarget {
     }
 }
 
+/// The [`ViaTarget`] of a parsed Via (§18.2.2); `Err` for a transport other than UDP or TCP.
 pub fn via_target(via: &typed::Via) -> Result<ViaTarget, String> {
     let transport = sip_transport(via.transport)?;
     let received = via.received().and_then(Result::ok);
@@ -212,6 +219,7 @@ pub fn top_via<M: HeadersExt>(message: &M) -> Result<typed::Via, String> {
         .map_err(|e| e.to_string())
 }
 
+/// rsip's transport as ours; `Err` names a transport this testbed does not run (TLS, SCTP, WebSocket).
 pub fn sip_transport(transport: Transport) -> Result<SipTransport, String> {
     match transport {
         Transport::Udp => Ok(SipTransport::Udp),
@@ -220,6 +228,7 @@ pub fn sip_transport(transport: Transport) -> Result<SipTransport, String> {
     }
 }
 
+/// Our transport as rsip's.
 pub fn rsip_transport(transport: SipTransport) -> Transport {
     match transport {
         SipTransport::Udp => Transport::Udp,

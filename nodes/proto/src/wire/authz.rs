@@ -57,17 +57,20 @@ pub struct TokenRequest {
     pub id3p: String,
     /// When the UE signed (seconds since the epoch); the server accepts only recent requests.
     pub iat: i64,
+    /// The UE's signature over [`token_signing_input`] (raw `r‖s`, base64url).
     pub signature: String,
 }
 
 /// A token (an ES256 JWT, RFC 7519) authorising one IMPU to present one third-party ID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
+    /// The token (a compact JWS).
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
     /// Seconds the token stays valid from its `iat`.
     pub expires_in: i64,
+    /// The third-party ID the token is for.
     pub id3p: String,
     /// The realm the UE names in its INVITE so the network finds this server (step 1).
     pub realm: String,
@@ -94,9 +97,11 @@ pub struct AllocationRequest {
 /// A designated IMPU the NEF allocated and provisioned at the HSS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
+    /// The designated IMPU.
     pub impu: String,
     /// Its telephone number (`+12025550100`).
     pub tn: String,
+    /// The third-party ID it stands for.
     pub id3p: String,
     /// Realm of the authorization server that asked for it (who authorises its calls).
     pub realm: String,
@@ -105,7 +110,9 @@ pub struct Allocation {
 /// What the NEF provisions at the HSS for a designated IMPU (step 0a).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provisioning {
+    /// The designated IMPU.
     pub impu: String,
+    /// Its telephone number (`+12025550100`).
     pub tn: String,
     /// Whether the subscription may use third-party IDs.
     pub third_party_ids: bool,
@@ -142,6 +149,7 @@ impl std::fmt::Display for AuthzOption {
 pub struct AuthorizeRequest {
     /// The caller's asserted IMPU.
     pub impu: String,
+    /// Which option of §6.4.2.1 the caller relies on.
     pub option: AuthzOption,
     /// Option B: the authorization server's realm from the INVITE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,13 +174,16 @@ pub fn proof_signing_input(nonce: &str) -> &[u8] {
 /// nonce bytes ([`proof_signing_input`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
+    /// The nonce of the challenge being answered.
     pub nonce: String,
+    /// The UE's signature over it (raw `r‖s`, base64url).
     pub signature: String,
 }
 
 /// The authorization server's decision (step 3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizeResponse {
+    /// Whether the caller may present the third-party ID.
     pub authorized: bool,
     /// Why (also on success, for the trace).
     pub reason: String,
@@ -208,6 +219,7 @@ impl AuthorizeResponse {
 /// An enterprise name card: what the IMS AS asks the STI-AS to sign as RCD (`nam`, `jcl`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameCard {
+    /// The name to present (RFC 9795 `nam`).
     pub nam: String,
     /// URL of the jCard on the authorization server.
     pub jcl: String,

@@ -1,0 +1,122 @@
+//! The tap's ordering, pairing and naming rules.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use proto::trace::Act;
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+#[test]
+fn receive_after_send_regardless_of_arrival_order() {
+    let tap = Tap::new();
+    tap.register(Layer::Udp, addr(1), "a");
+    tap.register(Layer::Udp, addr(2), "b");
+    // b's unrelated note reaches the tap first; then a sends to b, b receives, b answers.
+    tap.note("b", None, Note::done(Act::Route, "boot"));
+    let m = Message::sip(
+        Transport::Udp,
+        addr(1),
+        addr(2),
+        "INVITE".into(),
+        "INVITE raw".into(),
+    );
+    let id = tap.sent("a", m.clone());
+    assert_eq!(tap.received("b", m), id);
+    let r = Message::sip(
+        Transport::Udp,
+        addr(2),
+        addr(1),
+        "200".into(),
+        "200 raw".into(),
+    );
+    let rid = tap.sent("b", r.clone());
+    assert_eq!(tap.received("a", r), rid);
+    let order: Vec<(String, u64)> = tap
+        .ordered()
+        .iter()
+        .map(|r| (r.node.clone(), r.lamport))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("a".into(), 1),
+            ("b".into(), 1),
+            ("b".into(), 2),
+            ("b".into(), 3),
+            ("a".into(), 4)
+        ]
+    );
+    match &tap.ordered()[2].body {
+        Body::Received { from, msg, .. } => {
+            assert_eq!((from.as_deref(), *msg), (Some("a"), id))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn barrier_orders_phases() {
+    let tap = Tap::new();
+    for _ in 0..5 {
+        tap.note("busy", None, Note::done(Act::Route, "x"));
+    }
+    tap.barrier();
+    tap.note("quiet", None, Note::done(Act::Route, "after"));
+    let last = tap.ordered().pop().unwrap();
+    assert_eq!((last.node.as_str(), last.lamport), ("quiet", 6));
+}
+
+#[test]
+fn retransmissions_pair_up_in_order() {
+    let tap = Tap::new();
+    let m = Message::sip(
+        Transport::Udp,
+        addr(1),
+        addr(2),
+        "INVITE".into(),
+        "same".into(),
+    );
+    let first = tap.sent("a", m.clone());
+    let second = tap.sent("a", m.clone());
+    assert_eq!(tap.received("b", m.clone()), first);
+    assert_eq!(tap.received("b", m.clone()), second);
+    // A third copy nobody sent (from outside the world) gets a fresh id.
+    assert!(tap.received("b", m) > second);
+}
+
+#[test]
+fn names_go_by_transport_and_a_port_number_names_one_node() {
+    let tap = Tap::new();
+    tap.register(Layer::Udp, addr(5060), "pcscf");
+    tap.register(Transport::Tcp, addr(5060), "pcscf");
+    tap.register(Transport::Tls, addr(443), "hss");
+    assert_eq!(
+        tap.node_at(Transport::Udp, addr(5060)).as_deref(),
+        Some("pcscf")
+    );
+    assert_eq!(
+        tap.node_at(Transport::Tls, addr(443)).as_deref(),
+        Some("hss")
+    );
+    // DNS is recorded from a node's main address, whatever transport that is.
+    assert_eq!(
+        tap.node_at(Transport::Udp, addr(443)).as_deref(),
+        Some("hss")
+    );
+    assert!(tap.ambiguities().is_empty());
+    // A TCP client port may not take a number another node has.
+    assert!(!tap.claim_port(443, "as"));
+    assert!(tap.claim_port(443, "hss"));
+    assert!(tap.claim_port(40_000, "as"));
+    // An ICE socket on a number already used by another node: the trace is ambiguous.
+    tap.register(Layer::Udp, addr(40_000), "ue-a");
+    let found = tap.ambiguities();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].to_string(),
+        "port 40000 was used by as and by ue-a: the trace cannot say whose it is"
+    );
+}

@@ -1,0 +1,148 @@
+//! Key handling on a hand-made view: selection, tabs, scrolling, search, play, diff, export.
+
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::dashboard::model::Entry;
+
+fn entry(step: Option<&str>, supporting: bool, raw: &str) -> Entry {
+    Entry {
+        number: Some(1),
+        from: "a".into(),
+        to: Some("b".into()),
+        proto: "SIP/UDP",
+        summary: raw.lines().next().unwrap_or_default().into(),
+        step: step.map(str::to_owned),
+        supporting,
+        raw: raw.into(),
+        tokens: Vec::new(),
+        checks: Vec::new(),
+        choices: Vec::new(),
+        actions: Vec::new(),
+    }
+}
+
+fn app_with_view() -> App {
+    let mut app = App::new(crate::scenarios::all(), Theme::Default);
+    let name = app.current_name().unwrap();
+    app.running = Some(Running {
+        name: name.clone(),
+        since: Instant::now(),
+    });
+    let view = View {
+        name,
+        passed: true,
+        error: None,
+        steps_seen: 2,
+        steps_total: 2,
+        steps: Vec::new(),
+        outcomes: Vec::new(),
+        entries: vec![
+            entry(None, true, "NAPTR? x"),
+            entry(Some("1"), false, "INVITE sip:b\nFrom: a"),
+            entry(None, true, "100 Trying"),
+            entry(Some("2"), false, "INVITE sip:b\nIdentity: tok\nFrom: a"),
+        ],
+        nodes: vec!["a".into(), "b".into()],
+        text: "trace".into(),
+        elapsed_ms: 1.0,
+    };
+    app.finished(view);
+    app
+}
+
+#[test]
+fn detail_pane_scrolls_and_resets() {
+    let mut app = app_with_view();
+    app.key(Input::Char('J'));
+    app.key(Input::Char('J'));
+    assert_eq!(app.detail_scroll, 6);
+    app.key(Input::Char('K'));
+    assert_eq!(app.detail_scroll, 3);
+    app.key(Input::Down);
+    assert_eq!(app.detail_scroll, 0, "another message starts at the top");
+    app.key(Input::Char('J'));
+    app.key(Input::Tab);
+    assert_eq!(app.detail_scroll, 0, "another tab starts at the top");
+    app.key(Input::Char('K'));
+    assert_eq!(app.detail_scroll, 0, "never above the top");
+}
+
+#[test]
+fn finishing_a_run_selects_the_first_tr_step() {
+    let app = app_with_view();
+    assert!(app.running.is_none());
+    assert_eq!(app.selected_entry(), Some(1));
+}
+
+#[test]
+fn moving_tabs_and_supporting_toggle() {
+    let mut app = app_with_view();
+    app.key(Input::Down);
+    assert_eq!(app.selected_entry(), Some(2));
+    app.key(Input::Char('k'));
+    app.key(Input::Char('k'));
+    assert_eq!(app.selected_entry(), Some(0), "clamped at the top");
+    app.key(Input::Char('s'));
+    assert_eq!(app.visible(), [1, 3]);
+    assert_eq!(app.selected_entry(), Some(1));
+    app.key(Input::Tab);
+    assert_eq!(app.tab, Tab::Tokens);
+    for _ in 0..3 {
+        app.key(Input::Tab);
+    }
+    assert_eq!(app.tab, Tab::Message);
+}
+
+#[test]
+fn search_play_diff_export_help_quit() {
+    let mut app = app_with_view();
+    for c in "/identity".chars() {
+        app.key(Input::Char(c));
+    }
+    app.key(Input::Enter);
+    assert_eq!(app.selected_entry(), Some(3), "{}", app.status);
+    app.key(Input::Char('g'));
+    app.key(Input::Char(' '));
+    assert!(app.playing);
+    assert_eq!(
+        app.selected_entry(),
+        Some(1),
+        "play jumps to the next TR step"
+    );
+    app.tick_play();
+    assert_eq!(app.selected_entry(), Some(3));
+    app.tick_play();
+    assert!(!app.playing, "stops at the end");
+    app.key(Input::Char('k'));
+    app.key(Input::Char('k'));
+    app.key(Input::Char('d'));
+    assert_eq!(app.diff_base, Some(1));
+    app.key(Input::Char('G'));
+    app.key(Input::Char('d'));
+    assert!(app.diffing);
+    assert!(
+        matches!(app.key(Input::Char('e')), Effect::Export { ref path, .. } if path.starts_with("trace-1-"))
+    );
+    app.key(Input::Char('?'));
+    assert!(app.help);
+    app.key(Input::Char('x'));
+    assert!(!app.help && !app.quit, "any key closes the help");
+    app.key(Input::Char('t'));
+    assert_eq!(app.theme, Theme::Contrast);
+    app.key(Input::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn choosing_solutions_and_variants_asks_for_runs() {
+    let mut app = App::new(crate::scenarios::all(), Theme::Default);
+    assert!(matches!(app.key(Input::Char('2')), Effect::Run(ref n) if n == "2:trunk"));
+    assert_eq!(app.key(Input::Char('r')), Effect::None, "one run at a time");
+    app.running = None;
+    assert!(matches!(app.key(Input::Char('v')), Effect::Run(ref n) if n == "2:single"));
+    app.running = None;
+    assert_eq!(app.key(Input::Char('7')), Effect::None);
+    assert!(app.status.contains("not in the testbed yet"));
+    app.key(Input::ClickRow(99));
+    assert_eq!(app.selected, 0);
+}
