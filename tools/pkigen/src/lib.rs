@@ -4,6 +4,7 @@
 //! server-and-client certificate per network function) and UE certificates, all read from
 //! `fixtures/world.toml`. The binary (`cargo run -p pkigen`) calls [`fixture::generate`] and
 //! [`fixture::write`]; the crate's tests check the committed files.
+#![warn(missing_docs)]
 
 use std::path::PathBuf;
 
