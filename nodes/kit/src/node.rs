@@ -64,6 +64,18 @@ impl Ctx {
         self.tap.note(&self.id, msg, note);
     }
 
+    /// Which node of the world a message over `transport` from `addr` came from: the world's
+    /// address book (every socket a node binds, its ephemeral TCP client ports included, is
+    /// registered there). It stands in for what a real deployment configures as the addresses
+    /// of its trusted peers; on loopback an IP address alone names no one.
+    pub fn who(
+        &self,
+        transport: impl Into<crate::tap::Layer>,
+        addr: std::net::SocketAddr,
+    ) -> Option<String> {
+        self.tap.node_at(transport, addr)
+    }
+
     fn trace(&self) -> Trace {
         Trace {
             tap: self.tap.clone(),

@@ -240,6 +240,21 @@ pub enum Act {
     // ---- SIP core (P-CSCF, S-CSCF, IBCF) ---------------------------------------------------------
     /// P-CSCF / trunk IBCF: asserts the caller's identity (P-Asserted-Identity).
     AssertIdentity,
+    /// S-CSCF: a REGISTER challenged (401 with a Digest challenge).
+    ChallengeUser,
+    /// S-CSCF: a registration accepted (refused: the answer to the challenge did not hold, or
+    /// the user is unknown).
+    RegisterUser,
+    /// P-CSCF: a registered public identity bound to the flow it registered on.
+    BindFlow,
+    /// P-CSCF / IBCF: what a UE or trunk wrote that only the trust domain may write removed
+    /// (P-Asserted-Identity, Route and `orig` markers, P-Served-User).
+    StripUntrusted,
+    /// P-CSCF / S-CSCF / IBCF: a request refused (403) because of where it came from.
+    RefuseRequest,
+    /// IBCF: the enterprise trunk identified by its TLS client certificate (refused: another
+    /// certificate, or none).
+    IdentifyTrunk,
     /// S-CSCF / IBCF: a routing decision worth showing (originating services, NNI egress).
     Route,
     /// The NNI attacker changes a message in transit (a threat switched on).
@@ -262,6 +277,9 @@ pub enum Act {
     RequestSigning,
     /// P-Asserted-Identity, Identity and Call-Info added; the request routed on.
     AddIdentity,
+    /// The attestation level chosen from how the caller was identified (A, B or C, with the
+    /// reason in the label).
+    Attest,
 
     // ---- IMS AS, terminating ---------------------------------------------------------------------
     /// Solution 4: whether the callee subscribed to verification of 3P IDs.
@@ -304,6 +322,8 @@ pub enum Act {
     ObtainToken,
     /// The UE answers a challenge by signing the nonce with its UE key.
     AnswerChallenge,
+    /// The UE answers its registrar's Digest challenge (RFC 3261 §22, RFC 8760).
+    AnswerDigest,
     /// The callee's phone alerts its user with what it was given.
     Alert,
     /// The callee stops ringing: the caller cancelled.
