@@ -73,7 +73,7 @@ impl Ctx {
         transport: impl Into<crate::tap::Layer>,
         addr: std::net::SocketAddr,
     ) -> Option<String> {
-        self.tap.node_at(transport, addr)
+        self.tap.node_exact(transport, addr)
     }
 
     fn trace(&self) -> Trace {

@@ -195,6 +195,11 @@ impl Tap {
         Self::lookup(&self.state(), transport.into(), addr)
     }
 
+    /// The node that registered exactly this (transport, address), if any: no fallback by port.
+    pub fn node_exact(&self, transport: impl Into<Layer>, addr: SocketAddr) -> Option<String> {
+        self.state().names.get(&(transport.into(), addr)).cloned()
+    }
+
     /// By (transport, address); else by port number alone (a DNS query is recorded from the
     /// node's main address, whichever transport that is).
     fn lookup(s: &State, layer: Layer, addr: SocketAddr) -> Option<String> {
