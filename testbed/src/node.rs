@@ -53,6 +53,9 @@ pub const STI_VS_T: &str = "sti-vs-t";
 /// The terminating operator's MF.
 pub const MF_T: &str = "mf-t";
 
+/// The STI-CA's repository (`certs.sti.example`): its CRL.
+pub const STI_REPO: &str = "sti-repo";
+
 /// The enterprise's 3P ID server (RCD, jCards, 3P ID repository).
 pub const ID3P: &str = "id3p";
 /// The enterprise's 3P authorization server (solution 4).

@@ -1,5 +1,7 @@
 //! `testbed verify`: decode an Identity header, show its PASSporT, verify it, and say what a
-//! verification service would answer.
+//! verification service would answer. It enforces the STI-VS's certificate rules: chain to the
+//! trust anchors, validity, keyUsage digitalSignature, a TNAuthList covering `orig`, and the
+//! issuer's CRL (`--crl FILE`, else fetched from the certificate's distribution point).
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -14,7 +16,9 @@ use kit::x5u::X5uFetcher;
 use kit::{fixtures, tls};
 use stir::rcd::Fetched;
 use stir::verify::{self, Context, StaticFetcher};
-use stir::{CertFetcher, FetchError, IdentityHeader, Party, Policy, SipFacts, TrustAnchors, ms};
+use stir::{
+    CertFetcher, FetchError, IdentityHeader, Party, Policy, Revocation, SipFacts, TrustAnchors, ms,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,6 +28,10 @@ pub struct Args {
     /// Read the certificate chain (PEM, end-entity first) from this file instead of fetching x5u.
     #[arg(long, value_name = "PEM")]
     cert: Option<PathBuf>,
+    /// Read the issuer's CRL (DER or PEM) from this file instead of fetching it from the
+    /// certificate's CRL distribution point.
+    #[arg(long, value_name = "CRL")]
+    crl: Option<PathBuf>,
     /// Trust anchor certificates (PEM); repeatable. Default: the fixture STI-CA.
     #[arg(long = "trust-anchor", value_name = "PEM")]
     trust_anchors: Vec<PathBuf>,
@@ -51,7 +59,7 @@ pub struct Args {
     /// URI=FILE: the content behind an RCD URI (jCard, icon), for the rcdi digest check.
     #[arg(long, value_name = "URI=FILE")]
     content: Vec<String>,
-    /// Bound on the x5u fetch, milliseconds.
+    /// Bound on the x5u and CRL fetches, milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
     /// Print the Ms verificationResponse and the checks as JSON instead of text.
@@ -59,18 +67,25 @@ pub struct Args {
     json: bool,
 }
 
-/// Either a file or HTTPS: `CertFetcher` is not object-safe, so a small enum.
+/// Files where given (`--cert`, `--crl`), HTTPS for the rest.
 #[derive(Debug)]
-enum Fetcher {
-    File(StaticFetcher),
-    Https(X5uFetcher),
+struct Fetcher {
+    files: StaticFetcher,
+    https: X5uFetcher,
 }
 
 impl CertFetcher for Fetcher {
     async fn fetch(&self, x5u: &str) -> Result<Vec<u8>, FetchError> {
-        match self {
-            Fetcher::File(f) => f.fetch(x5u).await,
-            Fetcher::Https(f) => f.fetch(x5u).await,
+        match &self.files.fallback {
+            Some(_) => self.files.fetch(x5u).await,
+            None => self.https.fetch(x5u).await,
+        }
+    }
+
+    async fn fetch_crl(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        match &self.files.crl_fallback {
+            Some(_) => self.files.fetch_crl(url).await,
+            None => self.https.fetch_crl(url).await,
         }
     }
 }
@@ -128,14 +143,23 @@ fn content(args: &Args) -> anyhow::Result<Fetched> {
     Ok(fetched)
 }
 
-/// Where certificates come from: `--cert`, else x5u over HTTPS (`--resolve` overrides).
+/// Where certificates and CRLs come from: `--cert` and `--crl`, else HTTPS (x5u and the
+/// distribution point; `--resolve` overrides).
 fn fetcher(args: &Args) -> anyhow::Result<Fetcher> {
-    if let Some(path) = &args.cert {
-        return Ok(Fetcher::File(StaticFetcher {
-            chains: Default::default(),
-            fallback: Some(std::fs::read(path).with_context(|| path.display().to_string())?),
-        }));
-    }
+    let read = |path: &PathBuf| std::fs::read(path).with_context(|| path.display().to_string());
+    let files = StaticFetcher {
+        fallback: args.cert.as_ref().map(read).transpose()?,
+        crl_fallback: args.crl.as_ref().map(read).transpose()?,
+        ..StaticFetcher::default()
+    };
+    Ok(Fetcher {
+        files,
+        https: https_fetcher(args)?,
+    })
+}
+
+/// x5u and CRLs over HTTPS, trusting `--tls-ca` (else the fixture TLS CA).
+fn https_fetcher(args: &Args) -> anyhow::Result<X5uFetcher> {
     let ca = match &args.tls_ca {
         Some(path) => std::fs::read(path).with_context(|| path.display().to_string())?,
         None => fixtures::read(fixtures::TLS_CA)?,
@@ -160,7 +184,7 @@ fn fetcher(args: &Args) -> anyhow::Result<Fetcher> {
         Arc::new(resolver),
     )
     .with_timeout(Duration::from_millis(args.timeout_ms));
-    Ok(Fetcher::Https(X5uFetcher::new(client, true)))
+    Ok(X5uFetcher::new(client, true))
 }
 
 /// An Identity value that does not even parse: the answer a verification service gives.
@@ -195,6 +219,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (anchors, fetched, fetcher) = (anchors(&args)?, content(&args)?, fetcher(&args)?);
     let policy = Policy {
         freshness: args.freshness,
+        revocation: Revocation::Crl,
     };
     let ctx = Context {
         facts: &facts,
@@ -277,12 +302,17 @@ fn print_text(n: usize, of: usize, identity: &IdentityHeader, report: &verify::R
     }
     match &report.outcome {
         Ok(v) => {
-            let spcs: Vec<&str> = v.cert.spcs().collect();
+            let entries: Vec<String> = v
+                .cert
+                .tn_auth_list
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             print!("Result: pass — verstat {}", stir::Verstat::Passed);
             if let Some(attest) = v.attest {
                 print!(", attestation {attest}");
             }
-            println!(", signed by {} (SPC {})", v.cert.subject, spcs.join(", "));
+            println!(", signed by {} ({})", v.cert.subject, entries.join(", "));
             if let Some(rcd) = &v.rcd {
                 let shown = if rcd.intact() {
                     "RCD may be shown"

@@ -35,6 +35,9 @@ pub struct Description {
     pub nf: Vec<NfEntry>,
     /// Every user agent: id, name, IMPU, number.
     pub ue: Vec<UeEntry>,
+    /// The enterprise trunks the originating operator serves.
+    #[serde(default)]
+    pub trunk: Vec<TrunkEntry>,
 }
 
 /// A network function of the world.
@@ -46,6 +49,26 @@ pub struct NfEntry {
     pub name: String,
     /// Its hostname.
     pub host: String,
+}
+
+/// An enterprise trunk the originating operator serves (`[[trunk]]` in world.toml).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrunkEntry {
+    /// How the trunk IBCF names it in P-Served-User.
+    pub served_user: String,
+    /// Number prefixes assigned to it.
+    pub ranges: Vec<String>,
+}
+
+/// A subscriber's registration credential, as its UE holds it (`fixtures/subscribers.toml`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Credential {
+    /// The public identity.
+    pub impu: String,
+    /// The private identity.
+    pub impi: String,
+    /// The Digest password (a fixture secret).
+    pub password: String,
 }
 
 /// A user agent of the world.
@@ -86,6 +109,46 @@ impl Description {
             .ok_or_else(|| anyhow!("world.toml has no NF {id}"))
     }
 
+    /// The trunks, as the originating IMS AS attests by them.
+    pub fn trunks(&self) -> Vec<ims_as::attest::Trunk> {
+        self.trunk
+            .iter()
+            .map(|t| ims_as::attest::Trunk {
+                served_user: t.served_user.clone(),
+                ranges: t.ranges.clone(),
+            })
+            .collect()
+    }
+
+    /// The registration credential of `impu`, as its UE holds it (none for the PBX: it does not
+    /// register).
+    pub fn credential(&self, impu: &str) -> anyhow::Result<Option<Credential>> {
+        #[derive(Deserialize)]
+        struct File {
+            subscriber: Vec<Entry>,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            impu: String,
+            impi: Option<String>,
+            password: Option<String>,
+        }
+        let text = String::from_utf8(kit::fixtures::read("subscribers.toml")?)?;
+        let file: File = toml::from_str(&text).context("fixtures/subscribers.toml")?;
+        Ok(file
+            .subscriber
+            .into_iter()
+            .find(|s| s.impu == impu)
+            .and_then(|s| match (s.impi, s.password) {
+                (Some(impi), Some(password)) => Some(Credential {
+                    impu: s.impu,
+                    impi,
+                    password,
+                }),
+                _ => None,
+            }))
+    }
+
     /// User agent `id`.
     pub fn ue(&self, id: &str) -> anyhow::Result<&UeEntry> {
         self.ue
@@ -113,6 +176,29 @@ pub struct Setup {
     pub stale_tokens: bool,
     /// The callee is not subscribed to verification of third party identities (solution 4).
     pub callee_unverified: bool,
+    /// The certificate the originating STI-AS signs with (the operator's own; a revoked one, or
+    /// one whose TNAuthList does not cover the caller, for the certificate threats).
+    pub sti_sp_cert: StiSpCert,
+    /// How the IP-PBX reaches its trunk: with its own certificate (the default), another
+    /// host's, none, or not over TLS (the spoofed trunks).
+    pub trunk_tls: ue::TrunkTls,
+}
+
+/// The certificate an STI-AS signs with: the operator's own by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StiSpCert(pub sti::SpCert);
+
+impl Default for StiSpCert {
+    fn default() -> Self {
+        StiSpCert(sti::SpCert::of_spc("1001"))
+    }
+}
+
+impl std::ops::Deref for StiSpCert {
+    type Target = sti::SpCert;
+    fn deref(&self) -> &sti::SpCert {
+        &self.0
+    }
 }
 
 /// How the callee treats the data channels offered to it.

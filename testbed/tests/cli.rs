@@ -53,7 +53,10 @@ fn sign_as(orig: &str, extra: &[&str]) -> String {
 
 /// Runs verify and returns (exit code, stdout).
 fn verify(identity: &str, extra: &[&str]) -> (i32, String) {
-    let mut args = vec!["verify", identity, "--now", T0_PLUS_10];
+    // The STI-ICA's CRL from the fixtures: outside a world, its distribution point
+    // (certs.sti.example) does not resolve.
+    let crl = pki("sti-ica.crl.pem");
+    let mut args = vec!["verify", identity, "--now", T0_PLUS_10, "--crl", &crl];
     args.extend_from_slice(extra);
     let out = testbed(&args);
     (out.status.code().unwrap(), stdout(&out))

@@ -278,6 +278,8 @@ fn identity_reaching_the_terminating_side_verifies_with_the_cli() -> Result<(), 
                 "--cert",
             ])
             .arg(&chain)
+            .arg("--crl")
+            .arg(kit::fixtures::dir().join("pki/sti-ica.crl.pem"))
             .args(["--from", "+12025551000", "--to", "+12155551001"])
             .output()?;
         let stdout = String::from_utf8_lossy(&out.stdout);

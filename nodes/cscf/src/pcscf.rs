@@ -1,43 +1,74 @@
-//! The P-CSCF: a UE's first hop (TS 24.229 §5.2). It adds itself to the registration path
-//! (Path, RFC 3327), remembers which public identity each registered contact has, and on
-//! requests from that UE asserts it in P-Asserted-Identity (RFC 3325) — whatever the UE claims
-//! in From. Everything else it forwards by Route or Request-URI, record-routing dialogs.
+//! The P-CSCF: a UE's first hop (TS 24.229 §5.2) and the edge of the operator's trust domain
+//! (RFC 3325). It adds itself to the registration path (Path, RFC 3327); when the S-CSCF
+//! accepts a registration it binds the public identity to the flow the REGISTER came on
+//! ([`trust`], `BindFlow`) and remembers the Service-Route. A request is from a registered UE
+//! only if it arrives on a bound flow: the P-CSCF removes what only the trust domain may write
+//! (P-Asserted-Identity, P-Served-User, a Route other than the Service-Route, routing markers:
+//! `StripUntrusted`), asserts the bound identity in P-Asserted-Identity whatever the UE claims
+//! in From (`AssertIdentity`), and routes it by the Service-Route into the S-CSCF's originating
+//! services. Requests from its S-CSCF toward UEs are forwarded; anything else but a REGISTER
+//! is refused with 403 (`RefuseRequest`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+pub mod trust;
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use kit::Error;
 use kit::node::Ctx;
 use kit::sip::{Endpoint, Incoming};
 use kit::sipnode::{self, SipNode};
-use proto::sip::proxy::prepare_forward;
-use proto::sip::{Method, Request, Timers};
+use proto::sip::proxy::{prepare_forward, prepare_response_forward, response_to};
+use proto::sip::{Method, Request, Response, Timers};
 use proto::sipmsg::{self, NameAddr};
-use proto::trace::{Act, Note};
+use proto::trace::{Act, Note, Reason};
+
+use crate::layer;
+use trust::{Bindings, Bound, Flow, Origin};
 
 /// P-CSCF settings.
 #[derive(Debug, Clone)]
 pub struct PcscfConfig {
     /// The home S-CSCF (the I-CSCF is left out: choice `world-ims-entry`).
     pub scscf_host: String,
+    /// The operator's core nodes (world ids: its S-CSCF, and its IMS AS when that stays on a
+    /// dialog's path): requests from them go toward UEs; anything else not on a registered flow
+    /// is refused.
+    pub core: Vec<String>,
     /// SIP timers (RFC 3261 §17).
     pub timers: Timers,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    /// Registered contact URI → asserted public identity.
-    identities: HashMap<String, String>,
+/// The P-CSCF's state and settings.
+#[derive(Debug)]
+struct Pcscf {
+    ctx: Ctx,
+    config: PcscfConfig,
+    bindings: Mutex<Bindings>,
 }
 
-fn contact_uri(req: &Request) -> Option<String> {
-    sipmsg::first(&req.headers, "Contact")
-        .and_then(|c| {
-            sipmsg::split_list(c)
-                .first()
-                .and_then(|v| NameAddr::parse(v))
-        })
-        .map(|n| n.uri)
+impl Pcscf {
+    /// The bound flows; a poisoned lock still holds usable state (every update is one bind).
+    fn bindings(&self) -> MutexGuard<'_, Bindings> {
+        self.bindings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The route of a registered UE's initial requests: its Service-Route, else the S-CSCF's
+    /// originating services.
+    fn service_route(&self, bound: &Bound) -> Vec<String> {
+        if bound.service_route.is_empty() {
+            vec![format!("sip:{};lr;orig", self.config.scscf_host)]
+        } else {
+            bound.service_route.clone()
+        }
+    }
+}
+
+/// The flow `incoming` arrived on.
+fn flow_of(incoming: &Incoming) -> Flow {
+    Flow {
+        layer: layer(incoming.transport()),
+        addr: incoming.source(),
+    }
 }
 
 /// Asserts the registered identity `impu` on a request from its UE (RFC 3325 §9.1): a
@@ -56,67 +87,142 @@ pub fn assert_identity(request: &Request, fwd: &mut Request, impu: &str) -> Stri
     format!("assert the registered identity {impu} (P-Asserted-Identity)")
 }
 
-/// A REGISTER: onward to the S-CSCF with this P-CSCF in its Path; on 200, the contact's
-/// identity is remembered.
-async fn register(
-    ep: &Endpoint,
-    incoming: &mut Incoming,
-    config: &PcscfConfig,
-    state: &Mutex<State>,
-    mut fwd: Request,
-) {
-    let request = incoming.request().clone();
-    sipmsg::push(&mut fwd.headers, "Path", format!("<sip:{};lr>", ep.host()));
-    if sipmsg::route_uris(&fwd.headers).is_empty() {
-        sipmsg::set_routes(&mut fwd.headers, &[format!("sip:{};lr", config.scscf_host)]);
-    }
-    let impu = sipmsg::first(&request.headers, "To")
-        .and_then(NameAddr::parse)
-        .map(|n| n.uri);
-    let code = sipnode::forward(ep, incoming, fwd).await;
-    if code == Some(200)
-        && let (Some(contact), Some(impu)) = (contact_uri(&request), impu)
-    {
-        state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .identities
-            .insert(contact, impu);
-    }
+/// The Service-Route URIs of a 200 to REGISTER (RFC 3608), top first.
+fn service_route(ok: &Response) -> Vec<String> {
+    sipmsg::values(&ok.headers, "Service-Route")
+        .into_iter()
+        .flat_map(sipmsg::split_list)
+        .filter_map(NameAddr::parse)
+        .map(|n| n.uri)
+        .collect()
 }
 
-/// An originating INVITE from a registered UE: assert who it is, and route it into the
-/// S-CSCF's originating services.
-async fn originate(
+/// Forwards a REGISTER statefully and relays its responses; returns the final one (a `503`
+/// answered here when the S-CSCF cannot be reached is not returned).
+async fn forward_register(
     ep: &Endpoint,
     incoming: &mut Incoming,
-    ctx: &Ctx,
-    config: &PcscfConfig,
-    impu: &str,
-    mut fwd: Request,
-) {
-    let label = assert_identity(incoming.request(), &mut fwd, impu);
-    ctx.note(
-        Some(incoming.trace_id()),
-        Note::done(Act::AssertIdentity, label),
-    );
-    if sipmsg::route_uris(&fwd.headers).is_empty() {
-        sipmsg::set_routes(
-            &mut fwd.headers,
-            &[format!("sip:{};lr;orig", config.scscf_host)],
+    fwd: Request,
+) -> Option<Response> {
+    let mut tx = match ep.send_request(fwd).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let reason = format!("Service Unavailable ({e})");
+            let _ = incoming
+                .respond(response_to(incoming.request(), 503, &reason, None))
+                .await;
+            return None;
+        }
+    };
+    while let Some(response) = tx.next_response().await {
+        let code = response.status_code.code();
+        if code == 100 {
+            continue;
+        }
+        if let Some(up) = prepare_response_forward(&response) {
+            let _ = incoming.relay(up).await;
+        }
+        if code >= 200 {
+            return Some(response);
+        }
+    }
+    None
+}
+
+impl Pcscf {
+    /// A REGISTER: onward to the S-CSCF with this P-CSCF in its Path; on 200, the public
+    /// identity is bound to the flow the REGISTER came on, with the Service-Route.
+    async fn register(&self, ep: &Endpoint, incoming: &mut Incoming, mut fwd: Request) {
+        let request = incoming.request().clone();
+        let flow = flow_of(incoming);
+        sipmsg::push(&mut fwd.headers, "Path", format!("<sip:{};lr>", ep.host()));
+        if sipmsg::route_uris(&fwd.headers).is_empty() {
+            let scscf = format!("sip:{};lr", self.config.scscf_host);
+            sipmsg::set_routes(&mut fwd.headers, &[scscf]);
+        }
+        let impu = sipmsg::first(&request.headers, "To")
+            .and_then(NameAddr::parse)
+            .map(|n| n.uri);
+        let ok = forward_register(ep, incoming, fwd)
+            .await
+            .filter(|r| r.status_code.code() == 200);
+        let (Some(ok), Some(impu)) = (ok, impu) else {
+            return;
+        };
+        let owner = self.ctx.who(flow.layer, flow.addr);
+        let label = format!(
+            "bind {impu} to the flow it registered on ({flow}): the testbed's stand-in for the TS 33.203 security associations"
         );
+        let bound = Bound {
+            impu,
+            service_route: service_route(&ok),
+            owner,
+        };
+        self.bindings().bind(flow, bound);
+        self.ctx
+            .note(Some(incoming.trace_id()), Note::done(Act::BindFlow, label));
     }
-    sipnode::forward(ep, incoming, fwd).await;
+
+    /// A request from a registered UE on its flow: what only the trust domain may write
+    /// removed; an initial request asserted as the bound identity and routed by the
+    /// Service-Route; onward.
+    async fn ue_request(
+        &self,
+        ep: &Endpoint,
+        incoming: &mut Incoming,
+        bound: &Bound,
+        mut fwd: Request,
+    ) {
+        let msg = Some(incoming.trace_id());
+        let initial = !sipmsg::first(&fwd.headers, "To").is_some_and(|t| t.contains(";tag="));
+        let initial = initial && !incoming.is_ack();
+        let removed = trust::strip_untrusted(&mut fwd, initial, &self.service_route(bound));
+        if !removed.is_empty() {
+            let label = format!(
+                "remove what only the trust domain may write (RFC 3325): {}",
+                removed.join("; ")
+            );
+            self.ctx.note(msg, Note::done(Act::StripUntrusted, label));
+        }
+        if initial {
+            let label = assert_identity(incoming.request(), &mut fwd, &bound.impu);
+            self.ctx.note(msg, Note::done(Act::AssertIdentity, label));
+        }
+        sipnode::forward(ep, incoming, fwd).await;
+    }
+
+    /// A request from neither a registered flow nor the S-CSCF: 403.
+    async fn refuse(&self, incoming: &mut Incoming) {
+        let flow = flow_of(incoming);
+        let who = self
+            .ctx
+            .who(flow.layer, flow.addr)
+            .map_or_else(String::new, |n| format!(" ({n})"));
+        let label = format!(
+            "refuse {} from {flow}{who}: not a registered flow, nor the S-CSCF",
+            incoming.method()
+        );
+        self.ctx.note(
+            Some(incoming.trace_id()),
+            Note::refused(Act::RefuseRequest, Reason::NotAuthorised, label),
+        );
+        sipnode::refuse(incoming, 403, "Forbidden (not registered on this flow)").await;
+    }
 }
 
-async fn handle(
-    ep: Endpoint,
-    mut incoming: Incoming,
-    ctx: Ctx,
-    config: Arc<PcscfConfig>,
-    state: Arc<Mutex<State>>,
-) {
+async fn handle(ep: Endpoint, mut incoming: Incoming, p: Arc<Pcscf>) {
     let request = incoming.request().clone();
+    let flow = flow_of(&incoming);
+    let from = p.ctx.who(flow.layer, flow.addr);
+    let origin = {
+        let bindings = p.bindings();
+        let bound = bindings.lookup(flow, from.as_deref());
+        trust::origin(request.method, bound, from.as_deref(), &p.config.core)
+    };
+    if origin == Origin::Unknown {
+        p.refuse(&mut incoming).await;
+        return;
+    }
     let branch = ep.next_branch();
     let fwd = match prepare_forward(
         &request,
@@ -132,20 +238,10 @@ async fn handle(
             return;
         }
     };
-    let from_ue = contact_uri(&request).and_then(|c| {
-        state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .identities
-            .get(&c)
-            .cloned()
-    });
-    match (&request.method, from_ue) {
-        (Method::Register, _) => register(&ep, &mut incoming, &config, &state, fwd).await,
-        (Method::Invite, Some(impu)) if !incoming.is_ack() => {
-            originate(&ep, &mut incoming, &ctx, &config, &impu, fwd).await;
-        }
-        _ => {
+    match origin {
+        Origin::Register => p.register(&ep, &mut incoming, fwd).await,
+        Origin::Ue(bound) => p.ue_request(&ep, &mut incoming, &bound, fwd).await,
+        Origin::Core | Origin::Unknown => {
             sipnode::forward(&ep, &mut incoming, fwd).await;
         }
     }
@@ -154,13 +250,13 @@ async fn handle(
 /// Starts the P-CSCF.
 pub async fn start(ctx: &Ctx, config: PcscfConfig) -> Result<SipNode, Error> {
     let ep = sipnode::bind(ctx, config.timers).await?;
-    let (ctx, config, state) = (
-        ctx.clone(),
-        Arc::new(config),
-        Arc::new(Mutex::new(State::default())),
-    );
+    let p = Arc::new(Pcscf {
+        ctx: ctx.clone(),
+        config,
+        bindings: Mutex::new(Bindings::default()),
+    });
     Ok(sipnode::serve(ep, move |ep, incoming| {
-        handle(ep, incoming, ctx.clone(), config.clone(), state.clone())
+        handle(ep, incoming, p.clone())
     }))
 }
 

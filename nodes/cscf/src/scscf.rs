@@ -3,18 +3,35 @@
 //! saying where the call was (`orig` → originating services, `orig-as` → back from the
 //! originating AS, `term-as` → back from the terminating AS), the way an S-CSCF recognises a
 //! request returning from an AS (TS 24.229 §5.4.3.3).
+//!
+//! Registration is authenticated with SIP Digest against the credential the HSS holds
+//! ([`register`], [`digest`], [`nonces`]). A marker counts only on a request from the trust
+//! domain (RFC 3325 §2.3): the nodes [`ScscfConfig::trusted`] names, recognised by the world's
+//! address book of source addresses (`Ctx::who`); from anyone else a marked request is refused
+//! ([`ScscfConfig::admit`], `RefuseRequest`), and an unmarked one loses any asserted identity
+//! it carries ([`strip_untrusted`], `StripUntrusted`) before it is routed as terminating.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+pub mod digest;
+pub mod nonces;
+pub mod register;
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use kit::Error;
+use kit::http::Client;
 use kit::node::Ctx;
 use kit::sip::{Endpoint, Incoming};
 use kit::sipnode::{self, SipNode};
-use proto::sip::proxy::{prepare_forward, response_to};
+use proto::clock::Rng;
+use proto::sip::proxy::prepare_forward;
 use proto::sip::{Method, Request, Timers};
-use proto::sipmsg::{self, NameAddr};
-use proto::trace::{Act, Note};
+use proto::sipmsg;
+use proto::trace::{Act, Note, Reason};
+
+use crate::layer;
+use digest::Issued;
+use nonces::Nonces;
+use register::Registrar;
 
 /// S-CSCF settings.
 #[derive(Debug, Clone)]
@@ -25,19 +42,70 @@ pub struct ScscfConfig {
     pub as_host: String,
     /// The IBCF that leads out of the network (NNI), for other domains.
     pub ibcf_host: String,
+    /// The HSS that holds its subscribers' Digest credentials (HTTPS, mutual TLS).
+    pub hss_host: String,
+    /// The nodes of its trust domain (world ids: its P-CSCF, IMS AS and IBCF): only their
+    /// requests may carry an `orig`, `orig-as` or `term-as` marker.
+    pub trusted: Vec<String>,
     /// SIP timers (RFC 3261 §17).
     pub timers: Timers,
 }
 
-#[derive(Debug, Clone)]
-struct Binding {
-    contact: String,
-    path: Vec<String>,
+/// A request refused because a routing marker came from outside the trust domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untrusted {
+    /// The marker it carried (`orig`, `orig-as`, `term-as`).
+    pub marker: String,
+    /// Who sent it, if the world's address book knows.
+    pub from: Option<String>,
 }
 
-/// Registered bindings, by the user part of the address of record.
-#[derive(Debug, Default)]
-struct Registrar(HashMap<String, Binding>);
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let from = self.from.as_deref().unwrap_or("an unknown source");
+        write!(
+            f,
+            "a request marked `{}` from {from}, outside the trust domain: not treated as {}",
+            self.marker,
+            match self.marker.as_str() {
+                "orig" => "originating",
+                _ => "returning from the IMS AS",
+            }
+        )
+    }
+}
+
+/// The S-CSCF's state and what it talks to.
+#[derive(Debug)]
+struct Scscf {
+    ctx: Ctx,
+    config: ScscfConfig,
+    registrar: Mutex<Registrar>,
+    nonces: Mutex<Nonces<Issued>>,
+    /// The nonces' random stream (its own, so nonces do not shift the endpoint's draws).
+    rng: Mutex<Rng>,
+    /// HTTPS to the HSS, presenting this node's certificate.
+    hss: Client,
+}
+
+/// A poisoned lock still holds usable state: every update is one insert or remove.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Scscf {
+    fn registrar(&self) -> MutexGuard<'_, Registrar> {
+        lock(&self.registrar)
+    }
+
+    fn nonces(&self) -> MutexGuard<'_, Nonces<Issued>> {
+        lock(&self.nonces)
+    }
+
+    fn rng(&self) -> MutexGuard<'_, Rng> {
+        lock(&self.rng)
+    }
+}
 
 fn aor_key(uri: &str) -> String {
     let uri = uri.trim().trim_start_matches('<').trim_end_matches('>');
@@ -107,53 +175,35 @@ impl ScscfConfig {
     }
 }
 
-async fn register(ep: &Endpoint, incoming: &mut Incoming, registrar: &Mutex<Registrar>) {
-    let request = incoming.request().clone();
-    let aor = sipmsg::first(&request.headers, "To")
-        .and_then(NameAddr::parse)
-        .map(|n| n.uri);
-    let contact = sipmsg::first(&request.headers, "Contact").and_then(|c| {
-        sipmsg::split_list(c)
-            .first()
-            .and_then(|v| NameAddr::parse(v))
-    });
-    let (Some(aor), Some(contact)) = (aor, contact) else {
-        sipnode::refuse(incoming, 400, "Bad Request (REGISTER needs To and Contact)").await;
-        return;
-    };
-    let path: Vec<String> = sipmsg::values(&request.headers, "Path")
-        .into_iter()
-        .flat_map(sipmsg::split_list)
-        .filter_map(NameAddr::parse)
-        .map(|n| n.uri)
-        .collect();
-    registrar
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .0
-        .insert(
-            aor_key(&aor),
-            Binding {
-                contact: contact.uri.clone(),
-                path: path.clone(),
-            },
-        );
-    let mut ok = response_to(&request, 200, "OK", Some(&ep.next_tag()));
-    sipmsg::push(
-        &mut ok.headers,
-        "Contact",
-        format!("<{}>;expires=600", contact.uri),
-    );
-    for p in &path {
-        sipmsg::push(&mut ok.headers, "Path", format!("<{p}>"));
+impl ScscfConfig {
+    /// Whether a request carrying `marker` on its top Route (for this S-CSCF) may be served,
+    /// coming from node `from` (the world's address book): a marker counts only from the trust
+    /// domain (TS 24.229 §5.4.3.2, RFC 3325 §2.3); a request without one is not this check's
+    /// concern. Pure.
+    pub fn admit(&self, marker: Option<&str>, from: Option<&str>) -> Result<(), Untrusted> {
+        match marker {
+            Some(m) if !self.trusts(from) => Err(Untrusted {
+                marker: m.to_owned(),
+                from: from.map(str::to_owned),
+            }),
+            _ => Ok(()),
+        }
     }
-    sipmsg::push(
-        &mut ok.headers,
-        "Service-Route",
-        format!("<sip:{};lr;orig>", ep.host()),
-    );
-    sipmsg::push(&mut ok.headers, "P-Associated-URI", format!("<{aor}>"));
-    let _ = incoming.respond(ok).await;
+
+    /// Whether node `from` is of the trust domain. Pure.
+    pub fn trusts(&self, from: Option<&str>) -> bool {
+        from.is_some_and(|f| self.trusted.iter().any(|t| t == f))
+    }
+}
+
+/// Removes from a request that came from outside the trust domain the identity headers only
+/// the trust domain may write (RFC 3325 §5: P-Asserted-Identity; P-Served-User); returns their
+/// names. Pure.
+pub fn strip_untrusted(fwd: &mut Request) -> Vec<&'static str> {
+    ["P-Asserted-Identity", "P-Served-User"]
+        .into_iter()
+        .filter(|name| sipmsg::remove(&mut fwd.headers, name) > 0)
+        .collect()
 }
 
 impl ScscfConfig {
@@ -208,29 +258,35 @@ impl ScscfConfig {
     }
 }
 
-async fn handle(
-    ep: Endpoint,
-    mut incoming: Incoming,
-    ctx: Ctx,
-    config: Arc<ScscfConfig>,
-    registrar: Arc<Mutex<Registrar>>,
-) {
+/// Refuses a request whose routing marker came from outside the trust domain (403).
+async fn refuse_untrusted(s: &Scscf, incoming: &mut Incoming, untrusted: &Untrusted) {
+    s.ctx.note(
+        Some(incoming.trace_id()),
+        Note::refused(
+            Act::RefuseRequest,
+            Reason::NotAuthorised,
+            format!("refuse {untrusted}"),
+        ),
+    );
+    sipnode::refuse(incoming, 403, "Forbidden (not from the trust domain)").await;
+}
+
+async fn handle(ep: Endpoint, mut incoming: Incoming, s: Arc<Scscf>) {
     let request = incoming.request().clone();
     if request.method == Method::Register {
-        register(&ep, &mut incoming, &registrar).await;
+        s.register(&ep, &mut incoming).await;
+        return;
+    }
+    let marker = route_marker(&request, ep.host()).flatten();
+    let from = s.ctx.who(layer(incoming.transport()), incoming.source());
+    if let Err(untrusted) = s.config.admit(marker.as_deref(), from.as_deref()) {
+        refuse_untrusted(&s, &mut incoming, &untrusted).await;
         return;
     }
     let initial = request.method == Method::Invite && !incoming.is_ack();
     let next = if initial {
-        let lookup = |key: &str| {
-            registrar
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .0
-                .get(key)
-                .map(|b| (b.contact.clone(), b.path.clone()))
-        };
-        config.next(&request, ep.host(), lookup)
+        let lookup = |key: &str| s.registrar().lookup(key);
+        s.config.next(&request, ep.host(), lookup)
     } else {
         Next::Onward
     };
@@ -252,10 +308,23 @@ async fn handle(
             return;
         }
     };
-    match config.route(&next, ep.host(), &mut fwd) {
+    if !s.config.trusts(from.as_deref()) {
+        let removed = strip_untrusted(&mut fwd);
+        if !removed.is_empty() {
+            let from = from.as_deref().unwrap_or("an unknown source");
+            let label = format!(
+                "remove what only the trust domain may write from a request of {from} (RFC 3325): {}",
+                removed.join(", ")
+            );
+            let note = Note::done(Act::StripUntrusted, label);
+            s.ctx.note(Some(incoming.trace_id()), note);
+        }
+    }
+    match s.config.route(&next, ep.host(), &mut fwd) {
         Ok(note) => {
             if let Some(label) = note {
-                ctx.note(Some(incoming.trace_id()), Note::done(Act::Route, label));
+                s.ctx
+                    .note(Some(incoming.trace_id()), Note::done(Act::Route, label));
             }
             sipnode::forward(&ep, &mut incoming, fwd).await;
         }
@@ -266,13 +335,16 @@ async fn handle(
 /// Starts the S-CSCF.
 pub async fn start(ctx: &Ctx, config: ScscfConfig) -> Result<SipNode, Error> {
     let ep = sipnode::bind(ctx, config.timers).await?;
-    let (ctx, config, registrar) = (
-        ctx.clone(),
-        Arc::new(config),
-        Arc::new(Mutex::new(Registrar::default())),
-    );
+    let s = Arc::new(Scscf {
+        hss: ctx.https_client(true)?,
+        rng: Mutex::new(Rng::for_node(ctx.seed, &format!("{}/nonce", ctx.id))),
+        ctx: ctx.clone(),
+        config,
+        registrar: Mutex::new(Registrar::default()),
+        nonces: Mutex::new(Nonces::default()),
+    });
     Ok(sipnode::serve(ep, move |ep, incoming| {
-        handle(ep, incoming, ctx.clone(), config.clone(), registrar.clone())
+        handle(ep, incoming, s.clone())
     }))
 }
 
@@ -286,6 +358,8 @@ mod tests {
             domain: "ims.b".into(),
             as_host: "as.ims.b".into(),
             ibcf_host: "ibcf.ims.b".into(),
+            hss_host: "hss.ims.b".into(),
+            trusted: vec!["pcscf-b".into(), "as-b".into(), "ibcf-b".into()],
             timers: Timers::default(),
         }
     }
@@ -392,5 +466,44 @@ mod tests {
             c.route(&Next::NotRegistered, me, &mut fwd).unwrap_err().0,
             480
         );
+    }
+
+    #[test]
+    fn markers_count_only_from_the_trust_domain() {
+        let c = config();
+        assert_eq!(c.admit(None, None), Ok(()));
+        assert_eq!(c.admit(None, Some("ue-m")), Ok(()));
+        for from in ["pcscf-b", "as-b", "ibcf-b"] {
+            assert_eq!(c.admit(Some("orig"), Some(from)), Ok(()));
+            assert_eq!(c.admit(Some("term-as"), Some(from)), Ok(()));
+        }
+        let refused = c.admit(Some("orig"), Some("ue-m")).unwrap_err();
+        assert_eq!(
+            refused,
+            Untrusted {
+                marker: "orig".into(),
+                from: Some("ue-m".into())
+            }
+        );
+        assert_eq!(
+            refused.to_string(),
+            "a request marked `orig` from ue-m, outside the trust domain: not treated as originating"
+        );
+        assert!(c.admit(Some("orig-as"), None).is_err());
+        assert!(
+            c.admit(Some("orig"), Some("pcscf-a")).is_err(),
+            "another operator's"
+        );
+        assert!(c.trusts(Some("ibcf-b")));
+        assert!(!c.trusts(Some("ue-m")) && !c.trusts(None));
+    }
+
+    #[test]
+    fn identities_from_outside_the_trust_domain_removed() {
+        let mut r = invite("sip:+1@ims.b", &[]);
+        assert!(strip_untrusted(&mut r).is_empty());
+        sipmsg::push(&mut r.headers, "P-Asserted-Identity", "<sip:+2@ims.b>");
+        assert_eq!(strip_untrusted(&mut r), ["P-Asserted-Identity"]);
+        assert!(sipmsg::first(&r.headers, "P-Asserted-Identity").is_none());
     }
 }

@@ -1,13 +1,20 @@
 //! The HSS of one operator: the subscription data the TR's solutions read (third-party ID
 //! authorisation and the 3P ID server's address for TR 33.790 §6.2; verification subscription
-//! on the terminating side), loaded from `fixtures/subscribers.toml` ([`Db`]) and served over the
-//! Sh-like HTTPS interface (`proto::wire::sh`, ARCHITECTURE.md "Interfaces", [`answer`]) to the operator's IMS AS
-//! with mutual TLS. In solution #4 the NEF provisions designated IMPUs here ([`provision`]).
+//! on the terminating side), loaded from `fixtures/subscribers.toml` ([`Db`]) and served over
+//! the Sh-like HTTPS interface (`proto::wire::sh`, ARCHITECTURE.md "Interfaces", [`answer`]) to
+//! the operator's IMS AS with mutual TLS. In solution #4 the NEF provisions designated IMPUs
+//! here ([`provision`](mod@provision)).
 //!
 //! It is not a repository: it hands out the 3P ID information or the URI it holds and fetches
-//! nothing (choice `6.1-hss-fetch`). The only action it notes is provisioning.
+//! nothing (choice `6.1-hss-fetch`).
+//!
+//! For authenticated registration it serves each private user identity's SIP Digest
+//! credential (H(A1) with SHA-256, RFC 7616/8760) to the operator's S-CSCF only ([`auth`]).
+//! Actions it notes: provisioning (`ProvisionImpu`, done or refused) and a credential refused
+//! to a client that is not the S-CSCF (`ServeCredential`, refused).
 #![warn(missing_docs)]
 
+pub mod auth;
 mod db;
 pub mod provision;
 mod sh;
@@ -21,7 +28,7 @@ use proto::trace::{Act, Note};
 use proto::wire::authz::PROVISION_PATH;
 use proto::wire::sh::Storage;
 
-pub use db::Db;
+pub use db::{ALGORITHM, Db, ha1};
 pub use provision::provision;
 pub use sh::answer;
 
@@ -58,27 +65,68 @@ fn serve_provisioning(
     response
 }
 
+/// Serves one credential request (`GET /sh/v1/auth/{impi}`): the credential, or the refusal
+/// (noted when it is about the client).
+fn serve_credential(
+    node: &Ctx,
+    db: &RwLock<Db>,
+    registrar: Option<&str>,
+    impi: &str,
+    peer: &Peer,
+) -> Response {
+    let db = db.read().unwrap_or_else(|p| p.into_inner());
+    match auth::answer(&db, registrar, peer.certificate.as_deref(), impi) {
+        Ok(response) => response,
+        Err(refusal) => {
+            if refusal.noted() {
+                node.note(
+                    peer.msg,
+                    Note::refused(
+                        Act::ServeCredential,
+                        refusal.reason(),
+                        format!("refuse the Digest credential of {impi}: {refusal}"),
+                    ),
+                );
+            }
+            refusal.response()
+        }
+    }
+}
+
+/// What an HSS serves beyond reading subscriptions, and to whom.
+#[derive(Debug, Clone, Default)]
+pub struct HssConfig {
+    /// Whether it hands out data or pointers where both are provisioned.
+    pub storage: Storage,
+    /// The NEF allowed to provision designated IMPUs (its TLS host name), if any.
+    pub provisioner: Option<String>,
+    /// The S-CSCF allowed to fetch Digest credentials (its TLS host name), if any.
+    pub registrar: Option<String>,
+}
+
 /// Starts the HSS over HTTPS; only clients with a certificate of the world's CA are served.
-/// `storage` says whether it hands out data or pointers where both are provisioned;
-/// `provisioner` is the NEF allowed to provision designated IMPUs, if any.
-pub async fn start(
-    ctx: &Ctx,
-    db: Db,
-    storage: Storage,
-    provisioner: Option<String>,
-) -> Result<Server, Error> {
+pub async fn start(ctx: &Ctx, db: Db, config: HssConfig) -> Result<Server, Error> {
     let db = Arc::new(RwLock::new(db));
     let node = ctx.clone();
+    let config = Arc::new(config);
     let h = handler(move |req: Request, peer: Peer| {
         let db = db.clone();
         let node = node.clone();
-        let provisioner = provisioner.clone();
+        let config = config.clone();
         async move {
             if req.target == PROVISION_PATH && req.method == "POST" {
-                return serve_provisioning(&node, &db, provisioner.as_deref(), &req, &peer);
+                let provisioner = config.provisioner.as_deref();
+                return serve_provisioning(&node, &db, provisioner, &req, &peer);
+            }
+            if let Some(impi) = req.target.strip_prefix(auth::PREFIX) {
+                if req.method != "GET" {
+                    return Response::text(405, "only GET");
+                }
+                let registrar = config.registrar.as_deref();
+                return serve_credential(&node, &db, registrar, impi, &peer);
             }
             let db = db.read().unwrap_or_else(|p| p.into_inner());
-            answer(&db, storage, &req.method, &req.target)
+            answer(&db, config.storage, &req.method, &req.target)
         }
     });
     ctx.https_server(h, ClientAuth::Required).await

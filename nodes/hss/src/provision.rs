@@ -1,6 +1,8 @@
 //! `POST /sh/v1/provisioning` (TR 33.790 §6.4.2.1 step 0a): the NEF provisions a designated
 //! IMPU and its 3P ID service profile. Only the provisioner (the operator's NEF, named by its
-//! TLS client certificate) may.
+//! TLS client certificate) may. When the request names the employee the IMPU is for
+//! (`employee_impu`, as the allocation request did), the employee's private identity may
+//! register the designated IMPU (`Db::associate`); without it, nobody can.
 
 use std::fmt;
 
@@ -9,6 +11,7 @@ use kit::node::json_response;
 use proto::trace::Reason;
 use proto::wire::authz::Provisioning;
 use proto::wire::sh::Subscription;
+use serde::Deserialize;
 
 use crate::Db;
 
@@ -84,6 +87,21 @@ pub fn decide(
     })
 }
 
+/// Who a designated IMPU is for, when the provisioning request says (the allocation request's
+/// `employee_impu`).
+#[derive(Debug, Default, Deserialize)]
+struct Owner {
+    #[serde(default)]
+    employee_impu: Option<String>,
+}
+
+/// The employee a provisioning body names, if any. Pure.
+pub fn owner(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Owner>(body)
+        .ok()
+        .and_then(|o| o.employee_impu)
+}
+
 /// Decides on a provisioning request and applies it to `db`: the answer (201 with the
 /// subscription), or the refusal.
 pub fn provision(
@@ -94,6 +112,9 @@ pub fn provision(
 ) -> Result<Response, Refusal> {
     let subscription = decide(provisioner, client_certificate, body)?;
     let answer = json_response(201, &subscription);
+    if let Some(employee) = owner(body) {
+        db.associate(&subscription.impu, &employee);
+    }
     db.insert(subscription);
     Ok(answer)
 }
@@ -148,6 +169,30 @@ mod tests {
         let s = db.get("12025550100").unwrap();
         assert!(s.third_party_ids);
         assert_eq!(s.authz_realm.as_deref(), Some("authz.enterprise.example"));
+    }
+
+    #[test]
+    fn a_named_employee_may_register_the_designated_impu() {
+        let text = std::fs::read_to_string(fixtures::dir().join("subscribers.toml")).unwrap();
+        let mut db = Db::from_toml(&text, "ims.mnc001.mcc001.3gppnetwork.org").unwrap();
+        let nef = "nef.ims.mnc001.mcc001.3gppnetwork.org";
+        let pem = fixtures::read(&format!("pki/tls/{nef}.pem")).unwrap();
+        let cert = kit::tls::certs_from_pem(&pem).unwrap().remove(0);
+        let body = br#"{"impu":"sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org","tn":"+12025550100","third_party_ids":true,"authz_realm":"authz.enterprise.example","id3p":"tel:+12025550100","employee_impu":"sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org"}"#;
+        assert_eq!(
+            owner(body).as_deref(),
+            Some("sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org")
+        );
+        assert_eq!(owner(b"{}"), None);
+        provision(&mut db, Some(nef), Some(&cert), body).unwrap();
+        let impi = "+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
+        assert_eq!(
+            db.credential(impi).unwrap().impus,
+            [
+                "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org",
+                "sip:+12025550100@ims.mnc001.mcc001.3gppnetwork.org"
+            ]
+        );
     }
 
     #[test]

@@ -3,34 +3,37 @@
 //! requests for another operator's domain leave over the NNI to that operator's IBCF; requests
 //! arriving over the NNI for our domain go to our S-CSCF.
 //!
+//! The trunk ([`Trunk`], in `trunk`) is identified by mutual TLS (TR 33.790 §6.2.2.2 NOTE 2,
+//! TS 23.228 Annex S.2.2): the IBCF listens for it on a TLS listener of its own, and a request
+//! is the trunk's only when it came there with the trunk's client certificate
+//! ([`Act::IdentifyTrunk`]). Anything else claiming to be the trunk is refused with 403. For
+//! the identified trunk the IBCF removes what the PBX may not write, asserts the number it
+//! claims and names the trunk in P-Served-User, for the IMS AS's attestation.
+//!
 //! For the threat of TR 33.790 §5.1.2 ("the ID's transfer between IMS networks may be
 //! manipulated by intermediary network entities"), an egress IBCF can be switched into an
-//! attacker that rewrites the INVITE on its way out ([`Tamper`]); it says what it did in the
-//! trace (choice `threat-nni`) as a `Tamper` action. Its routing decisions are `Route` actions.
+//! attacker that rewrites the INVITE on its way out ([`Tamper`], in `tamper`); it says what it
+//! did in the trace (choice `threat-nni`) as a `Tamper` action. Its routing decisions are
+//! `Route` actions.
 #![warn(missing_docs)]
+
+mod tamper;
+mod trunk;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kit::Error;
 use kit::node::Ctx;
-use kit::sip::{Endpoint, Incoming};
+use kit::sip::{Endpoint, Incoming, TlsConfig};
 use kit::sipnode::{self, SipNode};
 use proto::sip::proxy::prepare_forward;
 use proto::sip::{Method, Request, Timers};
-use proto::sipmsg::{self, NameAddr};
+use proto::sipmsg;
 use proto::trace::{Act, Note};
-use stir::IdentityHeader;
 
-/// A manipulation on the NNI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tamper {
-    /// Rewrite the RCD name (in the `rcd` claims of every PASSporT carrying them, keeping the
-    /// signature, and in the P-Asserted-Identity display name).
-    RcdName(String),
-    /// Replace the caller's number (P-Asserted-Identity and From) with another.
-    CallerTn(String),
-}
+pub use tamper::{Tamper, tamper};
+pub use trunk::{Trunk, TrunkCheck};
 
 /// IBCF settings.
 #[derive(Debug, Clone)]
@@ -41,8 +44,9 @@ pub struct IbcfConfig {
     pub scscf_host: String,
     /// Other operators' domains → their IBCF.
     pub peers: BTreeMap<String, String>,
-    /// Domains whose requests arrive over a SIP trunk (the enterprise).
-    pub trunk_domains: Vec<String>,
+    /// The enterprise's SIP trunk, when this IBCF serves one: it then listens for it over TLS
+    /// ([`Endpoint::tls_addr`]; publish it in DNS with `kit::dns::Entry::with_sips`).
+    pub trunk: Option<Trunk>,
     /// The NNI attacker, when the threat is switched on (egress only).
     pub tamper: Option<Tamper>,
     /// SIP timers (RFC 3261 §17).
@@ -52,7 +56,7 @@ pub struct IbcfConfig {
 /// Where a request goes (pure).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
-    /// From the trunk: into our S-CSCF's originating services.
+    /// From the identified trunk: into our S-CSCF's originating services.
     TrunkToScscf,
     /// Out over the NNI to this peer IBCF.
     Nni(String),
@@ -63,30 +67,17 @@ pub enum Next {
 }
 
 impl IbcfConfig {
-    /// Where an initial INVITE goes (pure): from a trunk domain (by the top Via) into the
-    /// S-CSCF's originating services; for our domain to the S-CSCF; for a peer's domain over
-    /// the NNI. Anything else, or anything routed beyond this IBCF, follows its route set.
-    pub fn next(&self, request: &Request, me: &str) -> Next {
+    /// Where an initial INVITE goes (pure): from the identified trunk (`from_trunk`, see
+    /// [`IbcfConfig::trunk_check`]) into the S-CSCF's originating services; for our domain to
+    /// the S-CSCF; for a peer's domain over the NNI. Anything else, or anything routed beyond
+    /// this IBCF, follows its route set.
+    pub fn next(&self, request: &Request, me: &str, from_trunk: bool) -> Next {
         let routes = sipmsg::route_uris(&request.headers);
         let beyond_me = routes.iter().filter(|r| sipmsg::uri_host(r) != me).count();
         if beyond_me > 0 || request.method != Method::Invite {
             return Next::Onward;
         }
-        let via_host = sipmsg::first(&request.headers, "Via")
-            .and_then(|v| v.split_whitespace().nth(1))
-            .map(|sent_by| {
-                sent_by
-                    .split([':', ';'])
-                    .next()
-                    .unwrap_or(sent_by)
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
-        if self
-            .trunk_domains
-            .iter()
-            .any(|d| via_host.ends_with(&format!(".{d}")) || via_host == *d)
-        {
+        if from_trunk {
             return Next::TrunkToScscf;
         }
         let target = request.uri.to_string();
@@ -98,75 +89,35 @@ impl IbcfConfig {
             .get(&domain)
             .map_or(Next::Onward, |peer| Next::Nni(peer.clone()))
     }
-}
 
-/// One Identity header value with the `nam` of its `rcd` claims set to `name`, the signature
-/// kept; none when it carries no `rcd` claims (or does not parse).
-fn rewrite_rcd_name(value: &str, name: &str) -> Option<String> {
-    let mut h = IdentityHeader::parse(value).ok()?;
-    let mut parts = h.jws.split('.');
-    let (head, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    let mut claims: serde_json::Value =
-        serde_json::from_slice(&stir::jose::b64u_decode(payload, stir::Part::Payload).ok()?)
-            .ok()?;
-    claims
-        .get_mut("rcd")?
-        .as_object_mut()?
-        .insert("nam".into(), name.into());
-    let payload = stir::jose::b64u(&stir::jose::canonical_json(&claims).ok()?);
-    h.jws = format!("{head}.{payload}.{sig}");
-    Some(h.to_header())
-}
-
-/// [`Tamper::RcdName`]: the name in every PASSporT with `rcd` claims (the `rcd` type, or
-/// `shaken` carrying them) and in the P-Asserted-Identity display name.
-fn tamper_rcd_name(invite: &mut Request, name: &str) -> Option<String> {
-    let mut changed = false;
-    let identities: Vec<String> = sipmsg::values(&invite.headers, "Identity")
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let mut out = Vec::new();
-    for value in identities {
-        let rewritten = rewrite_rcd_name(&value, name);
-        changed |= rewritten.is_some();
-        out.push(rewritten.unwrap_or(value));
-    }
-    sipmsg::remove(&mut invite.headers, "Identity");
-    for v in out {
-        sipmsg::push(&mut invite.headers, "Identity", v);
-    }
-    if let Some(mut pai) =
-        sipmsg::first(&invite.headers, "P-Asserted-Identity").and_then(NameAddr::parse)
-    {
-        pai.display = Some(name.to_owned());
-        sipmsg::set(&mut invite.headers, "P-Asserted-Identity", pai.render());
-        changed = true;
-    }
-    changed.then(|| format!("rewrote the RCD name to {name:?} in the rcd PASSporT (signature kept) and in P-Asserted-Identity"))
-}
-
-/// [`Tamper::CallerTn`]: the caller's number in P-Asserted-Identity and From.
-fn tamper_caller_tn(invite: &mut Request, tn: &str) -> Option<String> {
-    let mut changed = false;
-    for header in ["P-Asserted-Identity", "From"] {
-        if let Some(mut n) = sipmsg::first(&invite.headers, header).and_then(NameAddr::parse)
-            && let Some(old) = n.tn()
-        {
-            n.uri = n.uri.replacen(&old, tn, 1);
-            sipmsg::set(&mut invite.headers, header, n.render());
-            changed = true;
+    /// How a request stands toward this IBCF's trunk (pure; see [`Trunk::check`]): not the
+    /// trunk's when the IBCF serves none.
+    pub fn trunk_check(&self, incoming: &Incoming) -> TrunkCheck {
+        match &self.trunk {
+            Some(trunk) if !incoming.is_ack() => trunk.check(
+                incoming.request(),
+                incoming.transport(),
+                incoming.peer_identity().as_deref(),
+            ),
+            _ => TrunkCheck::NotTrunk,
         }
     }
-    changed
-        .then(|| format!("replaced the caller's number with {tn} in P-Asserted-Identity and From"))
-}
 
-/// Applies a manipulation to an outgoing INVITE; returns what was done (pure).
-pub fn tamper(invite: &mut Request, how: &Tamper) -> Option<String> {
-    match how {
-        Tamper::RcdName(name) => tamper_rcd_name(invite, name),
-        Tamper::CallerTn(tn) => tamper_caller_tn(invite, tn),
+    /// The note a trunk check is worth: the trunk identified, or a claim refused (pure).
+    pub fn trunk_note(&self, check: &TrunkCheck) -> Option<Note> {
+        let host = self.trunk.as_ref().map_or("", |t| t.host.as_str());
+        match check {
+            TrunkCheck::NotTrunk => None,
+            TrunkCheck::Identified => Some(Note::done(
+                Act::IdentifyTrunk,
+                format!("the trunk {host}, by its TLS client certificate"),
+            )),
+            TrunkCheck::Refused { reason, why } => Some(Note::refused(
+                Act::IdentifyTrunk,
+                *reason,
+                format!("a request claiming to be the trunk {host} refused with 403: {why}"),
+            )),
+        }
     }
 }
 
@@ -218,10 +169,19 @@ impl IbcfConfig {
 }
 
 async fn handle(ep: Endpoint, mut incoming: Incoming, ctx: Ctx, config: Arc<IbcfConfig>) {
+    let id = Some(incoming.trace_id());
+    let check = config.trunk_check(&incoming);
+    if let Some(note) = config.trunk_note(&check) {
+        ctx.note(id, note);
+    }
+    if matches!(check, TrunkCheck::Refused { .. }) {
+        sipnode::refuse(&mut incoming, 403, "Forbidden").await;
+        return;
+    }
     let request = incoming.request().clone();
     let initial = request.method == Method::Invite && !incoming.is_ack();
     let next = if initial {
-        config.next(&request, ep.host())
+        config.next(&request, ep.host(), check == TrunkCheck::Identified)
     } else {
         Next::Onward
     };
@@ -240,15 +200,26 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, ctx: Ctx, config: Arc<Ibcf
             return;
         }
     };
+    if let (TrunkCheck::Identified, Some(trunk)) = (&check, &config.trunk) {
+        for note in trunk.assert_identity(&mut fwd) {
+            ctx.note(id, note);
+        }
+    }
     for note in config.route(&next, &mut fwd) {
-        ctx.note(Some(incoming.trace_id()), note);
+        ctx.note(id, note);
     }
     sipnode::forward(&ep, &mut incoming, fwd).await;
 }
 
-/// Starts the IBCF.
+/// Starts the IBCF; with a trunk, also its TLS listener for the trunk
+/// ([`Endpoint::tls_addr`] on the returned node's endpoint).
 pub async fn start(ctx: &Ctx, config: IbcfConfig) -> Result<SipNode, Error> {
-    let ep = sipnode::bind(ctx, config.timers).await?;
+    let tls = config
+        .trunk
+        .as_ref()
+        .map(|t| TlsConfig::listener(t.client_auth))
+        .unwrap_or_default();
+    let ep = sipnode::bind_tls(ctx, config.timers, tls).await?;
     let (ctx, config) = (ctx.clone(), Arc::new(config));
     Ok(sipnode::serve(ep, move |ep, incoming| {
         handle(ep, incoming, ctx.clone(), config.clone())
@@ -267,29 +238,16 @@ mod tests {
         Request::try_from(text.as_str()).unwrap()
     }
 
-    #[test]
-    fn caller_tn_tamper_rewrites_both_headers() {
-        let mut r = invite("P-Asserted-Identity: \"Q\" <sip:+12025551000@ims.a;user=phone>\r\n");
-        let done = tamper(&mut r, &Tamper::CallerTn("+12025551666".into())).unwrap();
-        assert!(done.contains("+12025551666"));
-        assert!(
-            sipmsg::first(&r.headers, "From")
-                .unwrap()
-                .contains("+12025551666")
-        );
-        assert!(
-            sipmsg::first(&r.headers, "P-Asserted-Identity")
-                .unwrap()
-                .contains("+12025551666")
-        );
-    }
-
     fn config() -> IbcfConfig {
         IbcfConfig {
             domain: "ims.a".into(),
             scscf_host: "scscf.ims.a".into(),
             peers: [("ims.b".to_owned(), "ibcf.ims.b".to_owned())].into(),
-            trunk_domains: vec!["enterprise.example".into()],
+            trunk: Some(Trunk {
+                host: "pbx.enterprise.example".into(),
+                domain: "enterprise.example".into(),
+                client_auth: kit::node::ClientAuth::Required,
+            }),
             tamper: None,
             timers: Timers::default(),
         }
@@ -299,14 +257,42 @@ mod tests {
     fn routing() {
         let c = config();
         assert_eq!(
-            c.next(&invite("Route: <sip:ibcf.ims.a;lr>\r\n"), "ibcf.ims.a"),
+            c.next(
+                &invite("Route: <sip:ibcf.ims.a;lr>\r\n"),
+                "ibcf.ims.a",
+                false
+            ),
             Next::Nni("ibcf.ims.b".into())
         );
         let trunk = Request::try_from(
-            "INVITE sip:+12155551001@ims.b SIP/2.0\r\nVia: SIP/2.0/UDP pbx.enterprise.example:5;branch=z9hG4bK2\r\nFrom: <sip:+1@ims.a>;tag=1\r\nTo: <sip:+2@ims.b>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            "INVITE sip:+12155551001@ims.b SIP/2.0\r\nVia: SIP/2.0/TLS pbx.enterprise.example:5;branch=z9hG4bK2\r\nFrom: <sip:+1@ims.a>;tag=1\r\nTo: <sip:+2@ims.b>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
         )
         .unwrap();
-        assert_eq!(c.next(&trunk, "ibcf.ims.a"), Next::TrunkToScscf);
+        // Only the identified trunk enters at the originating services; its Via proves nothing.
+        assert_eq!(c.next(&trunk, "ibcf.ims.a", true), Next::TrunkToScscf);
+        assert_eq!(
+            c.next(&trunk, "ibcf.ims.a", false),
+            Next::Nni("ibcf.ims.b".into())
+        );
+    }
+
+    #[test]
+    fn trunk_notes_are_typed() {
+        use proto::trace::{Outcome, Reason};
+        let c = config();
+        assert_eq!(c.trunk_note(&TrunkCheck::NotTrunk), None);
+        let done = c.trunk_note(&TrunkCheck::Identified).unwrap();
+        assert_eq!(done.action(), Some((Act::IdentifyTrunk, Outcome::Done)));
+        let refused = c
+            .trunk_note(&TrunkCheck::Refused {
+                reason: Reason::NotAuthorised,
+                why: "no certificate".into(),
+            })
+            .unwrap();
+        assert_eq!(
+            refused.action(),
+            Some((Act::IdentifyTrunk, Outcome::Refused(Reason::NotAuthorised)))
+        );
     }
 
     fn actions(notes: &[Note]) -> Vec<(Act, proto::trace::Outcome)> {
@@ -352,17 +338,5 @@ mod tests {
             ["sip:scscf.ims.a;lr;orig"]
         );
         assert!(c.route(&Next::Onward, &mut fwd).is_empty());
-    }
-
-    #[test]
-    fn rcd_name_tamper_rewrites_pai_display() {
-        let mut r = invite("P-Asserted-Identity: \"Q\" <sip:+12025551000@ims.a;user=phone>\r\n");
-        let done = tamper(&mut r, &Tamper::RcdName("Totally Legit Bank".into())).unwrap();
-        assert!(done.contains("Totally Legit Bank"), "{done}");
-        let pai =
-            NameAddr::parse(sipmsg::first(&r.headers, "P-Asserted-Identity").unwrap()).unwrap();
-        assert_eq!(pai.display.as_deref(), Some("Totally Legit Bank"));
-        let mut bare = invite("");
-        assert!(tamper(&mut bare, &Tamper::RcdName("X".into())).is_none());
     }
 }

@@ -87,10 +87,9 @@ fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, Error> {
 #[derive(Debug, Clone, Copy)]
 pub struct Io<'a> {
     ctx: &'a Ctx,
-    /// Mutual TLS: HSS, 3P ID server, repositories, NEF, MF.
+    /// Mutual TLS: HSS, 3P ID server, repositories, NEF, MF, and Ms (the STI-AS and STI-VS
+    /// serve only their operator's IMS AS).
     mtls: &'a Client,
-    /// Server-authenticated TLS: STI-AS/VS.
-    https: &'a Client,
     hss: Option<&'a str>,
     nef: Option<&'a str>,
     msg: u64,
@@ -100,7 +99,7 @@ impl<'a> Io<'a> {
     /// The AS's means for the INVITE with trace id `msg`.
     pub(crate) fn new(
         ctx: &'a Ctx,
-        (mtls, https): (&'a Client, &'a Client),
+        mtls: &'a Client,
         hss: Option<&'a str>,
         nef: Option<&'a str>,
         msg: u64,
@@ -108,7 +107,6 @@ impl<'a> Io<'a> {
         Self {
             ctx,
             mtls,
-            https,
             hss,
             nef,
             msg,
@@ -176,13 +174,13 @@ impl<'a> Io<'a> {
         post_json(self.mtls, &format!("https://{nef}{path}"), body).await
     }
 
-    /// `POST https://{host}{path}` on the STI-AS or STI-VS (Ms, server-authenticated TLS).
+    /// `POST https://{host}{path}` on the STI-AS or STI-VS (Ms, mutual TLS).
     pub(crate) async fn ms_post<B: Serialize + Sync, T: DeserializeOwned>(
         &self,
         host: &str,
         path: &str,
         body: &B,
     ) -> Result<T, Error> {
-        post_json(self.https, &format!("https://{host}{path}"), body).await
+        post_json(self.mtls, &format!("https://{host}{path}"), body).await
     }
 }

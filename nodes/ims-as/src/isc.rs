@@ -25,10 +25,8 @@ use crate::{AsConfig, Role, anchor, orig};
 struct Node {
     ctx: Ctx,
     config: AsConfig,
-    /// Mutual-TLS client: HSS, 3P ID server, repositories, NEF, MF.
+    /// Mutual-TLS client: HSS, 3P ID server, repositories, NEF, MF, STI-AS/VS.
     mtls: Client,
-    /// Server-authenticated client: STI-AS/VS.
-    https: Client,
     /// Data channel sections anchored at the MF.
     anchored: anchor::Anchored,
 }
@@ -37,7 +35,7 @@ impl Node {
     /// What a flow may use while the AS handles the INVITE with trace id `msg`.
     fn io<'a>(&'a self, msg: u64, hss: Option<&'a str>) -> Io<'a> {
         let nef = self.config.nef_host.as_deref();
-        Io::new(&self.ctx, (&self.mtls, &self.https), hss, nef, msg)
+        Io::new(&self.ctx, &self.mtls, hss, nef, msg)
     }
 }
 
@@ -47,7 +45,6 @@ pub(crate) async fn start(ctx: &Ctx, config: AsConfig) -> Result<SipNode, kit::E
     let node = Arc::new(Node {
         ctx: ctx.clone(),
         mtls: ctx.https_client(true)?,
-        https: ctx.https_client(false)?,
         anchored: anchor::Anchored::default(),
         config,
     });
@@ -108,7 +105,7 @@ async fn identity(node: &Node, fwd: &mut Request, msg: u64) -> Option<String> {
             sti_as_host,
         } => {
             let io = node.io(msg, Some(hss_host));
-            originating::run(&io, flow, fwd, sti_as_host).await
+            originating::run(&io, flow, fwd, sti_as_host, &node.config.trunks).await
         }
         Role::Terminating {
             sti_vs_host,

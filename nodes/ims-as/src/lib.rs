@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod anchor;
+pub mod attest;
 pub mod choices;
 mod error;
 pub mod flows;
@@ -67,6 +68,8 @@ pub struct AsConfig {
     pub flow: Arc<dyn Flow>,
     /// The operator's NEF (solution 4, originating).
     pub nef_host: Option<String>,
+    /// The enterprise trunks this operator serves and their number ranges (attestation).
+    pub trunks: Vec<attest::Trunk>,
     /// SIP transaction timers.
     pub timers: Timers,
     /// The operator's MF: with one, the AS record-routes and anchors data channel sections a

@@ -1,7 +1,13 @@
 //! The terminating IMS AS's decisions for TR 33.790 key issue #1 (§6.2.2.2 steps 8–11): what to
 //! ask the STI-VS, and how its answer changes the INVITE before the callee sees it.
+//!
+//! RCD reaches the callee only when it verified and what travels beside it agrees with what was
+//! signed: a Call-Info `rcd-jcard` URL (RFC 9796) is not covered by the signature, so it must
+//! be the signed `jcl` exactly ([`CallInfoCheck`]); otherwise an attacker between networks could
+//! point the callee at another card, and the RCD is removed with it.
 
 use proto::sipmsg::{self, NameAddr, Request};
+use proto::trace::{Note, Reason};
 use stir::ms::{MsParty, VerificationRequest, VerificationResponse};
 use stir::{CallInfo, IdentityHeader, Rcd, Verstat};
 
@@ -55,6 +61,81 @@ pub struct Delivery {
     pub name: Option<String>,
     /// What was removed, for the trace.
     pub removed: Vec<String>,
+    /// How the Call-Info `rcd-jcard` URLs compared with the verified `jcl`, when verified RCD
+    /// came with any.
+    pub call_info: Option<CallInfoCheck>,
+}
+
+/// How the Call-Info `rcd-jcard` URLs of an INVITE compare with the `jcl` of its verified RCD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallInfoCheck {
+    /// Every `rcd-jcard` URL is the signed `jcl`.
+    Matches {
+        /// The URL.
+        url: String,
+    },
+    /// An `rcd-jcard` URL is not the signed `jcl` (or the RCD signed no `jcl`): the RCD is not
+    /// shown.
+    Mismatch {
+        /// The URL that differs.
+        url: String,
+        /// The signed `jcl`, if any.
+        jcl: Option<String>,
+    },
+}
+
+/// The check's name in the trace.
+pub const CALL_INFO_CHECK: &str = "Call-Info rcd-jcard is the signed jcl";
+
+impl CallInfoCheck {
+    /// Compares the INVITE's Call-Info `rcd-jcard` URLs with `signed`'s `jcl`; `None` when the
+    /// INVITE carries none.
+    pub fn of(invite: &Request, signed: &Rcd) -> Option<CallInfoCheck> {
+        let urls: Vec<String> = sipmsg::values(&invite.headers, "Call-Info")
+            .into_iter()
+            .flat_map(|v| CallInfo::parse_list(v).unwrap_or_default())
+            .filter(|c| c.purpose.as_deref() == Some(stir::rcd::PURPOSE_RCD_JCARD))
+            .map(|c| c.uri)
+            .collect();
+        let first = urls.first()?.clone();
+        Some(
+            match urls.into_iter().find(|u| Some(u) != signed.jcl.as_ref()) {
+                Some(url) => CallInfoCheck::Mismatch {
+                    url,
+                    jcl: signed.jcl.clone(),
+                },
+                None => CallInfoCheck::Matches { url: first },
+            },
+        )
+    }
+
+    /// Whether the RCD may be shown.
+    pub fn holds(&self) -> bool {
+        matches!(self, CallInfoCheck::Matches { .. })
+    }
+
+    /// The trace note: a check that held, or failed with [`Reason::ClaimMismatch`].
+    pub fn note(&self) -> Note {
+        match self {
+            CallInfoCheck::Matches { url } => Note::pass(
+                CALL_INFO_CHECK,
+                format!("Call-Info <{url}> is the signed jcl"),
+            ),
+            CallInfoCheck::Mismatch { url, jcl } => {
+                let signed = jcl.as_ref().map_or("no jcl was signed".to_owned(), |j| {
+                    format!("the signed jcl is <{j}>")
+                });
+                Note::fail(
+                    CALL_INFO_CHECK,
+                    Reason::ClaimMismatch,
+                    None,
+                    format!(
+                        "Call-Info <{url}>, but {signed}: the RCD is removed, no name is shown"
+                    ),
+                )
+            }
+        }
+    }
 }
 
 /// The `rcd` claims of a PASSporT that verified with intact digests: an `rcd` PASSporT, or a
@@ -107,15 +188,20 @@ fn verstat_of(value: &str) -> Verstat {
 
 /// Applies the verification outcome (§6.2.2.2 steps 10–11): `verstat` on the P-Asserted-Identity
 /// and From URIs (TS 24.229 §7.2A.20); RCD (the `rcd` Identity, Call-Info `rcd-jcard`, display
-/// names) kept only when the caller's number passed and the `rcd` PASSporT verified, else
-/// removed so no unverified name reaches the callee (choice `6.2-term-display`).
+/// names) kept only when the caller's number passed, the `rcd` PASSporT verified and every
+/// Call-Info `rcd-jcard` URL is its signed `jcl`, else removed so no unverified name reaches the
+/// callee (choice `6.2-term-display`).
 pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> Delivery {
     let verstat = response.map_or(Verstat::NoValidation, |r| verstat_of(&r.verstat_value));
-    let signed = if verstat == Verstat::Passed {
+    let verified = if verstat == Verstat::Passed {
         response.and_then(verified_rcd)
     } else {
         None
     };
+    let call_info = verified
+        .as_ref()
+        .and_then(|rcd| CallInfoCheck::of(invite, rcd));
+    let signed = verified.filter(|_| call_info.as_ref().is_none_or(CallInfoCheck::holds));
     let mut removed = Vec::new();
     let name = show_pai(invite, verstat, signed.as_ref(), &mut removed);
     show_from(invite, verstat, signed.is_some(), &mut removed);
@@ -126,6 +212,7 @@ pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> D
         verstat,
         name,
         removed,
+        call_info,
     }
 }
 
@@ -220,7 +307,10 @@ fn strip_rcd(invite: &mut Request, removed: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde_json::json;
+    use stir::ms::{VerifyResult, VerifyResultEntry};
 
     #[test]
     fn delivery_labels_say_what_the_callee_gets() {
@@ -228,6 +318,7 @@ mod tests {
             verstat: Verstat::Passed,
             name: Some("Q Branch".into()),
             removed: Vec::new(),
+            call_info: None,
         };
         assert_eq!(
             d.label(),
@@ -281,5 +372,109 @@ mod tests {
         let pai = sipmsg::first(&i.headers, "P-Asserted-Identity").unwrap_or_default();
         assert!(pai.contains("verstat=No-TN-Validation"), "{pai}");
         assert!(!pai.contains("Q Branch"), "{pai}");
+    }
+
+    const JCL: &str = "https://id/q.json";
+
+    fn invite_with(call_info: &str) -> Request {
+        let text = format!(
+            "INVITE tel:+12155551001 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP ibcf.test:5060;branch=z9hG4bK1\r\n\
+             P-Asserted-Identity: \"Q Branch\" <tel:+12025551000>\r\n\
+             From: \"Q Branch\" <tel:+12025551000>;tag=a1\r\n\
+             To: <tel:+12155551001>\r\n\
+             Call-ID: c1@ue.test\r\n\
+             CSeq: 1 INVITE\r\n\
+             Identity: aaa.bbb.ccc;info=<https://cr/1.pem>;ppt=shaken\r\n\
+             Identity: ddd.eee.fff;info=<https://cr/1.pem>;ppt=rcd\r\n\
+             Call-Info: <{call_info}>;purpose=rcd-jcard\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        Request::try_from(text.as_str()).unwrap_or_else(|e| panic!("test INVITE: {e}"))
+    }
+
+    /// The STI-VS's answer: both PASSporTs verified, the `rcd` one naming `JCL`.
+    fn verified() -> VerificationResponse {
+        let result = |ppt: &str, claims| VerifyResultEntry {
+            verify_result: VerifyResult {
+                ppt: ppt.into(),
+                status: "pass".into(),
+                reason_code: None,
+                reason_text: None,
+                reason_description: None,
+                passport: None,
+                valid_claims: Some(claims),
+            },
+        };
+        VerificationResponse {
+            verstat_value: "TN-Validation-Passed".into(),
+            verify_results: vec![
+                result("shaken", json!({"attest": "A"})),
+                result(
+                    "rcd",
+                    json!({"rcd": {"nam": "Q Branch", "jcl": JCL}, "rcdi": {"/jcl": "x"}}),
+                ),
+            ],
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn the_signed_jcl_in_call_info_is_shown() {
+        let mut i = invite_with(JCL);
+        let d = apply(&mut i, Some(&verified()));
+        assert_eq!(d.name.as_deref(), Some("Q Branch"));
+        assert_eq!(
+            d.call_info,
+            Some(CallInfoCheck::Matches { url: JCL.into() })
+        );
+        assert_eq!(
+            d.call_info.unwrap().note(),
+            Note::pass(
+                CALL_INFO_CHECK,
+                format!("Call-Info <{JCL}> is the signed jcl")
+            )
+        );
+        assert!(sipmsg::first(&i.headers, "Call-Info").is_some());
+    }
+
+    #[test]
+    fn a_swapped_call_info_url_removes_the_rcd() {
+        let swapped = "https://attacker.example/bank.json";
+        let mut i = invite_with(swapped);
+        let d = apply(&mut i, Some(&verified()));
+        assert_eq!(d.verstat, Verstat::Passed, "the number still verified");
+        assert_eq!(d.name, None, "no name is shown");
+        let check = d.call_info.clone().unwrap();
+        assert_eq!(
+            check,
+            CallInfoCheck::Mismatch {
+                url: swapped.into(),
+                jcl: Some(JCL.into())
+            }
+        );
+        let Note::Check {
+            passed: false,
+            reason: Some(Reason::ClaimMismatch),
+            ..
+        } = check.note()
+        else {
+            panic!("{:?}", check.note())
+        };
+        assert!(sipmsg::first(&i.headers, "Call-Info").is_none());
+        assert_eq!(sipmsg::values(&i.headers, "Identity").len(), 1);
+        assert!(
+            d.removed
+                .contains(&"Call-Info (purpose=rcd-jcard)".to_owned())
+        );
+        let pai = sipmsg::first(&i.headers, "P-Asserted-Identity").unwrap_or_default();
+        assert!(!pai.contains("Q Branch"), "{pai}");
+    }
+
+    #[test]
+    fn without_verified_rcd_there_is_nothing_to_compare() {
+        let mut i = invite_with(JCL);
+        let d = apply(&mut i, None);
+        assert_eq!(d.call_info, None);
     }
 }

@@ -39,6 +39,8 @@ pub struct Entry {
     pub host: String,
     /// SIP port, served on UDP and TCP alike (NAPTR + SRV `_sip._udp` / `_sip._tcp`).
     pub sip_port: Option<u16>,
+    /// SIP over TLS port (NAPTR `SIPS+D2T` + SRV `_sips._tcp`, RFC 3263 §4.1).
+    pub sips_port: Option<u16>,
     /// HTTPS port (SRV `_https._tcp`).
     pub https_port: Option<u16>,
     /// Plain HTTP port (SRV `_http._tcp`).
@@ -51,6 +53,7 @@ impl Entry {
         Self {
             host: host.into(),
             sip_port: None,
+            sips_port: None,
             https_port: None,
             http_port: None,
         }
@@ -59,6 +62,13 @@ impl Entry {
     /// Publishes a SIP port (NAPTR and SRV for UDP and TCP, RFC 3263 §4.1).
     pub fn with_sip(mut self, port: u16) -> Self {
         self.sip_port = Some(port);
+        self
+    }
+
+    /// Publishes a SIP over TLS port (NAPTR `SIPS+D2T` and SRV `_sips._tcp`, RFC 3263 §4.1):
+    /// where a `sips:` URI or `transport=tls` for this host goes.
+    pub fn with_sips(mut self, port: u16) -> Self {
+        self.sips_port = Some(port);
         self
     }
 
@@ -101,6 +111,8 @@ impl Zone {
 /// * with a SIP port (RFC 3263 §4.1, RFC 3403): `host NAPTR 10 50 "s" "SIP+D2U" ""
 ///   _sip._udp.host.`, `host NAPTR 20 50 "s" "SIP+D2T" "" _sip._tcp.host.`, and
 ///   `_sip._udp.host SRV 0 0 <port> host.`, `_sip._tcp.host SRV 0 0 <port> host.`;
+/// * with a SIP over TLS port: `host NAPTR 30 50 "s" "SIPS+D2T" "" _sips._tcp.host.` and
+///   `_sips._tcp.host SRV 0 0 <port> host.`;
 /// * with an HTTPS port: `_https._tcp.host SRV 0 0 <port> host.`;
 /// * with an HTTP port: `_http._tcp.host SRV 0 0 <port> host.`.
 ///
@@ -158,6 +170,11 @@ pub fn zones(entries: &[Entry]) -> Result<Vec<Zone>, Error> {
             place(&mut zones, naptr(host, 20, "SIP+D2T", &tcp))?;
             place(&mut zones, srv(&udp, port, host))?;
             place(&mut zones, srv(&tcp, port, host))?;
+        }
+        if let Some(port) = entry.sips_port {
+            let tls = fqdn(child(&child(host, "_tcp")?, "_sips")?);
+            place(&mut zones, naptr(host, 30, "SIPS+D2T", &tls))?;
+            place(&mut zones, srv(&tls, port, host))?;
         }
         if let Some(port) = entry.https_port {
             let name = fqdn(child(&child(host, "_tcp")?, "_https")?);
@@ -270,6 +287,22 @@ mod tests {
         assert!(parent[0].starts_with("example. 3600 IN SOA ns.example. hostmaster.example. 1 "));
         assert!(parent.contains(&"b.example. 3600 IN A 127.0.0.1".to_string()));
         assert!(!parent.iter().any(|l| l.starts_with("a.example.")));
+    }
+
+    #[test]
+    fn a_sips_port_is_a_naptr_and_an_srv_record() {
+        let zones = zones(&[Entry::new("ibcf.a.example").with_sip(5070).with_sips(5071)]).unwrap();
+        let lines = zones[0].lines();
+        assert!(lines.contains(
+            &"ibcf.a.example. 3600 IN NAPTR 30 50 \"s\" \"SIPS+D2T\" \"\" _sips._tcp.ibcf.a.example."
+                .to_string()
+        ), "{lines:#?}");
+        assert!(lines.contains(
+            &"_sips._tcp.ibcf.a.example. 3600 IN SRV 0 0 5071 ibcf.a.example.".to_string()
+        ));
+        // Without one, nothing about TLS is published.
+        let plain = super::zones(&[Entry::new("ibcf.a.example").with_sip(5070)]).unwrap();
+        assert!(!plain[0].lines().iter().any(|l| l.contains("sips")));
     }
 
     #[test]

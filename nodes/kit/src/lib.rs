@@ -1,8 +1,8 @@
 #![warn(missing_docs)]
 
 //! The node runtime: the crate that opens sockets (WebRTC's own are the `dc` crate's). It
-//! drives the socket-free protocol core (`proto`) for every network function: SIP over UDP and
-//! TCP with the transaction state machines ([`sip`], [`sipnode`]), the world's DNS server and
+//! drives the socket-free protocol core (`proto`) for every network function: SIP over UDP, TCP
+//! and TLS with the transaction state machines ([`sip`], [`sipnode`]), the world's DNS server and
 //! each node's resolver ([`dns`], [`locate`]), an HTTP(S) client and server over rustls with the
 //! fixture PKI ([`http`], [`tls`]), the x5u certificate fetcher an STI-VS uses ([`x5u`]), the
 //! trace tap every transport writes to ([`tap`]), what the world gives each node ([`node`]) and

@@ -1,6 +1,7 @@
-//! SIP over UDP and TCP (RFC 3261): the endpoint every IMS network function talks through.
+//! SIP over UDP, TCP and TLS (RFC 3261): the endpoint every IMS network function talks through.
 //!
-//! One [`Endpoint`] per network function binds UDP and TCP on the same loopback port, finds
+//! One [`Endpoint`] per network function binds UDP and TCP on the same loopback port (and, when
+//! its [`TlsConfig`] asks, a TLS listener on a port of its own), finds
 //! where to send with the node's [`Locate`](crate::locate::Locate) (RFC 3263; RFC 3261 §8.1.2,
 //! §16.6), runs the transaction state machines (§17, with the `Accepted` states of RFC 6026)
 //! and records every message it sends or receives on the world's [`Tap`](crate::tap::Tap)
@@ -18,12 +19,14 @@
 //! `400`. See [`Endpoint`] for what the transaction layer does.
 
 mod endpoint;
+mod tls;
 mod transaction;
 mod transport;
 mod tu;
 
 pub use endpoint::Endpoint;
 use proto::sip::{SipTarget, SipTransport, Timers, UDP_SIZE_LIMIT, proxy, ua, wire};
+pub use tls::TlsConfig;
 pub use tu::{ClientTransaction, Incoming};
 
 /// What an endpoint needs to know about itself.
@@ -35,6 +38,9 @@ pub struct Config {
     pub host: String,
     /// RFC 3261 timer values (T1, T2, T4 and what derives from them, §17).
     pub timers: Timers,
+    /// SIP over TLS (RFC 3261 §26): a listener, the certificate it presents as a client, hosts
+    /// always reached over TLS. None of it by default.
+    pub tls: TlsConfig,
 }
 
 impl Config {
@@ -44,12 +50,19 @@ impl Config {
             node: node.into(),
             host: host.into(),
             timers: Timers::default(),
+            tls: TlsConfig::default(),
         }
     }
 
     /// The same config with other timer values.
     pub fn with_timers(mut self, timers: Timers) -> Self {
         self.timers = timers;
+        self
+    }
+
+    /// The same config with SIP over TLS as `tls` says.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
         self
     }
 }

@@ -11,14 +11,22 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Error;
 use crate::node::Ctx;
-use crate::sip::{ClientTransaction, Config, Endpoint, Incoming};
+use crate::sip::{ClientTransaction, Config, Endpoint, Incoming, TlsConfig};
 use proto::sip::proxy::{prepare_response_forward, response_to};
 use proto::sip::{Method, Request, Timers, ua};
 
 /// Binds a network function's SIP endpoint as its context says: trace name, hostname, the
 /// world's resolvers and tap, and the node's seeded random stream.
 pub async fn bind(ctx: &Ctx, timers: Timers) -> Result<Endpoint, Error> {
-    let config = Config::new(&ctx.id, &ctx.host).with_timers(timers);
+    bind_tls(ctx, timers, TlsConfig::default()).await
+}
+
+/// [`bind`], with SIP over TLS as `tls` says: a TLS listener presenting the node's fixture
+/// certificate, the certificate it presents as a client, the hosts it always reaches over TLS.
+pub async fn bind_tls(ctx: &Ctx, timers: Timers, tls: TlsConfig) -> Result<Endpoint, Error> {
+    let config = Config::new(&ctx.id, &ctx.host)
+        .with_timers(timers)
+        .with_tls(tls);
     Endpoint::bind(config, ctx.locate.clone(), ctx.tap.clone(), ctx.rng()).await
 }
 

@@ -58,6 +58,15 @@ impl From<Transport> for Layer {
     }
 }
 
+impl From<proto::sip::SipTransport> for Layer {
+    fn from(t: proto::sip::SipTransport) -> Self {
+        match t {
+            proto::sip::SipTransport::Udp => Layer::Udp,
+            proto::sip::SipTransport::Tcp | proto::sip::SipTransport::Tls => Layer::Tcp,
+        }
+    }
+}
+
 /// A port number two nodes of one world used: the trace cannot say whose it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ambiguity {

@@ -198,6 +198,48 @@ async fn server_answers_the_records_on_udp_and_tcp() {
 }
 
 #[tokio::test]
+async fn locate_finds_sip_over_tls_only_when_asked() {
+    const IBCF: &str = "ibcf.ims.mnc001.mcc001.3gppnetwork.org";
+    let tap = Tap::new();
+    let mut entries = world(5070);
+    entries.push(Entry::new(IBCF).with_sip(5100).with_sips(5101));
+    let server = DnsServer::start(&entries, tap.clone()).unwrap();
+    let r = resolver(&server, "pbx", &tap);
+    let tls = |port| SipTarget {
+        addr: local(port),
+        transport: SipTransport::Tls,
+    };
+
+    // `transport=tls` or a sips: URI: SRV _sips._tcp (RFC 3263 §4.1).
+    assert_eq!(
+        r.sip_targets(IBCF, None, Some(SipTransport::Tls))
+            .await
+            .unwrap(),
+        [tls(5101)]
+    );
+    // A sip: URI without a transport is not moved to TLS by the SIPS+D2T NAPTR.
+    assert_eq!(
+        r.sip_targets(IBCF, None, None).await.unwrap(),
+        [udp(5100), tcp(5100)]
+    );
+    // No TLS published: the address on 5061 (§4.2).
+    assert_eq!(
+        r.sip_targets(HSS, None, Some(SipTransport::Tls))
+            .await
+            .unwrap(),
+        [tls(5061)]
+    );
+    assert!(
+        summaries(&tap)
+            .iter()
+            .any(|s| s.contains(&format!("_sips._tcp.{IBCF}"))),
+        "{:?}",
+        summaries(&tap)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn locate_follows_rfc_3263() {
     let tap = Tap::new();
     let server = DnsServer::start(&world(5070), tap.clone()).unwrap();

@@ -1,7 +1,10 @@
 //! kit::sip over real sockets on 127.0.0.1: UAC/UAS over UDP, a stateful proxy in between
 //! (large INVITE over TCP on each hop), retransmission and timeouts with fast timers, malformed
-//! input, the trace, shutdown, and two worlds side by side.
+//! input, the trace, shutdown, and two worlds side by side; SIP over TLS in [`tls`].
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "sip/tls.rs"]
+mod tls;
 
 use std::collections::HashMap;
 use std::io;
@@ -31,6 +34,8 @@ struct Table {
     addrs: Mutex<HashMap<String, SocketAddr>>,
     /// Targets tried before the real one (to exercise fail-over).
     first: Mutex<HashMap<String, SipTarget>>,
+    /// Hostnames → TLS listener addresses (where `transport=tls` and `sips:` go).
+    tls: Mutex<HashMap<String, SocketAddr>>,
 }
 
 impl Locate for Table {
@@ -41,6 +46,14 @@ impl Locate for Table {
         transport: Option<SipTransport>,
     ) -> BoxFuture<'a, io::Result<Vec<SipTarget>>> {
         Box::pin(async move {
+            if transport == Some(SipTransport::Tls) {
+                let addr = self.tls.lock().unwrap().get(host).copied();
+                let addr = addr.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, host))?;
+                return Ok(vec![SipTarget {
+                    addr,
+                    transport: SipTransport::Tls,
+                }]);
+            }
             let addr = self.addrs.lock().unwrap().get(host).copied();
             let addr = addr.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, host))?;
             let mut targets: Vec<SipTarget> = self
@@ -77,7 +90,15 @@ struct World {
 
 impl World {
     async fn endpoint(&self, node: &str, host: &str, timers: Timers) -> Endpoint {
-        let config = Config::new(node, host).with_timers(timers);
+        self.endpoint_with(Config::new(node, host).with_timers(timers))
+            .await
+    }
+
+    /// An endpoint bound with `config`, published under its host (and its TLS listener's
+    /// address, if any).
+    async fn endpoint_with(&self, config: Config) -> Endpoint {
+        let (node, host) = (config.node.clone(), config.host.clone());
+        let node = node.as_str();
         let ep = Endpoint::bind(
             config,
             self.table.clone(),
@@ -90,7 +111,10 @@ impl World {
             .addrs
             .lock()
             .unwrap()
-            .insert(host.to_owned(), ep.local_addr());
+            .insert(host.clone(), ep.local_addr());
+        if let Some(addr) = ep.tls_addr() {
+            self.table.tls.lock().unwrap().insert(host, addr);
+        }
         ep
     }
 }

@@ -107,6 +107,7 @@ impl Nef {
                 third_party_ids: true,
                 authz_realm: realm.clone(),
                 id3p: request.id3p.clone(),
+                employee_impu: Some(request.employee_impu.clone()),
             })
             .await;
         self.settle(entry, realm, af, request, provisioned)

@@ -219,6 +219,7 @@ async fn allocations(w: &World) {
             third_party_ids: true,
             authz_realm: AUTHZ.into(),
             id3p: ID3P.into(),
+            employee_impu: Some(UE_A.into()),
         }]
     );
     // Asked again: the same IMPU, not provisioned twice.

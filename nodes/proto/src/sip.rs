@@ -33,6 +33,8 @@ pub enum SipTransport {
     Udp,
     /// Reliable: no retransmissions, and the wait states end at once (Timers D, J, K = 0).
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2): reliable like TCP, with the peers authenticated.
+    Tls,
 }
 
 impl SipTransport {
@@ -41,6 +43,7 @@ impl SipTransport {
         match self {
             SipTransport::Udp => "UDP",
             SipTransport::Tcp => "TCP",
+            SipTransport::Tls => "TLS",
         }
     }
 

@@ -70,6 +70,29 @@ pub mod sh {
         format!("/sh/v1/rcd/{tn_digits}")
     }
 
+    /// `GET /sh/v1/auth/{impi}`: the SIP Digest credential of a private user identity, served
+    /// to the operator's S-CSCF only (the testbed's Cx multimedia-auth answer, TS 29.228 §6.3).
+    pub fn auth_path(impi: &str) -> String {
+        format!("/sh/v1/auth/{impi}")
+    }
+
+    /// The answer to [`auth_path`]: H(A1) for RFC 7616 Digest with SHA-256 (RFC 8760); the
+    /// password itself never leaves the HSS.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct DigestCredential {
+        /// The private user identity (`+12025551000@ims.mnc001.mcc001.3gppnetwork.org`).
+        pub impi: String,
+        /// The public user identities it may register: its own first, then any designated IMPU
+        /// provisioned for it.
+        pub impus: Vec<String>,
+        /// The Digest realm: the home network's domain.
+        pub realm: String,
+        /// The Digest algorithm (`SHA-256`).
+        pub algorithm: String,
+        /// hex(SHA-256(impi ":" realm ":" password)).
+        pub ha1: String,
+    }
+
     /// 3P ID information (solution 1): the third-party identity presented for an IMPU.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct IdInfo {

@@ -1,7 +1,14 @@
 //! STI-AS, the signing server (TS 24.229 Annex V.2 `POST /stir/v1/signing`; RFC 8588 for
 //! `shaken`, RFC 9795 for `rcd`). An IMS AS asks it to sign; it answers with the Identity header
 //! value. TR 33.790 §6.2.2.2 steps 4–6 (§6.2.2.3 steps 3–5).
+//!
+//! Only the clients the world authorises are served (mutual TLS, [`crate::MsClients`]); others
+//! get a 403 and nothing is signed. What is signed is the signer's own in two respects: `iat`
+//! comes from its clock, and `rcdi` is computed over the content it fetches itself from the
+//! URIs the `rcd` claim names. A requester's `iat` or `rcdi` is set aside, and the trace says so
+//! when it was sent and differs.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -18,11 +25,13 @@ use stir::ms::{
 use stir::rcd::{self, Fetched};
 use stir::{Attest, DigestAlg, IdentityHeader, Passport, Ppt};
 
-use crate::ms_error;
+use crate::{MsClients, SpCert, ms_error, ms_error_status};
 
-/// Why a signing request is refused: each answered with its Ms error (400) or a 500.
+/// Why a signing request is refused: each answered with its Ms error (400), a 403 or a 500.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// The client is not one the world authorises to ask for signing.
+    Unauthorised(String),
     /// The request has no body.
     EmptyBody,
     /// The body is not a signing request (the JSON error).
@@ -41,6 +50,7 @@ impl Refusal {
     /// The answer on the wire (TS 24.229 Annex V.2 error strings).
     fn response(&self) -> Response {
         match self {
+            Refusal::Unauthorised(why) => ms_error_status(403, "Forbidden", why),
             Refusal::EmptyBody => ms_error("Missing Request body", "empty"),
             Refusal::Unparsable(e) => ms_error("Failed To Parse Message Body", e),
             Refusal::MissingParameter(p) => ms_error("Missing Mandatory Parameter", p),
@@ -50,10 +60,12 @@ impl Refusal {
         }
     }
 
-    /// Why, typed for the trace: content behind the RCD that could not be fetched is
+    /// Why, typed for the trace: a client the world does not authorise is
+    /// [`Reason::NotAuthorised`]; content behind the RCD that could not be fetched is
     /// [`Reason::Unreachable`]; everything else is the request's (or signer's) malformation.
     pub fn reason(&self) -> Reason {
         match self {
+            Refusal::Unauthorised(_) => Reason::NotAuthorised,
             Refusal::Rcdi(stir::Error::RcdContentMissing { .. }) => Reason::Unreachable,
             Refusal::Rcdi(e) | Refusal::Signing(e) => crate::reason(e),
             Refusal::EmptyBody
@@ -67,6 +79,7 @@ impl Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Refusal::Unauthorised(why) => write!(f, "client not authorised: {why}"),
             Refusal::EmptyBody => f.write_str("empty request body"),
             Refusal::Unparsable(e) => write!(f, "body is not a signing request: {e}"),
             Refusal::MissingParameter(p) => write!(f, "missing mandatory parameter {p}"),
@@ -87,26 +100,27 @@ fn parse(body: &[u8]) -> Result<SigningRequest, Refusal> {
         .map_err(|e| Refusal::Unparsable(e.to_string()))
 }
 
-/// The `rcdi` to sign: the one given, else computed over the fetched content.
-fn rcdi_for(
-    req: &SigningRequest,
-    rcd: &stir::Rcd,
-    fetched: &Fetched,
-) -> Result<std::collections::BTreeMap<String, String>, Refusal> {
-    match &req.rcdi {
-        Some(given) => Ok(given.clone()),
-        None => rcd::compute_rcdi(rcd, fetched, DigestAlg::Sha256).map_err(Refusal::Rcdi),
-    }
+/// What the signer supplies itself, whatever the request says.
+#[derive(Debug, Clone, Copy)]
+pub struct Own<'a> {
+    /// Where its certificate is (`x5u`).
+    pub x5u: &'a str,
+    /// The `origid` used when the request has none.
+    pub origid: &'a str,
+    /// `iat`: its clock's now.
+    pub iat: i64,
+    /// The content behind the `rcd` claim's URIs, as it fetched it, for `rcdi`.
+    pub fetched: &'a Fetched,
 }
 
-/// Builds the PASSporT a signing request asks for. `origid` is used when the request has none.
-/// Pure: the caller supplies the content behind RCD URIs for `rcdi`.
-pub fn passport_for(
-    req: &SigningRequest,
-    x5u: &str,
-    origid: &str,
-    fetched: &Fetched,
-) -> Result<Passport, Refusal> {
+/// The `rcdi` to sign: computed over the content the signer fetched (never the requester's).
+fn rcdi_for(rcd: &stir::Rcd, fetched: &Fetched) -> Result<BTreeMap<String, String>, Refusal> {
+    rcd::compute_rcdi(rcd, fetched, DigestAlg::Sha256).map_err(Refusal::Rcdi)
+}
+
+/// Builds the PASSporT a signing request asks for, with the signer's own `iat` and `rcdi`
+/// ([`Own`]); `own.origid` is used when the request has none. Pure.
+pub fn passport_for(req: &SigningRequest, own: &Own<'_>) -> Result<Passport, Refusal> {
     if req.orig.tn.is_none() && req.orig.uri.is_none() {
         return Err(Refusal::MissingParameter("orig.tn or orig.uri"));
     }
@@ -123,26 +137,27 @@ pub fn passport_for(
     match ppt {
         Ppt::Rcd => {
             let rcd = req.rcd.clone().ok_or(Refusal::MissingParameter("rcd"))?;
-            let rcdi = Some(rcdi_for(req, &rcd, fetched)?);
-            let mut p = Passport::rcd(x5u, req.orig.clone(), req.dest.clone(), req.iat, rcd, rcdi);
+            let rcdi = Some(rcdi_for(&rcd, own.fetched)?);
+            let (orig, dest) = (req.orig.clone(), req.dest.clone());
+            let mut p = Passport::rcd(own.x5u, orig, dest, own.iat, rcd, rcdi);
             p.claims.crn = req.crn.clone();
             Ok(p)
         }
         _ => {
             let attest = req.attest.unwrap_or(Attest::C);
-            let origid = req.origid.clone().unwrap_or_else(|| origid.to_owned());
+            let origid = req.origid.clone().unwrap_or_else(|| own.origid.to_owned());
             let mut p = Passport::shaken(
-                x5u,
+                own.x5u,
                 attest,
                 req.orig.clone(),
                 req.dest.clone(),
-                req.iat,
+                own.iat,
                 &origid,
             );
             // RFC 9795 §12: `rcd` claims may ride in another PASSporT type; the signature then
             // covers the caller's number and the RCD together (TR 33.790 solution 1).
             if let Some(rcd) = &req.rcd {
-                let rcdi = rcdi_for(req, rcd, fetched)?;
+                let rcdi = rcdi_for(rcd, own.fetched)?;
                 p.claims.rcd = Some(rcd.clone());
                 p.claims.rcdi = (!rcdi.is_empty()).then_some(rcdi);
                 p.claims.crn = req.crn.clone();
@@ -150,6 +165,27 @@ pub fn passport_for(
             Ok(p)
         }
     }
+}
+
+/// What the requester sent that the signer set aside (its `iat`, when it differs from the
+/// signer's clock; its `rcdi`, always), for the trace; `None` when it sent nothing of the kind.
+/// Pure.
+pub fn set_aside(req: &SigningRequest, passport: &Passport) -> Option<String> {
+    let mut parts = Vec::new();
+    if req.iat != passport.claims.iat {
+        parts.push(format!(
+            "the requester's iat {} set aside: iat {} from the STI-AS clock",
+            req.iat, passport.claims.iat
+        ));
+    }
+    if let Some(given) = &req.rcdi {
+        let same = passport.claims.rcdi.as_ref() == Some(given);
+        parts.push(format!(
+            "the requester's rcdi set aside ({}): rcdi computed over the content the STI-AS fetched",
+            if same { "it matched" } else { "it differed" }
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The label of the signing note: what was signed, how, and where its certificate is.
@@ -169,25 +205,42 @@ pub struct StiAs {
     pub server: Server,
 }
 
+/// How an STI-AS is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The certificate (and key) it signs with; its x5u is that chain at the STI-CR.
+    pub cert: SpCert,
+    /// Host of the STI-CR serving the chain.
+    pub cr_host: String,
+    /// The clients it signs for.
+    pub clients: MsClients,
+}
+
 struct Signer {
     ctx: Ctx,
     key: SigningKey,
     x5u: String,
+    clients: MsClients,
     rng: Mutex<Rng>,
     client: Client,
 }
 
 impl Signer {
     async fn handle(&self, req: Request, peer: Peer) -> Response {
-        if req.method != "POST" || req.target != SIGNING_PATH {
-            return Response::text(
-                404,
-                format!("no such operation: {} {}", req.method, req.target),
-            );
-        }
-        match self.sign(&req.body).await {
+        // Who asks comes first: an unauthorised client learns nothing, not even a 404.
+        let signed = match self.authorise(&peer) {
+            Err(refusal) => Err(refusal),
+            Ok(()) if req.method != "POST" || req.target != SIGNING_PATH => {
+                return Response::text(
+                    404,
+                    format!("no such operation: {} {}", req.method, req.target),
+                );
+            }
+            Ok(()) => self.sign(&req.body).await,
+        };
+        match signed {
             Ok((request, passport, token)) => {
-                self.note_signed(peer.msg, &passport, &token);
+                self.note_signed(peer.msg, &request, &passport, &token);
                 self.respond(request, &passport, token)
             }
             Err(refusal) => {
@@ -204,24 +257,47 @@ impl Signer {
         }
     }
 
-    /// Parses the request, fetches what `rcdi` needs, builds and signs the PASSporT.
+    /// Only the clients the world authorises are served (Ms client authentication).
+    fn authorise(&self, peer: &Peer) -> Result<(), Refusal> {
+        self.clients
+            .authorise(peer.certificate.as_deref())
+            .map(|_host| ())
+            .map_err(|refusal| Refusal::Unauthorised(self.clients.refusal_text(&refusal)))
+    }
+
+    /// Parses the request, fetches what `rcdi` covers, builds and signs the PASSporT with the
+    /// signer's own `iat` and `rcdi`.
     async fn sign(&self, body: &[u8]) -> Result<(SigningRequest, Passport, String), Refusal> {
         let request = parse(body)?;
         let fetched = match &request.rcd {
-            Some(rcd) if request.rcdi.is_none() => {
-                crate::fetch_rcd_content(&self.client, rcd).await
-            }
-            _ => Fetched::new(),
+            Some(rcd) => crate::fetch_rcd_content(&self.client, rcd).await,
+            None => Fetched::new(),
         };
         // The seeded stream keeps origid reproducible; a poisoned lock still holds a valid Rng.
         let origid = self.rng.lock().unwrap_or_else(|p| p.into_inner()).uuid();
-        let passport = passport_for(&request, &self.x5u, &origid, &fetched)?;
+        let own = Own {
+            x5u: &self.x5u,
+            origid: &origid,
+            iat: self.ctx.clock.now(),
+            fetched: &fetched,
+        };
+        let passport = passport_for(&request, &own)?;
         let token = passport.sign(&self.key).map_err(Refusal::Signing)?;
         Ok((request, passport, token))
     }
 
-    /// The trace: the signed PASSporT as a token, and the signing action.
-    fn note_signed(&self, msg: Option<u64>, passport: &Passport, token: &str) {
+    /// The trace: what the requester sent that was set aside, the signed PASSporT as a token,
+    /// and the signing action.
+    fn note_signed(
+        &self,
+        msg: Option<u64>,
+        request: &SigningRequest,
+        passport: &Passport,
+        token: &str,
+    ) {
+        if let Some(detail) = set_aside(request, passport) {
+            self.ctx.note(msg, Note::pass(OWN_VALUES_CHECK, detail));
+        }
         let ppt = ppt_of(passport);
         if let Ok(decoded) = stir::passport::decode(token) {
             self.ctx.note(
@@ -263,18 +339,22 @@ fn ppt_of(passport: &Passport) -> String {
         .unwrap_or_else(|| "shaken".into())
 }
 
-/// Starts the STI-AS of the operator whose STI-SP certificate has `spc`, with its x5u pointing
-/// at the repository `cr_host`.
-pub async fn start(ctx: &Ctx, spc: &str, cr_host: &str) -> Result<StiAs, Error> {
-    let pem = String::from_utf8_lossy(&fixtures::read(&format!("pki/sti-sp-{spc}.key.pem"))?)
-        .into_owned();
+/// The name of the check noted when the signer set aside a requester's `iat` or `rcdi`.
+pub const OWN_VALUES_CHECK: &str = "iat and rcdi are the signer's own";
+
+/// Starts an STI-AS signing with `config.cert` (x5u at the STI-CR `config.cr_host`) for the
+/// clients `config.clients`, over mutual TLS (a client without a certificate of the world's TLS
+/// CA fails the handshake; one whose certificate names another host gets a 403).
+pub async fn start(ctx: &Ctx, config: Config) -> Result<StiAs, Error> {
+    let pem = String::from_utf8_lossy(&fixtures::read(&config.cert.key_path())?).into_owned();
     let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Pem {
         detail: e.to_string(),
     })?;
     let signer = Arc::new(Signer {
         ctx: ctx.clone(),
         key,
-        x5u: crate::sti_cr::x5u(cr_host, spc),
+        x5u: crate::sti_cr::x5u(&config.cr_host, &config.cert),
+        clients: config.clients,
         rng: Mutex::new(ctx.rng()),
         client: ctx.https_client(false)?,
     });
@@ -283,7 +363,7 @@ pub async fn start(ctx: &Ctx, spc: &str, cr_host: &str) -> Result<StiAs, Error> 
         async move { signer.handle(req, peer).await }
     });
     Ok(StiAs {
-        server: ctx.https_server(h, ClientAuth::None).await?,
+        server: ctx.https_server(h, ClientAuth::Required).await?,
     })
 }
 
@@ -298,7 +378,7 @@ mod tests {
             ppt: None,
             attest: Some(Attest::A),
             dest: Dest::tn("+12155551001"),
-            iat: 1_772_442_000,
+            iat: NOW,
             orig: Orig::tn("+12025551000"),
             origid: None,
             rcd: None,
@@ -306,6 +386,26 @@ mod tests {
             crn: None,
             request_id: None,
         }
+    }
+
+    const NOW: i64 = 1_772_442_000;
+
+    fn own<'a>(x5u: &'a str, origid: &'a str, fetched: &'a Fetched) -> Own<'a> {
+        Own {
+            x5u,
+            origid,
+            iat: NOW,
+            fetched,
+        }
+    }
+
+    fn passport_for(
+        r: &SigningRequest,
+        x5u: &str,
+        origid: &str,
+        f: &Fetched,
+    ) -> Result<Passport, Refusal> {
+        super::passport_for(r, &own(x5u, origid, f))
     }
 
     #[test]
@@ -402,6 +502,52 @@ mod tests {
         });
         assert_eq!(key.reason(), Reason::Malformed);
         assert_eq!(key.response().status, 500);
+    }
+
+    #[test]
+    fn iat_and_rcdi_are_the_signers_whatever_the_requester_says() {
+        let mut r = request();
+        r.ppt = Some("rcd".into());
+        r.iat = NOW - 3600;
+        r.rcd = Some(stir::Rcd {
+            nam: Some("Q".into()),
+            jcl: Some("https://id/j.json".into()),
+            ..Default::default()
+        });
+        let forged: BTreeMap<String, String> = [(
+            "/jcl".to_owned(),
+            DigestAlg::Sha256.sri(b"what the requester claims"),
+        )]
+        .into();
+        r.rcdi = Some(forged.clone());
+        let mut fetched = Fetched::new();
+        fetched.insert("https://id/j.json".into(), b"[]".to_vec());
+        let p = passport_for(&r, "x", "u", &fetched).unwrap();
+        assert_eq!(p.claims.iat, NOW, "the signer's clock");
+        let rcdi = p.claims.rcdi.clone().unwrap();
+        assert_eq!(
+            rcdi["/jcl"],
+            DigestAlg::Sha256.sri(b"[]"),
+            "over what it fetched"
+        );
+        assert_ne!(Some(&forged), p.claims.rcdi.as_ref());
+        let said = set_aside(&r, &p).unwrap();
+        assert!(
+            said.contains("iat 1772438400 set aside: iat 1772442000"),
+            "{said}"
+        );
+        assert!(said.contains("rcdi set aside (it differed)"), "{said}");
+        // Nothing sent that differs: nothing to say.
+        let plain = request();
+        let p = passport_for(&plain, "x", "u", &Fetched::new()).unwrap();
+        assert_eq!(set_aside(&plain, &p), None);
+    }
+
+    #[test]
+    fn an_unauthorised_client_is_refused_with_403() {
+        let refusal = Refusal::Unauthorised("only as.ims.example may ask".into());
+        assert_eq!(refusal.reason(), Reason::NotAuthorised);
+        assert_eq!(refusal.response().status, 403);
     }
 
     #[test]

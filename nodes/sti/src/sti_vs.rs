@@ -1,13 +1,17 @@
 //! STI-VS, the verification server (TS 24.229 Annex V.2 `POST /stir/v1/verification`; RFC 8224
 //! §6.2 with SHAKEN's certificate rules). The terminating IMS AS hands it the Identity headers of
-//! an INVITE; it fetches each certificate from x5u (cached), verifies, checks RCD integrity, and
+//! an INVITE; it fetches each certificate from x5u and the CRL its distribution point names
+//! (both cached as HTTP caching allows, within bounds), verifies, checks RCD integrity, and
 //! answers with `verstat` and one result per PASSporT. TR 33.790 §6.2.2.2 steps 8–10.
+//!
+//! Only the clients the world authorises are served (mutual TLS, [`crate::MsClients`]); others
+//! get a 403 and nothing is verified for them.
 
 use std::sync::Arc;
 
 use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
-use kit::x5u::X5uFetcher;
+use kit::x5u::{CacheLimits, X5uFetcher};
 use kit::{Error, fixtures};
 use proto::trace::{Act, Note, Reason};
 use stir::ms::{
@@ -15,13 +19,10 @@ use stir::ms::{
     VerificationResponseBody, VerifyResult, VerifyResultEntry,
 };
 use stir::rcd::Fetched;
-use stir::verify::{self, Check, Context, Report, Verified};
-use stir::{IdentityHeader, Party, Policy, SipFacts, TrustAnchors, Verstat};
+use stir::verify::{self, Check, Context, RCDI_CHECK, Report, Verified};
+use stir::{DigestStatus, IdentityHeader, Party, Policy, SipFacts, TrustAnchors, Verstat};
 
-use crate::{ms_error, reason};
-
-/// The name of `stir::verify`'s check of one `rcdi` digest.
-const RCDI_CHECK: &str = "rcdi digest";
+use crate::{MsClients, ms_error, ms_error_status, reason};
 
 /// The SIP code a PASSporT whose RCD digests do not match is failed with (RFC 8224 §6.2.2).
 const RCDI_CODE: u16 = 438;
@@ -33,8 +34,31 @@ pub struct StiVs {
     pub server: Server,
 }
 
+/// How an STI-VS is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The clients it verifies for.
+    pub clients: MsClients,
+    /// Verifier settings (freshness; revocation by CRL, on by default).
+    pub policy: Policy,
+    /// Bounds on its cache of certificate chains and CRLs.
+    pub cache: CacheLimits,
+}
+
+impl Config {
+    /// Verifies for `clients` with the default policy and cache bounds.
+    pub fn new(clients: MsClients) -> Self {
+        Self {
+            clients,
+            policy: Policy::default(),
+            cache: CacheLimits::default(),
+        }
+    }
+}
+
 struct Verifier {
     ctx: Ctx,
+    clients: MsClients,
     anchors: TrustAnchors,
     fetcher: X5uFetcher,
     content: Client,
@@ -55,17 +79,26 @@ pub fn result_entry(ppt: &str, jws: &str, report: &Report) -> VerifyResult {
         && let Some(rcd) = &verified.rcd
         && !rcd.intact()
     {
-        let bad: Vec<&str> = rcd
-            .digests
-            .iter()
-            .filter(|(_, s)| !s.is_match())
-            .map(|(p, _)| p.as_str())
-            .collect();
+        let pointers = |uncovered: bool| -> Vec<&str> {
+            rcd.digests
+                .iter()
+                .filter(|(_, s)| !s.is_match())
+                .filter(|(_, s)| matches!(s, DigestStatus::Uncovered { .. }) == uncovered)
+                .map(|(p, _)| p.as_str())
+                .collect()
+        };
+        let (bad, uncovered) = (pointers(false), pointers(true));
+        let mut why = Vec::new();
+        if !bad.is_empty() {
+            why.push(format!("rcdi digest does not match for {}", bad.join(", ")));
+        }
+        if !uncovered.is_empty() {
+            why.push(format!("rcdi does not cover {}", uncovered.join(", ")));
+        }
         entry.status = "fail".into();
         entry.reason_code = Some(RCDI_CODE);
         entry.reason_text = Some("Invalid Identity Header".into());
-        entry.reason_description =
-            Some(format!("rcdi digest does not match for {}", bad.join(", ")));
+        entry.reason_description = Some(why.join("; "));
         entry.passport = Some(jws.to_owned());
         entry.valid_claims = None;
     }
@@ -74,7 +107,8 @@ pub fn result_entry(ppt: &str, jws: &str, report: &Report) -> VerifyResult {
 
 /// The trace note for one check `stir::verify` ran on a PASSporT of type `ppt`. A failed check
 /// carries what the PASSporT is rejected with: the outcome's reason and SIP code, or
-/// [`Reason::DigestMismatch`] and 438 for RCD digests that do not match (see [`result_entry`]).
+/// [`Reason::DigestMismatch`] and 438 for RCD digests that do not match, or URI members no
+/// digest covers (see [`result_entry`]).
 pub fn check_note(ppt: &str, check: &Check, outcome: &Result<Verified, stir::Error>) -> Note {
     let name = format!("{ppt}: {}", check.name);
     if check.passed {
@@ -196,7 +230,25 @@ impl Verifier {
         }
     }
 
+    /// A 403 for a client the world does not authorise (Ms client authentication), noted.
+    fn refuse_client(&self, peer: &Peer) -> Option<Response> {
+        let refusal = self.clients.authorise(peer.certificate.as_deref()).err()?;
+        let why = self.clients.refusal_text(&refusal);
+        self.ctx.note(
+            peer.msg,
+            Note::refused(
+                Act::VerifyIdentity,
+                Reason::NotAuthorised,
+                format!("refuse verification: client not authorised: {why}"),
+            ),
+        );
+        Some(ms_error_status(403, "Forbidden", why))
+    }
+
     async fn handle(&self, req: Request, peer: Peer) -> Response {
+        if let Some(refused) = self.refuse_client(&peer) {
+            return refused;
+        }
         if req.method != "POST" || req.target != VERIFICATION_PATH {
             return Response::text(
                 404,
@@ -276,25 +328,32 @@ fn parse(body: &[u8]) -> Result<VerificationRequest, (Response, String)> {
         })
 }
 
-/// Starts an STI-VS trusting the fixture STI-CA.
-pub async fn start(ctx: &Ctx) -> Result<StiVs, Error> {
+/// Starts an STI-VS trusting the fixture STI-CA, verifying for `config.clients` over mutual TLS
+/// (a client without a certificate of the world's TLS CA fails the handshake; one whose
+/// certificate names another host gets a 403). Its x5u and CRL cache judges freshness on the
+/// world's clock.
+pub async fn start(ctx: &Ctx, config: Config) -> Result<StiVs, Error> {
     let anchors =
         TrustAnchors::from_pem(&fixtures::read(fixtures::STI_CA)?).map_err(|e| Error::Pem {
             detail: e.to_string(),
         })?;
+    let fetcher = X5uFetcher::new(ctx.https_client(false)?, true)
+        .with_clock(ctx.clock)
+        .with_cache_limits(config.cache);
     let verifier = Arc::new(Verifier {
         ctx: ctx.clone(),
+        clients: config.clients,
         anchors,
-        fetcher: X5uFetcher::new(ctx.https_client(false)?, true),
+        fetcher,
         content: ctx.https_client(false)?.with_max_body(crate::MAX_RCD_BYTES),
-        policy: Policy::default(),
+        policy: config.policy,
     });
     let h = handler(move |req, peer| {
         let verifier = verifier.clone();
         async move { verifier.handle(req, peer).await }
     });
     Ok(StiVs {
-        server: ctx.https_server(h, ClientAuth::None).await?,
+        server: ctx.https_server(h, ClientAuth::Required).await?,
     })
 }
 

@@ -1,6 +1,8 @@
 //! SHAKEN certificates (RFC 8226, ATIS-1000080): parsing the PEM chain an `x5u` URL serves,
-//! building a path from the end-entity certificate to a trust anchor, checking validity periods,
-//! and reading the TNAuthList extension that says which service provider the key belongs to.
+//! building a path from the end-entity certificate to a trust anchor, checking validity periods
+//! and keyUsage, reading the TNAuthList extension that says which numbers or service provider
+//! the key may sign for ([`authorises`]) and the CRL distribution point, and checking the
+//! end-entity certificate against its issuer's CRL ([`check_revocation`]).
 //! The same path building serves other end-entity certificates ([`validate_end_entity`]): a UE
 //! certificate whose subject alternative names say which identities its key stands for.
 //!
@@ -13,16 +15,18 @@ use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde::Serialize;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 use x509_parser::oid_registry::Oid;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer as _;
 
 use crate::Error;
 
+mod crl;
 mod tn_auth_list;
 
-pub use tn_auth_list::{OID_TN_AUTH_LIST, TnEntry, parse_tn_auth_list};
+pub use crl::{CrlFault, crl_der};
+pub use tn_auth_list::{OID_TN_AUTH_LIST, TnEntry, authorises, parse_tn_auth_list};
 
 /// ecdsa-with-SHA256 (RFC 5758 §3.2).
 const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
@@ -76,6 +80,10 @@ pub struct CertInfo {
     pub not_after: i64,
     /// The end-entity's TNAuthList (RFC 8226 §9).
     pub tn_auth_list: Vec<TnEntry>,
+    /// The end-entity's serial number, hex (`1c:02:…`).
+    pub serial: String,
+    /// The URIs of the end-entity's CRL distribution points (RFC 5280 §4.2.1.13).
+    pub crl_urls: Vec<String>,
 }
 
 impl CertInfo {
@@ -216,7 +224,8 @@ fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result
 }
 
 /// Validates the chain an x5u served (end-entity first) against `anchors` at `now` (seconds since
-/// the epoch), requires a TNAuthList on the end-entity, and returns the end-entity's key and facts.
+/// the epoch), requires keyUsage digitalSignature and a TNAuthList on the end-entity
+/// (ATIS-1000080), and returns the end-entity's key and facts.
 pub fn validate_chain(
     pem: &[u8],
     anchors: &TrustAnchors,
@@ -226,6 +235,7 @@ pub fn validate_chain(
     let chain = parse_chain(&ders)?;
     let path = path_to_anchor(&chain, anchors, now)?;
     let leaf = leaf(&chain)?;
+    signs_digitally(leaf)?;
     let tn_auth_list = tn_auth_list(leaf)?;
     let key = public_key(leaf)?;
     let validity = leaf.validity();
@@ -238,8 +248,34 @@ pub fn validate_chain(
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
             tn_auth_list,
+            serial: leaf.tbs_certificate.raw_serial_as_string(),
+            crl_urls: crl_urls(leaf),
         },
     ))
+}
+
+/// Checks the end-entity certificate of `pem` (the chain [`validate_chain`] accepted) against
+/// `crl`, its issuer's CRL fetched from `url`, at `now`. The CRL is checked with the key of the
+/// end-entity's issuer, found in the chain or among `anchors`. [`Error::Revoked`] when the CRL
+/// lists the certificate; [`Error::BadCrl`] when the CRL cannot decide.
+pub fn check_revocation(
+    pem: &[u8],
+    anchors: &TrustAnchors,
+    crl: &[u8],
+    url: &str,
+    now: i64,
+) -> Result<(), Error> {
+    let ders = pem_certificates(pem)?;
+    let chain = parse_chain(&ders)?;
+    let leaf = leaf(&chain)?;
+    let roots: Vec<X509Certificate<'_>> =
+        anchors.ders.iter().filter_map(|d| parse(d).ok()).collect();
+    let issuer = chain
+        .iter()
+        .skip(1)
+        .chain(roots.iter())
+        .find(|c| c.subject() == leaf.issuer() && signed_by(leaf, c).is_ok());
+    crl::check(leaf, issuer, crl, url, now)
 }
 
 /// An end-entity certificate that chains to a trust anchor, for uses other than SHAKEN (a UE
@@ -418,23 +454,49 @@ fn check_validity(cert: &X509Certificate<'_>, now: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads the TNAuthList of an end-entity certificate; SHAKEN requires one with an SPC entry.
+/// Reads the TNAuthList of an end-entity certificate; SHAKEN requires one (RFC 8226 §9). Which
+/// numbers it covers is checked against the PASSporT's `orig` ([`authorises`]).
 fn tn_auth_list(cert: &X509Certificate<'_>) -> Result<Vec<TnEntry>, Error> {
-    let missing = || Error::NoTnAuthList {
-        subject: subject(cert),
-    };
     let ext = cert
         .extensions()
         .iter()
         .find(|e| e.oid.to_id_string() == OID_TN_AUTH_LIST)
-        .ok_or_else(missing)?;
-    let entries = parse_tn_auth_list(ext.value).ok_or_else(|| Error::BadTnAuthList {
+        .ok_or_else(|| Error::NoTnAuthList {
+            subject: subject(cert),
+        })?;
+    parse_tn_auth_list(ext.value).ok_or_else(|| Error::BadTnAuthList {
         subject: subject(cert),
-    })?;
-    if !entries.iter().any(|e| matches!(e, TnEntry::Spc(_))) {
-        return Err(missing());
+    })
+}
+
+/// The end-entity key is for signatures: keyUsage present with digitalSignature (RFC 5280
+/// §4.2.1.3; ATIS-1000080 requires the extension on STI certificates).
+fn signs_digitally(cert: &X509Certificate<'_>) -> Result<(), Error> {
+    match cert.key_usage() {
+        Ok(Some(ku)) if ku.value.digital_signature() => Ok(()),
+        _ => Err(Error::KeyUsage {
+            subject: subject(cert),
+        }),
     }
-    Ok(entries)
+}
+
+/// The URIs of a certificate's CRL distribution points (full names only).
+fn crl_urls(cert: &X509Certificate<'_>) -> Vec<String> {
+    let mut urls = Vec::new();
+    for ext in cert.extensions() {
+        let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() else {
+            continue;
+        };
+        for point in points.iter() {
+            if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                urls.extend(names.iter().filter_map(|n| match n {
+                    GeneralName::URI(u) => Some((*u).to_owned()),
+                    _ => None,
+                }));
+            }
+        }
+    }
+    urls
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::cert::ChainFault;
+use crate::cert::{ChainFault, CrlFault};
 use crate::jose::{JwsFault, Part};
 
 /// Everything that can go wrong, grouped by the SIP answer it leads to (RFC 8224 §6.2.2 and
@@ -62,8 +62,8 @@ pub enum Error {
         /// The verifier's time, seconds since the epoch.
         now: i64,
     },
-    /// The end-entity certificate has no TNAuthList with an SPC entry (RFC 8226 §9).
-    #[error("certificate {subject:?} has no TNAuthList with an SPC entry (RFC 8226)")]
+    /// The end-entity certificate has no TNAuthList (RFC 8226 §9).
+    #[error("certificate {subject:?} has no TNAuthList (RFC 8226)")]
     NoTnAuthList {
         /// The certificate's subject.
         subject: String,
@@ -73,6 +73,36 @@ pub enum Error {
     BadTnAuthList {
         /// The certificate's subject.
         subject: String,
+    },
+    /// The end-entity certificate's keyUsage lacks digitalSignature, or the extension is absent
+    /// (RFC 5280 §4.2.1.3, ATIS-1000080).
+    #[error("certificate {subject:?} is not for signing: no keyUsage digitalSignature")]
+    KeyUsage {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The end-entity certificate names no CRL distribution point, so its revocation status
+    /// cannot be checked (ATIS-1000080 requires one).
+    #[error("certificate {subject:?} names no CRL distribution point: its status is unknown")]
+    NoCrlDistributionPoint {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The CRL at the certificate's distribution point could not be fetched.
+    #[error("CRL at {url} could not be obtained: {fault}")]
+    CrlUnavailable {
+        /// The distribution point.
+        url: String,
+        /// Why the fetch failed.
+        fault: FetchError,
+    },
+    /// The CRL was fetched but cannot decide the certificate's status.
+    #[error("CRL at {url} cannot be used: {fault}")]
+    BadCrl {
+        /// The distribution point.
+        url: String,
+        /// What is wrong with it.
+        fault: CrlFault,
     },
     /// The subject alternative names extension cannot be read.
     #[error("certificate {subject:?} has subject alternative names that cannot be read")]
@@ -149,6 +179,28 @@ pub enum Error {
     /// The signature does not verify with the certificate's key (RFC 7515 §5.2).
     #[error("ES256 signature does not verify with the x5u certificate's key")]
     BadSignature,
+    /// The certificate's TNAuthList does not cover `orig` (RFC 8226 §9, RFC 8224 §6.2.3): the
+    /// signer may not vouch for that caller, so the Identity header is invalid for this call.
+    #[error("certificate {subject:?} (TNAuthList {entries}) does not authorise orig {orig}")]
+    TnNotAuthorised {
+        /// The certificate's subject.
+        subject: String,
+        /// The `orig` claim, as JSON.
+        orig: String,
+        /// The TNAuthList entries, as the trace shows them.
+        entries: String,
+    },
+    /// The signer's certificate is revoked: its issuer's CRL lists it (RFC 5280 §6.3). The
+    /// credential was obtained and chains, but it no longer vouches for anything.
+    #[error("certificate {subject:?} (serial {serial}) is revoked since {since}")]
+    Revoked {
+        /// The certificate's subject.
+        subject: String,
+        /// Its serial number, hex.
+        serial: String,
+        /// Revocation date, seconds since the epoch.
+        since: i64,
+    },
     /// The Call-Info header value does not parse (RFC 9796).
     #[error("Call-Info value is malformed ({why}): {value}")]
     MalformedCallInfo {
@@ -311,6 +363,13 @@ impl fmt::Display for Verstat {
 
 impl Error {
     /// The SIP answer a verifier gives for this failure (RFC 8224 §6.2.2, §13.2; RFC 8588 §3).
+    ///
+    /// A certificate that cannot be used at all — not trusted, out of validity, not for
+    /// signing, without a TNAuthList, or whose revocation status cannot be established (no CRL
+    /// distribution point, CRL unobtainable or unusable) — is 437: the credential is not one the
+    /// verifier can use. A usable credential that does not vouch for this call — its TNAuthList
+    /// does not cover `orig`, or its issuer revoked it — is 438, like a signature that does not
+    /// verify: the Identity header is invalid for this request.
     pub fn sip_answer(&self) -> SipAnswer {
         use Error::*;
         let (code, reason) = match self {
@@ -321,6 +380,10 @@ impl Error {
             | CertificateNotValid { .. }
             | NoTnAuthList { .. }
             | BadTnAuthList { .. }
+            | KeyUsage { .. }
+            | NoCrlDistributionPoint { .. }
+            | CrlUnavailable { .. }
+            | BadCrl { .. }
             | BadSubjectAltName { .. } => (437, "Unsupported Credential"),
             MalformedIdentity { .. }
             | MalformedJws { .. }
@@ -332,6 +395,8 @@ impl Error {
             | OrigMismatch { .. }
             | DestMismatch { .. }
             | BadSignature
+            | TnNotAuthorised { .. }
+            | Revoked { .. }
             | MalformedCallInfo { .. } => (438, "Invalid Identity Header"),
             Stale { .. } => (403, "Stale Date"),
             Encode { .. } | Key { .. } | RcdContentMissing { .. } => (500, "Server Internal Error"),
@@ -375,6 +440,39 @@ mod tests {
                 Verstat::Failed,
             ),
             (Error::BadSignature, 438, Verstat::Failed),
+            (
+                Error::TnNotAuthorised {
+                    subject: "CN=SHAKEN 1001".into(),
+                    orig: r#"{"tn":"12025551000"}"#.into(),
+                    entries: "TN range 12025559000 (+100)".into(),
+                },
+                438,
+                Verstat::Failed,
+            ),
+            (
+                Error::Revoked {
+                    subject: "CN=SHAKEN 1001".into(),
+                    serial: "1c".into(),
+                    since: 0,
+                },
+                438,
+                Verstat::Failed,
+            ),
+            (
+                Error::KeyUsage {
+                    subject: "CN=SHAKEN 1001".into(),
+                },
+                437,
+                Verstat::Failed,
+            ),
+            (
+                Error::CrlUnavailable {
+                    url: "https://certs.sti.example/crl/sti-ica.crl".into(),
+                    fault: FetchError::Timeout { ms: 2000 },
+                },
+                437,
+                Verstat::Failed,
+            ),
             (
                 Error::Stale {
                     iat: 0,

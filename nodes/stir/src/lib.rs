@@ -1,6 +1,7 @@
 //! STIR/SHAKEN as pure functions: PASSporTs (RFC 8225) with the SHAKEN (RFC 8588) and Rich Call
 //! Data (RFC 9795) extensions, the SIP Identity header (RFC 8224), Call-Info for RCD (RFC 9796),
-//! SHAKEN certificate checks (RFC 8226), the verification pipeline of a verification service,
+//! SHAKEN certificate checks (RFC 8226, ATIS-1000080: TNAuthList, keyUsage, revocation by CRL),
+//! the verification pipeline of a verification service,
 //! and the Ms reference point's JSON shapes (3GPP TS 24.229 Annex V.2).
 //!
 //! This crate opens no socket and reads no clock: time and the certificate fetcher are passed in
@@ -20,10 +21,12 @@ pub mod passport;
 pub mod rcd;
 pub mod verify;
 
-pub use cert::{CertInfo, ChainFault, EndEntity, TnEntry, TrustAnchors};
+pub use cert::{CertInfo, ChainFault, CrlFault, EndEntity, TnEntry, TrustAnchors};
 pub use error::{Error, FetchError, JsonFault, SipAnswer, Verstat};
 pub use identity::IdentityHeader;
 pub use jose::{JwsFault, Part};
 pub use passport::{Attest, Claims, Dest, Header, Orig, Passport, Ppt};
 pub use rcd::{CallInfo, DigestAlg, DigestStatus, Rcd};
-pub use verify::{CertFetcher, Check, Context, Party, Policy, Report, SipFacts, Verified};
+pub use verify::{
+    CertFetcher, Check, Context, Party, Policy, Report, Revocation, SipFacts, Verified,
+};

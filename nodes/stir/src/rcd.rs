@@ -7,6 +7,10 @@
 //!   from that URI, which the caller supplies in [`Fetched`] (this crate does no I/O);
 //! - an embedded object or array (`/jcd`): its RFC 8785 (JCS) canonical form;
 //! - any other string (`/nam`, `/apn`): its UTF-8 bytes.
+//!
+//! Every URI member must be covered (RFC 9795 §6.2.2: the content behind a URI is what the
+//! callee is shown, and the signature covers only the URI): [`check_rcdi`] reports a URI member
+//! without an `rcdi` entry as [`DigestStatus::Uncovered`], so such RCD is never intact.
 
 use std::collections::BTreeMap;
 
@@ -101,6 +105,11 @@ pub enum DigestStatus {
         /// The value as signed.
         value: String,
     },
+    /// A URI member of `rcd` that no `rcdi` entry covers: what is behind it was not signed.
+    Uncovered {
+        /// The URI.
+        uri: String,
+    },
 }
 
 impl DigestStatus {
@@ -130,8 +139,44 @@ fn digest_input(pointer: &str, value: &Value, fetched: &Fetched) -> Result<Vec<u
     }
 }
 
-/// Computes `rcdi` for every member of `rcd` (RFC 9795 §6.2.2), with `alg`.
-/// URI members need their content in `fetched`.
+/// Every URI member of `rcd` with its JSON pointer: `/jcl`, `/icn`, and every `http(s)` URI
+/// inside an embedded jCard (`/jcd/1/4/3`), in pointer order.
+pub fn uri_members(rcd: &Rcd) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(jcl) = &rcd.jcl {
+        out.push(("/jcl".to_owned(), jcl.clone()));
+    }
+    if let Some(icn) = &rcd.icn {
+        out.push(("/icn".to_owned(), icn.clone()));
+    }
+    if let Some(jcd) = &rcd.jcd {
+        embedded_uris("/jcd", jcd, &mut out);
+    }
+    out.sort();
+    out
+}
+
+/// The URIs inside an embedded value, with their pointers (RFC 6901 escaping for keys).
+fn embedded_uris(pointer: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::String(s) if is_uri_member(pointer, s) => out.push((pointer.to_owned(), s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                embedded_uris(&format!("{pointer}/{i}"), item, out);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                embedded_uris(&format!("{pointer}/{key}"), member, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Computes `rcdi` for every member of `rcd` and every URI inside an embedded jCard (RFC 9795
+/// §6.2.2), with `alg`. URI members need their content in `fetched`.
 pub fn compute_rcdi(
     rcd: &Rcd,
     fetched: &Fetched,
@@ -142,25 +187,44 @@ pub fn compute_rcdi(
         detail: e.to_string(),
     })?;
     let mut rcdi = BTreeMap::new();
-    if let Value::Object(members) = &value {
-        for (key, member) in members {
-            let pointer = format!("/{key}");
-            match digest_input(&pointer, member, fetched) {
-                Ok(bytes) => {
-                    rcdi.insert(pointer, alg.sri(&bytes));
-                }
-                Err(DigestStatus::NotFetched { uri }) => {
-                    return Err(Error::RcdContentMissing { uri });
-                }
-                Err(_) => {}
+    let top = value.as_object().into_iter().flatten();
+    let members = top.map(|(key, member)| (format!("/{key}"), member.clone()));
+    let inner = uri_members(rcd)
+        .into_iter()
+        .filter(|(pointer, _)| pointer.starts_with("/jcd/"))
+        .map(|(pointer, uri)| (pointer, Value::String(uri)));
+    for (pointer, member) in members.chain(inner) {
+        match digest_input(&pointer, &member, fetched) {
+            Ok(bytes) => {
+                rcdi.insert(pointer, alg.sri(&bytes));
             }
+            Err(DigestStatus::NotFetched { uri }) => {
+                return Err(Error::RcdContentMissing { uri });
+            }
+            Err(_) => {}
         }
     }
     Ok(rcdi)
 }
 
-/// Checks every `rcdi` entry against the `rcd` claim as received and the fetched content.
+/// Checks every `rcdi` entry against the `rcd` claim as received and the fetched content, and
+/// reports every URI member that no entry covers as [`DigestStatus::Uncovered`].
 pub fn check_rcdi(
+    rcd: &Rcd,
+    rcdi: &BTreeMap<String, String>,
+    fetched: &Fetched,
+) -> BTreeMap<String, DigestStatus> {
+    let mut statuses = check_entries(rcd, rcdi, fetched);
+    for (pointer, uri) in uri_members(rcd) {
+        statuses
+            .entry(pointer)
+            .or_insert(DigestStatus::Uncovered { uri });
+    }
+    statuses
+}
+
+/// One status per `rcdi` entry.
+fn check_entries(
     rcd: &Rcd,
     rcdi: &BTreeMap<String, String>,
     fetched: &Fetched,
@@ -331,6 +395,61 @@ mod tests {
             check_rcdi(&rcd, &rcdi, &Fetched::new())["/jcl"],
             DigestStatus::NotFetched { .. }
         ));
+    }
+
+    #[test]
+    fn every_uri_member_must_be_covered() {
+        let jcd: Value = serde_json::from_str(
+            r#"["vcard",[["fn",{},"text","Q"],["logo",{},"uri","https://id/l.png"]]]"#,
+        )
+        .unwrap();
+        let rcd = Rcd {
+            nam: Some("Q".into()),
+            jcl: Some("https://id/j.json".into()),
+            icn: Some("https://id/i.png".into()),
+            jcd: Some(jcd),
+            ..Rcd::default()
+        };
+        let pointers: Vec<String> = uri_members(&rcd).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(pointers, ["/icn", "/jcd/1/1/3", "/jcl"]);
+        let mut fetched = Fetched::new();
+        for uri in ["https://id/j.json", "https://id/i.png", "https://id/l.png"] {
+            fetched.insert(uri.into(), uri.as_bytes().to_vec());
+        }
+        let rcdi = compute_rcdi(&rcd, &fetched, DigestAlg::Sha256).unwrap();
+        assert_eq!(
+            rcdi.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/icn", "/jcd", "/jcd/1/1/3", "/jcl", "/nam"]
+        );
+        assert!(
+            check_rcdi(&rcd, &rcdi, &fetched)
+                .values()
+                .all(DigestStatus::is_match)
+        );
+
+        // Without an entry for the icon, the icon is uncovered; without rcdi, every URI is.
+        let mut partial = rcdi.clone();
+        partial.remove("/icn");
+        let status = check_rcdi(&rcd, &partial, &fetched);
+        assert_eq!(
+            status["/icn"],
+            DigestStatus::Uncovered {
+                uri: "https://id/i.png".into()
+            }
+        );
+        let status = check_rcdi(&rcd, &BTreeMap::new(), &fetched);
+        assert_eq!(status.len(), 3);
+        assert!(
+            status
+                .values()
+                .all(|s| matches!(s, DigestStatus::Uncovered { .. }))
+        );
+        // A name alone needs no digest.
+        let name_only = Rcd {
+            nam: Some("Q".into()),
+            ..Rcd::default()
+        };
+        assert!(check_rcdi(&name_only, &BTreeMap::new(), &fetched).is_empty());
     }
 
     #[test]

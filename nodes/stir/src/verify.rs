@@ -1,9 +1,10 @@
 //! The verification pipeline of RFC 8224 §6.2 with SHAKEN's certificate rules (RFC 8588, RFC
-//! 8226) and RCD integrity (RFC 9795), as a verification service (STI-VS) runs it.
+//! 8226, ATIS-1000080: chain, validity, keyUsage, TNAuthList covering `orig`, revocation by
+//! CRL) and RCD integrity (RFC 9795), as a verification service (STI-VS) runs it.
 //!
-//! Pure: the certificate behind `x5u` comes from a [`CertFetcher`] the caller supplies (an HTTPS
-//! client with a cache in the STI-VS, a file in the `testbed verify` command), and `now` is an
-//! argument. The outcome is a [`Verified`] or an [`Error`], which [`Error::sip_answer`] and
+//! Pure: the certificate behind `x5u` and the CRL behind its distribution point come from a
+//! [`CertFetcher`] the caller supplies (an HTTPS client with a cache in the STI-VS, files in the
+//! `testbed verify` command), and `now` is an argument. The outcome is a [`Verified`] or an [`Error`], which [`Error::sip_answer`] and
 //! [`Error::verstat`] turn into what goes on the wire.
 
 use std::collections::BTreeMap;
@@ -21,10 +22,14 @@ mod steps;
 use crate::rcd::{self, DigestStatus, Fetched, Rcd};
 use crate::{Error, FetchError};
 
-/// Where a verifier gets the certificate chain an `x5u` names.
+/// Where a verifier gets the certificate chain an `x5u` names, and the CRL a certificate's
+/// distribution point names.
 pub trait CertFetcher {
     /// Returns the PEM chain (end-entity first) served at `x5u`.
     fn fetch(&self, x5u: &str) -> impl Future<Output = Result<Vec<u8>, FetchError>> + Send;
+
+    /// Returns the CRL (DER, or PEM) served at `url` (RFC 5280 §4.2.1.13).
+    fn fetch_crl(&self, url: &str) -> impl Future<Output = Result<Vec<u8>, FetchError>> + Send;
 }
 
 /// An identity as SIP carries it, for comparison with `orig`/`dest`.
@@ -97,12 +102,29 @@ pub struct Policy {
     /// Largest accepted distance between `iat` and now (and the Date header), seconds.
     /// RFC 8224 §6.2.1 recommends 60.
     pub freshness: i64,
+    /// Whether the signer's certificate is checked against its issuer's CRL.
+    pub revocation: Revocation,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { freshness: 60 }
+        Self {
+            freshness: 60,
+            revocation: Revocation::Crl,
+        }
     }
+}
+
+/// How a verifier establishes that the signer's certificate is not revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Revocation {
+    /// The CRL at the certificate's first distribution point (ATIS-1000080): a certificate
+    /// without one, or whose CRL cannot be had or used, is refused (437); a listed one is
+    /// refused as revoked (438).
+    #[default]
+    Crl,
+    /// Not checked (a verifier told so explicitly, e.g. offline with no CRL at hand).
+    Off,
 }
 
 /// The RCD part of a verified PASSporT.
@@ -110,13 +132,14 @@ impl Default for Policy {
 pub struct RcdOutcome {
     /// The `rcd` claim.
     pub rcd: Rcd,
-    /// One status per `rcdi` entry; empty when the token carries no `rcdi`.
+    /// One status per `rcdi` entry, and [`DigestStatus::Uncovered`] for each URI member no
+    /// entry covers (with no `rcdi` at all, every URI member).
     pub digests: BTreeMap<String, DigestStatus>,
 }
 
 impl RcdOutcome {
-    /// RCD may be shown only if every digest matched (RFC 9795 §6.2.2). Without `rcdi`, the RCD
-    /// is as trustworthy as the signature (nothing behind a URI is covered).
+    /// RCD may be shown only if every digest matched and every URI member was covered by one
+    /// (RFC 9795 §6.2.2). RCD with no URI member needs no `rcdi`: the signature covers it.
     pub fn intact(&self) -> bool {
         self.digests.values().all(DigestStatus::is_match)
     }
@@ -153,6 +176,9 @@ pub struct Check {
     /// What was compared, or why it failed.
     pub detail: String,
 }
+
+/// The name of the check recorded for each `rcdi` digest (and each URI member it must cover).
+pub const RCDI_CHECK: &str = "rcdi digest";
 
 /// Every check run and the outcome. On failure the last check is the failed one.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,8 +229,9 @@ pub async fn verify<F: CertFetcher>(
 }
 
 /// Verifies one Identity header and reports each check: the RFC 8224 §6.2 steps in order
-/// (header parameters, token shape, freshness, identities, credential, signature), then the
-/// RFC 9795 `rcdi` digests, which never fail the token, only its RCD.
+/// (header parameters, token shape, freshness, identities, credential with its revocation, the
+/// credential's authority over `orig`, signature), then the RFC 9795 `rcdi` digests, which
+/// never fail the token, only its RCD.
 pub async fn verify_report<F: CertFetcher>(
     identity: &IdentityHeader,
     ctx: &Context<'_, F>,
@@ -255,6 +282,19 @@ async fn run<F: CertFetcher>(
     )?;
     call_checks(claims, ctx, checks)?;
     let (key, cert) = credential_checks(header, ctx, checks).await?;
+    check(
+        checks,
+        "TNAuthList covers orig",
+        steps::tn_authorised(&cert, &claims.orig),
+        |_| {
+            let entries: Vec<String> = cert.tn_auth_list.iter().map(ToString::to_string).collect();
+            format!(
+                "{} by [{}]",
+                steps::orig_text(&claims.orig),
+                entries.join(", ")
+            )
+        },
+    )?;
     let signature = CompactJws::split(&identity.jws).and_then(|jws| jose::verify_es256(&key, &jws));
     check(checks, "ES256 signature", signature, |_| {
         format!("verified with the key of {}", cert.subject)
@@ -357,8 +397,10 @@ fn call_checks<F>(
     Ok(())
 }
 
-/// The credential (RFC 8224 §6.2.3, RFC 8226): the chain behind `x5u`, fetched, then validated
-/// against the trust anchors at `now` with its TNAuthList. Returns the signer's key and facts.
+/// The credential (RFC 8224 §6.2.3, RFC 8226, ATIS-1000080): the chain behind `x5u`, fetched,
+/// then validated against the trust anchors at `now` with its keyUsage and TNAuthList, then
+/// checked against its issuer's CRL (unless the policy says not to). Returns the signer's key
+/// and facts.
 async fn credential_checks<F: CertFetcher>(
     header: &Header,
     ctx: &Context<'_, F>,
@@ -375,29 +417,60 @@ async fn credential_checks<F: CertFetcher>(
     let pem = check(checks, "x5u certificate obtained", fetched, |pem| {
         format!("{} bytes from {}", pem.len(), header.x5u)
     })?;
-    check(
+    let (key, cert) = check(
         checks,
-        "certificate chain, validity and TNAuthList",
+        "certificate chain, validity, keyUsage and TNAuthList",
         cert::validate_chain(&pem, ctx.anchors, ctx.now),
         |(_, c)| {
             let entries: Vec<String> = c.tn_auth_list.iter().map(ToString::to_string).collect();
             format!("{} [{}]", c.path.join(" → "), entries.join(", "))
         },
-    )
+    )?;
+    if ctx.policy.revocation == Revocation::Crl {
+        let status = revocation(&pem, &cert, ctx).await;
+        check(checks, "certificate not revoked (CRL)", status, |url| {
+            format!("serial {} not in the CRL at {url}", cert.serial)
+        })?;
+    }
+    Ok((key, cert))
 }
 
-/// The RCD of a verified token with one recorded check per `rcdi` digest (RFC 9795 §6.2.2);
-/// a mismatch never fails the token, only its RCD. `None` without an `rcd` claim.
+/// The CRL behind the certificate's first distribution point, fetched, and the certificate
+/// checked against it; the URL on success.
+async fn revocation<F: CertFetcher>(
+    pem: &[u8],
+    cert: &CertInfo,
+    ctx: &Context<'_, F>,
+) -> Result<String, Error> {
+    let url = cert
+        .crl_urls
+        .first()
+        .ok_or_else(|| Error::NoCrlDistributionPoint {
+            subject: cert.subject.clone(),
+        })?;
+    let crl = ctx
+        .fetcher
+        .fetch_crl(url)
+        .await
+        .map_err(|fault| Error::CrlUnavailable {
+            url: url.clone(),
+            fault,
+        })?;
+    cert::check_revocation(pem, ctx.anchors, &crl, url, ctx.now)?;
+    Ok(url.clone())
+}
+
+/// The RCD of a verified token with one recorded check per `rcdi` digest and per URI member no
+/// digest covers (RFC 9795 §6.2.2; a token without `rcdi` covers none); a mismatch never fails
+/// the token, only its RCD. `None` without an `rcd` claim.
 fn rcd_outcome(claims: &Claims, fetched: &Fetched, checks: &mut Vec<Check>) -> Option<RcdOutcome> {
     let rcd_claim = claims.rcd.clone()?;
-    let digests = claims
-        .rcdi
-        .as_ref()
-        .map(|rcdi| rcd::check_rcdi(&rcd_claim, rcdi, fetched))
-        .unwrap_or_default();
+    let none = BTreeMap::new();
+    let rcdi = claims.rcdi.as_ref().unwrap_or(&none);
+    let digests = rcd::check_rcdi(&rcd_claim, rcdi, fetched);
     for (pointer, status) in &digests {
         checks.push(Check {
-            name: "rcdi digest",
+            name: RCDI_CHECK,
             passed: status.is_match(),
             detail: format!(
                 "{pointer}: {}",
@@ -411,18 +484,72 @@ fn rcd_outcome(claims: &Claims, fetched: &Fetched, checks: &mut Vec<Check>) -> O
     })
 }
 
-/// A fetcher over an in-memory map (tests, and `testbed verify --cert`).
+/// A fetcher over in-memory maps (tests, and `testbed verify --cert`/`--crl`).
 #[derive(Debug, Clone, Default)]
 pub struct StaticFetcher {
     /// PEM chains by x5u.
     pub chains: BTreeMap<String, Vec<u8>>,
     /// Served for any x5u not in `chains`, when set.
     pub fallback: Option<Vec<u8>>,
+    /// CRLs by distribution point URL.
+    pub crls: BTreeMap<String, Vec<u8>>,
+    /// Served for any CRL URL not in `crls`, when set.
+    pub crl_fallback: Option<Vec<u8>>,
 }
 
 impl CertFetcher for StaticFetcher {
     fn fetch(&self, x5u: &str) -> impl Future<Output = Result<Vec<u8>, FetchError>> + Send {
         let found = self.chains.get(x5u).or(self.fallback.as_ref()).cloned();
         std::future::ready(found.ok_or(FetchError::NotFound))
+    }
+
+    fn fetch_crl(&self, url: &str) -> impl Future<Output = Result<Vec<u8>, FetchError>> + Send {
+        let found = self.crls.get(url).or(self.crl_fallback.as_ref()).cloned();
+        std::future::ready(found.ok_or(FetchError::NotFound))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_certificate_without_a_distribution_point_has_no_known_status() {
+        let cert = CertInfo {
+            subject: "CN=SHAKEN 1001".into(),
+            issuer: "CN=STI-ICA".into(),
+            path: Vec::new(),
+            not_before: 0,
+            not_after: 1,
+            tn_auth_list: Vec::new(),
+            serial: "01".into(),
+            crl_urls: Vec::new(),
+        };
+        let (facts, anchors, policy) = (
+            SipFacts::default(),
+            TrustAnchors::default(),
+            Policy::default(),
+        );
+        let (fetcher, fetched) = (StaticFetcher::default(), Fetched::new());
+        let ctx = Context {
+            facts: &facts,
+            now: 0,
+            fetcher: &fetcher,
+            anchors: &anchors,
+            policy: &policy,
+            fetched: &fetched,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = rt.block_on(revocation(b"", &cert, &ctx)).unwrap_err();
+        assert_eq!(
+            error,
+            Error::NoCrlDistributionPoint {
+                subject: "CN=SHAKEN 1001".into()
+            }
+        );
+        assert_eq!(error.sip_answer().code, 437);
     }
 }

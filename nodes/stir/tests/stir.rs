@@ -1,6 +1,7 @@
 //! The `stir` crate against standard vectors (fixtures/vectors, origins in its README) and the
 //! fixture PKI: byte-exact signing, `rcdi` digests, and one test per verification failure with
-//! the SIP code it must map to.
+//! the SIP code it must map to; the certificate rules (TNAuthList coverage, keyUsage,
+//! revocation) with the negative fixtures in `certificates`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -12,6 +13,9 @@ use stir::jose::{self, CompactJws};
 use stir::rcd::{self, Fetched};
 use stir::verify::{self, StaticFetcher};
 use stir::*;
+
+#[path = "stir/certificates.rs"]
+mod certificates;
 
 fn fixture(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -146,8 +150,19 @@ fn rcdi_vector_digests_recomputed() {
         claims.rcdi.as_ref().unwrap(),
         &Fetched::new(),
     );
-    assert_eq!(status.len(), 2);
-    assert!(status.values().all(DigestStatus::is_match), "{status:?}");
+    // Both digests match; the vector's `jcl` ("cid:123456") has no digest at all, so what is
+    // behind it is not covered and this RCD may not be shown (RFC 9795 §6.2.2).
+    assert_eq!(status.len(), 3);
+    assert!(
+        status["/nam"].is_match() && status["/apn"].is_match(),
+        "{status:?}"
+    );
+    assert_eq!(
+        status["/jcl"],
+        DigestStatus::Uncovered {
+            uri: "cid:123456".into()
+        }
+    );
     // The unknown "iss" claim survives decoding and canonicalisation unchanged.
     assert_eq!(
         jose::canonical_json(&claims).unwrap(),
@@ -158,6 +173,7 @@ fn rcdi_vector_digests_recomputed() {
     changed.nam = Some("Alice Liddel".into());
     let status = rcd::check_rcdi(&changed, claims.rcdi.as_ref().unwrap(), &Fetched::new());
     assert!(matches!(status["/nam"], DigestStatus::Mismatch { .. }));
+    assert!(matches!(status["/jcl"], DigestStatus::Uncovered { .. }));
     assert!(status["/apn"].is_match());
 }
 
@@ -186,17 +202,22 @@ const NOW: i64 = 1_772_442_000;
 const X5U: &str = "https://sti-cr.ims.mnc001.mcc001.3gppnetwork.org/certs/sti-sp-1001.pem";
 const UE_A: &str = "+12025551000";
 const UE_B: &str = "+12155551001";
+/// The STI-SP certificates' CRL distribution point (the world's `sti-repo`).
+const CRL_URL: &str = "https://certs.sti.example/crl/sti-ica.crl";
 
 fn sp_key(name: &str) -> SigningKey {
     SigningKey::from_pkcs8_pem(&read(&format!("pki/{name}.key.pem"))).unwrap()
 }
 
+/// The chain `pki/<chain>.chain.pem` at [`X5U`], and the STI-ICA's CRL at [`CRL_URL`].
 fn fetcher(chain: &str) -> StaticFetcher {
     let mut f = StaticFetcher::default();
     f.chains.insert(
         X5U.into(),
         read(&format!("pki/{chain}.chain.pem")).into_bytes(),
     );
+    f.crls
+        .insert(CRL_URL.into(), read("pki/sti-ica.crl.pem").into_bytes());
     f
 }
 
@@ -602,6 +623,27 @@ fn rcd_passport_with_tampered_jcard_reports_mismatch_but_verifies() {
     ));
     assert!(outcome.digests["/nam"].is_match());
 
+    // Signed without rcdi: the token verifies, but nothing covers the jCard behind jcl, so the
+    // RCD is not intact (a missing rcdi is not a pass).
+    let p = Passport::rcd(
+        X5U,
+        Orig::tn(UE_A),
+        Dest::tn(UE_B),
+        NOW,
+        outcome.rcd.clone(),
+        None,
+    );
+    let id = IdentityHeader::new(p.sign(&sp_key("sti-sp-1001")).unwrap(), X5U, "rcd");
+    let outcome = run_with(&id, &facts(), NOW, &fetcher("sti-sp-1001"), &fetched)
+        .unwrap()
+        .rcd
+        .unwrap();
+    assert!(!outcome.intact());
+    assert_eq!(
+        outcome.digests["/jcl"],
+        DigestStatus::Uncovered { uri: jcl.into() }
+    );
+
     // RCD without rcd claim under ppt=rcd is malformed.
     let bare = raw_identity(
         json!({"alg":"ES256","ppt":"rcd","typ":"passport","x5u":X5U}),
@@ -665,7 +707,9 @@ fn report_lists_every_check_in_order() {
             "orig matches the caller",
             "dest matches the callee",
             "x5u certificate obtained",
-            "certificate chain, validity and TNAuthList",
+            "certificate chain, validity, keyUsage and TNAuthList",
+            "certificate not revoked (CRL)",
+            "TNAuthList covers orig",
             "ES256 signature",
         ]
     );

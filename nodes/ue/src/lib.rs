@@ -1,7 +1,9 @@
 //! SIP user agents. A [`Ue`] is an IMS UE (TS 24.229 §5.1): it registers through its P-CSCF,
 //! calls with the route its S-CSCF gave it (Service-Route), and answers calls (180, then 200).
 //! The same agent in [`Access::Trunk`] mode is the enterprise's IP-PBX: no registration, calls
-//! go to the operator's IBCF, and it asserts its user's identity itself (a trusted trunk).
+//! go to the operator's IBCF over the trunk's mutual TLS ([`TrunkTls`]; TR 33.790 §6.2.2.2
+//! NOTE 2), and it names its user's number in P-Preferred-Identity (RFC 3325 §9.2) for the IBCF
+//! to assert.
 //!
 //! The scenario drives a UE like a person would: [`Ue::register`], [`Ue::call`],
 //! [`Ue::hang_up`]; what a callee was offered is kept in [`Ue::received`].
@@ -15,10 +17,17 @@
 //! A DC-capable agent ([`UeConfig::dc`], a TS 26.114 DCMTSI client) offers and answers WebRTC
 //! data channels in its SDP ([`dc`] does the WebRTC).
 //!
+//! Registration is authenticated (TS 24.229 §5.1.1.2 with SIP Digest, RFC 7616/8760 SHA-256):
+//! with [`UeConfig::impi`] and [`UeConfig::password`] the UE names its private identity and
+//! answers one Digest challenge (`register`, [`Act::AnswerDigest`]). For the threat variants an
+//! agent can act as an attacker's UE: forge what it writes ([`Ue::forge`], [`Forgery`]:
+//! P-Asserted-Identity, Contact, Route, next hop) and register someone else's identity with no
+//! or a wrong password ([`Ue::register_as`]).
+//!
 //! The agent is not a SIP stack of its own: transactions and sockets are `kit::sip`'s, message
 //! shapes `proto::sip`'s. Modules by concern: the calling side (`uac`), the answering side
-//! (`uas`), the data channels of a call (`channels`) and the UE's credentials for solution #4
-//! (`credentials`). What it did is noted on the trace as typed actions (`proto::trace::Act`).
+//! (`uas`), registration (`register`, `digest`), the data channels of a call (`channels`), the
+//! UE's credentials for solution #4 (`credentials`) and an attacker's forgeries (`forgery`). What it did is noted on the trace as typed actions (`proto::trace::Act`).
 
 #![warn(missing_docs)]
 
@@ -28,7 +37,7 @@ use std::time::Duration;
 use dc::{DcError, DcTimers, Peer};
 use kit::Error;
 use kit::node::Ctx;
-use kit::sip::Endpoint;
+use kit::sip::{Endpoint, TlsConfig};
 use kit::sipnode::{self, SipNode};
 use proto::sdp::DcMap;
 use proto::sip::{Request, Response, Timers};
@@ -36,6 +45,9 @@ use proto::trace::{Act, Note};
 
 mod channels;
 mod credentials;
+mod digest;
+mod forgery;
+mod register;
 mod uac;
 mod uas;
 
@@ -44,6 +56,11 @@ pub use credentials::{
     challenge_retry, parse_auth_params, token_refusal_reason, token_request, ue_signature,
     ue_signing_key,
 };
+pub use digest::{
+    DIGEST_ALGORITHM, DigestChallenge, DigestUnsupported, derived_impi, digest_authorization,
+    digest_challenge, digest_ha1, digest_initial, digest_response,
+};
+pub use forgery::Forgery;
 pub use proto::wire::mf::BOOTSTRAP_MID;
 pub use uas::describe;
 
@@ -61,7 +78,41 @@ pub enum Access {
     Trunk {
         /// The IBCF's SIP host (the Route of every INVITE).
         ibcf_host: String,
+        /// How the PBX connects to it (a spoofed trunk is configured here).
+        tls: TrunkTls,
     },
+}
+
+/// How a PBX reaches its IBCF: the genuine trunk runs mutual TLS with the PBX's own
+/// certificate; the others are spoofed trunks for the threat variants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TrunkTls {
+    /// Mutual TLS presenting the PBX's own fixture certificate (its host's).
+    #[default]
+    Own,
+    /// Mutual TLS presenting the fixture certificate of another host.
+    As(String),
+    /// TLS without a client certificate.
+    Anonymous,
+    /// Plain SIP, where DNS says (UDP first): no TLS at all.
+    None,
+}
+
+impl Access {
+    /// The SIP over TLS an agent with this access needs, for an agent at `host`: for a trunk
+    /// over TLS, the IBCF always reached over TLS, presenting the certificate [`TrunkTls`]
+    /// names; nothing otherwise.
+    pub fn tls_config(&self, host: &str) -> TlsConfig {
+        match self {
+            Access::Trunk { ibcf_host, tls } => match tls {
+                TrunkTls::Own => TlsConfig::trunk_to(ibcf_host, Some(host)),
+                TrunkTls::As(other) => TlsConfig::trunk_to(ibcf_host, Some(other)),
+                TrunkTls::Anonymous => TlsConfig::trunk_to(ibcf_host, None),
+                TrunkTls::None => TlsConfig::default(),
+            },
+            Access::Pcscf { .. } => TlsConfig::default(),
+        }
+    }
 }
 
 /// Agent settings.
@@ -80,6 +131,11 @@ pub struct UeConfig {
     pub auto_answer: bool,
     /// Data channel capability (TS 26.114 DCMTSI client); `None` for a plain UE.
     pub dc: Option<DcConfig>,
+    /// The private user identity it registers with (SIP Digest `username`), from the
+    /// subscriber fixture; `None`: it answers no registration challenge.
+    pub impi: Option<String>,
+    /// Its Digest password (a fixture secret); `None`: it answers no registration challenge.
+    pub password: Option<String>,
 }
 
 /// How a DC-capable agent treats data channels.
@@ -136,6 +192,8 @@ struct State {
     present_as: Option<String>,
     /// Bootstrap data channels the network offered this agent as callee, by Call-ID.
     bootstrap_peers: Vec<(String, Arc<Peer>)>,
+    /// What an attacker's UE forges in its requests ([`Ue::forge`]).
+    forged: forgery::Forged,
 }
 
 /// The agent's state; a poisoned lock still holds usable state (every update is one
@@ -151,6 +209,9 @@ pub struct Ue {
     config: UeConfig,
     node: SipNode,
     state: Arc<Mutex<State>>,
+    /// The client nonces of Digest answers (a stream of its own, so they do not shift the
+    /// endpoint's tags and branches).
+    digest_rng: Mutex<proto::clock::Rng>,
 }
 
 /// A call the agent placed.
@@ -204,9 +265,10 @@ fn sip_error(detail: impl Into<String>) -> Error {
 }
 
 impl Ue {
-    /// Binds the agent and starts answering.
+    /// Binds the agent and starts answering (a trunk PBX with the TLS its [`TrunkTls`] says).
     pub async fn start(ctx: &Ctx, config: UeConfig) -> Result<Ue, Error> {
-        let ep = sipnode::bind(ctx, config.timers).await?;
+        let tls = config.access.tls_config(&ctx.host);
+        let ep = sipnode::bind_tls(ctx, config.timers, tls).await?;
         let state = Arc::new(Mutex::new(State::default()));
         let (c, s, cfg) = (ctx.clone(), state.clone(), Arc::new(config.clone()));
         let node = sipnode::serve(ep, move |ep, incoming| {
@@ -217,6 +279,10 @@ impl Ue {
             config,
             node,
             state,
+            digest_rng: Mutex::new(proto::clock::Rng::for_node(
+                ctx.seed,
+                &format!("{}/cnonce", ctx.id),
+            )),
         })
     }
 
@@ -267,7 +333,7 @@ impl Ue {
     }
 
     /// The public user identity this agent uses everywhere (REGISTER From/To, Contact user part,
-    /// INVITE From, the trunk's P-Asserted-Identity): [`UeConfig::impu`] unless
+    /// INVITE From, the trunk's P-Preferred-Identity): [`UeConfig::impu`] unless
     /// [`Ue::use_impu`] switched it.
     pub fn impu(&self) -> String {
         lock(&self.state)

@@ -1,6 +1,6 @@
-//! The calling side (RFC 3261 §8.1, §13.2, §15): REGISTER through the P-CSCF, the INVITE of a
-//! call (with its data channel offers, and the answer to a Bearer challenge of TR 33.790
-//! §6.4.2.2), CANCEL, BYE, and the re-INVITE that adds data channels to a call.
+//! The calling side (RFC 3261 §8.1, §13.2, §15): the INVITE of a call (with its data channel
+//! offers, and the answer to a Bearer challenge of TR 33.790 §6.4.2.2), CANCEL, BYE, and the
+//! re-INVITE that adds data channels to a call. Registration is `register`'s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use proto::trace::{Act, Note};
 
 use crate::channels::{self, AddFailure, Offered};
 use crate::credentials::bearer_challenge;
+use crate::forgery::route_set;
 use crate::{Access, Call, Ue, lock, plain_sdp, sip_error, timeout};
 
 /// The CSeq number of an initial INVITE; a re-sent INVITE answering a challenge uses the next.
@@ -55,7 +56,7 @@ async fn responses(
 }
 
 /// The final response `tx` gets, waiting at most `wait`.
-async fn final_response(
+pub(crate) async fn final_response(
     tx: &mut ClientTransaction,
     wait: Duration,
     method: &str,
@@ -79,11 +80,15 @@ impl Ue {
         } else {
             String::new()
         };
-        format!("<sip:{user}@{}:{}>{tag}", addr.ip(), addr.port())
+        // An attacker's UE writes another UE's contact (`Forgery::Contact`).
+        match self.forged().contact {
+            Some(uri) => format!("<{uri}>{tag}"),
+            None => format!("<sip:{user}@{}:{}>{tag}", addr.ip(), addr.port()),
+        }
     }
 
     /// The first lines of a request outside a dialog (a new From tag and Call-ID).
-    fn base(&self, method: &str, uri: &str, from: &str, to: &str, cseq: u32) -> String {
+    pub(crate) fn base(&self, method: &str, uri: &str, from: &str, to: &str, cseq: u32) -> String {
         let ep = self.endpoint();
         format!(
             "{method} {uri} SIP/2.0\r\nMax-Forwards: 70\r\nFrom: {from};tag={}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContact: {}\r\n",
@@ -94,41 +99,15 @@ impl Ue {
     }
 
     /// The route of a registered UE's requests: its P-CSCF, then the Service-Route its
-    /// S-CSCF gave it.
+    /// S-CSCF gave it — or what an attacker's UE forges instead (`Forgery::NextHop`,
+    /// `Forgery::Route`).
     fn pcscf_routes(&self, pcscf_host: &str) -> Vec<String> {
-        let mut routes = vec![format!("sip:{pcscf_host};lr")];
-        routes.extend(lock(&self.state).service_route.clone());
-        routes
-    }
-
-    /// REGISTER through the P-CSCF (a trunk has nothing to register).
-    pub async fn register(&self) -> Result<u16, Error> {
-        let Access::Pcscf { pcscf_host, domain } = &self.config.access else {
-            return Ok(200);
-        };
-        let impu = self.impu();
-        let mut text = self.base(
-            "REGISTER",
-            &format!("sip:{domain}"),
-            &format!("<{impu}>"),
-            &format!("<{impu}>"),
-            1,
-        );
-        text.push_str(&format!("Route: <sip:{pcscf_host};lr>\r\nExpires: 600\r\nSupported: path\r\nContent-Length: 0\r\n\r\n"));
-        let request = Request::try_from(text.as_str()).map_err(|e| sip_error(e.to_string()))?;
-        let mut tx = self.endpoint().send_request(request).await?;
-        let final_response = final_response(&mut tx, self.config.wait, "REGISTER").await?;
-        let code = final_response.status_code.code();
-        if code == 200 {
-            let routes: Vec<String> = sipmsg::values(&final_response.headers, "Service-Route")
-                .into_iter()
-                .flat_map(sipmsg::split_list)
-                .filter_map(NameAddr::parse)
-                .map(|n| n.uri)
-                .collect();
-            lock(&self.state).service_route = routes;
-        }
-        Ok(code)
+        let forged = self.forged();
+        let first_hop = forged.next_hop.unwrap_or_else(|| pcscf_host.to_owned());
+        let rest = forged
+            .route
+            .unwrap_or_else(|| lock(&self.state).service_route.clone());
+        route_set(&first_hop, &rest)
     }
 
     /// Calls `target` (a SIP or tel URI), naming `display` as the From display name (the 3P ID
@@ -195,7 +174,7 @@ impl Ue {
 
     /// The text of an initial INVITE to `target` with SDP `body`: From presents the configured
     /// identity ([`Ue::present_as`], else the IMPU); routed by the P-CSCF and Service-Route, or
-    /// on a trunk to the IBCF with the PBX's own P-Asserted-Identity.
+    /// on a trunk to the IBCF with the number in P-Preferred-Identity.
     fn invite_text(
         &self,
         target: &str,
@@ -205,9 +184,17 @@ impl Ue {
     ) -> String {
         let impu = self.impu();
         let presented = lock(&self.state).present_as.clone();
+        // An attacker's UE presents the identity it forges in From too.
+        let asserted = match &self.config.access {
+            Access::Pcscf { .. } => self.forged().asserted,
+            Access::Trunk { .. } => None,
+        };
         let from = NameAddr {
             display: display.map(str::to_owned),
-            uri: presented.unwrap_or_else(|| impu.clone()),
+            uri: asserted
+                .clone()
+                .or(presented)
+                .unwrap_or_else(|| impu.clone()),
             params: String::new(),
         }
         .render();
@@ -219,15 +206,21 @@ impl Ue {
             INITIAL_CSEQ,
         );
         let routes = match &self.config.access {
-            Access::Pcscf { pcscf_host, .. } => self.pcscf_routes(pcscf_host),
-            Access::Trunk { ibcf_host } => {
-                // A trusted trunk asserts its user's identity itself (RFC 3325 trust domain).
-                let pai = NameAddr {
+            Access::Pcscf { pcscf_host, .. } => {
+                if let Some(uri) = &asserted {
+                    text.push_str(&format!("P-Asserted-Identity: <{uri}>\r\n"));
+                }
+                self.pcscf_routes(pcscf_host)
+            }
+            Access::Trunk { ibcf_host, .. } => {
+                // The PBX is outside the trust domain: it names its user's number for the IBCF
+                // to assert (RFC 3325 §9.2), which the IBCF does only for the identified trunk.
+                let ppi = NameAddr {
                     display: display.map(str::to_owned),
                     uri: format!("{impu};user=phone"),
                     params: String::new(),
                 };
-                text.push_str(&format!("P-Asserted-Identity: {}\r\n", pai.render()));
+                text.push_str(&format!("P-Preferred-Identity: {}\r\n", ppi.render()));
                 vec![format!("sip:{ibcf_host};lr")]
             }
         };

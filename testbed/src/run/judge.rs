@@ -14,6 +14,15 @@ use crate::scenario::content::Content;
 pub enum Check {
     /// The call is answered (2xx) and hangs up cleanly (BYE answered 200).
     Answered,
+    /// The caller's INVITE is refused with this code and nothing reaches the callee.
+    Refused(u16),
+    /// The attacker's registration attempts end with these codes (401 without credentials,
+    /// 403 with wrong ones).
+    Registrations(&'static [u16]),
+    /// The STI-AS answers a signing request sent to it outside any call with this status.
+    DirectSigning(u16),
+    /// The shaken PASSporT the STI-AS signs carries this attestation.
+    Attested(&'static str),
     /// The callee's P-Asserted-Identity carries `verstat` with this value.
     Verstat(&'static str),
     /// The callee's From carries `verstat` with this value.
@@ -97,6 +106,10 @@ impl Check {
     pub fn judge(&self, observed: &Observed, trace: &[Record]) -> Outcome {
         match self {
             Check::Answered => answered(observed),
+            Check::Refused(code) => refused(observed, *code),
+            Check::Registrations(codes) => registrations(observed, codes),
+            Check::DirectSigning(code) => direct_signing(observed, *code),
+            Check::Attested(level) => attested(trace, level),
             Check::Verstat(want) => verstat(observed, "P-Asserted-Identity", want),
             Check::FromVerstat(want) => verstat(observed, "From", want),
             Check::Name(want) => name(observed, *want),
@@ -120,6 +133,70 @@ fn answered(observed: &Observed) -> Outcome {
             "final response {code}, BYE {}",
             bye.map_or("not sent".into(), |c| c.to_string())
         ),
+    )
+}
+
+fn refused(observed: &Observed, want: u16) -> Outcome {
+    let code = observed.answered.unwrap_or(0);
+    let reached = observed.callee_got.is_some();
+    Outcome::new(
+        format!("the caller's INVITE is refused with {want}, and nothing reaches the callee"),
+        code == want && !reached,
+        format!(
+            "final response {code}; the callee {}",
+            if reached {
+                "received an INVITE"
+            } else {
+                "received nothing"
+            }
+        ),
+    )
+}
+
+fn registrations(observed: &Observed, want: &[u16]) -> Outcome {
+    let got: Vec<String> = observed.registrations.iter().map(u16::to_string).collect();
+    let wanted: Vec<String> = want.iter().map(u16::to_string).collect();
+    Outcome::new(
+        format!(
+            "the attacker's registrations end with {}",
+            wanted.join(", then ")
+        ),
+        observed.registrations == want,
+        format!("registration answers: {}", got.join(", ")),
+    )
+}
+
+fn direct_signing(observed: &Observed, want: u16) -> Outcome {
+    Outcome::new(
+        format!("the STI-AS answers a signing request from outside its network with {want}"),
+        observed.direct_signing == Some(want),
+        format!(
+            "answer: {}",
+            observed
+                .direct_signing
+                .map_or("none".into(), |c| c.to_string())
+        ),
+    )
+}
+
+fn attested(trace: &[Record], want: &str) -> Outcome {
+    let levels: Vec<String> = notes(trace, crate::node::STI_AS_O)
+        .filter_map(|n| match n {
+            Note::Token { header, claims, .. }
+                if header.get("ppt").and_then(|p| p.as_str()) == Some("shaken") =>
+            {
+                claims
+                    .get("attest")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_owned)
+            }
+            _ => None,
+        })
+        .collect();
+    Outcome::new(
+        format!("the shaken PASSporT is signed with attestation {want}"),
+        !levels.is_empty() && levels.iter().all(|l| l == want),
+        format!("attest: {}", levels.join(", ")),
     )
 }
 

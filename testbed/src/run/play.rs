@@ -32,7 +32,46 @@ pub enum Script {
         target: &'static str,
         /// What the caller (or its enterprise) does first.
         prep: Prep,
+        /// The caller's attack on the network, if it is an attacker.
+        attack: Attack,
     },
+}
+
+/// An attack on the network itself (the trust model), before or instead of an honest call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attack {
+    /// None: the caller is honest.
+    None,
+    /// The caller writes this number in P-Asserted-Identity and From (`sip:` URI).
+    AssertIdentity(&'static str),
+    /// The caller does not register, and writes this UE's Contact as its own.
+    ReuseContact {
+        /// Whose Contact.
+        of: &'static str,
+    },
+    /// The caller tries to register as this UE: without credentials, then with a wrong
+    /// password; then it calls anyway.
+    RegisterAs {
+        /// Whose identity.
+        of: &'static str,
+    },
+    /// The caller sends its INVITE straight to its S-CSCF with an `orig` Route.
+    OrigRoute,
+    /// Before the call, this node asks the STI-AS to sign for it directly.
+    DirectSigning {
+        /// Who asks.
+        by: &'static str,
+    },
+}
+
+impl Attack {
+    /// Whether the caller registers before calling.
+    fn registers(self) -> bool {
+        !matches!(
+            self,
+            Attack::ReuseContact { .. } | Attack::RegisterAs { .. }
+        )
+    }
 }
 
 /// Solution 4's preparation before the call (TR 33.790 §6.4.2.1 steps 0a/0b).
@@ -118,6 +157,10 @@ pub struct Observed {
     pub dc: Option<Result<usize, PlayError>>,
     /// The channels to the network (bootstrap, then P2A by re-INVITE): exchanges, or why not.
     pub network: Option<Result<usize, PlayError>>,
+    /// The attacker's registration attempts' final codes.
+    pub registrations: Vec<u16>,
+    /// The answer to a signing request an attacker sent the STI-AS directly.
+    pub direct_signing: Option<u16>,
 }
 
 /// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
@@ -148,26 +191,28 @@ pub async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow
         callee,
         target,
         prep,
+        attack,
     } = script;
     let callee_ue = world.ue(callee)?;
     let code = callee_ue.register().await?;
     anyhow::ensure!(code == 200, "{callee} could not register ({code})");
     let caller_ue = world.ue(caller)?;
+    let mut observed = Observed::default();
     prepare(world, caller_ue, *prep, true).await?;
     world.settle(QUIET, BOUND).await;
-    let code = caller_ue.register().await?;
-    anyhow::ensure!(code == 200, "{caller} could not register ({code})");
-    world.settle(QUIET, BOUND).await;
+    if attack.registers() {
+        let code = caller_ue.register().await?;
+        anyhow::ensure!(code == 200, "{caller} could not register ({code})");
+        world.settle(QUIET, BOUND).await;
+    }
     prepare(world, caller_ue, *prep, false).await?;
     world.settle(QUIET, BOUND).await;
+    arm(world, caller_ue, *attack, &mut observed).await?;
     let began = Instant::now();
     let mut call = dial(world, caller_ue, callee_ue, target, *display).await?;
     timing.call_setup = began.elapsed();
     world.settle(QUIET, BOUND).await;
-    let mut observed = Observed {
-        answered: Some(call.code),
-        ..Observed::default()
-    };
+    observed.answered = Some(call.code);
     if world.dc.is_some() && call.answered() {
         observed.dc = Some(exchange(world, &call, callee_ue).await);
         world.settle(QUIET, BOUND).await;
@@ -181,6 +226,51 @@ pub async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow
     }
     observed.callee_got = callee_ue.received().last().cloned();
     Ok(observed)
+}
+
+/// What an attacker does before it dials: forge headers, fail to register as someone else, ask
+/// the STI-AS directly. The NFs note what they refuse; the harness notes nothing.
+async fn arm(
+    world: &World,
+    caller: &ue::Ue,
+    attack: Attack,
+    observed: &mut Observed,
+) -> anyhow::Result<()> {
+    match attack {
+        Attack::None => {}
+        Attack::AssertIdentity(uri) => caller.forge(ue::Forgery::AssertedIdentity(uri.into())),
+        Attack::ReuseContact { of } => {
+            let victim = world.ue(of)?;
+            let addr = victim.endpoint().local_addr();
+            let user = world.description.ue(of)?.tn.clone();
+            caller.forge(ue::Forgery::Contact(format!(
+                "sip:{user}@{}:{}",
+                addr.ip(),
+                addr.port()
+            )));
+        }
+        Attack::RegisterAs { of } => {
+            let impu = world.description.ue(of)?.impu.clone();
+            observed
+                .registrations
+                .push(caller.register_as(&impu, None).await?);
+            world.settle(QUIET, BOUND).await;
+            let wrong = caller.register_as(&impu, Some("not-the-password")).await?;
+            observed.registrations.push(wrong);
+            world.settle(QUIET, BOUND).await;
+        }
+        Attack::OrigRoute => {
+            let scscf = world.description.host(crate::node::SCSCF_O)?.to_owned();
+            caller.forge(ue::Forgery::NextHop(scscf));
+        }
+        Attack::DirectSigning { by } => {
+            let sti_as = world.description.host(crate::node::STI_AS_O)?.to_owned();
+            let code = world.ue(by)?.ask_to_sign(&sti_as).await?;
+            observed.direct_signing = Some(code);
+            world.settle(QUIET, BOUND).await;
+        }
+    }
+    Ok(())
 }
 
 /// The caller dials; the callee's phone rings; once the ringing has reached the caller (the

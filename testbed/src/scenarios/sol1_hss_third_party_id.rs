@@ -11,7 +11,7 @@ use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 use crate::choices::{self, Choice};
 use crate::node::*;
 use crate::run::judge::Check;
-use crate::run::play::{Prep, Script};
+use crate::run::play::{Attack, Prep, Script};
 use crate::scenario::{Figure, Require, Step, act, hop, http, http_response, invite, token};
 use crate::solution::{KI1, Solution, Threat, Variant};
 use crate::world::Setup;
@@ -286,6 +286,7 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
         callee: UE_B,
         target: CALLEE,
         prep: Prep::None,
+        attack: Attack::None,
     }
 }
 

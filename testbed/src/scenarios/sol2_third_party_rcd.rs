@@ -11,7 +11,7 @@ use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 use crate::choices::{self, Choice};
 use crate::node::*;
 use crate::run::judge::Check;
-use crate::run::play::{DcExpect, Prep, Script};
+use crate::run::play::{Attack, DcExpect, Prep, Script};
 use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
 };
@@ -364,6 +364,7 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
         callee: UE_B,
         target: CALLEE,
         prep: Prep::None,
+        attack: Attack::None,
     }
 }
 

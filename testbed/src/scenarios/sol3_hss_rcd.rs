@@ -11,7 +11,7 @@ use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 use crate::choices::{self, Choice};
 use crate::node::*;
 use crate::run::judge::Check;
-use crate::run::play::{Prep, Script};
+use crate::run::play::{Attack, Prep, Script};
 use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
 };
@@ -268,6 +268,7 @@ fn call(caller: &'static str) -> Script {
         callee: UE_B,
         target: CALLEE,
         prep: Prep::None,
+        attack: Attack::None,
     }
 }
 
@@ -346,7 +347,12 @@ fn threats() -> Vec<Variant> {
             },
             choices: with(&[&AS_FETCH, &RCD_HEADER, &choices::TERM_DISPLAY]),
             setup: Setup {
-                jcard_revision: Some(third_party::id_server::Revision::rebranded("q-branch.json")),
+                // Served unchanged to the originating AS (step 4b) and to the STI-AS, which
+                // computes rcdi from its own fetch; changed by the time the STI-VS fetches it.
+                jcard_revision: Some(third_party::id_server::Revision {
+                    after: 2,
+                    ..third_party::id_server::Revision::rebranded("q-branch.json")
+                }),
                 ..setup(Storage::Pointer)
             },
             script: call(UE_A),

@@ -15,7 +15,7 @@ use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 use crate::choices::{self, Choice};
 use crate::node::*;
 use crate::run::judge::Check;
-use crate::run::play::{Prep, Script};
+use crate::run::play::{Attack, Prep, Script};
 use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response,
 };
@@ -336,6 +336,7 @@ fn call(caller: &'static str, prep: Prep) -> Script {
         callee: UE_B,
         target: CALLEE,
         prep,
+        attack: Attack::None,
     }
 }
 

@@ -108,18 +108,31 @@ impl Builder {
         self.sip.push(node);
     }
 
-    /// The originating operator's STI-CR and STI-AS, the terminating operator's STI-VS.
+    /// The STI-CA's repository (its CRL), the originating operator's STI-CR and STI-AS, the
+    /// terminating operator's STI-VS. Ms serves only the operator's own IMS AS.
     pub(super) async fn stir_shaken(&mut self) -> anyhow::Result<()> {
+        let (ctx, dns) = self.nf(STI_REPO)?;
+        let server = sti::sti_repo::start(&ctx).await?;
+        self.add_https(&dns, &ctx, server);
         let (ctx, dns) = self.nf(STI_CR_O)?;
-        let server = sti::sti_cr::start(&ctx, &["1001"]).await?;
+        let certs = [
+            sti::SpCert::of_spc("1001"),
+            sti::SpCert::revoked(),
+            sti::SpCert::wrong_tn(),
+        ];
+        let server = sti::sti_cr::start(&ctx, &certs).await?;
         self.add_https(&dns, &ctx, server);
         let (ctx, dns) = self.nf(STI_AS_O)?;
-        let server = sti::sti_as::start(&ctx, "1001", &self.host(STI_CR_O)?)
-            .await?
-            .server;
+        let config = sti::sti_as::Config {
+            cert: self.options.setup.sti_sp_cert.0.clone(),
+            cr_host: self.host(STI_CR_O)?,
+            clients: sti::MsClients::new([self.host(AS_O)?]),
+        };
+        let server = sti::sti_as::start(&ctx, config).await?.server;
         self.add_https(&dns, &ctx, server);
         let (ctx, dns) = self.nf(STI_VS_T)?;
-        let server = sti::sti_vs::start(&ctx).await?.server;
+        let config = sti::sti_vs::Config::new(sti::MsClients::new([self.host(AS_T)?]));
+        let server = sti::sti_vs::start(&ctx, config).await?.server;
         self.add_https(&dns, &ctx, server);
         Ok(())
     }
@@ -129,15 +142,24 @@ impl Builder {
     pub(super) async fn hss(&mut self) -> anyhow::Result<()> {
         let setup = self.options.setup.clone();
         let (ctx, dns) = self.nf(HSS_O)?;
-        let provisioner = self.started(NEF_O)?;
-        let server = hss::start(&ctx, hss::Db::load(ORIG)?, setup.hss_storage, provisioner).await?;
+        let config = hss::HssConfig {
+            storage: setup.hss_storage,
+            provisioner: self.started(NEF_O)?,
+            registrar: Some(self.host(SCSCF_O)?),
+        };
+        let server = hss::start(&ctx, hss::Db::load(ORIG)?, config).await?;
         self.add_https(&dns, &ctx, server);
         let (ctx, dns) = self.nf(HSS_T)?;
         let mut db = hss::Db::load(TERM)?;
         if setup.callee_unverified {
             db.update(&self.description.ue(UE_B)?.tn, |s| s.verification = false);
         }
-        let server = hss::start(&ctx, db, setup.hss_storage, None).await?;
+        let config = hss::HssConfig {
+            storage: setup.hss_storage,
+            provisioner: None,
+            registrar: Some(self.host(SCSCF_T)?),
+        };
+        let server = hss::start(&ctx, db, config).await?;
         self.add_https(&dns, &ctx, server);
         Ok(())
     }
@@ -158,23 +180,31 @@ impl Builder {
     /// The two IMS networks: P-CSCF, S-CSCF, IMS AS and IBCF on each side, wired by hostname.
     pub(super) async fn ims(&mut self) -> anyhow::Result<()> {
         let timers = self.options.timers;
-        for (pcscf, scscf) in [(PCSCF_O, SCSCF_O), (PCSCF_T, SCSCF_T)] {
+        for (pcscf, scscf, as_id) in [(PCSCF_O, SCSCF_O, AS_O), (PCSCF_T, SCSCF_T, AS_T)] {
             let (ctx, dns) = self.nf(pcscf)?;
             let config = cscf::pcscf::PcscfConfig {
                 scscf_host: self.host(scscf)?,
+                // The operator's core toward its UEs: the S-CSCF, and the IMS AS, which stays
+                // on the path of calls whose data channels it anchors.
+                core: vec![scscf.to_owned(), as_id.to_owned()],
                 timers,
             };
             let node = cscf::pcscf::start(&ctx, config).await?;
             self.add_sip(&dns, &ctx, node);
         }
-        for (scscf, domain, as_id, ibcf) in
-            [(SCSCF_O, ORIG, AS_O, IBCF_O), (SCSCF_T, TERM, AS_T, IBCF_T)]
-        {
+        for (scscf, domain, pcscf, as_id, ibcf, hss) in [
+            (SCSCF_O, ORIG, PCSCF_O, AS_O, IBCF_O, HSS_O),
+            (SCSCF_T, TERM, PCSCF_T, AS_T, IBCF_T, HSS_T),
+        ] {
             let (ctx, dns) = self.nf(scscf)?;
             let config = cscf::scscf::ScscfConfig {
                 domain: domain.into(),
                 as_host: self.host(as_id)?,
                 ibcf_host: self.host(ibcf)?,
+                hss_host: self.host(hss)?,
+                // The operator's trust domain (RFC 3325): only these may mark a request as
+                // originating (choice `trust-by-address`).
+                trusted: vec![pcscf.to_owned(), as_id.to_owned(), ibcf.to_owned()],
                 timers,
             };
             let node = cscf::scscf::start(&ctx, config).await?;
@@ -196,11 +226,13 @@ impl Builder {
                 domain: domain.into(),
                 scscf_host: self.host(scscf)?,
                 peers: [(peer_domain.to_owned(), self.host(peer)?)].into(),
-                trunk_domains: if originating {
-                    vec!["enterprise.example".into()]
-                } else {
-                    Vec::new()
-                },
+                trunk: originating.then(|| ibcf::Trunk {
+                    host: self.host(PBX).unwrap_or_default(),
+                    domain: "enterprise.example".into(),
+                    // A client without the trunk's certificate is let in and refused with a
+                    // 403 the trace shows (a rogue CA's certificate fails the handshake).
+                    client_auth: kit::node::ClientAuth::Optional,
+                }),
                 tamper: if originating {
                     self.options.setup.nni_tamper.clone()
                 } else {
@@ -209,7 +241,14 @@ impl Builder {
                 timers,
             };
             let node = ibcf::start(&ctx, config).await?;
+            let tls = node.endpoint.tls_addr();
             self.add_sip(&dns, &ctx, node);
+            // The trunk side also publishes its SIP over TLS port (NAPTR SIPS+D2T, SRV _sips._tcp).
+            if let Some(tls) = tls
+                && let Some(entry) = self.entries.pop()
+            {
+                self.entries.push(entry.with_sips(tls.port()));
+            }
         }
         Ok(())
     }
@@ -226,6 +265,7 @@ impl Builder {
             },
             flow: flow.clone(),
             nef_host: nef,
+            trunks: self.description.trunks(),
             timers: self.options.timers,
             mf_host: self.started(MF_O)?,
         };
@@ -238,6 +278,7 @@ impl Builder {
             },
             flow,
             nef_host: None,
+            trunks: Vec::new(),
             timers: self.options.timers,
             mf_host: self.started(MF_T)?,
         };
@@ -276,6 +317,7 @@ impl Builder {
         }
         let access = Access::Trunk {
             ibcf_host: self.host(IBCF_O)?,
+            tls: self.options.setup.trunk_tls.clone(),
         };
         let impu = self.description.ue("ue-pbx")?.impu.clone();
         let host = self.host(PBX)?;
@@ -294,8 +336,11 @@ impl Builder {
         dc: Option<ue::DcConfig>,
     ) -> anyhow::Result<u16> {
         let (ctx, dns) = self.ctx(id, host);
+        let credential = self.description.credential(&impu)?;
         let config = UeConfig {
             impu,
+            impi: credential.as_ref().map(|c| c.impi.clone()),
+            password: credential.map(|c| c.password),
             access,
             timers: self.options.timers,
             wait: std::time::Duration::from_secs(5),

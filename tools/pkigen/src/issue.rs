@@ -1,16 +1,23 @@
-//! One function per kind of certificate the testbed needs. Every key is a fresh ECDSA P-256 key
-//! pair; every certificate is valid over [`validity`] unless the function says otherwise. Each
-//! function returns an [`IssuedCert`], which can in turn sign children.
+//! One function per kind of certificate the testbed needs, and the STI-ICA's CRL. Every function
+//! takes the ECDSA P-256 key pair the certificate certifies (a fresh one, or the one already in
+//! the fixtures: see [`crate::previous::Previous`]); every certificate is valid over [`validity`]
+//! unless the function says otherwise. Each function returns an [`IssuedCert`], which can in
+//! turn sign children.
+//!
+//! With the same key and parameters a certificate's content (its TBSCertificate) comes out the
+//! same bytes: rcgen derives the serial number from the subject public key and the key
+//! identifiers from the keys. Only the ECDSA signature differs from run to run.
 
 use anyhow::{Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-    SanType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+    CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType,
+    SerialNumber,
 };
 use time::OffsetDateTime;
 
-use crate::tnauth::{TN_AUTH_LIST_OID, tn_auth_list_spc};
+use crate::tnauth::{TN_AUTH_LIST_OID, tn_auth_list_range, tn_auth_list_spc};
 
 /// A certificate just issued, with its private key and an rcgen [`Issuer`] for signing children.
 #[derive(Debug)]
@@ -36,6 +43,15 @@ impl IssuedCert {
     }
 }
 
+/// A certificate revocation list just issued (RFC 5280 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCrl {
+    /// The CRL, PEM (`X509 CRL`).
+    pub pem: String,
+    /// The CRL, DER.
+    pub der: Vec<u8>,
+}
+
 /// Standard validity of every fixture certificate: 2025-01-01T00:00:00Z to 2045-01-01T00:00:00Z,
 /// so both the scenario clock and today fall inside it.
 pub fn validity() -> (OffsetDateTime, OffsetDateTime) {
@@ -53,10 +69,14 @@ pub fn expired_validity() -> (OffsetDateTime, OffsetDateTime) {
     )
 }
 
+/// A fresh ECDSA P-256 key pair.
+pub fn new_key() -> Result<KeyPair> {
+    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("generating P-256 key")
+}
+
 /// A self-signed root CA (CA:true without path length limit, keyCertSign + cRLSign).
-pub fn root_ca(common_name: &str, organization: &str) -> Result<IssuedCert> {
+pub fn root_ca(common_name: &str, organization: &str, key: KeyPair) -> Result<IssuedCert> {
     let params = ca_params(common_name, organization, BasicConstraints::Unconstrained);
-    let key = new_key()?;
     let cert = params
         .self_signed(&key)
         .with_context(|| format!("self-signing {common_name}"))?;
@@ -68,41 +88,69 @@ pub fn intermediate_ca(
     common_name: &str,
     organization: &str,
     parent: &IssuedCert,
+    key: KeyPair,
 ) -> Result<IssuedCert> {
     let mut params = ca_params(common_name, organization, BasicConstraints::Constrained(0));
     params.use_authority_key_identifier_extension = true;
-    sign(params, parent)
+    sign(params, parent, key)
+}
+
+/// What goes into a STIR/SHAKEN service provider certificate besides its key and issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StiSp<'a> {
+    /// The SPC named in the subject (`CN=SHAKEN <spc>`).
+    pub spc: &'a str,
+    /// The subject's organisation (the operator's domain).
+    pub organization: &'a str,
+    /// The CRL distribution point (RFC 5280 §4.2.1.13), if any.
+    pub crl_url: Option<&'a str>,
 }
 
 /// A STIR/SHAKEN service provider certificate (RFC 8226, ATIS-1000080 shape): CN `SHAKEN <spc>`,
-/// O `organization`, digitalSignature only, CA:false, and a non-critical TNAuthList with the
-/// single SPC `spc`.
-pub fn sti_sp(spc: &str, organization: &str, issuer: &IssuedCert) -> Result<IssuedCert> {
-    sign(sti_sp_params(spc, organization)?, issuer)
+/// O `organization`, digitalSignature only, CA:false, the CRL distribution point when given, and
+/// a non-critical TNAuthList with the single SPC `spc`.
+pub fn sti_sp(sp: &StiSp<'_>, issuer: &IssuedCert, key: KeyPair) -> Result<IssuedCert> {
+    sign(sti_sp_params(sp, tn_auth_list_spc(sp.spc)?)?, issuer, key)
 }
 
 /// Like [`sti_sp`] but without the TNAuthList extension: a verifier must reject it.
 pub fn sti_sp_without_tn_auth_list(
-    spc: &str,
-    organization: &str,
+    sp: &StiSp<'_>,
     issuer: &IssuedCert,
+    key: KeyPair,
 ) -> Result<IssuedCert> {
-    let mut params = sti_sp_params(spc, organization)?;
+    let mut params = sti_sp_params(sp, tn_auth_list_spc(sp.spc)?)?;
     params.custom_extensions.clear();
-    sign(params, issuer)
+    sign(params, issuer, key)
 }
 
 /// Like [`sti_sp`] but valid only over [`expired_validity`]: a verifier must reject it.
-pub fn sti_sp_expired(spc: &str, organization: &str, issuer: &IssuedCert) -> Result<IssuedCert> {
-    let mut params = sti_sp_params(spc, organization)?;
+pub fn sti_sp_expired(sp: &StiSp<'_>, issuer: &IssuedCert, key: KeyPair) -> Result<IssuedCert> {
+    let mut params = sti_sp_params(sp, tn_auth_list_spc(sp.spc)?)?;
     (params.not_before, params.not_after) = expired_validity();
-    sign(params, issuer)
+    sign(params, issuer, key)
+}
+
+/// Like [`sti_sp`] but its TNAuthList holds only the telephone number range `start` (+`count`)
+/// and no SPC (RFC 8226 §9): it authorises those numbers and no others.
+pub fn sti_sp_tn_range(
+    sp: &StiSp<'_>,
+    start: &str,
+    count: u64,
+    issuer: &IssuedCert,
+    key: KeyPair,
+) -> Result<IssuedCert> {
+    sign(
+        sti_sp_params(sp, tn_auth_list_range(start, count)?)?,
+        issuer,
+        key,
+    )
 }
 
 /// A TLS certificate for a network function: CN and DNS SAN `host`, digitalSignature, EKU
 /// serverAuth and clientAuth (the same certificate serves as the client certificate in mutual
 /// TLS), CA:false.
-pub fn tls_node(host: &str, issuer: &IssuedCert) -> Result<IssuedCert> {
+pub fn tls_node(host: &str, issuer: &IssuedCert, key: KeyPair) -> Result<IssuedCert> {
     let mut params = leaf_params(host, None);
     params.subject_alt_names = vec![SanType::DnsName(
         host.try_into()
@@ -112,16 +160,32 @@ pub fn tls_node(host: &str, issuer: &IssuedCert) -> Result<IssuedCert> {
         ExtendedKeyUsagePurpose::ServerAuth,
         ExtendedKeyUsagePurpose::ClientAuth,
     ];
-    sign(params, issuer)
+    sign(params, issuer, key)
+}
+
+/// What a UE certificate names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UeNames<'a> {
+    /// The certificate's CN.
+    pub name: &'a str,
+    /// The IMPU, a URI SAN.
+    pub impu: &'a str,
+    /// The telephone number (E.164), the URI SAN `tel:<tn>`.
+    pub tn: &'a str,
 }
 
 /// A UE certificate: CN `name`, URI SANs `impu` and `tel:<tn>`, digitalSignature, EKU
 /// clientAuth, CA:false.
-pub fn ue(name: &str, impu: &str, tn: &str, issuer: &IssuedCert) -> Result<IssuedCert> {
-    let mut params = leaf_params(name, None);
-    let tel = format!("tel:{tn}");
+pub fn ue(names: &UeNames<'_>, issuer: &IssuedCert, key: KeyPair) -> Result<IssuedCert> {
+    let mut params = leaf_params(names.name, None);
+    let tel = format!("tel:{}", names.tn);
     params.subject_alt_names = vec![
-        SanType::URI(impu.try_into().with_context(|| format!("impu {impu:?}"))?),
+        SanType::URI(
+            names
+                .impu
+                .try_into()
+                .with_context(|| format!("impu {:?}", names.impu))?,
+        ),
         SanType::URI(
             tel.as_str()
                 .try_into()
@@ -129,15 +193,51 @@ pub fn ue(name: &str, impu: &str, tn: &str, issuer: &IssuedCert) -> Result<Issue
         ),
     ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    sign(params, issuer)
+    sign(params, issuer, key)
 }
 
-fn sti_sp_params(spc: &str, organization: &str) -> Result<CertificateParams> {
-    let mut params = leaf_params(&format!("SHAKEN {spc}"), Some(organization));
+/// A CRL signed by `issuer` listing `revoked` (DER serial numbers) as revoked for key
+/// compromise since the start of [`validity`]; this update and next update span [`validity`],
+/// so the fixture CRL stays current as long as the certificates do (test-only: a real CA
+/// issues short-lived CRLs). CRL number 1.
+pub fn crl(issuer: &IssuedCert, revoked: &[Vec<u8>]) -> Result<IssuedCrl> {
+    let (this_update, next_update) = validity();
+    let params = CertificateRevocationListParams {
+        this_update,
+        next_update,
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: revoked
+            .iter()
+            .map(|serial| RevokedCertParams {
+                serial_number: SerialNumber::from_slice(serial),
+                revocation_time: this_update,
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    let crl = params
+        .signed_by(&issuer.issuer)
+        .context("signing the CRL")?;
+    Ok(IssuedCrl {
+        pem: crl.pem().context("CRL as PEM")?,
+        der: crl.der().to_vec(),
+    })
+}
+
+fn sti_sp_params(sp: &StiSp<'_>, tn_auth_list: Vec<u8>) -> Result<CertificateParams> {
+    let mut params = leaf_params(&format!("SHAKEN {}", sp.spc), Some(sp.organization));
     params.custom_extensions = vec![CustomExtension::from_oid_content(
         TN_AUTH_LIST_OID,
-        tn_auth_list_spc(spc)?,
+        tn_auth_list,
     )];
+    if let Some(url) = sp.crl_url {
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![url.to_owned()],
+        }];
+    }
     Ok(params)
 }
 
@@ -172,13 +272,8 @@ fn base_params(common_name: &str, organization: Option<&str>) -> CertificatePara
     params
 }
 
-fn new_key() -> Result<KeyPair> {
-    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("generating P-256 key")
-}
-
-/// Issues `params` with a fresh key, signed by `issuer`.
-fn sign(params: CertificateParams, issuer: &IssuedCert) -> Result<IssuedCert> {
-    let key = new_key()?;
+/// Issues `params` for `key`, signed by `issuer`.
+fn sign(params: CertificateParams, issuer: &IssuedCert, key: KeyPair) -> Result<IssuedCert> {
     let cert = params
         .signed_by(&key, &issuer.issuer)
         .context("signing certificate")?;

@@ -1,9 +1,10 @@
 //! Library part of `pkigen`, the generator of the testbed's fixture PKI under `fixtures/pki/`:
 //! the STIR/SHAKEN PKI (STI-CA root, STI-ICA, one STI-SP certificate with an RFC 8226
-//! TNAuthList per operator, and deliberately bad ones for negative tests), the TLS PKI (one
-//! server-and-client certificate per network function) and UE certificates, all read from
-//! `fixtures/world.toml`. The binary (`cargo run -p pkigen`) calls [`fixture::generate`] and
-//! [`fixture::write`]; the crate's tests check the committed files.
+//! TNAuthList per operator, deliberately bad ones for negative tests, and the STI-ICA's CRL),
+//! the TLS PKI (one server-and-client certificate per network function) and UE certificates,
+//! all read from `fixtures/world.toml`. The binary (`cargo run -p pkigen`) loads what is on
+//! disk ([`previous::Previous`], so keys and unchanged files are kept), calls
+//! [`fixture::generate`] and [`fixture::write`]; the crate's tests check the committed files.
 #![warn(missing_docs)]
 
 use std::path::PathBuf;
@@ -11,13 +12,15 @@ use std::path::PathBuf;
 pub mod fixture;
 pub mod index;
 pub mod issue;
+pub mod previous;
 pub mod tnauth;
 pub mod world;
 
 pub use fixture::{Fixture, generate, write};
 pub use index::{Format, Index, IndexEntry, Kind, Negative};
-pub use issue::IssuedCert;
-pub use tnauth::{TN_AUTH_LIST_OID, TN_AUTH_LIST_OID_STR, tn_auth_list_spc};
+pub use issue::{IssuedCert, IssuedCrl};
+pub use previous::Previous;
+pub use tnauth::{TN_AUTH_LIST_OID, TN_AUTH_LIST_OID_STR, tn_auth_list_range, tn_auth_list_spc};
 pub use world::World;
 
 /// `fixtures/world.toml` of this workspace, wherever the command runs from.

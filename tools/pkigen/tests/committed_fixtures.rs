@@ -1,15 +1,16 @@
 //! Checks the COMMITTED fixture PKI under `fixtures/pki/` (it does not regenerate it) against
-//! `fixtures/world.toml`: validity at the scenario clock and today, the STIR/SHAKEN chain and
-//! TNAuthList, one TLS certificate per NF, one UE certificate per UE, the negative fixtures, and
-//! that `index.toml` describes every file.
+//! `fixtures/world.toml`: validity at the scenario clock and today, the STIR/SHAKEN chain,
+//! TNAuthList and CRL distribution point, the STI-ICA's CRL, one TLS certificate per NF, one UE
+//! certificate per UE, the negative fixtures, and that `index.toml` describes every file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use pkigen::fixture::{CRL_FILE, CRL_PATH, STI_REPO_ID, WRONG_TN_RANGE};
 use pkigen::{Format, Index, TN_AUTH_LIST_OID_STR, World};
-use x509_parser::extensions::GeneralName;
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{ASN1Time, X509Certificate, parse_x509_certificate};
 
@@ -105,6 +106,40 @@ fn expected_tn_auth_list(spc: &str) -> Vec<u8> {
     der
 }
 
+/// The URIs of the certificate's CRL distribution points.
+fn crl_urls(cert: &X509Certificate<'_>) -> Vec<String> {
+    let mut urls = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+            for point in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                    for name in names {
+                        if let GeneralName::URI(u) = name {
+                            urls.push((*u).to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    urls
+}
+
+/// The CRL distribution point world.toml's STI repository serves.
+fn expected_crl_url() -> String {
+    let world = world();
+    let repo = world.nfs.iter().find(|nf| nf.id == STI_REPO_ID).unwrap();
+    format!("https://{}{CRL_PATH}", repo.host)
+}
+
+/// The DER of the STI-ICA's CRL (the one PEM block of `CRL_FILE`).
+fn crl_der() -> Vec<u8> {
+    let blocks = pem_blocks(CRL_FILE);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].label, "X509 CRL");
+    blocks[0].contents.clone()
+}
+
 fn sans(cert: &X509Certificate<'_>) -> (Vec<String>, Vec<String>) {
     let san = cert.subject_alternative_name().unwrap().expect("has SAN");
     let mut dns = Vec::new();
@@ -181,7 +216,7 @@ fn every_certificate_is_valid_at_scenario_start_and_now_except_the_expired_one()
     let mut checked = 0;
     let mut expired_seen = 0;
     for rel in files_on_disk() {
-        if !rel.ends_with(".pem") || rel.ends_with(".key.pem") {
+        if !rel.ends_with(".pem") || rel.ends_with(".key.pem") || rel == CRL_FILE {
             continue;
         }
         for (i, der) in cert_ders(&rel).iter().enumerate() {
@@ -278,6 +313,7 @@ fn each_sti_sp_has_its_tn_auth_list_and_chains_to_the_root() {
             "{stem}"
         );
         assert_end_entity(&cert, &stem);
+        assert_eq!(crl_urls(&cert), [expected_crl_url()], "{stem}");
         assert!(signed_by(&der, &ica), "{stem} verifies against the ICA");
         assert!(
             !signed_by(&der, &root),
@@ -351,6 +387,73 @@ fn expired_sti_sp_is_otherwise_valid() {
         ASN1Time::from_timestamp(1_609_459_200).unwrap()
     ); // 2021-01-01
     assert_chain("sti-sp-expired", "sti-ica.pem");
+}
+
+#[test]
+fn the_sti_ica_crl_is_signed_by_the_ica_current_and_revokes_only_sti_sp_revoked() {
+    let der = crl_der();
+    let (rest, crl) = x509_parser::parse_x509_crl(&der).unwrap();
+    assert!(rest.is_empty());
+    let ica_der = cert_der("sti-ica.pem");
+    let ica = parse(&ica_der);
+    assert_eq!(crl.issuer(), ica.subject());
+    crl.verify_signature(ica.public_key()).unwrap();
+    let start = ASN1Time::from(world().scenario_start().unwrap());
+    let now = ASN1Time::now();
+    for t in [start, now] {
+        assert!(crl.last_update() <= t && crl.next_update().unwrap() >= t);
+    }
+    let revoked = cert_der("sti-sp-revoked.pem");
+    let serials: Vec<Vec<u8>> = crl
+        .iter_revoked_certificates()
+        .map(|r| r.serial().to_bytes_be())
+        .collect();
+    assert_eq!(
+        serials,
+        [parse(&revoked).tbs_certificate.serial.to_bytes_be()]
+    );
+    for good in ["sti-sp-1001.pem", "sti-sp-1002.pem"] {
+        let serial = parse(&cert_der(good)).tbs_certificate.serial.to_bytes_be();
+        assert!(!serials.contains(&serial), "{good} is not revoked");
+    }
+}
+
+#[test]
+fn revoked_sti_sp_is_otherwise_like_sti_sp_1001() {
+    let der = cert_der("sti-sp-revoked.pem");
+    let cert = parse(&der);
+    let good_der = cert_der("sti-sp-1001.pem");
+    let good = parse(&good_der);
+    assert_eq!(cert.subject(), good.subject());
+    assert_eq!(tn_auth_list(&cert), Some(expected_tn_auth_list("1001")));
+    assert_eq!(crl_urls(&cert), [expected_crl_url()]);
+    assert_end_entity(&cert, "sti-sp-revoked");
+    assert!(signed_by(&der, &cert_der("sti-ica.pem")));
+    assert_chain("sti-sp-revoked", "sti-ica.pem");
+}
+
+#[test]
+fn wrongtn_sti_sp_holds_only_a_range_that_misses_the_subscribers() {
+    let der = cert_der("sti-sp-wrongtn.pem");
+    let cert = parse(&der);
+    assert_eq!(common_name(&cert), "SHAKEN 1001");
+    let (start, count) = WRONG_TN_RANGE;
+    let mut expected = vec![0x30, 0x14, 0xA1, 0x12, 0x30, 0x10, 0x16, 0x0B];
+    expected.extend_from_slice(start.as_bytes());
+    expected.extend_from_slice(&[0x02, 0x01, u8::try_from(count).unwrap()]);
+    assert_eq!(tn_auth_list(&cert), Some(expected));
+    let first: u64 = start.parse().unwrap();
+    for ue in &world().ues {
+        let tn: u64 = ue.tn.trim_start_matches('+').parse().unwrap();
+        assert!(
+            !(first..first + count).contains(&tn),
+            "{} is outside the range",
+            ue.tn
+        );
+    }
+    assert_end_entity(&cert, "sti-sp-wrongtn");
+    assert!(signed_by(&der, &cert_der("sti-ica.pem")));
+    assert_chain("sti-sp-wrongtn", "sti-ica.pem");
 }
 
 #[test]
@@ -430,9 +533,17 @@ fn index_lists_every_file_with_its_subject_and_issuer() {
     assert_eq!(listed.len(), index.files.len(), "no duplicate paths");
     assert_eq!(listed, on_disk);
     for e in &index.files {
+        if e.format == Format::Crl {
+            let der = crl_der();
+            let (_, crl) = x509_parser::parse_x509_crl(&der).unwrap();
+            assert_eq!(e.path, CRL_FILE);
+            assert_eq!(e.subject, crl.issuer().to_string());
+            assert_eq!(e.issuer, crl.issuer().to_string());
+            continue;
+        }
         let cert_rel = match e.format {
             Format::PrivateKey => e.path.replace(".key.pem", ".pem"),
-            Format::Certificate | Format::Chain => e.path.clone(),
+            Format::Certificate | Format::Chain | Format::Crl => e.path.clone(),
         };
         let der = cert_ders(&cert_rel).remove(0);
         let cert = parse(&der);

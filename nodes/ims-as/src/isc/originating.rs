@@ -7,6 +7,7 @@ use proto::trace::{Act, Note};
 use stir::Attest;
 use stir::ms::{SIGNING_PATH, SigningRequestBody, SigningResponseBody};
 
+use crate::attest::{self, Trunk};
 use crate::flows::{Flow, Origination};
 use crate::io::Io;
 use crate::orig::{self, Parties, Presented};
@@ -18,6 +19,7 @@ pub(super) async fn run(
     flow: &dyn Flow,
     invite: &mut Request,
     sti_as_host: &str,
+    trunks: &[Trunk],
 ) -> Option<String> {
     let mut parties = match orig::parties(invite) {
         Ok(p) => p,
@@ -40,7 +42,20 @@ pub(super) async fn run(
             Some(*presented)
         }
     };
-    let identities = sign(io, sti_as_host, &parties, presented.as_ref()).await;
+    let attestation = attest::decide(invite, &parties.caller_tn, trunks);
+    attest::consume(invite);
+    io.note(Note::done(
+        Act::Attest,
+        attestation.label(&parties.caller_tn),
+    ));
+    let identities = sign(
+        io,
+        sti_as_host,
+        &parties,
+        attestation.level,
+        presented.as_ref(),
+    )
+    .await;
     if presented.is_some() {
         let (id, text) = flow.signing_choice();
         io.choice(id, text);
@@ -62,13 +77,14 @@ async fn sign(
     io: &Io<'_>,
     sti_as_host: &str,
     parties: &Parties,
+    level: Attest,
     presented: Option<&Presented>,
 ) -> Vec<String> {
     let requests = orig::signing_requests(
         &parties.caller_tn,
         &parties.callee_tn,
         io.now(),
-        Attest::A,
+        level,
         presented,
     );
     let mut identities = Vec::new();

@@ -22,6 +22,9 @@ pub(super) async fn run(io: &Io<'_>, flow: &dyn Flow, invite: &mut Request, sti_
     let response = verify(io, sti_vs_host, invite).await;
     flow.verified(io, response.as_ref());
     let delivery = term::apply(invite, response.as_ref());
+    if let Some(call_info) = &delivery.call_info {
+        io.note(call_info.note());
+    }
     io.note(Note::done(Act::Deliver, delivery.label()));
     if !delivery.removed.is_empty() {
         io.choice(

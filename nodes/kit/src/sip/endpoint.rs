@@ -6,25 +6,28 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use rsipstack::sip::{Request, Response};
+use rustls::ClientConfig;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use super::transaction::{ClientEvent, ServerEntry, ServerEvent};
 use super::transport::TcpConn;
 use super::tu::{ClientTransaction, Incoming};
-use super::{Config, Timers, wire};
+use super::{Config, SipTransport, Timers, tls, wire};
 use crate::Error;
 use crate::locate::Locate;
 use crate::tap::Tap;
 use proto::clock::Rng;
 use proto::trace::Transport;
 
-/// A SIP endpoint: UDP and TCP on one loopback port, the transaction layer, the trace.
+/// A SIP endpoint: UDP and TCP on one loopback port (TLS on a port of its own when
+/// [`Config::tls`] asks), the transaction layer, the trace.
 ///
 /// Cheap to clone; the last clone dropped (or [`Endpoint::shutdown`]) stops every task and
 /// closes every socket.
@@ -74,8 +77,16 @@ pub(super) struct Inner {
     pub(super) rng: Mutex<Rng>,
     pub(super) addr: SocketAddr,
     pub(super) udp: Mutex<Option<Arc<UdpSocket>>>,
-    /// Open TCP connections by peer address (accepted ones by the peer's ephemeral address).
-    pub(super) conns: Mutex<HashMap<SocketAddr, Arc<TcpConn>>>,
+    /// The TLS listener's address, when there is one.
+    pub(super) tls_addr: Option<SocketAddr>,
+    /// The TLS client configuration, made on the first TLS connection this endpoint opens.
+    pub(super) tls_client: OnceLock<Arc<ClientConfig>>,
+    /// The host name each TLS address was located under: the name its server certificate must
+    /// carry (RFC 5922 §4).
+    pub(super) tls_names: Mutex<HashMap<SocketAddr, String>>,
+    /// Open TCP and TLS connections by transport and peer address (accepted ones by the peer's
+    /// ephemeral address).
+    pub(super) conns: Mutex<HashMap<(SipTransport, SocketAddr), Arc<TcpConn>>>,
     /// Serialises opening connections, so two sends to a new peer share one.
     pub(super) connecting: tokio::sync::Mutex<()>,
     pub(super) clients: Mutex<HashMap<String, mpsc::UnboundedSender<ClientEvent>>>,
@@ -94,6 +105,7 @@ impl fmt::Debug for Inner {
             .field("node", &self.config.node)
             .field("host", &self.config.host)
             .field("addr", &self.addr)
+            .field("tls_addr", &self.tls_addr)
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -165,32 +177,64 @@ impl Inner {
     }
 }
 
+fn bind_error(e: std::io::Error) -> Error {
+    Error::Bind {
+        detail: e.to_string(),
+    }
+}
+
+/// UDP on 127.0.0.1:0, then TCP on the same port (again with a new port if TCP's is taken).
+async fn bind_udp_tcp() -> Result<(UdpSocket, TcpListener, SocketAddr), Error> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(bind_error)?;
+        let addr = udp.local_addr().map_err(bind_error)?;
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok((udp, listener, addr)),
+            Err(e) if attempt >= 32 => return Err(bind_error(e)),
+            Err(_) => continue,
+        }
+    }
+}
+
+/// The TLS listener: a claimed TCP port on 127.0.0.1, registered on the tap, and its acceptor.
+async fn bind_tls(
+    config: &Config,
+    client_auth: crate::node::ClientAuth,
+    tap: &Tap,
+) -> Result<(TcpListener, TlsAcceptor, SocketAddr), Error> {
+    let acceptor = TlsAcceptor::from(tls::server_config(&config.host, client_auth)?);
+    let listener = crate::ports::listen_tcp(
+        std::net::Ipv4Addr::LOCALHOST.into(),
+        Some((tap, &config.node)),
+    )
+    .await
+    .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    tap.register(Transport::Tls, addr, &config.node);
+    Ok((listener, acceptor, addr))
+}
+
 impl Endpoint {
     /// Binds UDP and TCP on 127.0.0.1 with the same port (UDP on :0, then TCP on that port,
     /// again with a new port if TCP's is taken) and registers the address on the tap as
-    /// `config.node`.
+    /// `config.node`. With [`Config::tls`]'s `listen`, also a TLS listener on a port of its own
+    /// (claimed on the tap like every TCP socket of the world), presenting the fixture
+    /// certificate of `config.host`.
     pub async fn bind(
         config: Config,
         locate: Arc<dyn Locate>,
         tap: Tap,
         rng: Rng,
     ) -> Result<Endpoint, Error> {
-        let bind_err = |e: std::io::Error| Error::Bind {
-            detail: e.to_string(),
-        };
-        let mut attempt = 0;
-        let (udp, listener, addr) = loop {
-            attempt += 1;
-            let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(bind_err)?;
-            let addr = udp.local_addr().map_err(bind_err)?;
-            match TcpListener::bind(addr).await {
-                Ok(listener) => break (udp, listener, addr),
-                Err(e) if attempt >= 32 => return Err(bind_err(e)),
-                Err(_) => continue,
-            }
-        };
+        let (udp, listener, addr) = bind_udp_tcp().await?;
         tap.register(Transport::Udp, addr, &config.node);
         tap.register(Transport::Tcp, addr, &config.node);
+        let tls_listener = match config.tls.listen {
+            Some(client_auth) => Some(bind_tls(&config, client_auth, &tap).await?),
+            None => None,
+        };
         let udp = Arc::new(udp);
         let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
@@ -200,6 +244,9 @@ impl Endpoint {
             rng: Mutex::new(rng),
             addr,
             udp: Mutex::new(Some(udp.clone())),
+            tls_addr: tls_listener.as_ref().map(|(_, _, a)| *a),
+            tls_client: OnceLock::new(),
+            tls_names: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             connecting: tokio::sync::Mutex::new(()),
             clients: Mutex::new(HashMap::new()),
@@ -212,6 +259,9 @@ impl Endpoint {
         });
         inner.spawn(inner.clone().udp_loop(udp));
         inner.spawn(inner.clone().accept_loop(listener));
+        if let Some((listener, acceptor, _)) = tls_listener {
+            inner.spawn(inner.clone().tls_accept_loop(listener, acceptor));
+        }
         Ok(Endpoint {
             guard: Arc::new(Guard(inner)),
         })
@@ -224,6 +274,12 @@ impl Endpoint {
     /// The UDP and TCP address (same port).
     pub fn local_addr(&self) -> SocketAddr {
         self.inner().addr
+    }
+
+    /// The TLS listener's address, when [`Config::tls`] asked for one (publish it in DNS as
+    /// the host's `SIPS+D2T` service).
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.inner().tls_addr
     }
 
     /// Own FQDN (Via sent-by, Record-Route).

@@ -33,6 +33,7 @@ pub struct Incoming {
     pub(super) request: Request,
     pub(super) source: SocketAddr,
     pub(super) transport: SipTransport,
+    pub(super) peer_identity: Option<String>,
     pub(super) trace_id: u64,
     pub(super) kind: Kind,
     pub(super) answered: bool,
@@ -55,9 +56,17 @@ impl Incoming {
         self.source
     }
 
-    /// The transport the request came over (UDP or TCP).
+    /// The transport the request came over (UDP, TCP or TLS).
     pub fn transport(&self) -> SipTransport {
         self.transport
+    }
+
+    /// Over TLS, who the client proved to be: the DNS name (subject alternative name) of the
+    /// certificate it presented, verified against the world's TLS CA in the handshake. `None`
+    /// over UDP or TCP, or when the client presented no certificate (a listener with
+    /// [`crate::node::ClientAuth::Optional`]).
+    pub fn peer_identity(&self) -> Option<String> {
+        self.peer_identity.clone()
     }
 
     /// An ACK outside any transaction (nothing to answer).

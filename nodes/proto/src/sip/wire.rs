@@ -219,11 +219,12 @@ pub fn top_via<M: HeadersExt>(message: &M) -> Result<typed::Via, String> {
         .map_err(|e| e.to_string())
 }
 
-/// rsip's transport as ours; `Err` names a transport this testbed does not run (TLS, SCTP, WebSocket).
+/// rsip's transport as ours; `Err` names a transport this testbed does not run (SCTP, WebSocket).
 pub fn sip_transport(transport: Transport) -> Result<SipTransport, String> {
     match transport {
         Transport::Udp => Ok(SipTransport::Udp),
         Transport::Tcp => Ok(SipTransport::Tcp),
+        Transport::Tls => Ok(SipTransport::Tls),
         other => Err(format!("transport {other} is not supported")),
     }
 }
@@ -233,6 +234,7 @@ pub fn rsip_transport(transport: SipTransport) -> Transport {
     match transport {
         SipTransport::Udp => Transport::Udp,
         SipTransport::Tcp => Transport::Tcp,
+        SipTransport::Tls => Transport::Tls,
     }
 }
 

@@ -300,6 +300,9 @@ pub enum Act {
     // ---- HSS, NEF, enterprise --------------------------------------------------------------------
     /// HSS: a designated IMPU and its 3P ID service profile provisioned.
     ProvisionImpu,
+    /// HSS: a subscriber's Digest credential handed out (refused: the client is not the
+    /// operator's S-CSCF).
+    ServeCredential,
     /// NEF: a designated IMPU allocated from its pool.
     AllocateImpu,
     /// NEF: the third party's authorization server selected (by realm or allocation).

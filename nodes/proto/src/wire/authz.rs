@@ -120,6 +120,10 @@ pub struct Provisioning {
     pub authz_realm: String,
     /// The third-party ID it stands for.
     pub id3p: String,
+    /// The employee's own IMPU: its private identity may register the designated IMPU (the
+    /// S-CSCF checks that an IMPI may register the IMPU it names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_impu: Option<String>,
 }
 
 /// Which precondition of §6.4.2.1 the caller relies on.

@@ -1,5 +1,6 @@
 //! The TNAuthList certificate extension (RFC 8226 §9): which service provider code or telephone
-//! numbers a SHAKEN certificate's key may sign for, read from its DER with a minimal TLV reader.
+//! numbers a SHAKEN certificate's key may sign for, read from its DER with a minimal TLV reader,
+//! and whether it authorises a PASSporT's `orig` ([`authorises`]).
 
 use std::fmt;
 
@@ -97,6 +98,39 @@ pub fn parse_tn_auth_list(der: &[u8]) -> Option<Vec<TnEntry>> {
     Some(entries)
 }
 
+/// Whether a TNAuthList authorises a PASSporT whose `orig` is the telephone number `tn`
+/// (canonical digits; `None` for an `orig` that is a URI) — RFC 8226 §9, RFC 8224 §6.2.3:
+///
+/// - an SPC entry authorises the numbers its service provider serves, which a verifier cannot
+///   list; ATIS-1000080 issues SHAKEN certificates with an SPC only, and such a certificate
+///   stays acceptable for any number;
+/// - otherwise a TN entry must equal `tn`, or a range (`start` and `count` numbers up, same
+///   length) must hold it. A certificate of numbers only authorises no URI.
+pub fn authorises(entries: &[TnEntry], tn: Option<&str>) -> bool {
+    entries.iter().any(|entry| match (entry, tn) {
+        (TnEntry::Spc(_), _) => true,
+        (_, None) => false,
+        (TnEntry::One(one), Some(tn)) => digits(one) == tn,
+        (TnEntry::Range { start, count }, Some(tn)) => in_range(&digits(start), *count, tn),
+    })
+}
+
+/// The digits of a TelephoneNumber (RFC 8226 writes digits, `#` and `*`; only digits compare).
+fn digits(tn: &str) -> String {
+    tn.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Whether `tn` is one of the `count` numbers from `start`, both digits of the same length.
+fn in_range(start: &str, count: u64, tn: &str) -> bool {
+    if start.len() != tn.len() || start.is_empty() || start.len() > 19 {
+        return false;
+    }
+    match (start.parse::<u64>(), tn.parse::<u64>()) {
+        (Ok(first), Ok(n)) => n >= first && n - first < count,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -128,6 +162,30 @@ mod tests {
                 TnEntry::One("12345".into())
             ]
         );
+    }
+
+    #[test]
+    fn spc_authorises_any_orig_tn_and_range_only_its_numbers() {
+        let spc = [TnEntry::Spc("1001".into())];
+        assert!(authorises(&spc, Some("12025551000")));
+        assert!(
+            authorises(&spc, None),
+            "SPC-only stays acceptable (ATIS-1000080)"
+        );
+        let range = [TnEntry::Range {
+            start: "12025559000".into(),
+            count: 100,
+        }];
+        assert!(authorises(&range, Some("12025559000")));
+        assert!(authorises(&range, Some("12025559099")));
+        assert!(!authorises(&range, Some("12025559100")));
+        assert!(!authorises(&range, Some("12025551000")));
+        assert!(!authorises(&range, Some("2025559000")), "length differs");
+        assert!(!authorises(&range, None), "numbers authorise no URI");
+        let one = [TnEntry::One("+1-202-555-1000".into())];
+        assert!(authorises(&one, Some("12025551000")));
+        assert!(!authorises(&one, Some("12025551001")));
+        assert!(!authorises(&[], Some("12025551000")));
     }
 
     #[test]

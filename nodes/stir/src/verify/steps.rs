@@ -2,9 +2,9 @@
 //! [`super::run`] runs them in the order of RFC 8224 §6.2 and records each as a [`super::Check`].
 
 use super::Party;
-use crate::Error;
 use crate::identity::IdentityHeader;
-use crate::passport::{self, Claims, Header, Passport, Ppt};
+use crate::passport::{self, Claims, Header, Orig, Passport, Ppt};
+use crate::{CertInfo, Error, cert};
 
 /// The header's `alg` parameter, if any, is ES256: the only one defined for SHAKEN (RFC 8224
 /// §4.1, RFC 8588 §3).
@@ -127,10 +127,68 @@ pub(super) fn dest_matches(dest: &Party, claims: &Claims) -> Result<(), Error> {
     }
 }
 
+/// The certificate's TNAuthList authorises `orig` (RFC 8226 §9, RFC 8224 §6.2.3): an SPC
+/// covers any number, TN and range entries only theirs ([`cert::authorises`]).
+pub(super) fn tn_authorised(cert: &CertInfo, orig: &Orig) -> Result<(), Error> {
+    let tn = orig.tn.as_deref().map(passport::canonical_tn);
+    if cert::authorises(&cert.tn_auth_list, tn.as_deref()) {
+        return Ok(());
+    }
+    let entries: Vec<String> = cert.tn_auth_list.iter().map(ToString::to_string).collect();
+    Err(Error::TnNotAuthorised {
+        subject: cert.subject.clone(),
+        orig: serde_json::to_string(orig).unwrap_or_default(),
+        entries: entries.join(", "),
+    })
+}
+
+/// `orig` as the trace shows it (`orig tn 12025551000`).
+pub(super) fn orig_text(orig: &Orig) -> String {
+    match (&orig.tn, &orig.uri) {
+        (Some(tn), _) => format!("orig tn {tn}"),
+        (None, Some(uri)) => format!("orig uri {uri}"),
+        (None, None) => "orig (empty)".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passport::{Attest, Dest, Orig};
+    use crate::cert::TnEntry;
+    use crate::passport::{Attest, Dest};
+
+    fn cert(entries: Vec<TnEntry>) -> CertInfo {
+        CertInfo {
+            subject: "CN=SHAKEN 1001".into(),
+            issuer: "CN=STI-ICA".into(),
+            path: Vec::new(),
+            not_before: 0,
+            not_after: 1,
+            tn_auth_list: entries,
+            serial: "01".into(),
+            crl_urls: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn tn_authority_follows_the_tn_auth_list() {
+        let spc = cert(vec![TnEntry::Spc("1001".into())]);
+        assert_eq!(tn_authorised(&spc, &Orig::tn("+1 202 555 1000")), Ok(()));
+        let range = cert(vec![TnEntry::Range {
+            start: "12025559000".into(),
+            count: 100,
+        }]);
+        assert_eq!(tn_authorised(&range, &Orig::tn("+12025559042")), Ok(()));
+        assert_eq!(
+            tn_authorised(&range, &Orig::tn("+12025551000")),
+            Err(Error::TnNotAuthorised {
+                subject: "CN=SHAKEN 1001".into(),
+                orig: r#"{"tn":"12025551000"}"#.into(),
+                entries: "TN range 12025559000 (+100)".into(),
+            })
+        );
+        assert_eq!(orig_text(&Orig::tn("+12025551000")), "orig tn 12025551000");
+    }
 
     #[test]
     fn freshness_is_inclusive_either_side() {

@@ -22,7 +22,7 @@ use proto::wire::authz::{
     OAuthError, TOKEN_PATH, TokenRequest, TokenResponse, proof_signing_input, token_signing_input,
 };
 use tokio::net::UdpSocket;
-use ue::{Access, Ue, UeConfig, bearer_authorization, parse_auth_params};
+use ue::{Access, TrunkTls, Ue, UeConfig, bearer_authorization, parse_auth_params};
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
@@ -53,6 +53,8 @@ fn config(impu: &str, access: Access) -> UeConfig {
         wait: Duration::from_secs(5),
         auto_answer: true,
         dc: None,
+        impi: None,
+        password: None,
     }
 }
 
@@ -252,6 +254,8 @@ async fn pbx(policy: Policy, tap: &Tap) -> (Ue, Network) {
             UE_PBX,
             Access::Trunk {
                 ibcf_host: "ibcf.test".into(),
+                // The stand-in IBCF listens on UDP only.
+                tls: TrunkTls::None,
             },
         ),
     )
@@ -296,7 +300,7 @@ async fn challenge_answered_once_with_a_proof() {
         "To",
         "Call-ID",
         "Route",
-        "P-Asserted-Identity",
+        "P-Preferred-Identity",
         "Contact",
     ] {
         assert_eq!(header(second, h), header(first, h), "{h}");
@@ -552,6 +556,7 @@ async fn token_obtained_over_https() {
             UE_A,
             Access::Trunk {
                 ibcf_host: "unused.test".into(),
+                tls: TrunkTls::None,
             },
         ),
     )

@@ -14,7 +14,7 @@ use proto::clock::Clock;
 use proto::sdp::DcMap;
 use proto::sip::Timers;
 use proto::trace::{Act, Body, Outcome, Reason};
-use ue::{Access, DcConfig, Ue, UeConfig};
+use ue::{Access, DcConfig, TrunkTls, Ue, UeConfig};
 
 const CALLEE_HOST: &str = "ue-b.test";
 const TARGET: &str = "sip:+12155551001@ue-b.test";
@@ -25,6 +25,7 @@ fn config(impu: &str, dc: DcConfig, auto_answer: bool) -> UeConfig {
         // Straight to the callee: the "trunk" is the other agent.
         access: Access::Trunk {
             ibcf_host: CALLEE_HOST.into(),
+            tls: TrunkTls::None,
         },
         // A long T1: no retransmissions on a busy machine.
         timers: Timers {
@@ -34,6 +35,8 @@ fn config(impu: &str, dc: DcConfig, auto_answer: bool) -> UeConfig {
         wait: Duration::from_secs(5),
         auto_answer,
         dc: Some(dc),
+        impi: None,
+        password: None,
     }
 }
 

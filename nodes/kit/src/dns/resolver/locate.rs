@@ -13,6 +13,16 @@ use proto::sip::{SipTarget, SipTransport};
 
 /// RFC 3263 §4.2: the port when DNS gives none.
 const SIP_DEFAULT_PORT: u16 = 5060;
+/// RFC 3263 §4.2: the port when DNS gives none, for TLS.
+const SIPS_DEFAULT_PORT: u16 = 5061;
+
+/// The port when DNS gives none, for `transport`.
+fn default_port(transport: SipTransport) -> u16 {
+    match transport {
+        SipTransport::Tls => SIPS_DEFAULT_PORT,
+        SipTransport::Udp | SipTransport::Tcp => SIP_DEFAULT_PORT,
+    }
+}
 
 impl DnsResolver {
     /// SIP targets from the SRV records of `name`, for `transport`. A target without an
@@ -39,6 +49,10 @@ impl DnsResolver {
     /// SIP targets for a URI's host, in the order RFC 3263 §4 gives: an IP literal as it is;
     /// an explicit port skips NAPTR and SRV, an explicit transport skips NAPTR; else NAPTR,
     /// then SRV for each transport, then the host's address on port 5060 over UDP.
+    ///
+    /// TLS is used when asked for (a `sips:` URI or `transport=tls`: SRV `_sips._tcp`, then the
+    /// address on port 5061). Without a transport, only the `SIP+D2U` and `SIP+D2T` NAPTR
+    /// services are followed: a `sip:` URI is not moved to TLS by what a server publishes.
     pub(super) async fn locate(
         &self,
         host: &str,
@@ -46,9 +60,10 @@ impl DnsResolver {
         transport: Option<SipTransport>,
     ) -> io::Result<Vec<SipTarget>> {
         if let Some(ip) = ip_literal(host) {
+            let transport = transport.unwrap_or(SipTransport::Udp);
             return Ok(vec![SipTarget {
-                addr: SocketAddr::new(ip, port.unwrap_or(SIP_DEFAULT_PORT)),
-                transport: transport.unwrap_or(SipTransport::Udp),
+                addr: SocketAddr::new(ip, port.unwrap_or(default_port(transport))),
+                transport,
             }]);
         }
         let name = parse_name(host)?;
@@ -86,7 +101,8 @@ impl DnsResolver {
         Ok(by_address(ips, SIP_DEFAULT_PORT, SipTransport::Udp))
     }
 
-    /// §4.1 with a transport given: its SRV targets, else the host's address on port 5060.
+    /// §4.1 with a transport given: its SRV targets, else the host's address on port 5060
+    /// (5061 for TLS).
     async fn locate_by_srv(
         &self,
         name: &Name,
@@ -99,7 +115,7 @@ impl DnsResolver {
             return Ok(targets);
         }
         let ips = self.addresses(name).await?;
-        Ok(by_address(ips, SIP_DEFAULT_PORT, transport))
+        Ok(by_address(ips, default_port(transport), transport))
     }
 
     /// §4.1: the SRV targets of the NAPTR records for the services we speak, in order then
@@ -190,12 +206,15 @@ fn sip_naptrs(records: &[Record]) -> Vec<(SipTransport, Name)> {
         .collect()
 }
 
+/// The SRV name of a SIP service (RFC 3263 §4.1, RFC 2782): `_sip._udp`, `_sip._tcp`, and
+/// `_sips._tcp` for TLS.
 fn sip_srv_name(host: &Name, transport: SipTransport) -> io::Result<Name> {
-    let proto = match transport {
-        SipTransport::Udp => "_udp",
-        SipTransport::Tcp => "_tcp",
+    let (service, proto) = match transport {
+        SipTransport::Udp => ("_sip", "_udp"),
+        SipTransport::Tcp => ("_sip", "_tcp"),
+        SipTransport::Tls => ("_sips", "_tcp"),
     };
-    child(&child(host, proto)?, "_sip")
+    child(&child(host, proto)?, service)
 }
 
 #[cfg(test)]
@@ -238,5 +257,11 @@ mod tests {
             sip_srv_name(&host, SipTransport::Tcp).unwrap(),
             name("_sip._tcp.a.example.")
         );
+        assert_eq!(
+            sip_srv_name(&host, SipTransport::Tls).unwrap(),
+            name("_sips._tcp.a.example.")
+        );
+        assert_eq!(default_port(SipTransport::Tls), 5061);
+        assert_eq!(default_port(SipTransport::Udp), 5060);
     }
 }

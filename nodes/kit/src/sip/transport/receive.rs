@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use rsipstack::sip::{Method, Request, Response, SipMessage};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, UdpSocket};
 
-use super::{ReplyPath, TcpConn, UNMATCHED, lossy, trace_transport};
+use super::{ReadHalf, ReplyPath, TcpConn, UNMATCHED, lossy, trace_transport};
 use crate::sip::endpoint::{Inner, lock};
 use crate::sip::transaction::ClientEvent;
 use crate::sip::wire::{self, Frame};
 use crate::sip::{SipTransport, proxy};
-use proto::trace::{Message, Transport};
+use proto::trace::Message;
 
 impl Inner {
     pub(in crate::sip) async fn udp_loop(self: Arc<Self>, socket: Arc<UdpSocket>) {
@@ -47,7 +46,8 @@ impl Inner {
         }
     }
 
-    pub(super) async fn tcp_reader(self: Arc<Self>, mut reader: OwnedReadHalf, conn: Arc<TcpConn>) {
+    /// Reads one stream connection (TCP or TLS) until it closes, fails or idles out.
+    pub(super) async fn tcp_reader(self: Arc<Self>, mut reader: ReadHalf, conn: Arc<TcpConn>) {
         let idle = self.timers().tcp_idle;
         let mut buf = Vec::new();
         let mut chunk = vec![0u8; 16 * 1024];
@@ -59,7 +59,7 @@ impl Inner {
                             &bytes,
                             conn.peer,
                             conn.local,
-                            SipTransport::Tcp,
+                            conn.transport,
                             Some(conn.clone()),
                         )
                         .await;
@@ -95,7 +95,7 @@ impl Inner {
         let id = self.tap.received(
             &self.config.node,
             Message::sip(
-                Transport::Tcp,
+                trace_transport(conn.transport),
                 conn.peer,
                 conn.local,
                 wire::garbage_summary(bytes),
@@ -148,11 +148,9 @@ impl Inner {
                 let code = reply.as_ref().map(|_| 400);
                 self.note_check(id, "SIP message well-formed", detail, code);
                 if let Some((reply, summary)) = reply {
-                    let _ = match (&path.transport, &path.conn) {
-                        (SipTransport::Tcp, Some(conn)) => {
-                            self.send_tcp(conn, &reply, &summary).await
-                        }
-                        _ => self.send_udp(peer, &reply, &summary).await,
+                    let _ = match &path.conn {
+                        Some(conn) => self.send_tcp(conn, &reply, &summary).await,
+                        None => self.send_udp(peer, &reply, &summary).await,
                     };
                 }
             }

@@ -72,16 +72,27 @@ impl Inner {
         Ok(routes)
     }
 
-    /// `request` with our top Via's transport set to `transport` (§18.1.1).
+    /// `request` with our top Via's transport set to `transport` (§18.1.1); over TLS from an
+    /// endpoint with a TLS listener, its sent-by port is the listener's (and back again when
+    /// the request goes over UDP or TCP after all).
     pub(super) fn with_via_transport(&self, request: &Request, transport: SipTransport) -> Request {
         let mut request = request.clone();
         let host = &self.config.host;
+        let tls_port = self.tls_addr.map(|a| a.port());
         if let Ok(via) = request.via_header_mut() {
             let _ = via.update_first_value(|value| {
                 let mut top = value.typed()?;
                 let ours = matches!(&top.uri.host_with_port.host, Host::Domain(d) if d.0.eq_ignore_ascii_case(host));
                 if ours {
+                    let was_tls = top.transport == wire::rsip_transport(SipTransport::Tls);
                     top.transport = wire::rsip_transport(transport);
+                    match (tls_port, transport == SipTransport::Tls) {
+                        (Some(port), true) => top.uri.host_with_port.port = Some(port.into()),
+                        (Some(_), false) if was_tls => {
+                            top.uri.host_with_port.port = Some(self.addr.port().into());
+                        }
+                        _ => {}
+                    }
                     Ok(top.into())
                 } else {
                     Ok(value)
@@ -92,12 +103,10 @@ impl Inner {
     }
 
     /// Targets for a SIP URI (RFC 3263 §4): a numeric host directly, a name through Locate.
+    /// A `sips:` URI goes over TLS (RFC 3261 §26.2.2), and so does a URI naming a host of
+    /// [`crate::sip::TlsConfig::always`] without a `transport` parameter.
     pub(super) async fn locate_uri(&self, uri: &Uri) -> Result<Vec<SipTarget>, Error> {
-        match &uri.scheme {
-            None | Some(Scheme::Sip) => {}
-            Some(other) => return Err(sip_error(format!("cannot route a {other}: URI"))),
-        }
-        let transport = uri
+        let explicit = uri
             .params
             .iter()
             .find_map(|p| match p {
@@ -108,12 +117,37 @@ impl Inner {
             .transpose()
             .map_err(sip_error)?;
         let port = uri.host_with_port.port.as_ref().map(|p| p.0);
-        match &uri.host_with_port.host {
+        let host = &uri.host_with_port.host;
+        let transport = self.transport_for(uri.scheme.as_ref(), host, explicit)?;
+        match host {
             Host::IpAddr(ip) => Ok(vec![SipTarget {
-                addr: SocketAddr::new(*ip, port.unwrap_or(5060)),
+                addr: SocketAddr::new(*ip, port.unwrap_or(default_port(transport))),
                 transport: transport.unwrap_or(SipTransport::Udp),
             }]),
             Host::Domain(domain) => self.locate_host(&domain.0, port, transport).await,
+        }
+    }
+
+    /// The transport a URI asks for (pure): its `transport` parameter; TLS for `sips:` (where
+    /// any other transport is an error) and for a host always reached over TLS; else none
+    /// (DNS decides).
+    fn transport_for(
+        &self,
+        scheme: Option<&Scheme>,
+        host: &Host,
+        explicit: Option<SipTransport>,
+    ) -> Result<Option<SipTransport>, Error> {
+        match (scheme, explicit) {
+            (None | Some(Scheme::Sip), Some(t)) => Ok(Some(t)),
+            (None | Some(Scheme::Sip), None) => {
+                let always = matches!(host, Host::Domain(d) if self.config.tls.always_for(&d.0));
+                Ok(always.then_some(SipTransport::Tls))
+            }
+            (Some(Scheme::Sips), None | Some(SipTransport::Tls)) => Ok(Some(SipTransport::Tls)),
+            (Some(Scheme::Sips), Some(other)) => Err(sip_error(format!(
+                "a sips: URI cannot go over {other} (RFC 3261 §26.2.2)"
+            ))),
+            (Some(other), _) => Err(sip_error(format!("cannot route a {other}: URI"))),
         }
     }
 
@@ -135,6 +169,17 @@ impl Inner {
         if targets.is_empty() {
             return Err(resolve("no SIP targets".into()));
         }
+        for target in targets.iter().filter(|t| t.transport == SipTransport::Tls) {
+            self.learn_tls_host(target.addr, host);
+        }
         Ok(targets)
+    }
+}
+
+/// The port when neither the URI nor DNS gives one (RFC 3263 §4.2): 5061 for TLS, else 5060.
+fn default_port(transport: Option<SipTransport>) -> u16 {
+    match transport {
+        Some(SipTransport::Tls) => 5061,
+        _ => 5060,
     }
 }

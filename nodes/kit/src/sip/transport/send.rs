@@ -1,5 +1,6 @@
-//! Sending (RFC 3261 §18.1.1, §18.2.2): UDP datagrams, TCP connections opened, adopted and
-//! forgotten, and responses sent back the way their request came or where their Via says.
+//! Sending (RFC 3261 §18.1.1, §18.2.2): UDP datagrams, stream connections (TCP, or TLS as
+//! `secure` opens them) opened, adopted and forgotten, and responses sent back the way their
+//! request came or where their Via says.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,16 +10,19 @@ use rsipstack::sip::Response;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
-use super::{ReplyPath, TcpConn, lossy, sip_error, timeout_error};
+use super::{
+    ReadHalf, ReplyPath, TcpConn, WriteHalf, lossy, sip_error, timeout_error, trace_transport,
+};
 use crate::Error;
 use crate::sip::endpoint::{Inner, lock, shut_down};
+use crate::sip::transport::Stream;
 use crate::sip::wire::{self, ViaHost};
 use crate::sip::{SipTarget, SipTransport};
 use proto::trace::{Message, Transport};
 
 impl Inner {
-    /// Sends `bytes` to `target`, over `conn` when given and still open for TCP. Returns the
-    /// TCP connection used.
+    /// Sends `bytes` to `target`, over `conn` when given and still open for TCP or TLS.
+    /// Returns the stream connection used.
     pub(in crate::sip) async fn transmit(
         self: &Arc<Self>,
         target: SipTarget,
@@ -31,14 +35,25 @@ impl Inner {
                 self.send_udp(target.addr, bytes, summary).await?;
                 Ok(None)
             }
-            SipTransport::Tcp => {
+            SipTransport::Tcp | SipTransport::Tls => {
                 let conn = match conn {
-                    Some(c) if c.is_open() => c.clone(),
-                    _ => self.tcp_conn(target.addr).await?,
+                    Some(c) if c.is_open() && c.transport == target.transport => c.clone(),
+                    _ => self.stream_conn(target).await?,
                 };
                 self.send_tcp(&conn, bytes, summary).await?;
                 Ok(Some(conn))
             }
+        }
+    }
+
+    /// The open connection to `target`, or a new one (TLS: handshake included).
+    pub(super) async fn stream_conn(
+        self: &Arc<Self>,
+        target: SipTarget,
+    ) -> Result<Arc<TcpConn>, Error> {
+        match target.transport {
+            SipTransport::Tls => self.tls_conn(target.addr).await,
+            _ => self.tcp_conn(target.addr).await,
         }
     }
 
@@ -82,7 +97,7 @@ impl Inner {
             self.tap.sent(
                 &self.config.node,
                 Message::sip(
-                    Transport::Tcp,
+                    trace_transport(conn.transport),
                     conn.local,
                     conn.peer,
                     summary.to_owned(),
@@ -108,56 +123,61 @@ impl Inner {
         }
     }
 
-    pub(super) fn open_conn(&self, peer: SocketAddr) -> Option<Arc<TcpConn>> {
+    pub(super) fn open_conn(
+        &self,
+        transport: SipTransport,
+        peer: SocketAddr,
+    ) -> Option<Arc<TcpConn>> {
         lock(&self.conns)
-            .get(&peer)
+            .get(&(transport, peer))
             .filter(|c| c.is_open())
             .cloned()
     }
 
-    /// The open connection to `peer`, or a new one.
+    /// The open TCP connection to `peer`, or a new one.
     pub(super) async fn tcp_conn(
         self: &Arc<Self>,
         peer: SocketAddr,
     ) -> Result<Arc<TcpConn>, Error> {
-        if let Some(conn) = self.open_conn(peer) {
+        if let Some(conn) = self.open_conn(SipTransport::Tcp, peer) {
             return Ok(conn);
         }
         let bound = self.io_bound();
         let _one_at_a_time = tokio::time::timeout(bound, self.connecting.lock())
             .await
             .map_err(|_| timeout_error(bound))?;
-        if let Some(conn) = self.open_conn(peer) {
+        if let Some(conn) = self.open_conn(SipTransport::Tcp, peer) {
             return Ok(conn);
         }
         if self.is_closed() {
             return Err(shut_down());
         }
-        let stream = match tokio::time::timeout(
+        let stream = self.connect(peer).await?;
+        self.adopt(stream, peer)
+    }
+
+    /// A new TCP connection to `peer` from a port claimed for this node, bounded.
+    pub(super) async fn connect(&self, peer: SocketAddr) -> Result<TcpStream, Error> {
+        let bound = self.io_bound();
+        match tokio::time::timeout(
             bound,
             crate::ports::connect_tcp(peer, Some((&self.tap, &self.config.node))),
         )
         .await
         {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                return Err(Error::Connect {
-                    addr: peer,
-                    detail: e.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(Error::Connect {
-                    addr: peer,
-                    detail: format!("no connection within {} ms", bound.as_millis()),
-                });
-            }
-        };
-        self.adopt(stream, peer)
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(e)) => Err(Error::Connect {
+                addr: peer,
+                detail: e.to_string(),
+            }),
+            Err(_) => Err(Error::Connect {
+                addr: peer,
+                detail: format!("no connection within {} ms", bound.as_millis()),
+            }),
+        }
     }
 
-    /// Takes a connected stream into the endpoint: TCP_NODELAY, the local address on the tap,
-    /// a reader task.
+    /// Takes a connected TCP stream into the endpoint: TCP_NODELAY, then [`Inner::adopt_halves`].
     pub(super) fn adopt(
         self: &Arc<Self>,
         stream: TcpStream,
@@ -169,31 +189,55 @@ impl Inner {
         };
         stream.set_nodelay(true).map_err(io)?;
         let local = stream.local_addr().map_err(io)?;
-        self.tap.register(Transport::Tcp, local, &self.config.node);
         let (reader, writer) = stream.into_split();
-        let conn = Arc::new(TcpConn {
+        let stream = Stream {
             local,
             peer,
+            transport: SipTransport::Tcp,
+            peer_identity: None,
+        };
+        Ok(self.adopt_halves(stream, Box::new(reader), Box::new(writer)))
+    }
+
+    /// Takes a connection's halves into the endpoint: the local address on the tap, the
+    /// connection in the table, a reader task.
+    pub(super) fn adopt_halves(
+        self: &Arc<Self>,
+        stream: Stream,
+        reader: ReadHalf,
+        writer: WriteHalf,
+    ) -> Arc<TcpConn> {
+        self.tap.register(
+            trace_transport(stream.transport),
+            stream.local,
+            &self.config.node,
+        );
+        let conn = Arc::new(TcpConn {
+            local: stream.local,
+            peer: stream.peer,
+            transport: stream.transport,
+            peer_identity: stream.peer_identity,
             writer: tokio::sync::Mutex::new(writer),
             closed: AtomicBool::new(false),
         });
-        lock(&self.conns).insert(peer, conn.clone());
+        lock(&self.conns).insert(conn.key(), conn.clone());
         self.spawn(self.clone().tcp_reader(reader, conn.clone()));
-        Ok(conn)
+        conn
     }
 
     /// Marks a connection dead and drops it from the table.
     pub(super) fn forget(&self, conn: &Arc<TcpConn>) {
         conn.closed.store(true, Ordering::SeqCst);
         let mut conns = lock(&self.conns);
-        if conns.get(&conn.peer).is_some_and(|c| Arc::ptr_eq(c, conn)) {
-            conns.remove(&conn.peer);
+        if conns.get(&conn.key()).is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            conns.remove(&conn.key());
         }
     }
 
     /// Sends a response back the way its request came (§18.2.2): over UDP to the top Via's
-    /// `received`/`rport`/sent-by (else the source), over TCP on the request's connection, or
-    /// if that is gone, on a new one to `received` and the sent-by port.
+    /// `received`/`rport`/sent-by (else the source), over TCP or TLS on the request's
+    /// connection, or if that is gone, on a new one to `received` and the sent-by port (TLS:
+    /// verifying the sent-by host name).
     pub(in crate::sip) async fn send_response_on(
         self: &Arc<Self>,
         response: &Response,
@@ -210,14 +254,21 @@ impl Inner {
                 self.send_udp(via_addr.unwrap_or(path.peer), &bytes, &summary)
                     .await
             }
-            SipTransport::Tcp => {
+            SipTransport::Tcp | SipTransport::Tls => {
                 if let Some(conn) = path.conn.as_ref().filter(|c| c.is_open())
                     && self.send_tcp(conn, &bytes, &summary).await.is_ok()
                 {
                     return Ok(());
                 }
                 let addr = via_addr.ok_or_else(|| sip_error("no address to answer"))?;
-                let conn = self.tcp_conn(addr).await?;
+                if path.transport == SipTransport::Tls {
+                    self.learn_tls_name(addr, response);
+                }
+                let target = SipTarget {
+                    addr,
+                    transport: path.transport,
+                };
+                let conn = self.stream_conn(target).await?;
                 self.send_tcp(&conn, &bytes, &summary).await
             }
         }
