@@ -235,23 +235,25 @@ mod tests {
     #[test]
     fn origins() {
         let b = bound("sip:+1@ims.a", "ue-a");
+        let core = ["scscf".to_owned(), "as".to_owned()];
         assert_eq!(
-            origin(Method::Register, None, None, "scscf"),
+            origin(Method::Register, None, None, &core),
             Origin::Register
         );
         assert_eq!(
-            origin(Method::Invite, Some(&b), None, "scscf"),
+            origin(Method::Invite, Some(&b), None, &core),
             Origin::Ue(b.clone())
         );
         assert_eq!(
-            origin(Method::Invite, None, Some("scscf"), "scscf"),
+            origin(Method::Invite, None, Some("scscf"), &core),
             Origin::Core
         );
+        assert_eq!(origin(Method::Ack, None, Some("as"), &core), Origin::Core);
         assert_eq!(
-            origin(Method::Bye, None, Some("ue-m"), "scscf"),
+            origin(Method::Bye, None, Some("ue-m"), &core),
             Origin::Unknown
         );
-        assert_eq!(origin(Method::Invite, None, None, "scscf"), Origin::Unknown);
+        assert_eq!(origin(Method::Invite, None, None, &core), Origin::Unknown);
     }
 
     fn request(to_tag: bool, extra: &str) -> Request {
