@@ -81,36 +81,6 @@ impl Ue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn route_sets() {
-        let service = vec!["sip:scscf.ims.a;lr;orig".to_owned()];
-        assert_eq!(
-            route_set("pcscf.ims.a", &service),
-            ["sip:pcscf.ims.a;lr", "sip:scscf.ims.a;lr;orig"]
-        );
-        assert_eq!(
-            route_set("scscf.ims.a", &service),
-            ["sip:scscf.ims.a;lr;orig"]
-        );
-        assert_eq!(route_set("pcscf.ims.a", &[]), ["sip:pcscf.ims.a;lr"]);
-    }
-
-    #[test]
-    fn forgeries_accumulate_and_replace() {
-        let mut f = Forged::default();
-        f.apply(Forgery::NextHop("a".into()));
-        f.apply(Forgery::Contact("sip:x@y".into()));
-        f.apply(Forgery::NextHop("b".into()));
-        assert_eq!(f.next_hop.as_deref(), Some("b"));
-        assert_eq!(f.contact.as_deref(), Some("sip:x@y"));
-        assert_eq!(f.asserted, None);
-    }
-}
-
 impl Ue {
     /// An attacker with a TLS certificate of the world (the enterprise's PBX) asks the operator's
     /// STI-AS to sign a PASSporT for its user's number directly, outside any call: the signing
@@ -144,5 +114,35 @@ impl Ue {
             .send(kit::http::Request::post_json(url.as_str(), bytes))
             .await?;
         Ok(response.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_sets() {
+        let service = vec!["sip:scscf.ims.a;lr;orig".to_owned()];
+        assert_eq!(
+            route_set("pcscf.ims.a", &service),
+            ["sip:pcscf.ims.a;lr", "sip:scscf.ims.a;lr;orig"]
+        );
+        assert_eq!(
+            route_set("scscf.ims.a", &service),
+            ["sip:scscf.ims.a;lr;orig"]
+        );
+        assert_eq!(route_set("pcscf.ims.a", &[]), ["sip:pcscf.ims.a;lr"]);
+    }
+
+    #[test]
+    fn forgeries_accumulate_and_replace() {
+        let mut f = Forged::default();
+        f.apply(Forgery::NextHop("a".into()));
+        f.apply(Forgery::Contact("sip:x@y".into()));
+        f.apply(Forgery::NextHop("b".into()));
+        assert_eq!(f.next_hop.as_deref(), Some("b"));
+        assert_eq!(f.contact.as_deref(), Some("sip:x@y"));
+        assert_eq!(f.asserted, None);
     }
 }
