@@ -14,7 +14,7 @@ use crate::{Ue, lock};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Forgery {
     /// The INVITEs of its calls ([`Ue::call`], [`Ue::call_with`]) carry a P-Asserted-Identity
-    /// with this URI, and From presents it too (another UE's number: `sip:+12025551000@…` or
+    /// with this URI (a PBX on its trunk: a P-Preferred-Identity), and From presents it too (another UE's number: `sip:+12025551000@…` or
     /// `tel:+12025551000`).
     AssertedIdentity(String),
     /// Its Contact is this URI (another UE's contact, `sip:+12025551000@127.0.0.1:5060`).

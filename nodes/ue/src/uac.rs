@@ -184,10 +184,13 @@ impl Ue {
     ) -> String {
         let impu = self.impu();
         let presented = lock(&self.state).present_as.clone();
-        // An attacker's UE presents the identity it forges in From too.
-        let asserted = match &self.config.access {
-            Access::Pcscf { .. } => self.forged().asserted,
-            Access::Trunk { .. } => None,
+        // An attacker's UE presents the identity it forges in From too; a PBX names the number
+        // of whichever user it serves (a number outside its range is its own business: the
+        // network attests it B).
+        let forged = self.forged().asserted;
+        let (asserted, named) = match &self.config.access {
+            Access::Pcscf { .. } => (forged, None),
+            Access::Trunk { .. } => (None, forged),
         };
         let from = NameAddr {
             display: display.map(str::to_owned),
@@ -215,9 +218,10 @@ impl Ue {
             Access::Trunk { ibcf_host, .. } => {
                 // The PBX is outside the trust domain: it names its user's number for the IBCF
                 // to assert (RFC 3325 §9.2), which the IBCF does only for the identified trunk.
+                let number = named.unwrap_or_else(|| impu.clone());
                 let ppi = NameAddr {
                     display: display.map(str::to_owned),
-                    uri: format!("{impu};user=phone"),
+                    uri: format!("{number};user=phone"),
                     params: String::new(),
                 };
                 text.push_str(&format!("P-Preferred-Identity: {}\r\n", ppi.render()));

@@ -58,6 +58,22 @@ pub enum Check {
         /// The typed reason.
         reason: Reason,
     },
+    /// Node `by` takes `act` (and does not refuse it).
+    Did {
+        /// The node.
+        by: &'static str,
+        /// The action.
+        act: Act,
+    },
+    /// Node `by` runs a check that fails for `reason`.
+    CheckFails {
+        /// The node.
+        by: &'static str,
+        /// Why it fails.
+        reason: Reason,
+    },
+    /// The callee's P-Asserted-Identity names this number.
+    AssertedNumber(&'static str),
     /// Node `by` refuses `act`, for `reason` and no other.
     Refusal {
         /// The node.
@@ -118,6 +134,9 @@ impl Check {
             Check::Signed { ppt, yes } => signed(trace, ppt, *yes),
             Check::VsRejects { ppt, code, reason } => vs_rejects(trace, ppt, *code, *reason),
             Check::Refusal { by, act, reason } => refusal(trace, by, *act, *reason),
+            Check::Did { by, act } => did(trace, by, *act),
+            Check::CheckFails { by, reason } => check_fails(trace, by, *reason),
+            Check::AssertedNumber(tn) => asserted_number(observed, tn),
             Check::Dc(want) => dc(observed, *want),
         }
     }
@@ -401,6 +420,75 @@ fn refusal(trace: &[Record], by: &str, act: Act, reason: Reason) -> Outcome {
                     .join(", ")
             )
         },
+    )
+}
+
+fn tag(act: Act) -> String {
+    serde_json::to_value(act)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn did(trace: &[Record], by: &str, act: Act) -> Outcome {
+    let outcomes: Vec<ActOutcome> = notes(trace, by)
+        .filter_map(Note::action)
+        .filter(|(a, _)| *a == act)
+        .map(|(_, o)| o)
+        .collect();
+    let tag = tag(act);
+    Outcome::new(
+        format!("{by} takes {tag}"),
+        outcomes.iter().any(|o| o.is_done()) && outcomes.iter().all(|o| o.is_done()),
+        format!(
+            "{by} {tag}: {}",
+            if outcomes.is_empty() {
+                "none".to_owned()
+            } else {
+                outcomes
+                    .iter()
+                    .map(|o| o.reason().map_or("done".into(), |r| format!("refused ({r})")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+    )
+}
+
+fn check_fails(trace: &[Record], by: &str, reason: Reason) -> Outcome {
+    let failed = notes(trace, by).find_map(|n| match n {
+        Note::Check {
+            passed: false,
+            reason: Some(r),
+            name,
+            detail,
+            ..
+        } if *r == reason => Some(format!("{name}: {detail}")),
+        _ => None,
+    });
+    Outcome::new(
+        format!("{by} finds a check failing: {reason}"),
+        failed.is_some(),
+        failed.unwrap_or_else(|| format!("no failed check of {by} for {reason}")),
+    )
+}
+
+fn asserted_number(observed: &Observed, tn: &str) -> Outcome {
+    let what = format!("the callee is told the caller is {tn} (P-Asserted-Identity)");
+    let Some(invite) = at_callee(observed) else {
+        return Outcome::new(what, false, NO_INVITE);
+    };
+    let got = invite
+        .name_addr("P-Asserted-Identity")
+        .and_then(|n| n.tn());
+    let want = format!("+{}", proto::tn::digits(tn));
+    Outcome::new(
+        what,
+        got.as_deref().map(|g| format!("+{}", proto::tn::digits(g))) == Some(want),
+        format!(
+            "P-Asserted-Identity number: {}",
+            got.unwrap_or_else(|| "none".into())
+        ),
     )
 }
 
