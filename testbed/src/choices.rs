@@ -29,9 +29,57 @@ pub const WORLD_IMS_ENTRY: Choice = Choice {
 /// `world-registration`.
 pub const WORLD_REGISTRATION: Choice = Choice {
     id: "world-registration",
-    clause: "(outside the figures)",
-    question: "Registration and IMS AKA are not part of the solution's flow.",
-    answer: "UEs REGISTER through their P-CSCF (Path) to the S-CSCF (Service-Route) without an authentication challenge; the trace shows it as supporting detail.",
+    clause: "(outside the figures; TS 33.203 Annex N, RFC 3261 §22, RFC 8760)",
+    question: "How UEs authenticate when they register (the TR's flows assume a registered UE; IMS AKA needs a USIM/ISIM).",
+    answer: "SIP Digest as TS 33.203 Annex N allows for IMS: the S-CSCF answers a first REGISTER with 401 and a SHA-256 challenge (qop=auth, a nonce from its seeded stream, answerable once within 60 s, at most 1024 outstanding), fetching the subscriber's credential from its HSS over the Sh-like interface (GET /sh/v1/auth/{impi}, mutual TLS, served only to the operator's S-CSCF); the UE answers with its IMPI and password (fixtures/subscribers.toml). A wrong answer is 403, an unknown user 403. REGISTER travels through the P-CSCF (Path) and the 200 returns Service-Route.",
+};
+
+/// `trust-flow-binding`.
+pub const TRUST_FLOW_BINDING: Choice = Choice {
+    id: "trust-flow-binding",
+    clause: "(outside the figures; TS 33.203 §7, RFC 3325)",
+    question: "What binds a registered identity to the UE that registered it (TS 33.203 uses IPsec security associations, or TLS, set up during IMS AKA).",
+    answer: "The P-CSCF binds each IMPU it sees registered (200 to REGISTER) to the flow it came on: transport, source address and port for UDP, the connection for TCP and TLS. Only requests arriving on that flow are asserted as that IMPU; anything else except REGISTER is answered 403. No IPsec: on loopback, the kernel's source address stands in for the security association, which an attacker on the same host could still spoof; the testbed's attackers do not.",
+};
+
+/// `trust-domain`.
+pub const TRUST_DOMAIN: Choice = Choice {
+    id: "trust-domain",
+    clause: "(outside the figures; RFC 3325 §2.3, TS 24.229 §4.4)",
+    question: "How the IMS core knows which requests come from inside its trust domain.",
+    answer: "By source address, from the world's address book: every node binds its own port and the book maps address and transport to the node (Ctx::who, exact). The P-CSCF removes P-Asserted-Identity, P-Served-User, Route and `orig` markers a UE wrote and asserts the flow's IMPU. The S-CSCF treats a request as originating only from its own P-CSCF, IMS AS or IBCF, refuses an `orig` marker from anyone else with 403, and strips P-Asserted-Identity from a request it does not trust. The trunk is identified by its TLS certificate (choice trust-trunk-tls), not by address.",
+};
+
+/// `trust-trunk-tls`.
+pub const TRUST_TRUNK_TLS: Choice = Choice {
+    id: "trust-trunk-tls",
+    clause: "6.2.2.2 NOTE 2 (the trunk is to be secured); RFC 3261 §26.2, RFC 5922",
+    question: "How the IBCF knows an INVITE comes from the enterprise's IP-PBX.",
+    answer: "The PBX reaches the IBCF by SIP over TLS 1.2 and presents its fixture certificate (pbx.enterprise.example). The IBCF requests a client certificate on its TLS listener (optional, so that a peer without one is shown refused rather than dropped) and identifies the trunk only by the verified certificate's DNS name: another certificate, none, or plain SIP claiming the enterprise is refused with 403. For the identified trunk it turns the PBX's P-Preferred-Identity into P-Asserted-Identity and adds P-Served-User naming the trunk; what the PBX wrote as P-Asserted-Identity is removed.",
+};
+
+/// `trust-attestation`.
+pub const ATTESTATION: Choice = Choice {
+    id: "trust-attestation",
+    clause: "6.2.2.2 step 4, 6.2.2.3 step 3 (the operator signs the caller's number); ATIS-1000074 §5.2.3",
+    question: "Which attestation the originating network signs, and on what basis.",
+    answer: "The originating IMS AS decides from how the trust domain identified the caller and notes the reason with the level: A for a registered UE's own identity asserted by the P-CSCF, or for an identified trunk's number inside the range fixtures/world.toml assigns it; B for an identified trunk's number outside that range; C when nothing in the trust domain asserted the caller (a gateway or an unknown origin). P-Served-User tells a trunk call from a UE call and is removed before the request leaves the network.",
+};
+
+/// `ms-client-auth`.
+pub const MS_CLIENT_AUTH: Choice = Choice {
+    id: "ms-client-auth",
+    clause: "4.2, 6.2.2.1 NOTE 2 (Ms security)",
+    question: "Who may ask the STI-AS to sign or the STI-VS to verify, and what the STI-AS takes from the request.",
+    answer: "Ms is mutual TLS: the STI-AS and STI-VS accept only the client certificates the world authorises (the operator's own IMS AS) and answer any other valid certificate with 403; a client without one fails the handshake. The STI-AS sets `iat` from its own clock and computes `rcdi` itself over the content it fetches from each URI in `rcd` (the jCard); a requester's `iat` or `rcdi` is ignored.",
+};
+
+/// `stir-cert-rules`.
+pub const CERT_RULES: Choice = Choice {
+    id: "stir-cert-rules",
+    clause: "6.2.2.2 step 8 (the STI-VS verifies); RFC 8226 §9, RFC 8224 §6.2.3, RFC 5280",
+    question: "Which certificate rules the STI-VS (and `testbed verify`) enforce, and what each failure answers.",
+    answer: "The chain must reach the STI-CA, be within validity, and the end-entity must carry keyUsage digitalSignature and a TNAuthList. A TNAuthList with an SPC stays acceptable for any number (ATIS-1000080 issues SHAKEN certificates so); TN and range entries must cover `orig` or the PASSporT is refused 438 (not entitled). The CRL named by the certificate's distribution point is fetched over HTTPS from the STI-CA's repository (certs.sti.example); a revoked certificate is refused 438 (revoked). Chains and CRLs are cached as Cache-Control/Expires allow, at most a day (an hour without a directive), 128 entries and 2 MiB.",
 };
 
 /// `6.2-ms-two-requests`.
@@ -110,6 +158,12 @@ pub const DC_P2A_REINVITE: Choice = Choice {
 pub const COMMON: &[Choice] = &[
     WORLD_IMS_ENTRY,
     WORLD_REGISTRATION,
+    TRUST_FLOW_BINDING,
+    TRUST_DOMAIN,
+    TRUST_TRUNK_TLS,
+    ATTESTATION,
+    MS_CLIENT_AUTH,
+    CERT_RULES,
     MS_TRANSPORT,
     MS_TWO_REQUESTS,
     TERM_DISPLAY,

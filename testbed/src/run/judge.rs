@@ -447,7 +447,10 @@ fn did(trace: &[Record], by: &str, act: Act) -> Outcome {
             } else {
                 outcomes
                     .iter()
-                    .map(|o| o.reason().map_or("done".into(), |r| format!("refused ({r})")))
+                    .map(|o| {
+                        o.reason()
+                            .map_or("done".into(), |r| format!("refused ({r})"))
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             }
@@ -478,9 +481,7 @@ fn asserted_number(observed: &Observed, tn: &str) -> Outcome {
     let Some(invite) = at_callee(observed) else {
         return Outcome::new(what, false, NO_INVITE);
     };
-    let got = invite
-        .name_addr("P-Asserted-Identity")
-        .and_then(|n| n.tn());
+    let got = invite.name_addr("P-Asserted-Identity").and_then(|n| n.tn());
     let want = format!("+{}", proto::tn::digits(tn));
     Outcome::new(
         what,

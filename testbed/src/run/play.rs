@@ -287,10 +287,19 @@ async fn dial(
     } else {
         Vec::new()
     };
-    let dialling = caller.call_with(target, display, &channels);
+    // A refused call ends the wait for the callee's ringing at once.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let dialling = async {
+        let call = caller.call_with(target, display, &channels).await;
+        done.store(true, std::sync::atomic::Ordering::Release);
+        call
+    };
     let picking_up = async {
         let deadline = Instant::now() + BOUND;
-        while callee.ringing() == 0 && Instant::now() < deadline {
+        while callee.ringing() == 0
+            && Instant::now() < deadline
+            && !done.load(std::sync::atomic::Ordering::Acquire)
+        {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         if callee.ringing() > 0 {

@@ -5,6 +5,8 @@
 //! (§6.2.2.3, Figure 6.2.2.3-1); the threats of §5.1.2 as variants; and, as the reference flow
 //! for the data channel work, calls between DC-capable UEs.
 
+mod trust;
+
 use proto::trace::{Act, Reason};
 use stir::ms::{SIGNING_PATH, VERIFICATION_PATH};
 
@@ -113,19 +115,29 @@ fn lookup(lookup: Lookup) -> Vec<Hop> {
     hops
 }
 
-/// What the STI-VS does: decode the shaken PASSporT, fetch its certificate from x5u, verify.
-/// A claim that does not match the call stops it before the certificate is fetched.
+/// What the STI-VS does: decode the shaken PASSporT, fetch its certificate from x5u and the
+/// CRL its distribution point names, verify. A claim that does not match the call stops it
+/// before anything is fetched; a certificate the rules refuse (TNAuthList, revocation) is
+/// found after both fetches.
 fn verification(verified: Verified) -> Vec<Hop> {
     let mut hops = vec![token(&[STI_VS_T], "shaken")];
-    match verified {
-        Verified::Failed(reason) => {
-            hops.push(act(&[STI_VS_T], Act::VerifyIdentity).refused(reason));
-        }
-        Verified::Both | Verified::NumberOnly => hops.extend([
+    let fetched = match verified {
+        Verified::Failed(reason) => matches!(
+            reason,
+            Reason::NotEntitled | Reason::Revoked | Reason::CertificateInvalid
+        ),
+        Verified::Both | Verified::NumberOnly => true,
+    };
+    if fetched {
+        hops.extend([
             hop(&[STI_VS_T], &[STI_CR_O], http("GET", "/certs/")),
-            act(&[STI_VS_T], Act::VerifyIdentity),
-        ]),
+            hop(&[STI_VS_T], &[STI_REPO], http("GET", "/crl/")),
+        ]);
     }
+    hops.push(match verified {
+        Verified::Failed(reason) => act(&[STI_VS_T], Act::VerifyIdentity).refused(reason),
+        Verified::Both | Verified::NumberOnly => act(&[STI_VS_T], Act::VerifyIdentity),
+    });
     hops
 }
 
@@ -321,40 +333,54 @@ fn single_registration(l: Lookup, verified: Verified) -> Figure {
     rcd_prevented(figure, l, &["3", "4", "5"], "2")
 }
 
-/// Figure 6.2.2.2-1: the enterprise IP-PBX calls over its SIP trunk.
-fn sip_trunk() -> Figure {
+/// Figure 6.2.2.2-1: the enterprise IP-PBX calls over its SIP trunk, identified by its TLS
+/// certificate at the IBCF, which asserts the number the PBX names.
+fn sip_trunk(l: Lookup) -> Figure {
     let mut steps = vec![
         Step::new(
             "1",
             ("3rd party PBX", "IBCF"),
-            "the PBX sends the INVITE with the caller's IMPU and, optionally, 3P ID data over the SIP trunk",
-            vec![hop(&[PBX], &[IBCF_O], invite())],
+            "the PBX sends the INVITE with the caller's IMPU and, optionally, 3P ID data over the SIP trunk; the IBCF identifies the trunk by the PBX's TLS client certificate",
+            vec![
+                hop(&[PBX], &[IBCF_O], invite()).with(Require::Header("P-Preferred-Identity")),
+                act(&[IBCF_O], Act::IdentifyTrunk),
+            ],
         ),
         Step::new(
             "2",
             ("IBCF", "originating IMS system"),
-            "the IBCF passes the INVITE into the IMS (the S-CSCF's originating services)",
-            vec![hop(&[IBCF_O], &[SCSCF_O], invite()).with(Require::Header("P-Asserted-Identity"))],
+            "the IBCF asserts the number the PBX named for the identified trunk and passes the INVITE into the IMS (the S-CSCF's originating services)",
+            vec![
+                act(&[IBCF_O], Act::AssertIdentity),
+                hop(&[IBCF_O], &[SCSCF_O], invite())
+                    .with(Require::Header("P-Asserted-Identity"))
+                    .with(Require::Header("P-Served-User")),
+            ],
         ),
         Step::new(
             "3",
             ("originating IMS system", "3P ID Server"),
             "the IMS AS checks with the HSS that the trunk's subscription may use 3P IDs, then fetches the caller's RCD from the 3P ID server",
-            lookup(Lookup::Record),
+            lookup(l),
         ),
     ];
     steps.extend(signing_and_on(
         ["4", "5", "6", "7", "8", "9", "10", "11", "12", "13"],
-        Verified::Both,
+        if l == Lookup::Record {
+            Verified::Both
+        } else {
+            Verified::NumberOnly
+        },
         &[IBCF_O],
         &[PBX],
     ));
-    Figure {
+    let figure = Figure {
         clause: "6.2.2.2",
         figure: "6.2.2.2-1",
         title: "the originating IMS network signs on behalf of the 3rd party (SIP trunk)",
         steps,
-    }
+    };
+    rcd_prevented(figure, l, &["4", "5", "6"], "3")
 }
 
 fn call(caller: &'static str, display: Option<&'static str>) -> Script {
@@ -372,6 +398,7 @@ fn call(caller: &'static str, display: Option<&'static str>) -> Script {
 fn shown(name: &'static str) -> Vec<Check> {
     vec![
         Check::Answered,
+        Check::Attested("A"),
         Check::Verstat("TN-Validation-Passed"),
         Check::Name(Some(name)),
         Check::Jcard(true),
@@ -438,7 +465,7 @@ const IN_TRANSIT: Threat = Threat {
 
 /// Every variant of solution 2.
 pub fn variants() -> Vec<Variant> {
-    [happy(), threats(), dc_variants()].concat()
+    [happy(), threats(), trust::variants(), dc_variants()].concat()
 }
 
 /// The two entry paths, each with its RCD signed, verified and shown.
@@ -449,7 +476,7 @@ fn happy() -> Vec<Variant> {
             id: "trunk",
             title: "an enterprise user behind the IP-PBX calls over the SIP trunk; the RCD is signed, verified and shown",
             threat: None,
-            figure: sip_trunk(),
+            figure: sip_trunk(Lookup::Record),
             choices: with(&[&ID_DATA, &RCD_HEADER]),
             setup: Setup::default(),
             script: call(PBX, Some("Q Branch Front Desk")),
