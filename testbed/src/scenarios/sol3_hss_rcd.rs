@@ -51,7 +51,7 @@ pub const AS_FETCH: Choice = Choice {
     id: "6.3-as-fetch",
     clause: "6.3.2 step 4b",
     question: "Whether the IMS AS fetches the RCD behind an RCD URL, and what it does with it.",
-    answer: "It does: it reads the jCard's name for `nam` and computes the `rcdi` digests over exactly the bytes it fetched, passing them in the Ms request so the STI-AS signs what the AS saw (the STI-AS does not fetch again).",
+    answer: "It does: it reads the jCard's name for `nam` and computes `rcdi` over the bytes it fetched, and sends both in the Ms request. The STI-AS never signs a requester's `rcdi`: it fetches the jCard itself, computes `rcdi` over its own fetch and signs that (noting whether the requester's agreed); `iat` is its own clock's.",
 };
 
 /// `6.3-rcd-header`.
@@ -118,23 +118,25 @@ fn lookup(rcd: Rcd) -> [Step; 3] {
 
 /// Steps 5–7: signing and the INVITE crossing to the terminating network.
 fn signing(rcd: Rcd) -> [Step; 3] {
-    let mut request = hop(&[AS_O], &[STI_AS_O], http("POST", SIGNING_PATH))
+    let request = hop(&[AS_O], &[STI_AS_O], http("POST", SIGNING_PATH))
         .with(Require::JsonIs("/signingRequest/ppt", "rcd"));
+    let mut step5 = vec![request];
     let mut out = hop(&[AS_O], &[SCSCF_O], invite()).with(Require::HeaderHas("Identity", PPT_RCD));
     if rcd == Rcd::Url {
-        request = request.with(Require::Json("/signingRequest/rcdi"));
+        // The STI-AS fetches the jCard itself and signs rcdi over its own fetch.
+        step5.push(hop(&[STI_AS_O], &[ID3P], http("GET", "/jcards/")));
         out = out.with(Require::HeaderHas("Call-Info", "purpose=rcd-jcard"));
     }
+    step5.extend([
+        token(&[STI_AS_O], "rcd"),
+        act(&[STI_AS_O], Act::SignPassport),
+    ]);
     [
         Step::new(
             "5",
             ("IMS AS/CSCF", "STI-AS"),
             "the IMS AS asks the STI-AS over Ms to sign the caller's number and the RCD",
-            vec![
-                request,
-                token(&[STI_AS_O], "rcd"),
-                act(&[STI_AS_O], Act::SignPassport),
-            ],
+            step5,
         ),
         Step::new(
             "6",
@@ -325,8 +327,87 @@ fn happy() -> Vec<Variant> {
     ]
 }
 
+const IN_TRANSIT: Threat = Threat {
+    clause: "5.1.2",
+    text: "threat 3: the ID is manipulated between IMS networks",
+};
+
+/// The NNI attacker's changes: the signed RCD rewritten, the jCard URL swapped. The caller's
+/// number still verifies; the RCD is not shown.
+fn in_transit() -> Vec<Variant> {
+    let unshown = |extra: Check| {
+        vec![
+            Check::Answered,
+            Check::Verstat("TN-Validation-Passed"),
+            Check::Name(None),
+            Check::Jcard(false),
+            Check::Signed {
+                ppt: "rcd",
+                yes: true,
+            },
+            extra,
+        ]
+    };
+    vec![
+        Variant {
+            solution: 3,
+            id: "rcd-tampered",
+            title: "an attacker on the NNI rewrites the name in the signed rcd claims: the rcd PASSporT's signature fails, the RCD is not shown, the caller's number still verifies",
+            threat: Some(IN_TRANSIT),
+            figure: unchecked_figure(),
+            choices: with(&[&RCD_HEADER, &choices::TERM_DISPLAY, &choices::THREAT_NNI]),
+            setup: Setup {
+                nni_tamper: Some(ibcf::Tamper::RcdName("Totally Legit Bank".into())),
+                ..setup(Storage::Pointer)
+            },
+            script: call(UE_A),
+            checks: unshown(Check::VsRejects {
+                ppt: "rcd",
+                code: 438,
+                reason: Reason::SignatureInvalid,
+            }),
+        },
+        Variant {
+            solution: 3,
+            id: "jcard-url-swapped",
+            title: "an attacker on the NNI points Call-Info's jCard URL at another card: the signed RCD verifies, but Call-Info no longer equals its jcl, so the RCD is not shown",
+            threat: Some(IN_TRANSIT),
+            figure: figure(Rcd::Url),
+            choices: with(&[&RCD_HEADER, &choices::TERM_DISPLAY, &choices::THREAT_NNI]),
+            setup: Setup {
+                nni_tamper: Some(ibcf::Tamper::CallInfoUrl(
+                    "https://id.enterprise.example/jcards/totally-legit-bank.json".into(),
+                )),
+                ..setup(Storage::Pointer)
+            },
+            script: call(UE_A),
+            checks: unshown(Check::CheckFails {
+                by: AS_T,
+                reason: Reason::ClaimMismatch,
+            }),
+        },
+    ]
+}
+
+/// Figure 6.3.2-1 with the RCD failing at the STI-VS (its signature or its digest): the jCard
+/// is fetched again, but nothing is checked into the callee's INVITE.
+fn unchecked_figure() -> Figure {
+    let mut f = figure(Rcd::Url);
+    if let Some(step) = f.step_mut("9") {
+        step.hops.pop();
+    }
+    f
+}
+
 /// A card changed after signing, and an ex-employee.
 fn threats() -> Vec<Variant> {
+    let mut all = in_transit();
+    all.extend(changed_or_gone());
+    all
+}
+
+/// A card changed at its source after signing, and an ex-employee.
+fn changed_or_gone() -> Vec<Variant> {
     vec![
         Variant {
             solution: 3,
@@ -334,17 +415,9 @@ fn threats() -> Vec<Variant> {
             title: "the enterprise changes its jCard after signing (a changed source, not an attack in transit): its digest no longer matches rcdi, the RCD is not shown, the call goes on",
             threat: Some(Threat {
                 clause: "5.1.2",
-                text: "threat 3: the callee would receive a wrong ID (the card behind the signed URL changed after signing)",
+                text: "threat 3: the callee would receive a wrong ID — here from a changed source (the card behind the signed URL edited after signing), not an attacker in transit",
             }),
-            figure: {
-                let mut f = figure(Rcd::Url);
-                // The jCard is fetched again, but its digest check fails: nothing is checked
-                // into the callee's INVITE.
-                if let Some(step) = f.step_mut("9") {
-                    step.hops.pop();
-                }
-                f
-            },
+            figure: unchecked_figure(),
             choices: with(&[&AS_FETCH, &RCD_HEADER, &choices::TERM_DISPLAY]),
             setup: Setup {
                 // Served unchanged to the originating AS (step 4b) and to the STI-AS, which
