@@ -62,6 +62,12 @@ pub enum Attack {
         /// Who asks.
         by: &'static str,
     },
+    /// The caller signs with this UE's key instead of its own (it holds the victim's SIP
+    /// credentials, not its UE key).
+    ForeignKey {
+        /// Whose key.
+        of: &'static str,
+    },
 }
 
 impl Attack {
@@ -99,6 +105,20 @@ pub enum Prep {
     },
     /// Option B with a token the caller obtained before this run (an ex-employee's).
     HeldToken {
+        /// The 3P ID.
+        id3p: &'static str,
+    },
+    /// Option B with a token another employee obtained before this run, which the caller
+    /// copied.
+    OthersToken {
+        /// The 3P ID.
+        id3p: &'static str,
+        /// The UE the token was issued to.
+        holder: &'static str,
+    },
+    /// Option B: the caller asks for a token; refused one, it presents the 3P ID without it
+    /// (and the server's policy decides what follows).
+    TokenIfGranted {
         /// The 3P ID.
         id3p: &'static str,
     },
@@ -263,6 +283,7 @@ async fn arm(
             let scscf = world.description.host(crate::node::SCSCF_O)?.to_owned();
             caller.forge(ue::Forgery::NextHop(scscf));
         }
+        Attack::ForeignKey { of } => caller.use_ue_key(of),
         Attack::DirectSigning { by } => {
             let sti_as = world.description.host(crate::node::STI_AS_O)?.to_owned();
             let code = world.ue(by)?.ask_to_sign(&sti_as).await?;
@@ -521,10 +542,27 @@ async fn prepare(
             world.settle(QUIET, BOUND).await;
         }
         // Option B: the UE presents the 3P ID (Authorization and From), with a token or not.
-        (Prep::Token { id3p } | Prep::HeldToken { id3p } | Prep::Authenticate { id3p }, false) => {
+        (
+            Prep::Token { id3p }
+            | Prep::HeldToken { id3p }
+            | Prep::Authenticate { id3p }
+            | Prep::OthersToken { id3p, .. }
+            | Prep::TokenIfGranted { id3p },
+            false,
+        ) => {
             let token = match prep {
                 Prep::Token { .. } => Some(ue.obtain_3p_token(&realm, id3p).await?.access_token),
-                Prep::HeldToken { .. } => Some(held_token(world, ue, id3p)?),
+                // The UE noted the refusal; it goes on without a token.
+                Prep::TokenIfGranted { .. } => ue
+                    .obtain_3p_token(&realm, id3p)
+                    .await
+                    .ok()
+                    .map(|t| t.access_token),
+                Prep::HeldToken { .. } => Some(held_token(world, ue, &ue.impu(), id3p)?),
+                Prep::OthersToken { holder, .. } => {
+                    let impu = world.description.ue(holder)?.impu.clone();
+                    Some(held_token(world, ue, &impu, id3p)?)
+                }
                 _ => None,
             };
             ue.set_authorization(Some(ue::bearer_authorization(
@@ -539,26 +577,27 @@ async fn prepare(
     Ok(())
 }
 
-/// A token the caller got while it was still an employee, before this run: the harness makes
-/// it with the enterprise's key (no message crosses a wire), and says so in its own name.
-fn held_token(world: &World, ue: &ue::Ue, id3p: &str) -> anyhow::Result<String> {
+/// A token issued before this run: to the caller while it was still an employee, or to another
+/// employee (`holder`) and copied by the caller. The harness makes it with the enterprise's key
+/// (no message crosses a wire), and says so in its own name.
+fn held_token(world: &World, ue: &ue::Ue, holder: &str, id3p: &str) -> anyhow::Result<String> {
     let authz = world
         .authz
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("no 3P authorization server in this world"))?;
     let token = authz
-        .mint_token(&ue.impu(), id3p)
+        .mint_token(holder, id3p)
         .map_err(|e| anyhow::anyhow!("the earlier token: {e}"))?;
-    world.tap.note(
-        TESTBED,
-        None,
-        Note::done(
-            Act::ObtainToken,
-            format!(
-                "before this run, {} obtained a token for {id3p} while still an employee",
-                ue.impu()
-            ),
-        ),
-    );
+    let how = if holder == ue.impu() {
+        format!("before this run, {holder} obtained a token for {id3p} while still an employee")
+    } else {
+        format!(
+            "before this run, {holder} obtained a token for {id3p}, and {} copied it",
+            ue.impu()
+        )
+    };
+    world
+        .tap
+        .note(TESTBED, None, Note::done(Act::ObtainToken, how));
     Ok(token.access_token)
 }

@@ -108,6 +108,22 @@ enum How {
     HeldToken,
     /// Option B, the server authenticates the UE (§6.4.2.2).
     Authenticate,
+    /// Option B with a token issued to another employee, copied before this run.
+    CopiedToken,
+    /// Option B: the token is refused at step 0b; the UE presents the 3P ID without one.
+    TokenDenied(Reason),
+}
+
+impl How {
+    /// Whether the server challenges the UE (§6.4.2.2).
+    fn challenged(self) -> bool {
+        self == How::Authenticate
+    }
+
+    /// Whether the INVITE carries the 3P ID in Authorization (option B).
+    fn option_b(self) -> bool {
+        self != How::DesignatedImpu
+    }
 }
 
 /// What the terminating network does.
@@ -120,7 +136,23 @@ enum Callee {
 }
 
 /// Steps 0a and 0b: the preparation each option takes.
-fn preparation() -> [Step; 2] {
+fn preparation(how: How) -> [Step; 2] {
+    let step0b = match how {
+        How::TokenDenied(reason) => vec![
+            hop(CALLERS, &[AUTHZ3P], http("POST", TOKEN_PATH)),
+            act(&[AUTHZ3P], Act::IssueToken).refused(reason),
+            hop(&[AUTHZ3P], CALLERS, http_response("POST", TOKEN_PATH))
+                .with(Require::AnswersPrevious)
+                .with(Require::NoJson("/access_token")),
+        ],
+        _ => vec![
+            hop(CALLERS, &[AUTHZ3P], http("POST", TOKEN_PATH)),
+            act(&[AUTHZ3P], Act::IssueToken),
+            hop(&[AUTHZ3P], CALLERS, http_response("POST", TOKEN_PATH))
+                .with(Require::AnswersPrevious)
+                .with(Require::Json("/access_token")),
+        ],
+    };
     [
         Step::new(
             "0a",
@@ -140,13 +172,7 @@ fn preparation() -> [Step; 2] {
             "0b",
             ("UE", "third party Authorization Server"),
             "option B: the UE proves its key to the enterprise and gets a token for the 3P ID",
-            vec![
-                hop(CALLERS, &[AUTHZ3P], http("POST", TOKEN_PATH)),
-                act(&[AUTHZ3P], Act::IssueToken),
-                hop(&[AUTHZ3P], CALLERS, http_response("POST", TOKEN_PATH))
-                    .with(Require::AnswersPrevious)
-                    .with(Require::Json("/access_token")),
-            ],
+            step0b,
         ),
     ]
 }
@@ -154,7 +180,7 @@ fn preparation() -> [Step; 2] {
 /// Step 3: the authorization server decides (after a challenge, §6.4.2.2).
 fn authorisation(how: How, refused: Option<Reason>) -> Vec<Hop> {
     let mut hops = Vec::new();
-    if how == How::Authenticate {
+    if how.challenged() {
         hops.extend([
             act(&[AUTHZ3P], Act::ChallengeUe),
             hop(&[PCSCF_O], CALLERS, invite_response(401, 401))
@@ -195,10 +221,10 @@ fn verification(callee: Callee) -> Vec<Hop> {
 
 fn figure(how: How, refused: Option<Reason>, callee: Callee) -> Figure {
     let mut step1 = hop(CALLERS, &[PCSCF_O], invite());
-    if how != How::DesignatedImpu {
+    if how.option_b() {
         step1 = step1.with(Require::HeaderHas("Authorization", "Bearer"));
     }
-    let mut steps = preparation().to_vec();
+    let mut steps = preparation(how).to_vec();
     steps.extend([
         Step::new(
             "1",
@@ -285,6 +311,11 @@ fn plan(figure: Figure, how: How, refused: Option<Reason>) -> Figure {
             &["0b"],
             "§6.4.2.2: the server authenticates the UE instead of a token",
         ),
+        How::CopiedToken => figure.skip(&["0a"], "option B: no designated IMPU").skip(
+            &["0b"],
+            "the token was issued to another employee before this run, and copied",
+        ),
+        How::TokenDenied(_) => figure.skip(&["0a"], "option B: no designated IMPU"),
     };
     if refused.is_some() {
         figure.prevent(&["4-5"], "3")
@@ -330,13 +361,17 @@ fn rejected(reason: Reason) -> Vec<Check> {
 }
 
 fn call(caller: &'static str, prep: Prep) -> Script {
+    attacked(caller, prep, Attack::None)
+}
+
+fn attacked(caller: &'static str, prep: Prep, attack: Attack) -> Script {
     Script::Call {
         caller,
         display: None,
         callee: UE_B,
         target: CALLEE,
         prep,
-        attack: Attack::None,
+        attack,
     }
 }
 
@@ -361,7 +396,160 @@ const NO_LONGER_OWNED: Threat = Threat {
 
 /// Every variant of solution 4.
 pub fn variants() -> Vec<Variant> {
-    [happy(), threats()].concat()
+    [happy(), threats(), impostors(), in_transit()].concat()
+}
+
+/// A 3P ID the enterprise has, but gives none of its employees (fixtures/enterprise/authz.toml).
+const UNENTITLED_TN: &str = "tel:+12025550199";
+/// The user behind the IP-PBX, another employee (fixtures/world.toml).
+const PBX_USER: &str = "ue-pbx";
+
+const FORGED: Threat = Threat {
+    clause: "5.1.2",
+    text: "threat 1: a UE uses IDs belonging to others or forged IDs",
+};
+
+/// Callers presenting what is not theirs: a proof with another UE's key, another employee's
+/// token, a 3P ID they are not entitled to. The authorization server refuses each for its
+/// reason; the call goes on with the caller's own number.
+fn impostors() -> Vec<Variant> {
+    vec![
+        Variant {
+            solution: 4,
+            id: "wrong-key-proof",
+            title: "someone holding UE-A's SIP credentials but not its UE key answers the server's challenge with another key (UE-M's): the signature does not verify against UE-A's certificate, authorisation is refused",
+            threat: Some(FORGED),
+            figure: figure(
+                How::Authenticate,
+                Some(Reason::SignatureInvalid),
+                Callee::Verifies,
+            ),
+            choices: with(&[&AUTHORIZATION_HEADER, &AUTHENTICATE, &REJECTED]),
+            setup: Setup::default(),
+            script: attacked(
+                UE_A,
+                Prep::Authenticate { id3p: ID3P_TN },
+                Attack::ForeignKey { of: UE_M },
+            ),
+            checks: rejected(Reason::SignatureInvalid),
+        },
+        Variant {
+            solution: 4,
+            id: "stolen-token",
+            title: "UE-A presents a token the enterprise issued to another employee (the user behind the PBX): its subject is not UE-A, authorisation is refused",
+            threat: Some(FORGED),
+            figure: figure(
+                How::CopiedToken,
+                Some(Reason::ClaimMismatch),
+                Callee::Verifies,
+            ),
+            choices: with(&[&AUTHORIZATION_HEADER, &REJECTED]),
+            setup: Setup::default(),
+            script: call(
+                UE_A,
+                Prep::OthersToken {
+                    id3p: ID3P_TN,
+                    holder: PBX_USER,
+                },
+            ),
+            checks: rejected(Reason::ClaimMismatch),
+        },
+        Variant {
+            solution: 4,
+            id: "not-entitled",
+            title: "UE-A asks for a 3P ID of the enterprise it is not entitled to: no token (step 0b refused); presenting it anyway, the server refuses it at once, not entitled (no challenge: whatever UE-A proved, the answer would be no)",
+            threat: Some(FORGED),
+            figure: figure(
+                How::TokenDenied(Reason::NotEntitled),
+                Some(Reason::NotEntitled),
+                Callee::Verifies,
+            ),
+            choices: with(&[&AUTHORIZATION_HEADER, &REJECTED]),
+            setup: Setup::default(),
+            script: call(
+                UE_A,
+                Prep::TokenIfGranted {
+                    id3p: UNENTITLED_TN,
+                },
+            ),
+            checks: {
+                let mut c = rejected(Reason::NotEntitled);
+                c.push(Check::Refusal {
+                    by: AUTHZ3P,
+                    act: Act::IssueToken,
+                    reason: Reason::NotEntitled,
+                });
+                c
+            },
+        },
+    ]
+}
+
+/// The NNI attacker on a name card: the signed card rewritten, the card URL swapped. The 3P ID
+/// still verifies; the card is not shown.
+fn in_transit() -> Vec<Variant> {
+    let unshown = |extra: Check| {
+        vec![
+            Check::Answered,
+            Check::Verstat("TN-Validation-Passed"),
+            Check::Name(None),
+            Check::Jcard(false),
+            Check::Signed {
+                ppt: "rcd",
+                yes: true,
+            },
+            extra,
+        ]
+    };
+    let threat = Threat {
+        clause: "5.1.2",
+        text: "threat 3: the ID is manipulated between IMS networks",
+    };
+    let choices = with(&[
+        &AUTHORIZATION_HEADER,
+        &NAME_CARD,
+        &choices::TERM_DISPLAY,
+        &choices::THREAT_NNI,
+    ]);
+    vec![
+        Variant {
+            solution: 4,
+            id: "card-tampered",
+            title: "an attacker on the NNI rewrites the name on the signed name card: the rcd PASSporT's signature fails, no card is shown, the 3P ID itself still verifies",
+            threat: Some(threat),
+            figure: figure(How::Token, None, Callee::Verifies),
+            choices: choices.clone(),
+            setup: Setup {
+                nni_tamper: Some(ibcf::Tamper::RcdName("Totally Legit Bank".into())),
+                ..Setup::default()
+            },
+            script: call(UE_A, Prep::Token { id3p: ID3P_TN }),
+            checks: unshown(Check::VsRejects {
+                ppt: "rcd",
+                code: 438,
+                reason: Reason::SignatureInvalid,
+            }),
+        },
+        Variant {
+            solution: 4,
+            id: "jcard-url-swapped",
+            title: "an attacker on the NNI points Call-Info at another card: it is not the signed jcl, so no card is shown",
+            threat: Some(threat),
+            figure: figure(How::Token, None, Callee::Verifies),
+            choices,
+            setup: Setup {
+                nni_tamper: Some(ibcf::Tamper::CallInfoUrl(
+                    "https://authz.enterprise.example/cards/totally-legit-bank.json".into(),
+                )),
+                ..Setup::default()
+            },
+            script: call(UE_A, Prep::Token { id3p: ID3P_TN }),
+            checks: unshown(Check::CheckFails {
+                by: AS_T,
+                reason: Reason::ClaimMismatch,
+            }),
+        },
+    ]
 }
 
 /// The happy paths: option A and option B.
