@@ -15,6 +15,8 @@ use crate::scenario::content::Content;
 /// `verstat`).
 pub const SECURITY_HEADERS: &[&str] = &[
     "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "P-Served-User",
     "Identity",
     "Call-Info",
     "Authorization",
@@ -25,6 +27,7 @@ pub const SECURITY_HEADERS: &[&str] = &[
 pub fn proto(p: Proto, t: Transport) -> &'static str {
     match (p, t) {
         (Proto::Sip, Transport::Udp) => "SIP/UDP",
+        (Proto::Sip, Transport::Tls) => "SIP/TLS",
         (Proto::Sip, _) => "SIP/TCP",
         (Proto::Http, Transport::Tls) => "HTTPS",
         (Proto::Http, _) => "HTTP",
