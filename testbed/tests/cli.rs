@@ -182,6 +182,44 @@ fn tampered_variants_print_their_codes() {
     }
 }
 
+/// The certificate rules the STI-VS enforces, from the command line: keyUsage, TNAuthList
+/// coverage of `orig`, revocation in the issuer's CRL; each answer names its reason.
+#[test]
+fn certificate_rules_refuse_with_their_reason() {
+    let cases = [
+        (
+            "sti-sp-nosign",
+            "437 Unsupported Credential",
+            "no keyUsage digitalSignature",
+        ),
+        (
+            "sti-sp-wrongtn",
+            "438 Invalid Identity Header",
+            "does not authorise orig",
+        ),
+        (
+            "sti-sp-revoked",
+            "438 Invalid Identity Header",
+            "is revoked",
+        ),
+    ];
+    for (stem, expected, why) in cases {
+        let identity = sign(&["--key", &pki(&format!("{stem}.key.pem"))]);
+        let cert = format!("--cert={}", pki(&format!("{stem}.chain.pem")));
+        let (code, out) = verify(&identity, &[&cert]);
+        assert_eq!(code, 1, "{stem}: {out}");
+        assert!(
+            out.contains(&format!("Result: FAIL {expected}")),
+            "{stem}: {out}"
+        );
+        assert!(out.contains(why), "{stem}: expected {why:?}\n{out}");
+    }
+    // The same operator's good certificate passes the same rules (SPC-only TNAuthList).
+    let good = format!("--cert={}", pki("sti-sp-1001.chain.pem"));
+    let (code, out) = verify(&sign(&[]), &[&good]);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn rcd_passport_with_jcard_digest() {
     let dir = std::env::temp_dir().join(format!("testbed-cli-{}", std::process::id()));

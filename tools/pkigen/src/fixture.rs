@@ -98,7 +98,7 @@ pub const WRONG_TN_RANGE: (&str, u64) = ("12025559000", 100);
 ///
 /// - STIR/SHAKEN: `sti-ca` (root, trust anchor) → `sti-ica` → `sti-sp-<spc>` for each domain
 ///   with an `spc` (each with the CRL distribution point on the `sti-repo` host); negatives
-///   `sti-sp-rogue` (via `rogue-ca`), `sti-sp-notnauth`, `sti-sp-expired`, `sti-sp-revoked`
+///   `sti-sp-rogue` (via `rogue-ca`), `sti-sp-notnauth`, `sti-sp-expired`, `sti-sp-nosign`, `sti-sp-revoked`
 ///   (listed in the STI-ICA's CRL, [`CRL_FILE`]) and `sti-sp-wrongtn` (a TN range only,
 ///   [`WRONG_TN_RANGE`]), all for the first domain with an `spc`.
 /// - TLS: `tls-ca` → `tls/<host>` for each `[[nf]]`; negative `tls/rogue-af.avatars.example`
@@ -203,6 +203,13 @@ fn sti_negatives(
     let desc = format!("Bad: STI-SP certificate for SPC {spc}, valid only 2020 to 2021");
     let meta = sp_meta(desc, spc, Negative::Expired);
     fx.add("sti-sp-expired", &cert, &[sti_ica], meta)?;
+
+    let cert = previous.issue("sti-sp-nosign", |k| {
+        issue::sti_sp_not_for_signing(&sp, sti_ica, k)
+    })?;
+    let desc = format!("Bad: STI-SP certificate for SPC {spc} whose keyUsage is keyAgreement only");
+    let meta = sp_meta(desc, spc, Negative::NotForSigning);
+    fx.add("sti-sp-nosign", &cert, &[sti_ica], meta)?;
     sti_unauthorised(fx, previous, sti_ica, &sp, crl_url)?;
     Ok(rogue_ca)
 }

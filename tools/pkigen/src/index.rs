@@ -94,6 +94,8 @@ pub enum Negative {
     Revoked,
     /// STI-SP certificate whose TNAuthList does not cover the operator's subscribers' numbers.
     TnNotCovered,
+    /// STI-SP certificate whose keyUsage lacks digitalSignature.
+    NotForSigning,
 }
 
 const INDEX_HEADER: &str = "\
@@ -187,6 +189,8 @@ const README_TAIL: &str = "
   STI-CA; an STI-VS must reject it.
 - `sti-sp-notnauth`: issued by the STI-ICA but without TNAuthList; an STI-VS must reject it.
 - `sti-sp-expired`: issued by the STI-ICA, expired in 2021; an STI-VS must reject it.
+- `sti-sp-nosign`: issued by the STI-ICA for SPC 1001, but its keyUsage is keyAgreement only
+  (no digitalSignature); an STI-VS must reject a PASSporT it signs.
 - `sti-sp-revoked`: issued by the STI-ICA for SPC 1001 like `sti-sp-1001`, but listed in the
   STI-ICA's CRL (`sti-ica.crl.pem`); an STI-VS that checks the CRL must reject it.
 - `sti-sp-wrongtn`: issued by the STI-ICA, its TNAuthList only the TN range 12025559000 (+100)

@@ -147,6 +147,18 @@ pub fn sti_sp_tn_range(
     )
 }
 
+/// Like [`sti_sp`] but its keyUsage is keyAgreement only, not digitalSignature (RFC 5280
+/// §4.2.1.3): its key may not sign PASSporTs, and a verifier must reject it.
+pub fn sti_sp_not_for_signing(
+    sp: &StiSp<'_>,
+    issuer: &IssuedCert,
+    key: KeyPair,
+) -> Result<IssuedCert> {
+    let mut params = sti_sp_params(sp, tn_auth_list_spc(sp.spc)?)?;
+    params.key_usages = vec![KeyUsagePurpose::KeyAgreement];
+    sign(params, issuer, key)
+}
+
 /// A TLS certificate for a network function: CN and DNS SAN `host`, digitalSignature, EKU
 /// serverAuth and clientAuth (the same certificate serves as the client certificate in mutual
 /// TLS), CA:false.
