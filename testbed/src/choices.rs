@@ -87,7 +87,7 @@ pub const MS_TWO_REQUESTS: Choice = Choice {
     id: "6.2-ms-two-requests",
     clause: "6.2.2.2 steps 4–6",
     question: "The Ms signing answer carries one Identity header; the flow needs the caller's number and the RCD signed.",
-    answer: "The IMS AS sends two Ms signing requests: `shaken` (attestation A) and `rcd`. The STI-AS signs each with the operator's STI-SP key.",
+    answer: "The IMS AS sends two Ms signing requests: `shaken` (its attestation from how the caller was identified, choice trust-attestation) and `rcd`. The STI-AS signs each with the operator's STI-SP key.",
 };
 
 /// `6.2-term-display`.

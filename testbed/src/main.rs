@@ -33,6 +33,13 @@ enum Command {
     Sign(sign::Args),
     /// List the solutions and their variants (happy paths and threats).
     List,
+    /// Print the testbed choices: where the TR leaves something open (and the trust model the
+    /// testbed's own network functions follow), what the testbed does. `choices trust` prints
+    /// those whose id contains `trust`.
+    Choices {
+        /// Only the choices whose id contains this.
+        filter: Option<String>,
+    },
     /// Run scenarios for real (every network function, real sockets) and print their traces:
     /// `run 2` (every variant of solution 2), `run 2:single`, `run --all`. Exits 1 when a TR
     /// step or an expected outcome is missing.
@@ -120,6 +127,10 @@ fn main() -> ExitCode {
             list();
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Choices { filter }) => {
+            print_choices(filter.as_deref());
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Run(args)) => run_scenarios(args),
         Some(Command::Bench { calls, dc }) => bench(calls, dc),
         Some(Command::Tui(args)) => tui(&args),
@@ -167,6 +178,16 @@ fn list() {
                 v.figure.figure
             );
         }
+    }
+}
+
+fn print_choices(filter: Option<&str>) {
+    let mut seen = std::collections::HashSet::new();
+    for c in testbed::choices::all() {
+        if !seen.insert(c.id) || filter.is_some_and(|f| !c.id.contains(f)) {
+            continue;
+        }
+        println!("{} — {}\n  open:  {}\n  ours:  {}\n", c.id, c.clause, c.question, c.answer);
     }
 }
 

@@ -62,6 +62,18 @@ fn verify(identity: &str, extra: &[&str]) -> (i32, String) {
     (out.status.code().unwrap(), stdout(&out))
 }
 
+/// `testbed choices` prints the whole table; a filter narrows it to matching ids.
+#[test]
+fn choices_prints_the_table() {
+    let all = stdout(&testbed(&["choices"]));
+    for c in testbed::choices::all() {
+        assert!(all.contains(&format!("{} — ", c.id)), "{}: {all}", c.id);
+    }
+    let trust = stdout(&testbed(&["choices", "trust"]));
+    assert!(trust.contains("trust-flow-binding — "), "{trust}");
+    assert!(!trust.contains("dc-p2p-path"), "{trust}");
+}
+
 #[test]
 fn help_lists_the_commands() {
     let out = testbed(&["--help"]);
