@@ -12,7 +12,8 @@ test:
 ci:
     bash .ci/run
 
-# Regenerate the fixture PKI from fixtures/world.toml (new keys every time; commit the result).
+# Regenerate the fixture PKI from fixtures/world.toml (keys kept, unchanged certificates kept
+# byte for byte; new entries get new keys; commit the result).
 fixtures:
     cargo run -p pkigen
 
