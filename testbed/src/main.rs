@@ -187,7 +187,10 @@ fn print_choices(filter: Option<&str>) {
         if !seen.insert(c.id) || filter.is_some_and(|f| !c.id.contains(f)) {
             continue;
         }
-        println!("{} — {}\n  open:  {}\n  ours:  {}\n", c.id, c.clause, c.question, c.answer);
+        println!(
+            "{} — {}\n  open:  {}\n  ours:  {}\n",
+            c.id, c.clause, c.question, c.answer
+        );
     }
 }
 

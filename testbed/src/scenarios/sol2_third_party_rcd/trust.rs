@@ -288,6 +288,14 @@ fn trunk_attacks() -> Vec<Variant> {
 /// Attacks on signing: Ms from outside the operator, certificates that do not vouch for the
 /// number, the jCard URL swapped on the NNI.
 fn signing_attacks() -> Vec<Variant> {
+    let mut all = vec![direct_signing()];
+    all.extend(certificate_attacks());
+    all.push(jcard_url_swapped());
+    all
+}
+
+/// The enterprise's PBX asks the operator's STI-AS to sign.
+fn direct_signing() -> Variant {
     let mut direct_checks = shown("Q Branch Front Desk");
     direct_checks.extend([
         Check::DirectSigning(403),
@@ -314,6 +322,11 @@ fn signing_attacks() -> Vec<Variant> {
         direct_checks,
     );
     direct.choices.push(&choices::MS_CLIENT_AUTH);
+    direct
+}
+
+/// Certificates that do not vouch for the caller: the STI-VS refuses them (438).
+fn certificate_attacks() -> Vec<Variant> {
     let cert = |id, title, sp_cert: sti::SpCert, reason| {
         let mut v = variant(
             id,
@@ -340,6 +353,24 @@ fn signing_attacks() -> Vec<Variant> {
         v.choices.push(&choices::CERT_RULES);
         v
     };
+    vec![
+        cert(
+            "tn-not-covered",
+            "the STI-AS signs with a certificate whose TNAuthList lists numbers that do not include the caller's: the STI-VS refuses it (438), TN-Validation-Failed",
+            sti::SpCert::wrong_tn(),
+            Reason::NotEntitled,
+        ),
+        cert(
+            "revoked-cert",
+            "the STI-AS signs with a certificate the STI-CA has revoked: the STI-VS finds it on the CA's CRL and refuses it (438), TN-Validation-Failed",
+            sti::SpCert::revoked(),
+            Reason::Revoked,
+        ),
+    ]
+}
+
+/// The NNI attacker points Call-Info elsewhere.
+fn jcard_url_swapped() -> Variant {
     let mut swapped = variant(
         "jcard-url-swapped",
         "an attacker on the NNI points Call-Info's jCard URL elsewhere: it no longer equals the signed `jcl`, so the RCD is not shown; the caller's number still verifies",
@@ -364,20 +395,5 @@ fn signing_attacks() -> Vec<Variant> {
     swapped
         .choices
         .extend([&RCD_HEADER, &choices::THREAT_NNI, &choices::TERM_DISPLAY]);
-    vec![
-        direct,
-        cert(
-            "tn-not-covered",
-            "the STI-AS signs with a certificate whose TNAuthList lists numbers that do not include the caller's: the STI-VS refuses it (438), TN-Validation-Failed",
-            sti::SpCert::wrong_tn(),
-            Reason::NotEntitled,
-        ),
-        cert(
-            "revoked-cert",
-            "the STI-AS signs with a certificate the STI-CA has revoked: the STI-VS finds it on the CA's CRL and refuses it (438), TN-Validation-Failed",
-            sti::SpCert::revoked(),
-            Reason::Revoked,
-        ),
-        swapped,
-    ]
+    swapped
 }
