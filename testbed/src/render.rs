@@ -178,6 +178,27 @@ pub fn note_line(note: &Note) -> String {
             format!("{mark} {name}: {detail}{code}{reason}")
         }
         Note::Choice { id, text } => format!("☞ testbed choice {id}: {text}"),
+        Note::KeyAgreement {
+            label,
+            local_public,
+            peer_public,
+            kdf,
+            salt,
+            info,
+            key_fingerprint,
+        } => format!(
+            "⚿ {label}: {kdf}, own public key {local_public}, peer's {peer_public}, salt {salt}, info {info:?} → key {key_fingerprint}"
+        ),
+        Note::Picture {
+            label,
+            avatar_id,
+            seq,
+            rows,
+        } => format!(
+            "▣ {label} ({avatar_id} frame {seq}, {}×{} cells)",
+            rows.first().map_or(0, |r| r.chars().count()),
+            rows.len()
+        ),
         Note::Action {
             act,
             outcome,

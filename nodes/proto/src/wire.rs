@@ -325,3 +325,4 @@ pub mod dcsf {
     }
 }
 pub mod authz;
+pub mod avatar;

@@ -290,7 +290,9 @@ impl Entry {
                 reason,
             }),
             Note::Choice { id, text } => self.choices.push((id, text)),
-            action @ Note::Action { .. } => self.actions.push((node, render::note_line(&action))),
+            other @ (Note::Action { .. } | Note::KeyAgreement { .. } | Note::Picture { .. }) => {
+                self.actions.push((node, render::note_line(&other)));
+            }
         }
     }
 }

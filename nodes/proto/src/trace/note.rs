@@ -45,6 +45,36 @@ pub enum Note {
         /// What this node did about it here.
         text: String,
     },
+    /// An ephemeral Diffie-Hellman key agreement it ran (solution 6): both public keys, the key
+    /// derivation's parameters and a fingerprint of the derived key; never a private key.
+    KeyAgreement {
+        /// For the reader (`derive the session key for avatar qbranch-agent`).
+        label: String,
+        /// This node's ephemeral public key (a JWK).
+        local_public: Value,
+        /// The peer's ephemeral public key (a JWK).
+        peer_public: Value,
+        /// The key derivation and cipher (`ECDH P-256 → HKDF-SHA256 → AES-256-GCM`).
+        kdf: String,
+        /// The HKDF salt (base64url).
+        salt: String,
+        /// The HKDF info.
+        info: String,
+        /// A fingerprint of the derived key (`sha256:` and 16 hex digits), never the key.
+        key_fingerprint: String,
+    },
+    /// A picture it rendered or showed (an avatar frame): rows of Braille characters, each cell
+    /// 2×4 pixels.
+    Picture {
+        /// For the reader (`render frame 2 of qbranch-agent`).
+        label: String,
+        /// The avatar the picture is of.
+        avatar_id: String,
+        /// The frame's sequence number.
+        seq: u32,
+        /// The picture, top row first.
+        rows: Vec<String>,
+    },
     /// Something it did (or decided against, with the reason), typed.
     Action {
         /// What kind of action.
@@ -183,6 +213,10 @@ pub enum Reason {
     Malformed,
     /// The message carries no identity to work with.
     MissingIdentity,
+    /// A token or proof used outside the session (or the one use) it was issued for.
+    Replayed,
+    /// An AEAD tag does not verify: the protected content was altered, or is not for this key.
+    DecryptionFailed,
 
     // ---- the network -----------------------------------------------------------------------------
     /// The peer could not be reached or did not answer usefully.
@@ -217,6 +251,8 @@ impl Reason {
             Reason::Stale => "stale",
             Reason::Malformed => "malformed",
             Reason::MissingIdentity => "missing-identity",
+            Reason::Replayed => "replayed",
+            Reason::DecryptionFailed => "decryption-failed",
             Reason::Unreachable => "unreachable",
             Reason::Declined => "declined",
             Reason::NotConnected => "not-connected",
@@ -351,4 +387,48 @@ pub enum Act {
     DcRelease,
     /// A re-INVITE answered with the same session description.
     KeepSession,
+
+    // ---- avatars (solutions 5 and 6: UE, XR AS, DCSF, MF, BAR, DAC) -----------------------------
+    /// UE: the avatar it will appear as chosen (solution 5 step 0a, solution 6 step 1).
+    ChooseAvatar,
+    /// UE: its avatar token (a JWS over the Avatar ID and the session) signed with its UE key
+    /// (solution 5 step 0a).
+    SignAvatarToken,
+    /// MF: a UE's avatar token received on the session and kept for the download (refused: no
+    /// token arrived by the time the Avatar ID did).
+    HoldAvatarToken,
+    /// XR AS: whether the Avatar ID is in the UE's avatar list (solution 5 steps 1–2; refused:
+    /// not the UE's).
+    CheckAvatarList,
+    /// XR AS, DCSF: the Avatar ID passed on toward the MF (solution 5 steps 3–4).
+    ForwardAvatarId,
+    /// MF: the base avatar model downloaded from the BAR with the token (solution 5 steps 5 and
+    /// 7; refused with the BAR's reason).
+    DownloadAvatarModel,
+    /// BAR: the avatar token verified against the owner's UE certificate and the Avatar ID
+    /// (solution 5 step 6; refused: why).
+    VerifyAvatarToken,
+    /// UE: its attestation (Avatar ID, XR AS, rendering option, ephemeral key, expiry) signed
+    /// with its UE key (solution 6 step 2).
+    SignAttestation,
+    /// UE: the rendering option decided (solution 6 step 3).
+    ChooseRendering,
+    /// XR AS: the avatar object requested from the DAC with the attestation (solution 6 step 5;
+    /// refused with the DAC's reason).
+    RequestAvatarObject,
+    /// DAC: the attestation verified — the owner's signature, expiry, and the XR AS it names is
+    /// the requester (solution 6 step 6; refused: why).
+    VerifyAttestation,
+    /// DAC: the avatar object protected for the rendering UE (ephemeral ECDH, HKDF, AEAD).
+    ProtectAvatarObject,
+    /// XR AS: the avatar object (or the protected one) handed on for rendering (solution 6
+    /// step 7).
+    RequestRendering,
+    /// UE or XR AS: a protected avatar object opened with the derived session key (refused: the
+    /// AEAD tag failed).
+    OpenAvatarObject,
+    /// MF or UE: an avatar frame rendered from the object and the facial points.
+    RenderAvatar,
+    /// UE: an avatar frame shown to the user.
+    ShowAvatar,
 }
