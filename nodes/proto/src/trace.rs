@@ -60,6 +60,9 @@ pub struct Message {
     pub summary: String,
     /// SIP and HTTP verbatim (HTTP as request/status line, headers, body); DNS decoded.
     pub raw: String,
+    /// For a data channel message: the channel's stream id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u16>,
     /// Identifies the message on both sides (same value at sender and receiver).
     #[serde(skip)]
     pub key: u64,
@@ -90,6 +93,7 @@ impl Message {
             dst,
             summary,
             raw,
+            stream: None,
             key,
         }
     }
@@ -111,6 +115,7 @@ impl Message {
             dst,
             summary,
             raw,
+            stream: None,
             key: hash_of(identity),
         }
     }
@@ -131,6 +136,7 @@ impl Message {
             dst,
             summary,
             raw,
+            stream: Some(stream),
             key: hash_of(&[&stream.to_be_bytes(), payload]),
         }
     }
@@ -145,6 +151,7 @@ impl Message {
             dst,
             summary,
             raw,
+            stream: None,
             key,
         }
     }

@@ -12,8 +12,10 @@
 //!   ([`DCSF_AVATAR_PATH`]) → MF ([`MF_AVATAR_PATH`]): [`AvatarForward`] (steps 3–4). MF → BAR:
 //!   `GET` [`model_path`] with `Authorization: Bearer <token>` (step 5); the BAR answers the
 //!   [`Model`] or a [`Problem`] (steps 6–7).
-//! - Solution 6. UE → MF → XR AS: [`RENDERING_PATH`] with [`RenderingNegotiation`] (step 2).
-//!   XR AS → DAC: [`OBJECT_PATH`] with [`ObjectRequest`] (step 5); the DAC answers an
+//! - Solution 6. UE → MF → XR AS: [`RENDERING_PATH`] with [`RenderingNegotiation`] (step 2;
+//!   the XR AS accepts and keeps it). MF → XR AS: [`ADC_PATH`] with [`AdcEstablished`] once the
+//!   caller's application channel is open (step 4). Then XR AS → DAC: [`OBJECT_PATH`] with
+//!   [`ObjectRequest`] (step 5); the DAC answers an
 //!   [`ObjectResponse`] or a [`Problem`] (step 6). XR AS → MF: [`RENDER_PATH`] with
 //!   [`RenderRequest`] (network centric, step 7) or [`DELIVER_PATH`] with [`DeliverRequest`]
 //!   (UE-A or UE-B centric, step 7: the MF passes the protected object on over a data channel).
@@ -56,6 +58,11 @@ pub const SELECT_PATH: &str = "/xr/v1/avatar";
 /// UE-A attestation (solution 6 step 2). Body [`RenderingNegotiation`] from the UE,
 /// [`XrRendering`] from the MF; answer [`Accepted`] or [`Problem`].
 pub const RENDERING_PATH: &str = "/xr/v1/rendering";
+
+/// `POST` on the XR AS: the MF reports that the caller's application data channel to it has
+/// opened (solution 6 step 4); with the rendering negotiated (step 2), the XR AS then requests
+/// the avatar object (step 5). Body [`AdcEstablished`]; answer 204.
+pub const ADC_PATH: &str = "/xr/v1/adc";
 
 /// `POST` on the DCSF: the XR AS passes an accepted Avatar ID on (solution 5 step 3). Body
 /// [`AvatarForward`]; answer [`Accepted`] or [`Problem`] (the MF's, passed back).
@@ -158,6 +165,15 @@ pub struct XrRendering {
     pub call_id: String,
     /// The UE-A attestation (compact JWS).
     pub attestation: String,
+}
+
+/// The caller's application data channel to the MF is open (solution 6 step 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdcEstablished {
+    /// The served UE's telephone number.
+    pub tn: String,
+    /// The call's Call-ID.
+    pub call_id: String,
 }
 
 /// An accepted Avatar ID on its way to the caller's MF (solution 5 steps 3–4).

@@ -1,0 +1,31 @@
+//! Avatar communication (3GPP TR 33.790 key issue #2) as pure functions: what the UE, the MF,
+//! the BAR, the XR AS and the DAC compute, with no socket, no clock and no randomness of its own
+//! (time and random bytes are passed in).
+//!
+//! - Solution #5 (§6.5.2): the avatar token a UE signs over the Avatar ID and the session, and
+//!   the BAR's verification of it against the owner's UE certificate ([`token`], [`keys`]).
+//! - Solution #6 (§6.6.2): the UE-A attestation of table 6.6.2.4-1 and the DAC's verification of
+//!   it ([`attestation`]); the avatar object protected end to end for the rendering UE with
+//!   ephemeral ECDH on P-256, HKDF-SHA256 and AES-256-GCM ([`e2e`]).
+//! - Both: the avatars of the world (`fixtures/avatars/`, [`assets`]) and the renderer that turns
+//!   a base avatar model and facial points into a frame of Braille characters ([`render`]).
+//!
+//! It is not a network function: the nodes that use it (UE, MF, XR AS, BAR, DAC) do the I/O and
+//! write the trace; this crate gives them decisions, [`Error`]s with a typed
+//! [`proto::trace::Reason`] ([`Error::reason`]) and ready-made trace notes.
+#![warn(missing_docs)]
+
+pub mod assets;
+pub mod attestation;
+pub mod e2e;
+pub mod error;
+mod jws;
+pub mod keys;
+pub mod render;
+pub mod token;
+
+#[cfg(test)]
+mod testing;
+
+pub use assets::{Avatar, Catalogue};
+pub use error::{Error, FixtureFault, JwkFault};
