@@ -446,8 +446,13 @@ mod tests {
     #[test]
     fn dc_messages_are_tagged_json() {
         let m = DcMessage::KeyRequest;
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"type":"key-request"}"#);
-        let t = DcMessage::AvatarToken { token: "a.b.c".into() };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"type":"key-request"}"#
+        );
+        let t = DcMessage::AvatarToken {
+            token: "a.b.c".into(),
+        };
         let text = serde_json::to_string(&t).unwrap();
         assert_eq!(text, r#"{"type":"avatar-token","token":"a.b.c"}"#);
         assert_eq!(serde_json::from_str::<DcMessage>(&text).unwrap(), t);
