@@ -154,6 +154,14 @@ pub const DC_P2A_REINVITE: Choice = Choice {
     answer: "UE-A sends a re-INVITE in the dialog (Route set from the 200's Record-Route) repeating the call's sections and adding m=application mid \"p2a\" (stream 1100). The originating IMS AS anchors the new section at the MF as for the bootstrap channel and keeps its earlier MF answer for the unchanged bootstrap section; the rest of the offer goes on to UE-B, which answers with its unchanged session description. The MF's application acknowledges each message with a JSON message.",
 };
 
+/// `avatar-video`.
+pub const AVATAR_VIDEO: Choice = Choice {
+    id: "avatar-video",
+    clause: "6.5.2 step 8; 6.6.2.1 steps 1, 10, 11; 6.6.2.2 step 9 (\"rendered avatar media is sent as regular video media\")",
+    question: "What stands in for the video of the rendered avatar, and how it reaches UE-B.",
+    answer: "Frames: each rendered picture (48×48 pixels, as rows of Braille characters) in a JSON message on a data channel. From the network: the caller's IMS AS has its MF offer UE-B an `m=application` section (mid \"avm\", stream 1300 \"avatar-video\") in the INITIAL INVITE — the session's video connection of step 1 — and takes UE-B's answer out of the 200 for the MF; the MF sends rendered frames and protected objects for UE-B on it. From UE-A (UE-A centric): the peer-to-peer data channel (stream 1000). The dashboard draws the frames.",
+};
+
 /// The choices every solution may share.
 pub const COMMON: &[Choice] = &[
     WORLD_IMS_ENTRY,
@@ -173,6 +181,7 @@ pub const COMMON: &[Choice] = &[
     DC_ICE_TIMERS,
     DC_BOOTSTRAP_ANCHOR,
     DC_P2A_REINVITE,
+    AVATAR_VIDEO,
 ];
 
 /// Every choice: the common ones, then each registered solution's.

@@ -60,3 +60,12 @@ pub const STI_REPO: &str = "sti-repo";
 pub const ID3P: &str = "id3p";
 /// The enterprise's 3P authorization server (solution 4).
 pub const AUTHZ3P: &str = "authz3p";
+
+/// The originating operator's XR application server (solutions 5 and 6).
+pub const XR_AS_O: &str = "xr-as-o";
+/// The terminating operator's XR application server (named by an attestation meant for it).
+pub const XR_AS_T: &str = "xr-as-t";
+/// The avatar provider's base avatar repository (solution 5).
+pub const BAR: &str = "bar";
+/// The avatar provider's digital asset container (solution 6).
+pub const DAC: &str = "dac";

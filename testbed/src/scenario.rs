@@ -47,10 +47,30 @@ pub enum Expect {
         /// The request's path, or its first part.
         path: &'static str,
     },
+    /// A data channel message on this stream whose JSON `type` is `kind` (an avatar message:
+    /// `avatar-token`, `facial-points`, `avatar-frame`, …).
+    DcMessage {
+        /// The channel's stream id.
+        stream: u16,
+        /// The message's `type`.
+        kind: &'static str,
+    },
+    /// An HTTP/1.1 request on a data channel (a bootstrap channel) with this method and a path
+    /// starting with `path`.
+    DcHttpRequest {
+        /// `GET`, `POST`.
+        method: &'static str,
+        /// The path, or its first part.
+        path: &'static str,
+    },
+    /// An HTTP/1.1 response on a data channel (what it answers: [`Require::AnswersPrevious`]).
+    DcHttpResponse,
     /// A typed action by the node, with this outcome.
     Act(Act, Want),
     /// A PASSporT the node signed or decoded whose JOSE header has this `ppt`.
     Token(&'static str),
+    /// A JWS the node signed or decoded whose JOSE header has this `typ` (`avatar+jwt`).
+    Jws(&'static str),
 }
 
 /// The outcome an action hop wants.
@@ -91,6 +111,8 @@ pub enum Require {
     Status(u16),
     /// The body is SDP with at least one `a=dcmap` line (data channels).
     Dcmap,
+    /// The body has this line (an SDP attribute: `a=mid:avm`).
+    BodyLine(&'static str),
     /// The SIP message is in the dialog (Call-ID) of the previous hop's message.
     SameDialog,
     /// The response answers the previous hop's request (SIP: same Call-ID, CSeq and top Via
@@ -142,6 +164,11 @@ pub fn act(by: &'static [&'static str], act: Act) -> Hop {
     hop(by, &[], Expect::Act(act, Want::Done))
 }
 
+/// A JWS with this `typ` signed or decoded by one of `by`.
+pub fn jws(by: &'static [&'static str], typ: &'static str) -> Hop {
+    hop(by, &[], Expect::Jws(typ))
+}
+
 /// A PASSporT with this `ppt` signed or decoded by one of `by`.
 pub fn token(by: &'static [&'static str], ppt: &'static str) -> Hop {
     hop(by, &[], Expect::Token(ppt))
@@ -159,6 +186,16 @@ pub const fn invite_response(lo: u16, hi: u16) -> Expect {
         lo,
         hi,
     }
+}
+
+/// A data channel message of this `type` on this stream.
+pub const fn dc(stream: u16, kind: &'static str) -> Expect {
+    Expect::DcMessage { stream, kind }
+}
+
+/// An HTTP request on a data channel.
+pub const fn dc_http(method: &'static str, path: &'static str) -> Expect {
+    Expect::DcHttpRequest { method, path }
 }
 
 /// An HTTP request.

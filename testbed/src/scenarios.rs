@@ -5,6 +5,8 @@ pub mod sol1_hss_third_party_id;
 pub mod sol2_third_party_rcd;
 pub mod sol3_hss_rcd;
 pub mod sol4_authz_server;
+pub mod sol5_avatar_token;
+pub mod sol6_avatar_attestation;
 
 use crate::solution::{Solution, Variant};
 
@@ -14,6 +16,8 @@ pub const SOLUTIONS: &[Solution] = &[
     sol2_third_party_rcd::SOLUTION,
     sol3_hss_rcd::SOLUTION,
     sol4_authz_server::SOLUTION,
+    sol5_avatar_token::SOLUTION,
+    sol6_avatar_attestation::SOLUTION,
 ];
 
 /// The solution with this number.

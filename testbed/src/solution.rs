@@ -27,6 +27,12 @@ pub const KI1: KeyIssue = KeyIssue {
     title: "third-party IDs",
 };
 
+/// Key issue #2: IMS based avatar communication (clause 5.2).
+pub const KI2: KeyIssue = KeyIssue {
+    number: 2,
+    title: "avatars",
+};
+
 /// Builds the IMS AS behaviour a solution's operators deploy (`ims_as::flows::*`).
 pub type AsFlow = fn() -> std::sync::Arc<dyn ims_as::Flow>;
 

@@ -182,6 +182,8 @@ pub struct Setup {
     /// How the IP-PBX reaches its trunk: with its own certificate (the default), another
     /// host's, none, or not over TLS (the spoofed trunks).
     pub trunk_tls: ue::TrunkTls,
+    /// The XR AS manipulates the avatar objects it relays (solution 6's threats).
+    pub xr_tamper: Option<xr::xr_as::XrTamper>,
 }
 
 /// The certificate an STI-AS signs with: the operator's own by default.

@@ -105,6 +105,46 @@ fn first_check(app: &App) -> String {
     format!("✔ {}", check.name).chars().take(30).collect()
 }
 
+/// The avatar solutions draw the avatar: on a row where UE-B shows a frame, the avatar pane
+/// holds the picture (Braille rows), and stepping to the next frame changes it.
+#[test]
+fn avatar_frames_are_drawn() {
+    for solution in [5, 6] {
+        let mut app = app_for(solution);
+        let visible = app.visible();
+        let view = app.view().unwrap();
+        let shown: Vec<usize> = visible
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                let e = &view.entries[**i];
+                e.from == "ue-b" && !e.pictures.is_empty()
+            })
+            .map(|(pos, _)| pos)
+            .collect();
+        assert_eq!(
+            shown.len(),
+            3,
+            "UE-B shows three frames (solution {solution})"
+        );
+        let mut frames = Vec::new();
+        for pos in &shown {
+            app.key(Input::ClickRow(*pos));
+            let text = frame(&app, 160, 48);
+            assert!(text.contains(" avatar qbranch-agent · frame "), "{text}");
+            assert!(
+                text.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+                "a Braille picture:\n{text}"
+            );
+            frames.push(text);
+        }
+        assert_ne!(frames[0], frames[1], "the next frame is another picture");
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(format!("dashboard__sol{solution}_avatar_160x48"), frames[1].clone());
+        });
+    }
+}
+
 #[test]
 fn too_small_and_contrast() {
     let mut app = App::new(scenarios::all(), Theme::Contrast);

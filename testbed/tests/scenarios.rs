@@ -15,7 +15,12 @@ use testbed::solution::Variant;
 use testbed::{node, render, scenarios};
 
 /// Variants whose full JSON (every record, every byte) is pinned as well.
-const FULL: &[&str] = &["2:single", "2:dc-bootstrap", "4:authenticate"];
+const FULL: &[&str] = &[
+    "2:single",
+    "2:dc-bootstrap",
+    "4:authenticate",
+    "6:ue-b-intercepted",
+];
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -419,6 +424,10 @@ fn main() {
         Trial::test(
             "worlds::bootstrap_runs_are_byte_identical",
             byte_identical("2:dc-bootstrap"),
+        ),
+        Trial::test(
+            "worlds::avatar_runs_are_byte_identical",
+            byte_identical("6:ue-a-altered"),
         ),
         Trial::test(
             "worlds::runs_are_byte_identical",

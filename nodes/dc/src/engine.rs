@@ -14,6 +14,8 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState, SettingEngineBuilder,
 };
 
+use kit::tap::Tap;
+
 use crate::error::engine_error;
 use crate::{DcError, DcOwner};
 use proto::clock::Rng;
@@ -120,6 +122,7 @@ pub(crate) async fn peer_connection(owner: &DcOwner, rng: &mut Rng) -> Result<En
 pub(crate) async fn open_channel(
     pc: &Arc<dyn PeerConnection>,
     map: &DcMap,
+    tap: Tap,
 ) -> Result<(Channel, JoinHandle<()>), DcError> {
     let init = RTCDataChannelInit {
         ordered: map.ordered,
@@ -134,7 +137,7 @@ pub(crate) async fn open_channel(
         .map_err(engine_error)?;
     let (open_tx, open) = watch::channel(false);
     let (inbox_tx, inbox) = mpsc::channel(INBOX);
-    let task = tokio::spawn(poll_events(dc.clone(), open_tx, inbox_tx));
+    let task = tokio::spawn(poll_events(dc.clone(), open_tx, inbox_tx, tap));
     let channel = Channel {
         map: map.clone(),
         dc,
@@ -144,19 +147,26 @@ pub(crate) async fn open_channel(
     Ok((channel, task))
 }
 
-/// A channel's events: open is signalled, messages go to the inbox, a close ends the loop.
+/// A channel's events: open is signalled, messages go to the inbox (held on the tap until
+/// read: they are off the wire), a close ends the loop.
 async fn poll_events(
     dc: Arc<dyn DataChannel>,
     open: watch::Sender<bool>,
     inbox: mpsc::Sender<Vec<u8>>,
+    tap: Tap,
 ) {
     while let Some(event) = dc.poll().await {
         match event {
             DataChannelEvent::OnOpen => {
                 let _ = open.send(true);
             }
-            DataChannelEvent::OnMessage(m) if inbox.send(m.data.to_vec()).await.is_err() => {
-                break;
+            DataChannelEvent::OnMessage(m) => {
+                // Held before it is in the inbox, so a read can never take it first.
+                tap.held();
+                if inbox.send(m.data.to_vec()).await.is_err() {
+                    tap.taken();
+                    break;
+                }
             }
             DataChannelEvent::OnClose => break,
             _ => {}

@@ -63,7 +63,7 @@ impl Peer {
         let mut channels = BTreeMap::new();
         let mut tasks = Vec::new();
         for map in maps {
-            let (channel, task) = engine::open_channel(&pc, map).await?;
+            let (channel, task) = engine::open_channel(&pc, map, owner.tap.clone()).await?;
             tasks.push(task);
             channels.insert(map.stream, Arc::new(channel));
         }
@@ -324,6 +324,7 @@ impl Peer {
                 ms: millis(bound),
             })?
             .ok_or(DcError::Closed)?;
+        self.owner.tap.taken();
         let m = message(&ch.map, self.remote_addr(), self.local, &data);
         self.owner.tap.received(&self.owner.node, m);
         Ok(data)

@@ -6,14 +6,21 @@
 //! section per offered section). Sections toward the far end pass through unchanged
 //! ([`originating`]).
 //!
-//! On the terminating side ([`terminating`]) the roles turn: for a call that offers data
-//! channels, the IMS AS has its MF offer the callee a bootstrap channel (appended to the INVITE,
-//! and to every re-INVITE of the call unchanged), takes the callee's answer for it out of the
-//! 2xx and hands it to the MF.
+//! The MF can also be the offerer of a section toward the callee ([`offer`]): the AS appends
+//! the MF's section to the INVITE (and to every re-INVITE of the call unchanged), takes the
+//! callee's answer for it out of the 2xx and hands it to the MF ([`forward`]). On the
+//! terminating side ([`terminating`]) that is the callee's own bootstrap channel, for a call
+//! that offers data channels; on the originating side, when configured for avatars
+//! (`AsConfig::avatar_media`), it is the avatar media channel (mid `avm`, TR 33.790 §6.5, §6.6:
+//! rendered avatar frames and protected avatar objects from the caller's MF to the callee), for
+//! an initial INVITE that offers the peer-to-peer data channel section. Toward the callee the
+//! order is the caller's sections, then `avm`, then the terminating side's `bdc`.
 //!
 //! The MF's HTTP interface is in [`mf`]; the SDP surgery is pure ([`sdp`]).
 
+mod forward;
 mod mf;
+mod offer;
 mod originating;
 mod sdp;
 mod terminating;
@@ -22,8 +29,6 @@ use kit::http::Client;
 use kit::node::Ctx;
 use proto::sdp::Media;
 use proto::trace::{Act, Note};
-
-pub(crate) use originating::forward;
 
 use crate::Error;
 

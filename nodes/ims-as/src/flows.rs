@@ -8,6 +8,7 @@
 //! is a new file here, its `mod` line and its `pub use` line.
 
 mod authz_server;
+mod caller_number;
 mod hss_id_info;
 mod hss_rcd;
 mod id_server;
@@ -25,6 +26,7 @@ use crate::io::Io;
 use crate::orig::Presented;
 
 pub use authz_server::authz_server;
+pub use caller_number::caller_number;
 pub use hss_id_info::hss_id_info;
 pub use hss_rcd::hss_rcd;
 pub use id_server::id_server;

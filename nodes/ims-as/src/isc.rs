@@ -87,7 +87,8 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
         }
     }
     if let Some(mf_host) = node.config.mf_host.as_deref() {
-        let Some(rest) = anchoring(&node, mf_host, &ep, &mut incoming, fwd, invite).await else {
+        let kind = Kind::of(invite, initial);
+        let Some(rest) = anchoring(&node, mf_host, &ep, &mut incoming, fwd, kind).await else {
             return;
         };
         fwd = rest;
@@ -118,16 +119,38 @@ async fn identity(node: &Node, fwd: &mut Request, msg: u64) -> Option<String> {
     }
 }
 
+/// What kind of request the AS forwards, for anchoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// An initial INVITE (out of any dialog).
+    Initial,
+    /// A re-INVITE in a dialog.
+    Reinvite,
+    /// Anything else (a BYE, an ACK, …).
+    Other,
+}
+
+impl Kind {
+    /// From whether the request is an INVITE (not an ACK) and whether it is out of any dialog.
+    fn of(invite: bool, initial: bool) -> Self {
+        match (invite, initial) {
+            (true, true) => Kind::Initial,
+            (true, false) => Kind::Reinvite,
+            (false, _) => Kind::Other,
+        }
+    }
+}
+
 /// Data channel anchoring at the MF: a BYE releases what the call anchored; an INVITE with
-/// sections to anchor (originating) or to add (terminating) is forwarded here. Hands the request
-/// back when it is still to be forwarded.
+/// sections to anchor or to add (the MF's offers to the callee) is forwarded here. Hands the
+/// request back when it is still to be forwarded.
 async fn anchoring(
     node: &Node,
     mf_host: &str,
     ep: &Endpoint,
     incoming: &mut Incoming,
     mut fwd: Request,
-    invite: bool,
+    kind: Kind,
 ) -> Option<Request> {
     let msg = incoming.trace_id();
     let mf = anchor::Mf::new(&node.ctx, &node.mtls, &node.anchored, mf_host, msg);
@@ -135,25 +158,43 @@ async fn anchoring(
         mf.release(&fwd).await;
         return Some(fwd);
     }
-    if !invite {
+    if kind == Kind::Other {
         return Some(fwd);
     }
-    match node.config.role {
+    let (answers, offered) = match node.config.role {
         Role::Terminating { .. } => {
-            if let Some(callee) = orig::callee_tn(&fwd)
-                && let Some(new) = mf.offer(&mut fwd, &callee).await
-            {
-                mf.forward_offered(ep, incoming, fwd, new).await;
-                return None;
-            }
+            let offered = match orig::callee_tn(&fwd) {
+                Some(callee) => mf.offer_bootstrap(&mut fwd, &callee).await,
+                None => None,
+            };
+            (Vec::new(), offered)
         }
         Role::Originating { .. } => {
             let answers = mf.take(&mut fwd).await;
-            if !answers.is_empty() {
-                anchor::forward(ep, incoming, fwd, &answers).await;
-                return None;
-            }
+            let offered = if node.config.avatar_media {
+                mf.offer_avatar_media(&mut fwd, kind == Kind::Initial).await
+            } else {
+                None
+            };
+            (answers, offered)
         }
+    };
+    if answers.is_empty() && offered.is_none() {
+        return Some(fwd);
     }
-    Some(fwd)
+    mf.forward(ep, incoming, fwd, &answers, offered).await;
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_by_kind() {
+        assert_eq!(Kind::of(true, true), Kind::Initial);
+        assert_eq!(Kind::of(true, false), Kind::Reinvite);
+        assert_eq!(Kind::of(false, true), Kind::Other);
+        assert_eq!(Kind::of(false, false), Kind::Other);
+    }
 }

@@ -13,7 +13,10 @@
 //! delivers the INVITE with `verstat`, keeping the RCD only if it verified ([`term`]); the flow
 //! decides whether to verify at all (solution 4: only for callees subscribed to verification).
 //!
-//! With an MF, the AS also anchors data channel sections there (TS 23.228 Annex AC in outline).
+//! With an MF, the AS also anchors data channel sections there (TS 23.228 Annex AC in outline),
+//! and has it offer the callee sections of its own: the callee's bootstrap channel
+//! (terminating) and, in avatar calls, the avatar media channel (originating,
+//! [`AsConfig::avatar_media`]).
 //!
 //! The proxy core never asks which solution runs: it calls the [`Flow`]'s hooks. The decisions
 //! are pure functions ([`orig`], [`term`], and the decision half of each flow file); the async
@@ -75,6 +78,11 @@ pub struct AsConfig {
     /// The operator's MF: with one, the AS record-routes and anchors data channel sections a
     /// served UE offers toward the network there.
     pub mf_host: Option<String>,
+    /// Originating, with an MF: in an avatar call (an initial INVITE offering the peer-to-peer
+    /// data channel section) have the MF offer the callee the avatar media data channel (mid
+    /// `avm`, TR 33.790 §6.5 and §6.6), repeated in every re-INVITE and answered to the MF;
+    /// the caller never sees it. Off (`false`) everywhere but the avatar worlds.
+    pub avatar_media: bool,
 }
 
 /// Starts the AS.

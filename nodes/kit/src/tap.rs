@@ -25,6 +25,9 @@ struct State {
     in_flight: HashMap<(SocketAddr, SocketAddr, u64), Vec<(u64, u64)>>,
     /// Messages sent and not yet received, DNS left out (the DNS server records nothing).
     awaiting: usize,
+    /// Of those, messages that arrived and wait in a receiver's inbox, not yet read (data
+    /// channel messages are recorded as received when the node reads them).
+    held: usize,
     next_msg: u64,
     /// The world's address book: who owns each (transport, address).
     names: HashMap<(Layer, SocketAddr), String>,
@@ -107,6 +110,7 @@ impl Tap {
             clocks: HashMap::new(),
             in_flight: HashMap::new(),
             awaiting: 0,
+            held: 0,
             next_msg: 1,
             names: HashMap::new(),
             ports: HashMap::new(),
@@ -301,10 +305,24 @@ impl Tap {
         });
     }
 
-    /// Messages (SIP, HTTP, data channel) sent and not yet received: 0 when nothing is on the
-    /// wire.
+    /// Messages (SIP, HTTP, data channel) sent and not yet received, less those that arrived and
+    /// wait unread in an inbox ([`Tap::held`]): 0 when nothing is on the wire.
     pub fn awaiting(&self) -> usize {
-        self.state().awaiting
+        let s = self.state();
+        s.awaiting.saturating_sub(s.held)
+    }
+
+    /// A message arrived and waits in a receiver's inbox: it is no longer on the wire, though
+    /// not yet read (and so not yet recorded as received). A message that is never read (its
+    /// channel closed first) stays held, and so never counts as on the wire.
+    pub fn held(&self) {
+        self.state().held += 1;
+    }
+
+    /// A held message was read (its receive is recorded next).
+    pub fn taken(&self) {
+        let mut s = self.state();
+        s.held = s.held.saturating_sub(1);
     }
 
     /// Marks a point every node has passed (the world was quiet): every later record sorts

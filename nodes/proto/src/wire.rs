@@ -261,17 +261,51 @@ pub mod mf {
         pub answer: String,
     }
 
-    /// `POST /mf/v1/offer`: the terminating IMS AS asks its MF to offer the callee a bootstrap
-    /// data channel (the callee's own network's BDC, mid [`BOOTSTRAP_MID`]).
+    /// `POST /mf/v1/offer`: an IMS AS asks its MF to offer the callee a section: the terminating
+    /// AS the callee's own network's BDC (mid [`BOOTSTRAP_MID`]), the originating AS of an
+    /// avatar call the avatar media channel ([`OfferSection::AvatarMedia`]).
     pub const OFFER_PATH: &str = "/mf/v1/offer";
 
-    /// Offer the callee a bootstrap data channel.
+    /// Offer the callee a data channel section: its own network's bootstrap channel, or the
+    /// caller's network's avatar media channel ([`OfferSection`]).
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct OfferRequest {
         /// The callee's number (whose application list the MF serves).
         pub tn: String,
         /// The call's Call-ID.
         pub call_id: String,
+        /// Which section to offer; absent on the wire for the bootstrap channel, so bootstrap
+        /// offers read as before.
+        #[serde(default, skip_serializing_if = "OfferSection::is_bootstrap")]
+        pub section: OfferSection,
+    }
+
+    /// The kind of section an MF offers the callee.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum OfferSection {
+        /// The callee's own network's bootstrap data channel (mid [`BOOTSTRAP_MID`]).
+        #[default]
+        Bootstrap,
+        /// The caller's network's avatar media channel (mid
+        /// [`crate::wire::avatar::AVATAR_MEDIA_MID`]): rendered avatar frames and protected
+        /// avatar objects from the caller's MF to the callee.
+        AvatarMedia,
+    }
+
+    impl OfferSection {
+        /// Whether this is the bootstrap channel (the default, left off the wire).
+        pub fn is_bootstrap(&self) -> bool {
+            *self == OfferSection::Bootstrap
+        }
+
+        /// The SIP-facing mid of the offered section.
+        pub fn mid(self) -> &'static str {
+            match self {
+                OfferSection::Bootstrap => BOOTSTRAP_MID,
+                OfferSection::AvatarMedia => crate::wire::avatar::AVATAR_MEDIA_MID,
+            }
+        }
     }
 
     /// The MF's offer.

@@ -216,18 +216,27 @@ pub(crate) async fn release<'a>(
     }
 }
 
-/// Takes the associations of call `call_id` (peer to peer and bootstrap) out of the state.
+/// Takes the associations of call `call_id` (peer to peer, bootstrap, avatar media) out of the
+/// state, in that order.
 pub(crate) fn take_call_peers(state: &Mutex<State>, call_id: &str) -> Vec<Arc<Peer>> {
     let mut st = lock(state);
-    let (mut mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.peers)
+    let st = &mut *st;
+    [
+        &mut st.peers,
+        &mut st.bootstrap_peers,
+        &mut st.avatar_media_peers,
+    ]
+    .into_iter()
+    .flat_map(|kept| take_call(kept, call_id))
+    .collect()
+}
+
+/// Takes the peers of call `call_id` out of `kept`.
+fn take_call(kept: &mut Vec<(String, Arc<Peer>)>, call_id: &str) -> Vec<Arc<Peer>> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(kept)
         .into_iter()
         .partition(|(id, _)| *id == call_id);
-    st.peers = rest;
-    let (bootstrap, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.bootstrap_peers)
-        .into_iter()
-        .partition(|(id, _)| *id == call_id);
-    st.bootstrap_peers = rest;
-    mine.extend(bootstrap);
+    *kept = rest;
     mine.into_iter().map(|(_, p)| p).collect()
 }
 

@@ -219,7 +219,7 @@ impl From<Error> for Refusal {
 
 impl Ue {
     /// The UE key this agent signs with: `fixtures/pki/ue/<id>.key.pem`.
-    fn ue_key(&self) -> Result<SigningKey, Error> {
+    pub(crate) fn ue_key(&self) -> Result<SigningKey, Error> {
         let id = lock(&self.state)
             .ue_key
             .clone()

@@ -27,7 +27,9 @@
 //! The agent is not a SIP stack of its own: transactions and sockets are `kit::sip`'s, message
 //! shapes `proto::sip`'s. Modules by concern: the calling side (`uac`), the answering side
 //! (`uas`), registration (`register`, `digest`), the data channels of a call (`channels`), the
-//! UE's credentials for solution #4 (`credentials`) and an attacker's forgeries (`forgery`). What it did is noted on the trace as typed actions (`proto::trace::Act`).
+//! UE's credentials for solution #4 (`credentials`), its part in avatar communication for
+//! solutions #5 and #6 ([`avatar`]: [`Ue::send_avatar_token`], [`Ue::negotiate_rendering`], …)
+//! and an attacker's forgeries (`forgery`). What it did is noted on the trace as typed actions (`proto::trace::Act`).
 
 #![warn(missing_docs)]
 
@@ -43,6 +45,7 @@ use proto::sdp::DcMap;
 use proto::sip::{Request, Response, Timers};
 use proto::trace::{Act, Note};
 
+pub mod avatar;
 mod channels;
 mod credentials;
 mod digest;
@@ -51,6 +54,9 @@ mod register;
 mod uac;
 mod uas;
 
+pub use self::avatar::{
+    AttestationPlan, AvatarError, HttpAnswer, HttpFault, TokenForgery, TokenPlan,
+};
 pub use credentials::{
     BearerChallenge, bearer_authorization, bearer_challenge, challenge_authorization,
     challenge_retry, parse_auth_params, token_refusal_reason, token_request, ue_signature,
@@ -61,6 +67,7 @@ pub use digest::{
     digest_challenge, digest_ha1, digest_initial, digest_response,
 };
 pub use forgery::Forgery;
+pub use proto::wire::avatar::AVATAR_MEDIA_MID;
 pub use proto::wire::mf::BOOTSTRAP_MID;
 pub use uas::describe;
 
@@ -192,8 +199,14 @@ struct State {
     present_as: Option<String>,
     /// Bootstrap data channels the network offered this agent as callee, by Call-ID.
     bootstrap_peers: Vec<(String, Arc<Peer>)>,
+    /// Avatar media data channels the caller's network offered this agent as callee, by
+    /// Call-ID.
+    avatar_media_peers: Vec<(String, Arc<Peer>)>,
     /// What an attacker's UE forges in its requests ([`Ue::forge`]).
     forged: forgery::Forged,
+    /// The ephemeral keys of avatar communication, by Call-ID (UE-A's for UE-A-centric
+    /// rendering, UE-B's for UE-B centric; TR 33.790 §6.6.2), until the call ends.
+    ephemeral_keys: Vec<(String, ::avatar::e2e::EphemeralKey)>,
 }
 
 /// The agent's state; a poisoned lock still holds usable state (every update is one
@@ -212,6 +225,9 @@ pub struct Ue {
     /// The client nonces of Digest answers (a stream of its own, so they do not shift the
     /// endpoint's tags and branches).
     digest_rng: Mutex<proto::clock::Rng>,
+    /// Avatar communication's random values (token ids, ephemeral secrets): a stream of its
+    /// own, so they shift neither the endpoint's nor the data channels' draws.
+    avatar_rng: Mutex<proto::clock::Rng>,
 }
 
 /// A call the agent placed.
@@ -283,6 +299,10 @@ impl Ue {
                 ctx.seed,
                 &format!("{}/cnonce", ctx.id),
             )),
+            avatar_rng: Mutex::new(proto::clock::Rng::for_node(
+                ctx.seed,
+                &format!("{}/avatar", ctx.id),
+            )),
         })
     }
 
@@ -302,6 +322,7 @@ impl Ue {
             let mut st = lock(&self.state);
             let mut all = std::mem::take(&mut st.peers);
             all.extend(std::mem::take(&mut st.bootstrap_peers));
+            all.extend(std::mem::take(&mut st.avatar_media_peers));
             all
         };
         for (_, p) in peers {
@@ -387,6 +408,38 @@ impl Ue {
         lock(&self.state)
             .bootstrap_peers
             .last()
+            .map(|(_, p)| p.clone())
+    }
+
+    /// The avatar media data channel (mid [`AVATAR_MEDIA_MID`]) the caller's network offered
+    /// this agent (as callee) last and it accepted: where the caller's MF sends rendered avatar
+    /// frames and protected avatar objects (TR 33.790 §6.5, §6.6).
+    pub fn avatar_media(&self) -> Option<Arc<Peer>> {
+        lock(&self.state)
+            .avatar_media_peers
+            .last()
+            .map(|(_, p)| p.clone())
+    }
+
+    /// The avatar media data channel this agent accepted (as callee) in call `call_id`, if
+    /// any (closed at the call's BYE).
+    pub fn avatar_media_in(&self, call_id: &str) -> Option<Arc<Peer>> {
+        lock(&self.state)
+            .avatar_media_peers
+            .iter()
+            .rev()
+            .find(|(id, _)| id == call_id)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// The peer-to-peer data channel association this agent answered (as callee) in call
+    /// `call_id`, if any (closed at the call's BYE).
+    pub fn peer_in(&self, call_id: &str) -> Option<Arc<Peer>> {
+        lock(&self.state)
+            .peers
+            .iter()
+            .rev()
+            .find(|(id, _)| id == call_id)
             .map(|(_, p)| p.clone())
     }
 

@@ -364,6 +364,8 @@ impl Ue {
             call.dc.iter().chain(&call.bdc).chain(&call.added),
         )
         .await;
+        let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
+        crate::avatar::forget_call(&self.state, call_id);
         let bye =
             ua::uac_request(&call.invite, ok, Method::Bye, call.cseq + 1).map_err(sip_error)?;
         let mut tx = self.endpoint().send_request(bye).await?;

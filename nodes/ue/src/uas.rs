@@ -1,7 +1,8 @@
 //! The answering side (RFC 3261 §8.2, §13.3, §15.1.2): an INVITE alerts the user (180) and is
-//! answered (200, with an SDP answer for any data channels offered), or ends with 487 when the
-//! caller cancels and 480 when nobody answers; a re-INVITE gets the same session description
-//! again; a BYE ends the call's data channels.
+//! answered (200, with an SDP answer for any data channels offered: the caller's peer-to-peer
+//! section, the own network's bootstrap section, the caller's network's avatar media section),
+//! or ends with 487 when the caller cancels and 480 when nobody answers; a re-INVITE gets the
+//! same session description again; a BYE ends the call's data channels.
 //!
 //! Notes: [`Act::Alert`], [`Act::StopRinging`], [`Act::KeepSession`], [`Act::DcRelease`];
 //! answering a data channel section [`Act::DcAnswer`] (refused when declined with port 0), and
@@ -21,7 +22,7 @@ use proto::sipmsg::{self, NameAddr};
 use proto::trace::{Act, Note, Reason};
 
 use crate::channels;
-use crate::{BOOTSTRAP_MID, State, UeConfig, lock, plain_sdp};
+use crate::{AVATAR_MEDIA_MID, BOOTSTRAP_MID, State, UeConfig, lock, plain_sdp};
 
 /// Answers one incoming request (the agent's SIP handler).
 pub(crate) async fn handle(
@@ -116,6 +117,57 @@ fn offered_sections(request: &Request) -> Result<Vec<Application>, SdpError> {
     Ok(offer
         .map(|s| s.applications().cloned().collect())
         .unwrap_or_default())
+}
+
+/// A section the network offers the callee (the network's MF is the offerer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NetworkSection {
+    /// The own network's bootstrap channel (mid [`BOOTSTRAP_MID`], TS 26.114 §6.2.10).
+    Bootstrap,
+    /// The caller's network's avatar media channel (mid [`AVATAR_MEDIA_MID`]; TR 33.790 §6.5,
+    /// §6.6: rendered avatar frames and protected avatar objects).
+    AvatarMedia,
+}
+
+impl NetworkSection {
+    /// The network's section an offered mid is, if it is one.
+    fn of(mid: &str) -> Option<Self> {
+        match mid {
+            BOOTSTRAP_MID => Some(NetworkSection::Bootstrap),
+            AVATAR_MEDIA_MID => Some(NetworkSection::AvatarMedia),
+            _ => None,
+        }
+    }
+
+    /// What it is called in labels.
+    fn name(self) -> &'static str {
+        match self {
+            NetworkSection::Bootstrap => "bootstrap data channel",
+            NetworkSection::AvatarMedia => "avatar media data channel",
+        }
+    }
+
+    /// The label of accepting it.
+    fn accepted(self) -> String {
+        match self {
+            NetworkSection::Bootstrap => "accept the network's bootstrap data channel".into(),
+            NetworkSection::AvatarMedia => format!(
+                "accept the caller's network's avatar media data channel (m=application mid {AVATAR_MEDIA_MID})"
+            ),
+        }
+    }
+
+    /// The label of declining it.
+    fn declined(self, mid: &str) -> String {
+        match self {
+            NetworkSection::Bootstrap => format!(
+                "decline the network's bootstrap data channel (m=application mid {mid} port 0)"
+            ),
+            NetworkSection::AvatarMedia => format!(
+                "decline the caller's network's avatar media data channel (m=application mid {mid} port 0)"
+            ),
+        }
+    }
 }
 
 /// The answering agent, for one request.
@@ -235,6 +287,7 @@ impl Callee<'_> {
     async fn bye(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
         let peers = channels::take_call_peers(self.state, call_id);
         channels::release(self.ctx, Some(incoming.trace_id()), &peers).await;
+        crate::avatar::forget_call(self.state, call_id);
         let _ = incoming
             .respond(response_to(request, 200, "OK", None))
             .await;
@@ -265,10 +318,9 @@ impl Callee<'_> {
         let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
         let mut session = Session::with_audio(self.ep.host(), 0);
         for offered in &offered {
-            let section = if offered.mid == BOOTSTRAP_MID {
-                self.answer_bootstrap(offered, call_id).await
-            } else {
-                self.answer_p2p(offered, call_id).await
+            let section = match NetworkSection::of(&offered.mid) {
+                Some(network) => self.answer_network(network, offered, call_id).await,
+                None => self.answer_p2p(offered, call_id).await,
             };
             session.media.push(Media::Application(section));
         }
@@ -350,9 +402,16 @@ impl Callee<'_> {
         section
     }
 
-    /// The callee's answer to the bootstrap channel its own network's MF offers (TS 26.114
-    /// §6.2.10): accepted by a bootstrap-capable UE ([`Act::DcAnswer`]), else declined.
-    async fn answer_bootstrap(&self, offered: &Application, call_id: &str) -> Application {
+    /// The callee's answer to a section the network offers: the bootstrap channel its own
+    /// network's MF offers (TS 26.114 §6.2.10), or the avatar media channel the caller's
+    /// network's MF offers. Accepted by a bootstrap-capable UE ([`Act::DcAnswer`]; the peer kept
+    /// for the call), else declined with port 0 (refused, [`Reason::Declined`]).
+    async fn answer_network(
+        &self,
+        network: NetworkSection,
+        offered: &Application,
+        call_id: &str,
+    ) -> Application {
         let Some(dc) = self
             .config
             .dc
@@ -364,10 +423,7 @@ impl Callee<'_> {
                 Note::refused(
                     Act::DcAnswer,
                     Reason::Declined,
-                    format!(
-                        "decline the network's bootstrap data channel (m=application mid {} port 0)",
-                        offered.mid
-                    ),
+                    network.declined(&offered.mid),
                 ),
             );
             return Application::declined(offered);
@@ -376,13 +432,14 @@ impl Callee<'_> {
         let mut rng = channels::rng(self.ctx, self.state);
         match Peer::answer(&owner, &mut rng, offered).await {
             Ok((peer, section)) => {
-                self.ctx.note(
-                    None,
-                    Note::done(Act::DcAnswer, "accept the network's bootstrap data channel"),
-                );
-                lock(self.state)
-                    .bootstrap_peers
-                    .push((call_id.to_owned(), Arc::new(peer)));
+                self.ctx
+                    .note(None, Note::done(Act::DcAnswer, network.accepted()));
+                let kept = (call_id.to_owned(), Arc::new(peer));
+                let mut st = lock(self.state);
+                match network {
+                    NetworkSection::Bootstrap => st.bootstrap_peers.push(kept),
+                    NetworkSection::AvatarMedia => st.avatar_media_peers.push(kept),
+                }
                 section
             }
             Err(e) => {
@@ -391,7 +448,7 @@ impl Callee<'_> {
                     Note::refused(
                         Act::DcAnswer,
                         e.reason(),
-                        format!("bootstrap data channel answer: {e}: declined (port 0)"),
+                        format!("{} answer: {e}: declined (port 0)", network.name()),
                     ),
                 );
                 Application::declined(offered)
@@ -437,6 +494,30 @@ mod tests {
             .as_str(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_network_offers_bootstrap_and_avatar_media_sections() {
+        assert_eq!(
+            NetworkSection::of(BOOTSTRAP_MID),
+            Some(NetworkSection::Bootstrap)
+        );
+        assert_eq!(
+            NetworkSection::of(AVATAR_MEDIA_MID),
+            Some(NetworkSection::AvatarMedia)
+        );
+        assert_eq!(NetworkSection::of(crate::P2P_MID), None);
+        assert_eq!(NetworkSection::of("p2a1"), None);
+        // The bootstrap labels read as before.
+        assert_eq!(
+            NetworkSection::Bootstrap.accepted(),
+            "accept the network's bootstrap data channel"
+        );
+        assert_eq!(
+            NetworkSection::Bootstrap.declined("bdc"),
+            "decline the network's bootstrap data channel (m=application mid bdc port 0)"
+        );
+        assert!(NetworkSection::AvatarMedia.accepted().contains("mid avm"));
     }
 
     #[test]

@@ -1,15 +1,23 @@
 //! The DCSF: the data channel application lists of its subscribers (`fixtures/dc-apps.toml`),
 //! served over HTTPS (`proto::wire::dcsf`) to the MF, which asks when a UE fetches its list over
-//! the bootstrap data channel.
+//! the bootstrap data channel; and the Avatar ID relay of TR 33.790 §6.5.2 steps 3–4: the XR AS
+//! posts an accepted Avatar ID ([`DCSF_AVATAR_PATH`]) and the DCSF passes it on to the MF
+//! ([`MF_AVATAR_PATH`], mutual TLS), answering with the MF's answer.
+//!
+//! Notes: passing the Avatar ID on [`Act::ForwardAvatarId`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kit::http::{Peer, Request, Response, Server, handler};
+use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
 use kit::{Error, fixtures};
+use proto::trace::{Act, Note, Reason};
+use proto::wire::avatar::{AvatarForward, DCSF_AVATAR_PATH, MF_AVATAR_PATH};
 use proto::wire::dcsf::{App, AppList};
 use serde::Deserialize;
+
+use crate::upstream;
 
 #[derive(Debug, Deserialize)]
 struct File {
@@ -77,13 +85,76 @@ pub fn answer(store: &Store, method: &str, target: &str) -> Response {
     }
 }
 
-/// Starts the DCSF over HTTPS; only clients with a certificate of the world's CA (the MFs) are
-/// served.
-pub async fn start(ctx: &Ctx, store: Store) -> Result<Server, Error> {
-    let store = Arc::new(store);
-    let h = handler(move |req: Request, _peer: Peer| {
-        let store = store.clone();
-        async move { answer(&store, &req.method, &req.target) }
+/// DCSF settings.
+#[derive(Debug, Clone)]
+pub struct DcsfConfig {
+    /// The application lists.
+    pub store: Store,
+    /// The MF an accepted Avatar ID is passed on to (TR 33.790 §6.5.2 step 4). `None`: the
+    /// Avatar ID path is unknown (404).
+    pub avatar_mf_host: Option<String>,
+}
+
+/// A running DCSF's state.
+#[derive(Debug)]
+struct Dcsf {
+    ctx: Ctx,
+    config: DcsfConfig,
+    /// The HTTPS client (mutual TLS) it reaches the MF with.
+    client: Client,
+}
+
+impl Dcsf {
+    /// Solution 5 steps 3–4: the Avatar ID passed on to the MF; the MF's answer (it downloads
+    /// the model first) is the answer, or 502 when the MF cannot be reached.
+    async fn forward_avatar(&self, mf_host: &str, body: &[u8], msg: Option<u64>) -> Response {
+        let forward: AvatarForward = match serde_json::from_slice(body) {
+            Ok(f) => f,
+            Err(e) => return upstream::problem(400, Reason::Malformed, e.to_string()),
+        };
+        self.ctx.note(
+            msg,
+            Note::done(
+                Act::ForwardAvatarId,
+                format!(
+                    "pass the Avatar ID {} of {} (session {}) on to the MF {mf_host}",
+                    forward.avatar_id, forward.tn, forward.call_id
+                ),
+            ),
+        );
+        let url = format!("https://{mf_host}{MF_AVATAR_PATH}");
+        match self
+            .client
+            .send(Request::post_json(url, body.to_vec()))
+            .await
+        {
+            Ok(answer) => upstream::pass_back(&answer),
+            Err(e) => upstream::problem(502, Reason::Unreachable, format!("MF: {e}")),
+        }
+    }
+
+    async fn handle(&self, req: Request, msg: Option<u64>) -> Response {
+        match (req.target.as_str(), &self.config.avatar_mf_host) {
+            (DCSF_AVATAR_PATH, Some(mf)) if req.method == "POST" => {
+                self.forward_avatar(mf, &req.body, msg).await
+            }
+            (DCSF_AVATAR_PATH, Some(_)) => Response::text(405, "only POST"),
+            _ => answer(&self.config.store, &req.method, &req.target),
+        }
+    }
+}
+
+/// Starts the DCSF over HTTPS; only clients with a certificate of the world's CA (the MFs, the
+/// XR AS) are served. It reaches the MF with its own certificate (mutual TLS).
+pub async fn start(ctx: &Ctx, config: DcsfConfig) -> Result<Server, Error> {
+    let dcsf = Arc::new(Dcsf {
+        ctx: ctx.clone(),
+        client: ctx.https_client(true)?,
+        config,
+    });
+    let h = handler(move |req: Request, peer: Peer| {
+        let dcsf = dcsf.clone();
+        async move { dcsf.handle(req, peer.msg).await }
     });
     ctx.https_server(h, ClientAuth::Required).await
 }

@@ -2,34 +2,53 @@
 //! The IMS AS hands it, over HTTPS (`proto::wire::mf`), each data channel `m=application` section
 //! a served UE offers toward the network; the MF answers it and terminates the channels:
 //!
-//! * the bootstrap channel (subprotocol `http`, stream 0 or 10): the UE sends `GET /` and the MF
-//!   answers with the UE's DC application list, which it asks the DCSF for;
-//! * an application channel (person to application, P2A): each message is acknowledged with a
-//!   JSON message from the MF's application.
+//! * the bootstrap channel (subprotocol `http`, stream 0 or 10): HTTP/1.1 ([`bootstrap`]); the
+//!   UE sends `GET /` and the MF answers with the UE's DC application list, which it asks the
+//!   DCSF for; the UE's avatar requests (`/xr/`) are relayed to the XR AS;
+//! * an application channel (person to application, P2A): avatar messages
+//!   (TR 33.790 §6.5, §6.6: [`avatar`]); any other message is acknowledged with a JSON message
+//!   from the MF's application;
+//! * the avatar media channel (subprotocol `avatar-frame`, mid `avm`, TR 33.790 §6.5 and §6.6),
+//!   which the caller's MF offers the callee in the INVITE: the MF only sends on it (rendered
+//!   avatar frames, protected avatar objects); what arrives is read and dropped.
 //!
 //! Every channel is served by a task with bounded waits; [`Mf::shutdown`] closes the peers and
 //! ends the tasks.
 //!
-//! Notes: answering a section [`Act::DcAnswer`], offering the callee's bootstrap channel
-//! [`Act::DcOffer`] (each refused with the engine's reason when it fails); serving a bootstrap
-//! channel [`Act::DcServe`] (the callee accepted the offer; a UE asks for its application list
-//! and the MF asks the DCSF — refused with the reason when that fails); an offered channel the
-//! callee's answer did not complete [`Act::DcUnavailable`]; closing a call's associations
-//! [`Act::DcRelease`].
+//! Notes: answering a section [`Act::DcAnswer`], offering the callee its bootstrap channel or
+//! the avatar media channel [`Act::DcOffer`] (each refused with the engine's reason when it
+//! fails); serving an offered channel [`Act::DcServe`] (the callee accepted the offer) and a
+//! bootstrap channel's requests (a UE asks for its application list and the MF asks the DCSF —
+//! refused with the reason when that fails); an offered channel the callee's answer did not
+//! complete [`Act::DcUnavailable`]; closing a call's associations [`Act::DcRelease`]; the
+//! avatar notes of [`avatar`].
 
 use std::sync::{Arc, Mutex};
+
+mod avatar;
+mod bootstrap;
+
+use bootstrap::{Reply, Route};
 use std::time::Duration;
 
 use dc::{DcError, DcOwner, DcTimers, Peer};
 use kit::Error;
 use kit::http::{Client, Peer as HttpPeer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
+
+use crate::upstream;
 use proto::sdp::{self, DcMap, Media};
 use proto::trace::{Act, Note, Reason};
+use proto::wire::avatar::{
+    AVATAR_MEDIA_LABEL, AVATAR_MEDIA_MID, AVATAR_MEDIA_STREAM, AVATAR_MEDIA_SUBPROTOCOL,
+    AvatarForward, DELIVER_PATH, DeliverRequest, MF_AVATAR_PATH, RENDER_PATH, RenderRequest,
+};
 use proto::wire::mf::{
     ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
-    OFFER_PATH, OfferRequest, OfferResponse, RELEASE_PATH, ReleaseRequest,
+    OFFER_PATH, OfferRequest, OfferResponse, OfferSection, P2A_MID_PREFIX, RELEASE_PATH,
+    ReleaseRequest,
 };
+use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
 /// MF settings.
@@ -39,6 +58,20 @@ pub struct MfConfig {
     pub dcsf_host: String,
     /// The data channel engine's bounds.
     pub timers: DcTimers,
+    /// The XR AS the UE's avatar requests on the bootstrap channel are relayed to, and the
+    /// caller's application channel is reported to (TR 33.790 §6.5, §6.6). `None`: the `/xr/`
+    /// paths are unknown and nothing is reported.
+    pub xr_as_host: Option<String>,
+    /// The BAR base avatar models are downloaded from (TR 33.790 §6.5.2 step 5). `None`: the
+    /// DCSF's Avatar ID path is unknown.
+    pub bar_host: Option<String>,
+}
+
+/// Whose channel, in which call: the served UE's number and the call's Call-ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Who {
+    tn: String,
+    call_id: String,
 }
 
 /// One terminated association.
@@ -54,8 +87,11 @@ struct Session {
 pub struct Mf {
     ctx: Ctx,
     config: MfConfig,
-    dcsf: Client,
+    /// The HTTPS client (mutual TLS) for the DCSF, the XR AS and the BAR.
+    client: Client,
     sessions: Mutex<Vec<Session>>,
+    /// Avatar state per call ([`avatar`]).
+    avatars: Mutex<avatar::Avatars>,
     /// Offers made to callees, waiting for their answer ([`OFFER_PATH`], [`COMPLETE_PATH`]).
     offered: Mutex<Vec<Session>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -81,37 +117,56 @@ fn one_section(section: sdp::Application) -> String {
     .render()
 }
 
-/// What a UE asks on the bootstrap channel (HTTP/1.1 over the channel).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum BootstrapRequest {
-    /// `GET /`: its DC application list.
-    AppList,
-    /// Anything else, by its request line.
-    Other(String),
-}
-
-impl BootstrapRequest {
-    /// Reads the request line. Pure.
-    fn parse(data: &[u8]) -> Self {
-        let text = String::from_utf8_lossy(data);
-        let line = text.lines().next().unwrap_or("");
-        if line == "GET / HTTP/1.1" {
-            BootstrapRequest::AppList
-        } else {
-            BootstrapRequest::Other(line.to_owned())
-        }
+/// The section the MF offers the callee for `section`: its mid, its one channel, and what it
+/// is called in labels. Pure.
+fn offered_channel(section: OfferSection) -> (&'static str, DcMap, &'static str) {
+    match section {
+        // TS 26.114 §6.2.10: stream 0, subprotocol `http`.
+        OfferSection::Bootstrap => (
+            BOOTSTRAP_MID,
+            DcMap::reliable(0, "bootstrap", "http"),
+            "a bootstrap data channel",
+        ),
+        OfferSection::AvatarMedia => (
+            AVATAR_MEDIA_MID,
+            DcMap::reliable(
+                AVATAR_MEDIA_STREAM,
+                AVATAR_MEDIA_LABEL,
+                AVATAR_MEDIA_SUBPROTOCOL,
+            ),
+            "the avatar media data channel",
+        ),
     }
 }
 
-/// An HTTP/1.1 response on the bootstrap channel. Pure.
-fn http_response(status: &str, body: Vec<u8>) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend(body);
-    out
+/// What an offered section with SIP-facing `mid` is called in labels. Pure.
+fn offered_name(mid: &str) -> &'static str {
+    match mid {
+        BOOTSTRAP_MID => "bootstrap data channel",
+        AVATAR_MEDIA_MID => "avatar media data channel",
+        _ => "data channel",
+    }
+}
+
+/// How the MF serves one channel, by its subprotocol. Pure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// HTTP/1.1 over the bootstrap channel.
+    Http,
+    /// Send-only (the avatar media channel): what arrives is read and dropped.
+    SendOnly,
+    /// An application channel: each message acknowledged.
+    Application,
+}
+
+impl Service {
+    fn of(map: &DcMap) -> Self {
+        match map.subprotocol.as_str() {
+            "http" => Service::Http,
+            AVATAR_MEDIA_SUBPROTOCOL => Service::SendOnly,
+            _ => Service::Application,
+        }
+    }
 }
 
 /// Why the DCSF gave no application list: it has none for the number (404), or it did not
@@ -132,6 +187,17 @@ impl Mf {
             .iter()
             .rev()
             .find(|s| s.tn == tn && s.peer.mid() == mid)
+            .map(|s| s.peer.clone())
+    }
+
+    /// The association of call `call_id` under SIP-facing `mid` (answered or offered and
+    /// completed), most recent first: for the avatar media channel, the callee's (its session's
+    /// `tn` is the callee's number).
+    pub fn peer_in_call(&self, call_id: &str, mid: &str) -> Option<Arc<Peer>> {
+        lock(&self.sessions)
+            .iter()
+            .rev()
+            .find(|s| s.call_id == call_id && s.peer.mid() == mid)
             .map(|s| s.peer.clone())
     }
 
@@ -193,13 +259,23 @@ impl Mf {
         )
     }
 
-    /// Serves every channel of `session` (a task each) and keeps it until the call ends.
+    /// Serves every channel of `session` (a task each) and keeps it until the call ends. The
+    /// task of a P2A section's first channel first waits for it to open and reports it to the
+    /// XR AS (when the MF has one), before it serves what arrives.
     fn serve_session(self: &Arc<Self>, session: Session) {
         let mut tasks = Vec::new();
-        for map in session.peer.streams() {
-            let (mf, peer, tn) = (self.clone(), session.peer.clone(), session.tn.clone());
+        let report = session.peer.mid().starts_with(P2A_MID_PREFIX);
+        for (i, map) in session.peer.streams().into_iter().enumerate() {
+            let (mf, peer) = (self.clone(), session.peer.clone());
+            let who = Who {
+                tn: session.tn.clone(),
+                call_id: session.call_id.clone(),
+            };
             tasks.push(tokio::spawn(async move {
-                mf.serve(&peer, &map, &tn).await;
+                if report && i == 0 {
+                    mf.report_adc(&peer, &who).await;
+                }
+                mf.serve(&peer, &map, &who).await;
             }));
         }
         lock(&self.tasks).extend(tasks);
@@ -223,27 +299,28 @@ impl Mf {
         }
     }
 
-    /// Offers the callee a bootstrap data channel (the MF is the offerer; TS 26.114 §6.2.10
-    /// stream 0, subprotocol `http`). The channel is served once the callee's answer completes
-    /// it ([`Mf::complete`]).
+    /// Offers the callee a data channel section (the MF is the offerer): its own network's
+    /// bootstrap channel (TS 26.114 §6.2.10 stream 0, subprotocol `http`), or — on the caller's
+    /// side of an avatar call — the avatar media channel (stream 1300 `avatar-video`,
+    /// subprotocol `avatar-frame`). The channel is served once the callee's answer completes it
+    /// ([`Mf::complete`]).
     async fn offer(&self, req: OfferRequest, msg: Option<u64>) -> Response {
         let mut rng = self.next_rng();
-        let bootstrap = DcMap::reliable(0, "bootstrap", "http");
+        let (mid, map, what) = offered_channel(req.section);
         let label = format!(
-            "offer {} a bootstrap data channel (m=application mid {BOOTSTRAP_MID}, stream 0 \"bootstrap\" (http))",
-            req.tn
+            "offer {} {what} (m=application mid {mid}, stream {} {:?} ({}))",
+            req.tn, map.stream, map.label, map.subprotocol
         );
-        let (peer, section) =
-            match Peer::offer(&self.owner(), &mut rng, BOOTSTRAP_MID, &[bootstrap], &[]).await {
-                Ok(p) => p,
-                Err(e) => {
-                    self.ctx.note(
-                        msg,
-                        Note::refused(Act::DcOffer, e.reason(), format!("{label}: {e}")),
-                    );
-                    return Response::text(500, format!("cannot offer: {e}"));
-                }
-            };
+        let (peer, section) = match Peer::offer(&self.owner(), &mut rng, mid, &[map], &[]).await {
+            Ok(p) => p,
+            Err(e) => {
+                self.ctx.note(
+                    msg,
+                    Note::refused(Act::DcOffer, e.reason(), format!("{label}: {e}")),
+                );
+                return Response::text(500, format!("cannot offer: {e}"));
+            }
+        };
         self.ctx.note(msg, Note::done(Act::DcOffer, label));
         lock(&self.offered).push(Session {
             tn: req.tn,
@@ -288,8 +365,9 @@ impl Mf {
                     Act::DcUnavailable,
                     e.reason(),
                     format!(
-                        "{} answered the bootstrap data channel {e}: closed",
-                        session.tn
+                        "{} answered the {} {e}: closed",
+                        session.tn,
+                        offered_name(&answer.mid)
                     ),
                 ),
             );
@@ -301,8 +379,9 @@ impl Mf {
             Note::done(
                 Act::DcServe,
                 format!(
-                    "{} accepted the bootstrap data channel: serve it",
-                    session.tn
+                    "{} accepted the {}: serve it",
+                    session.tn,
+                    offered_name(&answer.mid)
                 ),
             ),
         );
@@ -338,6 +417,7 @@ impl Mf {
                 ),
             );
         }
+        self.forget(call_id);
         for s in mine {
             s.peer.close().await;
         }
@@ -345,17 +425,23 @@ impl Mf {
     }
 
     /// Serves one channel until the peer closes.
-    async fn serve(&self, peer: &Peer, map: &DcMap, tn: &str) {
+    async fn serve(&self, peer: &Peer, map: &DcMap, who: &Who) {
         loop {
             let data = match peer.recv(map.stream, POLL).await {
                 Ok(d) => d,
                 Err(DcError::Timeout { .. }) if !peer.is_closed() => continue,
                 Err(_) => return,
             };
-            let reply = if map.subprotocol == "http" {
-                self.http(&data, tn).await
-            } else {
-                self.application(&data, map)
+            let reply = match Service::of(map) {
+                Service::Http => self.http(&data, who).await,
+                Service::Application => {
+                    match self.application_message(&data, &map.label, who).await {
+                        Some(reply) => reply,
+                        None => continue,
+                    }
+                }
+                // The MF only sends on it: nothing to answer, nothing to note.
+                Service::SendOnly => continue,
             };
             if peer.send(map.stream, &reply).await.is_err() {
                 return;
@@ -363,66 +449,71 @@ impl Mf {
         }
     }
 
-    /// HTTP over the bootstrap channel: `GET /` is the UE's application list from the DCSF.
-    async fn http(&self, data: &[u8], tn: &str) -> Vec<u8> {
-        match BootstrapRequest::parse(data) {
-            BootstrapRequest::AppList => {
-                let (status, body) = self.app_list(tn).await;
-                http_response(status, body)
-            }
-            BootstrapRequest::Other(line) => {
+    /// HTTP/1.1 over the bootstrap channel ([`bootstrap`]): `GET /` is the UE's application
+    /// list from the DCSF; `/xr/` requests are relayed to the XR AS; anything else is refused.
+    async fn http(&self, data: &[u8], who: &Who) -> Vec<u8> {
+        let xr = self.config.xr_as_host.is_some();
+        let reply = match bootstrap::route(bootstrap::parse(data), xr) {
+            Route::AppList => self.app_list(&who.tn).await,
+            Route::Relay(relay) => self.relay(relay, who).await,
+            Route::Refuse(refusal) => {
                 self.ctx.note(
                     None,
                     Note::refused(
                         Act::DcServe,
-                        Reason::NoRecord,
-                        format!("bootstrap: {tn} asks for {line:?}: no such resource"),
+                        refusal.reason,
+                        format!("bootstrap: {} {}", who.tn, refusal.detail),
                     ),
                 );
-                http_response(
-                    "404 Not Found",
-                    format!("no such resource: {line}").into_bytes(),
-                )
+                refusal.reply()
             }
-        }
+        };
+        reply.render()
     }
 
-    /// The UE's application list, asked of the DCSF: the status line and body to answer with.
-    async fn app_list(&self, tn: &str) -> (&'static str, Vec<u8>) {
+    /// The UE's application list, asked of the DCSF: the answer on the channel (the DCSF's
+    /// list as it came, or 502 with a problem).
+    async fn app_list(&self, tn: &str) -> Reply {
         let label = format!("bootstrap: {tn} asks for its DC application list; ask the DCSF");
         let url = format!(
             "https://{}{}",
             self.config.dcsf_host,
             proto::wire::dcsf::path(&proto::tn::digits(tn))
         );
-        let (note, answer) = match self.dcsf.send(Request::get(url)).await {
-            Ok(r) if r.status == 200 => {
-                (Note::done(Act::DcServe, label), ("200 OK", r.body.to_vec()))
-            }
-            Ok(r) => (
-                Note::refused(
-                    Act::DcServe,
-                    dcsf_refusal(Ok(r.status)),
-                    format!("{label}: it answered {}", r.status),
-                ),
+        let (note, answer) = match self.client.send(Request::get(url)).await {
+            Ok(r) if r.status == 200 => (
+                Note::done(Act::DcServe, label),
+                Reply::json(200, r.body.to_vec()),
+            ),
+            Ok(r) => {
+                let reason = dcsf_refusal(Ok(r.status));
+                let detail = format!("DCSF answered {}", r.status);
                 (
-                    "502 Bad Gateway",
-                    format!("DCSF answered {}", r.status).into_bytes(),
-                ),
-            ),
-            Err(e) => (
-                Note::refused(Act::DcServe, dcsf_refusal(Err(&e)), format!("{label}: {e}")),
-                ("502 Bad Gateway", format!("DCSF: {e}").into_bytes()),
-            ),
+                    Note::refused(
+                        Act::DcServe,
+                        reason,
+                        format!("{label}: it answered {}", r.status),
+                    ),
+                    Reply::problem(502, reason, &detail),
+                )
+            }
+            Err(e) => {
+                let reason = dcsf_refusal(Err(&e));
+                (
+                    Note::refused(Act::DcServe, reason, format!("{label}: {e}")),
+                    Reply::problem(502, reason, &format!("DCSF: {e}")),
+                )
+            }
         };
         self.ctx.note(None, note);
         answer
     }
 
-    /// An application channel: the MF's application acknowledges each message.
-    fn application(&self, data: &[u8], map: &DcMap) -> Vec<u8> {
+    /// An application channel's acknowledgement of a message that is not an avatar message
+    /// (the MF's application answers each).
+    fn acknowledge(&self, data: &[u8], label: &str) -> Vec<u8> {
         serde_json::json!({
-            "app": map.label,
+            "app": label,
             "from": self.ctx.id,
             "received_bytes": data.len(),
         })
@@ -431,46 +522,74 @@ impl Mf {
     }
 }
 
-/// Starts the MF: its HTTPS control interface (mutual TLS, for the IMS AS) and the client it
-/// asks the DCSF with. The server is returned for the world to stop.
+/// A JSON request body, or the 400 answer.
+fn json_body<T: DeserializeOwned>(req: &Request, what: &str) -> Result<T, Response> {
+    serde_json::from_slice(&req.body).map_err(|e| Response::text(400, format!("{what}: {e}")))
+}
+
+/// One request on the control interface (IMS AS, DCSF, XR AS), by path.
+async fn control(mf: Arc<Mf>, req: Request, msg: Option<u64>) -> Response {
+    if req.method != "POST" {
+        return Response::text(405, "only POST");
+    }
+    match req.target.as_str() {
+        ANCHOR_PATH => match json_body::<AnchorRequest>(&req, "anchor request") {
+            Ok(a) => mf.anchor(a, msg).await,
+            Err(r) => r,
+        },
+        OFFER_PATH => match json_body::<OfferRequest>(&req, "offer request") {
+            Ok(o) => mf.offer(o, msg).await,
+            Err(r) => r,
+        },
+        COMPLETE_PATH => match json_body::<CompleteRequest>(&req, "complete request") {
+            Ok(c) => mf.complete(c, msg).await,
+            Err(r) => r,
+        },
+        RELEASE_PATH => match json_body::<ReleaseRequest>(&req, "release request") {
+            Ok(r) => mf.release(&r.call_id, msg).await,
+            Err(r) => r,
+        },
+        _ => avatar_control(mf, req, msg).await,
+    }
+}
+
+/// The avatar paths of the control interface (the DCSF's and the XR AS's requests).
+async fn avatar_control(mf: Arc<Mf>, req: Request, msg: Option<u64>) -> Response {
+    let bad = |e: serde_json::Error| upstream::problem(400, Reason::Malformed, e.to_string());
+    match req.target.as_str() {
+        MF_AVATAR_PATH if mf.config.bar_host.is_some() => {
+            match serde_json::from_slice::<AvatarForward>(&req.body) {
+                Ok(f) => mf.download(f, msg).await,
+                Err(e) => bad(e),
+            }
+        }
+        RENDER_PATH => match serde_json::from_slice::<RenderRequest>(&req.body) {
+            Ok(r) => mf.keep_object(r),
+            Err(e) => bad(e),
+        },
+        DELIVER_PATH => match serde_json::from_slice::<DeliverRequest>(&req.body) {
+            Ok(d) => mf.deliver(d).await,
+            Err(e) => bad(e),
+        },
+        other => Response::text(404, format!("no such resource: {other}")),
+    }
+}
+
+/// Starts the MF: its HTTPS control interface (mutual TLS: the IMS AS, the DCSF, the XR AS) and
+/// the client it asks the DCSF, the XR AS and the BAR with. The server is returned for the world to stop.
 pub async fn start(ctx: &Ctx, config: MfConfig) -> Result<(Arc<Mf>, Server), Error> {
     let mf = Arc::new(Mf {
         ctx: ctx.clone(),
-        dcsf: ctx.https_client(true)?,
+        client: ctx.https_client(true)?,
         config,
         sessions: Mutex::new(Vec::new()),
+        avatars: Mutex::new(avatar::Avatars::new()),
         offered: Mutex::new(Vec::new()),
         tasks: Mutex::new(Vec::new()),
         count: Mutex::new(0),
     });
     let m = mf.clone();
-    let h = handler(move |req: Request, peer: HttpPeer| {
-        let m = m.clone();
-        async move {
-            if req.method != "POST" {
-                return Response::text(405, "only POST");
-            }
-            match req.target.as_str() {
-                ANCHOR_PATH => match serde_json::from_slice::<AnchorRequest>(&req.body) {
-                    Ok(a) => m.anchor(a, peer.msg).await,
-                    Err(e) => Response::text(400, format!("anchor request: {e}")),
-                },
-                OFFER_PATH => match serde_json::from_slice::<OfferRequest>(&req.body) {
-                    Ok(o) => m.offer(o, peer.msg).await,
-                    Err(e) => Response::text(400, format!("offer request: {e}")),
-                },
-                COMPLETE_PATH => match serde_json::from_slice::<CompleteRequest>(&req.body) {
-                    Ok(c) => m.complete(c, peer.msg).await,
-                    Err(e) => Response::text(400, format!("complete request: {e}")),
-                },
-                RELEASE_PATH => match serde_json::from_slice::<ReleaseRequest>(&req.body) {
-                    Ok(r) => m.release(&r.call_id, peer.msg).await,
-                    Err(e) => Response::text(400, format!("release request: {e}")),
-                },
-                other => Response::text(404, format!("no such resource: {other}")),
-            }
-        }
-    });
+    let h = handler(move |req: Request, peer: HttpPeer| control(m.clone(), req, peer.msg));
     let server = ctx.https_server(h, ClientAuth::Required).await?;
     Ok((mf, server))
 }

@@ -39,6 +39,42 @@ pub struct Check {
     pub reason: Option<proto::trace::Reason>,
 }
 
+/// A key agreement as a node noted it (public keys and parameters only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyAgreement {
+    /// Who ran it.
+    pub node: String,
+    /// What it was for.
+    pub label: String,
+    /// The node's own ephemeral public key (JWK).
+    pub local_public: Value,
+    /// The peer's ephemeral public key (JWK).
+    pub peer_public: Value,
+    /// Key derivation and cipher.
+    pub kdf: String,
+    /// HKDF salt (base64url).
+    pub salt: String,
+    /// HKDF info.
+    pub info: String,
+    /// Fingerprint of the derived key.
+    pub key_fingerprint: String,
+}
+
+/// An avatar frame a node rendered or showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    /// Who rendered or showed it.
+    pub node: String,
+    /// What it is.
+    pub label: String,
+    /// The avatar.
+    pub avatar_id: String,
+    /// The frame's sequence number.
+    pub seq: u32,
+    /// Braille rows.
+    pub rows: Vec<String>,
+}
+
 /// One row of the ladder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -66,6 +102,10 @@ pub struct Entry {
     pub choices: Vec<(String, String)>,
     /// Actions noted about it: node and the action's line.
     pub actions: Vec<(String, String)>,
+    /// Key agreements noted about it.
+    pub keys: Vec<KeyAgreement>,
+    /// Avatar frames noted about it.
+    pub pictures: Vec<Picture>,
 }
 
 impl Entry {
@@ -115,6 +155,17 @@ pub struct View {
 }
 
 impl View {
+    /// The latest avatar frame on row `idx` or before it (what the avatar pane shows as the
+    /// ladder is stepped through): the row and the picture.
+    pub fn picture_at(&self, idx: usize) -> Option<(usize, &Picture)> {
+        let end = idx.saturating_add(1).min(self.entries.len());
+        self.entries[..end]
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, e)| e.pictures.last().map(|p| (i, p)))
+    }
+
     /// The view of `run`.
     pub fn from_run(run: &Run) -> View {
         let entries = entries(run);
@@ -162,6 +213,7 @@ fn entries(run: &Run) -> Vec<Entry> {
             Body::Sent { msg, to, message } => {
                 let n = rows.number(*msg);
                 rows.by_msg.insert(*msg, rows.entries.len());
+                rows.last_of.insert(r.node.clone(), rows.entries.len());
                 rows.entries.push(Entry::message(
                     n,
                     &r.node,
@@ -176,10 +228,22 @@ fn entries(run: &Run) -> Vec<Entry> {
             }
             Body::Note { msg, note } => {
                 if note.action().is_some() {
+                    rows.last_of.insert(r.node.clone(), rows.entries.len());
                     rows.entries.push(Entry::action(&r.node, note, step));
                 }
-                if let Some(m) = msg {
-                    rows.pending.push((*m, r.node.clone(), note.clone()));
+                match msg {
+                    Some(m) => rows.pending.push((*m, r.node.clone(), note.clone())),
+                    // A key agreement or a frame about no message: on the node's latest row.
+                    None if matches!(note, Note::KeyAgreement { .. } | Note::Picture { .. }) => {
+                        if let Some(e) = rows
+                            .last_of
+                            .get(&r.node)
+                            .and_then(|i| rows.entries.get_mut(*i))
+                        {
+                            e.attach(r.node.clone(), note.clone());
+                        }
+                    }
+                    None => {}
                 }
             }
         }
@@ -197,6 +261,8 @@ struct Rows {
     numbers: HashMap<u64, usize>,
     /// Notes about a message (node, note), attached once every message has its row.
     pending: Vec<(u64, String, Note)>,
+    /// The latest row each node sent or acted on.
+    last_of: HashMap<String, usize>,
 }
 
 impl Rows {
@@ -233,7 +299,7 @@ impl Entry {
             from: node.to_owned(),
             to: Some(to.unwrap_or("?").to_owned()),
             proto: render::proto(message.proto, message.transport),
-            summary: message.summary.clone(),
+            summary: render::normalise(&message.summary, ports),
             step,
             supporting: message.proto == Proto::Dns || message.summary.starts_with("100 Trying"),
             raw: render::normalise(&render::unseeded(&message.raw.replace("\r\n", "\n")), ports),
@@ -241,6 +307,8 @@ impl Entry {
             checks: Vec::new(),
             choices: Vec::new(),
             actions: Vec::new(),
+            keys: Vec::new(),
+            pictures: Vec::new(),
         }
     }
 
@@ -259,6 +327,8 @@ impl Entry {
             checks: Vec::new(),
             choices: Vec::new(),
             actions: Vec::new(),
+            keys: Vec::new(),
+            pictures: Vec::new(),
         }
     }
 
@@ -290,9 +360,37 @@ impl Entry {
                 reason,
             }),
             Note::Choice { id, text } => self.choices.push((id, text)),
-            other @ (Note::Action { .. } | Note::KeyAgreement { .. } | Note::Picture { .. }) => {
-                self.actions.push((node, render::note_line(&other)));
-            }
+            Note::KeyAgreement {
+                label,
+                local_public,
+                peer_public,
+                kdf,
+                salt,
+                info,
+                key_fingerprint,
+            } => self.keys.push(KeyAgreement {
+                node,
+                label,
+                local_public,
+                peer_public,
+                kdf,
+                salt,
+                info,
+                key_fingerprint,
+            }),
+            Note::Picture {
+                label,
+                avatar_id,
+                seq,
+                rows,
+            } => self.pictures.push(Picture {
+                node,
+                label,
+                avatar_id,
+                seq,
+                rows,
+            }),
+            action @ Note::Action { .. } => self.actions.push((node, render::note_line(&action))),
         }
     }
 }

@@ -10,6 +10,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+mod avatar;
 mod details;
 mod ladder;
 mod sidebar;
@@ -106,7 +107,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
         (c[0], c[1])
     };
     let geometry = ladder::ladder(frame, ladder_area, app, &p);
-    details::details(frame, detail_area, app, &p);
+    // The avatar, when the run drew one and the details keep at least 8 rows.
+    match avatar::height(app) {
+        Some(h) if detail_area.height >= h + 8 => {
+            let c =
+                Layout::vertical([Constraint::Min(8), Constraint::Length(h)]).split(detail_area);
+            details::details(frame, c[0], app, &p);
+            avatar::pane(frame, c[1], app, &p);
+        }
+        _ => details::details(frame, detail_area, app, &p),
+    }
     if app.help {
         help(frame, area, &p);
     }

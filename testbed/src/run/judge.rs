@@ -6,6 +6,8 @@ use proto::sipmsg::NameAddr;
 use proto::trace::{Act, Body, Note, Outcome as ActOutcome, Reason, Record};
 use serde::Serialize;
 
+mod avatar;
+
 use super::play::{DcExpect, Observed, PlayError};
 use crate::scenario::content::Content;
 
@@ -85,6 +87,28 @@ pub enum Check {
     },
     /// What the call's data channels must do.
     Dc(DcExpect),
+    /// The XR AS's answer to the caller (relayed on its bootstrap channel) has this status.
+    AvatarAnswer(u16),
+    /// UE-B is shown this many frames of this avatar.
+    AvatarShown {
+        /// The avatar.
+        avatar_id: &'static str,
+        /// How many frames.
+        frames: usize,
+    },
+    /// UE-B is shown no avatar.
+    NoAvatarShown,
+    /// The UE that renders cannot open the avatar object, for this reason, and renders nothing.
+    NotRendered(Reason),
+    /// Nodes `a` and `b` derive the same object key (`same`), or different ones.
+    SameKey {
+        /// One node.
+        a: &'static str,
+        /// The other.
+        b: &'static str,
+        /// Whether the keys must be equal.
+        same: bool,
+    },
 }
 
 /// A judged check.
@@ -138,6 +162,11 @@ impl Check {
             Check::CheckFails { by, reason } => check_fails(trace, by, *reason),
             Check::AssertedNumber(tn) => asserted_number(observed, tn),
             Check::Dc(want) => dc(observed, *want),
+            Check::AvatarAnswer(code) => avatar::answer(observed, *code),
+            Check::AvatarShown { avatar_id, frames } => avatar::shown(observed, avatar_id, *frames),
+            Check::NoAvatarShown => avatar::none_shown(observed),
+            Check::NotRendered(reason) => avatar::not_rendered(observed, *reason),
+            Check::SameKey { a, b, same } => avatar::same_key(trace, a, b, *same),
         }
     }
 }

@@ -16,6 +16,10 @@ use super::Timing;
 use crate::node::{MF_O, MF_T, TESTBED};
 use crate::world::{DcSetup, World};
 
+mod avatar;
+
+pub use avatar::{AvatarObserved, AvatarPlan, EARLIER_CALL, TokenAttack};
+
 /// What the users do.
 #[derive(Debug, Clone)]
 pub enum Script {
@@ -35,6 +39,10 @@ pub enum Script {
         /// The caller's attack on the network, if it is an attacker.
         attack: Attack,
     },
+    /// UE-A calls UE-B with data channels in the avatar world, fetches its DC application
+    /// list on its bootstrap channel, and does what `plan` says (solutions 5 and 6); UE-A
+    /// hangs up.
+    Avatar(AvatarPlan),
 }
 
 /// An attack on the network itself (the trust model), before or instead of an honest call.
@@ -141,7 +149,7 @@ pub enum DcExpect {
 }
 
 /// Why a data channel phase did not go as planned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum PlayError {
     /// The data channel engine or the far end refused.
     #[error(transparent)]
@@ -158,6 +166,9 @@ pub enum PlayError {
     /// A SIP exchange failed.
     #[error(transparent)]
     Sip(#[from] kit::Error),
+    /// A UE's avatar action failed (its typed reason: [`ue::AvatarError::reason`]).
+    #[error(transparent)]
+    Avatar(#[from] ue::AvatarError),
 }
 
 fn missing(what: &str) -> PlayError {
@@ -181,6 +192,8 @@ pub struct Observed {
     pub registrations: Vec<u16>,
     /// The answer to a signing request an attacker sent the STI-AS directly.
     pub direct_signing: Option<u16>,
+    /// What the users saw of the avatar, or why the avatar phase failed (solutions 5 and 6).
+    pub avatar: Option<Result<AvatarObserved, PlayError>>,
 }
 
 /// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
@@ -205,14 +218,53 @@ const WAIT: Duration = Duration::from_secs(2);
 
 /// Plays `script` in `world`.
 pub async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow::Result<Observed> {
-    let Script::Call {
+    match script {
+        Script::Call {
+            caller,
+            display,
+            callee,
+            target,
+            prep,
+            attack,
+        } => {
+            let call = CallPlan {
+                caller,
+                display: *display,
+                callee,
+                target,
+                prep: *prep,
+                attack: *attack,
+            };
+            play_call(world, &call, timing).await
+        }
+        Script::Avatar(plan) => avatar::play(world, plan, timing).await,
+    }
+}
+
+/// The fields of [`Script::Call`].
+struct CallPlan<'s> {
+    caller: &'s str,
+    display: Option<&'static str>,
+    callee: &'s str,
+    target: &'s str,
+    prep: Prep,
+    attack: Attack,
+}
+
+/// Plays a call.
+async fn play_call(
+    world: &World,
+    plan: &CallPlan<'_>,
+    timing: &mut Timing,
+) -> anyhow::Result<Observed> {
+    let CallPlan {
         caller,
         display,
         callee,
         target,
         prep,
         attack,
-    } = script;
+    } = plan;
     let callee_ue = world.ue(callee)?;
     let code = callee_ue.register().await?;
     anyhow::ensure!(code == 200, "{callee} could not register ({code})");

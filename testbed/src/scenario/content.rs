@@ -14,8 +14,22 @@ pub enum Content {
     Sip(Sip),
     /// An HTTP request or response.
     Http(Http),
-    /// Anything else (DNS, data channel): only its summary.
+    /// A data channel message: JSON, or HTTP/1.1 over a bootstrap channel.
+    Dc(Dc),
+    /// Anything else (DNS): only its summary.
     Other,
+}
+
+/// A data channel message's fields.
+#[derive(Debug, Clone)]
+pub struct Dc {
+    /// The channel's stream id.
+    pub stream: u16,
+    /// HTTP/1.1 carried on the channel (a bootstrap channel), read. A response names no request
+    /// (method and path empty): what it answers is the request before it on the association.
+    pub http: Option<Http>,
+    /// The payload as text (for HTTP, its body).
+    pub body: String,
 }
 
 /// A SIP message's fields.
@@ -52,7 +66,8 @@ impl Content {
                 .ok()
                 .map_or(Content::Other, |m| Content::Sip(Sip::new(m))),
             Proto::Http => http(message).map_or(Content::Other, Content::Http),
-            Proto::Dns | Proto::Dc => Content::Other,
+            Proto::Dc => dc(message),
+            Proto::Dns => Content::Other,
         }
     }
 
@@ -68,13 +83,13 @@ impl Content {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
-            Content::Http(h) => h
+            Content::Http(h) | Content::Dc(Dc { http: Some(h), .. }) => h
                 .headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
                 .collect(),
-            Content::Other => Vec::new(),
+            Content::Dc(_) | Content::Other => Vec::new(),
         }
     }
 
@@ -90,6 +105,7 @@ impl Content {
         match self {
             Content::Sip(s) => String::from_utf8_lossy(s.body()).into_owned(),
             Content::Http(h) => h.body.clone(),
+            Content::Dc(d) => d.body.clone(),
             Content::Other => String::new(),
         }
     }
@@ -103,8 +119,8 @@ impl Content {
     pub fn status(&self) -> Option<u16> {
         match self {
             Content::Sip(s) => s.status,
-            Content::Http(h) => h.status,
-            Content::Other => None,
+            Content::Http(h) | Content::Dc(Dc { http: Some(h), .. }) => h.status,
+            Content::Dc(_) | Content::Other => None,
         }
     }
 
@@ -167,12 +183,38 @@ impl Sip {
     }
 }
 
+/// Reads a data channel message: its stream, and HTTP/1.1 when the payload is that.
+fn dc(message: &Message) -> Content {
+    let Some(stream) = message.stream else {
+        return Content::Other;
+    };
+    let text = message.raw.replace("\r\n", "\n");
+    let first = text.lines().next().unwrap_or("");
+    let is_http = first.starts_with("HTTP/1.1 ")
+        || first.ends_with(" HTTP/1.1") && first.split(' ').count() == 3;
+    let http = if is_http {
+        http_text(&text, None)
+    } else {
+        None
+    };
+    let body = http
+        .as_ref()
+        .map_or_else(|| message.raw.clone(), |h| h.body.clone());
+    Content::Dc(Dc { stream, http, body })
+}
+
 /// Reads a traced HTTP message: `METHOD target HTTP/1.1` or `HTTP/1.1 code reason`, headers,
 /// a blank line, the body. A response's summary names the request it answers:
 /// `200 OK (POST /stir/v1/signing)`.
 fn http(message: &Message) -> Option<Http> {
     let text = message.raw.replace("\r\n", "\n");
-    let (head, body) = text.split_once("\n\n").unwrap_or((text.as_str(), ""));
+    http_text(&text, Some(&message.summary))
+}
+
+/// HTTP/1.1 text (LF line ends). A response's method and path come from `summary` (`200 OK
+/// (POST /path)`) when given, else they are empty.
+fn http_text(text: &str, summary: Option<&str>) -> Option<Http> {
+    let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
     let mut lines = head.lines();
     let start = lines.next()?;
     let headers = lines
@@ -182,10 +224,16 @@ fn http(message: &Message) -> Option<Http> {
     let (method, path, status) = match start.strip_prefix("HTTP/1.1 ") {
         Some(rest) => {
             let status = rest.split_whitespace().next()?.parse().ok()?;
-            let (_, request) = message.summary.split_once(" (")?;
-            let request = request.strip_suffix(')')?;
-            let (method, path) = request.split_once(' ')?;
-            (method.to_owned(), path.to_owned(), Some(status))
+            let (method, path) = match summary {
+                Some(summary) => {
+                    let (_, request) = summary.split_once(" (")?;
+                    let request = request.strip_suffix(')')?;
+                    let (method, path) = request.split_once(' ')?;
+                    (method.to_owned(), path.to_owned())
+                }
+                None => (String::new(), String::new()),
+            };
+            (method, path, Some(status))
         }
         None => {
             let mut parts = start.split_whitespace();

@@ -185,7 +185,7 @@ fn matches(read: &Read<'_>, hop: &Hop, i: usize, previous: Option<usize>) -> boo
     }
     match (&record.body, hop.expect) {
         (Body::Sent { to, .. }, expect)
-            if !matches!(expect, Expect::Act(..) | Expect::Token(_)) =>
+            if !matches!(expect, Expect::Act(..) | Expect::Token(_) | Expect::Jws(_)) =>
         {
             let to_ok = to.as_deref().is_some_and(|t| hop.to.contains(&t));
             let Some(content) = &read.content[i] else {
@@ -208,6 +208,13 @@ fn matches(read: &Read<'_>, hop: &Hop, i: usize, previous: Option<usize>) -> boo
             },
             Expect::Token(ppt),
         ) => header.get("ppt").and_then(|p| p.as_str()) == Some(ppt),
+        (
+            Body::Note {
+                note: Note::Token { header, .. },
+                ..
+            },
+            Expect::Jws(typ),
+        ) => header.get("typ").and_then(|t| t.as_str()) == Some(typ),
         _ => false,
     }
 }
@@ -233,6 +240,22 @@ fn is(content: &Content, expect: Expect) -> bool {
         }
         (Content::Http(h), Expect::HttpResponse { method, path }) => {
             h.status.is_some() && h.method == method && h.path.starts_with(path)
+        }
+        (Content::Dc(d), Expect::DcMessage { stream, kind }) => {
+            d.stream == stream
+                && d.http.is_none()
+                && serde_json::from_str::<serde_json::Value>(&d.body)
+                    .ok()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+                    .as_deref()
+                    == Some(kind)
+        }
+        (Content::Dc(d), Expect::DcHttpRequest { method, path }) => d
+            .http
+            .as_ref()
+            .is_some_and(|h| h.status.is_none() && h.method == method && h.path.starts_with(path)),
+        (Content::Dc(d), Expect::DcHttpResponse) => {
+            d.http.as_ref().is_some_and(|h| h.status.is_some())
         }
         _ => false,
     }
@@ -274,6 +297,7 @@ fn carries(
                 .is_some_and(|d| d.claims_json.pointer(pointer).is_some())
         }),
         Require::Dcmap => content.body().lines().any(|l| l.starts_with("a=dcmap:")),
+        Require::BodyLine(line) => content.body().lines().any(|l| l.trim_end() == *line),
         Require::SameDialog => previous_content(read, previous)
             .is_some_and(|p| p.call_id().is_some() && p.call_id() == content.call_id()),
         Require::AnswersPrevious => answers(read, content, i, previous),
@@ -295,7 +319,7 @@ fn answers(read: &Read<'_>, content: &Content, i: usize, previous: Option<usize>
         return false;
     };
     match (previous_content(read, previous), content) {
-        (Some(Content::Http(_)), Content::Http(_)) => {
+        (Some(Content::Http(_)), Content::Http(_)) | (Some(Content::Dc(_)), Content::Dc(_)) => {
             response.src == request.dst && response.dst == request.src
         }
         (Some(req @ Content::Sip(_)), Content::Sip(_)) => {

@@ -265,3 +265,76 @@ fn the_harness_never_satisfies_a_step() {
     )]);
     assert_eq!(statuses(&f, &t), ["missing"]);
 }
+
+/// A data channel message from `from` (`a` at port 1, `b` at port 2) on `stream`.
+fn dc_message(tap: &Tap, from: &str, stream: u16, raw: &str) {
+    let (src, dst, to) = if from == "a" {
+        (addr(1), addr(2), "b")
+    } else {
+        (addr(2), addr(1), "a")
+    };
+    let m = Message::dc(
+        src,
+        dst,
+        "DC message".into(),
+        raw.into(),
+        stream,
+        raw.as_bytes(),
+    );
+    tap.sent(from, m.clone());
+    tap.received(to, m);
+}
+
+#[test]
+fn data_channel_messages_match_on_stream_type_and_http() {
+    let tap = tap();
+    dc_message(
+        &tap,
+        "a",
+        0,
+        "POST /xr/v1/avatar HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 27\r\n\r\n{\"avatar_id\":\"qbranch-cat\"}",
+    );
+    dc_message(
+        &tap,
+        "b",
+        0,
+        "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n\r\n{\"reason\":\"not-entitled\",\"detail\":\"x\"}",
+    );
+    dc_message(
+        &tap,
+        "a",
+        1100,
+        "{\n  \"type\": \"avatar-token\",\n  \"token\": \"a.b.c\"\n}",
+    );
+    let step = |hops| Step::new("1", ("UE", "MF"), "x", hops);
+    let selection = hop(&["a"], &["b"], dc_http("POST", "/xr/v1/"))
+        .with(Require::JsonIs("/avatar_id", "qbranch-cat"));
+    let refusal = hop(&["b"], &["a"], Expect::DcHttpResponse)
+        .with(Require::AnswersPrevious)
+        .with(Require::Status(403))
+        .with(Require::JsonIs("/reason", "not-entitled"));
+    let token = hop(&["a"], &["b"], dc(1100, "avatar-token")).with(Require::Json("/token"));
+    let good = figure(vec![
+        step(vec![selection.clone(), refusal.clone()]),
+        step(vec![token]),
+    ]);
+    assert_eq!(statuses(&good, &tap), ["seen", "seen"]);
+    // Another stream, another type, another status: not these messages.
+    let wrong_stream = figure(vec![step(vec![hop(
+        &["a"],
+        &["b"],
+        dc(1000, "avatar-token"),
+    )])]);
+    let wrong_type = figure(vec![step(vec![hop(
+        &["a"],
+        &["b"],
+        dc(1100, "facial-points"),
+    )])]);
+    let wrong_status = figure(vec![step(vec![
+        selection,
+        hop(&["b"], &["a"], Expect::DcHttpResponse).with(Require::Status(200)),
+    ])]);
+    for f in [wrong_stream, wrong_type, wrong_status] {
+        assert_eq!(statuses(&f, &tap), ["missing"]);
+    }
+}

@@ -49,6 +49,37 @@ pub const DC_NETWORK: Family = Family {
     start: start_dc_network,
 };
 
+/// The avatar solutions' own NFs (5 and 6): the originating operator's XR AS and the avatar
+/// provider's BAR and DAC. Started before [`DC_NETWORK`], whose MFs and DCSF then talk to them.
+pub const AVATAR: Family = Family {
+    name: "XR AS, BAR and DAC",
+    start: start_avatar,
+};
+
+fn start_avatar(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let (ctx, dns) = b.nf(BAR)?;
+        let server =
+            avatar_store::bar::start(&ctx, avatar_store::bar::BarConfig::from_fixtures()?).await?;
+        b.add_https(&dns, &ctx, server);
+        let (ctx, dns) = b.nf(DAC)?;
+        let server =
+            avatar_store::dac::start(&ctx, avatar_store::dac::DacConfig::from_fixtures()?).await?;
+        b.add_https(&dns, &ctx, server);
+        let (ctx, dns) = b.nf(XR_AS_O)?;
+        let config = xr::xr_as::XrAsConfig {
+            dcsf_host: b.host(DCSF_O)?,
+            dac_host: b.host(DAC)?,
+            mf_host: b.host(MF_O)?,
+            catalogue: avatar::assets::Catalogue::load()?,
+            tamper: b.setup().xr_tamper,
+        };
+        let server = xr::xr_as::start(&ctx, config).await?;
+        b.add_https(&dns, &ctx, server);
+        Ok(())
+    })
+}
+
 fn start_nef_authz(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
     Box::pin(async move {
         let (ctx, dns) = b.nf(NEF_O)?;
@@ -71,14 +102,31 @@ fn start_nef_authz(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
 /// both operators (choice `dc-bootstrap-anchor`).
 fn start_dc_network(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
     Box::pin(async move {
+        // With the avatar NFs (started before), the caller's MF and the DCSF serve them.
+        let avatars = b.started(XR_AS_O)?.is_some();
         let (ctx, dns) = b.nf(DCSF_O)?;
-        let server = xr::dcsf::start(&ctx, xr::dcsf::Store::load()?).await?;
+        let config = xr::dcsf::DcsfConfig {
+            store: xr::dcsf::Store::load()?,
+            avatar_mf_host: if avatars { Some(b.host(MF_O)?) } else { None },
+        };
+        let server = xr::dcsf::start(&ctx, config).await?;
         b.add_https(&dns, &ctx, server);
         for id in [MF_O, MF_T] {
             let (ctx, dns) = b.nf(id)?;
+            let serves_avatars = avatars && id == MF_O;
             let config = xr::mf::MfConfig {
                 dcsf_host: b.host(DCSF_O)?,
                 timers: super::dc_timers(),
+                xr_as_host: if serves_avatars {
+                    b.started(XR_AS_O)?
+                } else {
+                    None
+                },
+                bar_host: if serves_avatars {
+                    b.started(BAR)?
+                } else {
+                    None
+                },
             };
             let (mf, server) = xr::mf::start(&ctx, config).await?;
             b.add_https(&dns, &ctx, server);

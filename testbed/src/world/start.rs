@@ -268,6 +268,9 @@ impl Builder {
             trunks: self.description.trunks(),
             timers: self.options.timers,
             mf_host: self.started(MF_O)?,
+            // With an XR AS (the avatar solutions) the caller's MF offers the callee the
+            // avatar media channel in the INVITE.
+            avatar_media: self.started(XR_AS_O)?.is_some(),
         };
         let terminating = ims_as::AsConfig {
             role: ims_as::Role::Terminating {
@@ -281,6 +284,7 @@ impl Builder {
             trunks: Vec::new(),
             timers: self.options.timers,
             mf_host: self.started(MF_T)?,
+            avatar_media: false,
         };
         for (id, config) in [(AS_O, originating), (AS_T, terminating)] {
             let (ctx, dns) = self.nf(id)?;

@@ -1,5 +1,6 @@
-//! The MF's control interface over HTTPS (mutual TLS): anchor a section, offer a bootstrap
-//! section, complete an offer with the callee's answer, release a call.
+//! The MF's control interface over HTTPS (mutual TLS): anchor a section, offer the callee a
+//! section (bootstrap or avatar media), complete an offer with the callee's answer, release a
+//! call.
 
 use proto::sdp::{Media, Session};
 use proto::wire::mf::{
@@ -23,7 +24,7 @@ impl Mf<'_> {
         first_application(&answer.answer).ok_or(Error::NoApplication { what: "answer" })
     }
 
-    /// The MF's bootstrap section to offer the callee.
+    /// The MF's section to offer the callee.
     pub(super) async fn ask_offer(&self, request: &OfferRequest) -> Result<Media, Error> {
         let offer: OfferResponse = post_json(self.client, &self.url(OFFER_PATH), request).await?;
         first_application(&offer.offer).ok_or(Error::NoApplication { what: "offer" })

@@ -1,15 +1,16 @@
 //! The originating side: sections a served UE offers toward its own network are answered by
-//! the MF, and those answers put back into the 2xx; a BYE releases them.
+//! the MF, and those answers put back into the 2xx; in an avatar call the MF also offers the
+//! callee the avatar media section; a BYE releases them.
 
-use kit::sip::{Endpoint, Incoming};
 use proto::sdp::{Application, Media};
 use proto::sip::Request;
-use proto::sip::proxy::prepare_response_forward;
 use proto::trace::Act;
-use proto::wire::mf::{AnchorRequest, ReleaseRequest};
+use proto::wire::mf::{AnchorRequest, OfferSection, ReleaseRequest};
 
+use super::offer::Offered;
 use super::sdp::{self, set_body};
 use super::{Answers, Mf};
+use crate::orig;
 
 impl Mf<'_> {
     /// Takes the network-bound sections out of `invite`, has the MF answer each, and returns
@@ -43,6 +44,24 @@ impl Mf<'_> {
         }
         set_body(&mut invite.headers, &mut invite.body, session.render());
         answers
+    }
+
+    /// Appends the MF's avatar media section (mid `avm`, TR 33.790 §6.5 and §6.6: media from
+    /// the caller's network to the callee) to `invite`, after the sections that stay: for an
+    /// initial INVITE that offers the peer-to-peer data channel section the MF is asked for a
+    /// new one; every re-INVITE of the call repeats it unchanged. `None` when nothing was
+    /// appended (not an avatar call, no callee number, or the MF failed: the call goes on
+    /// without it).
+    pub(crate) async fn offer_avatar_media(
+        &self,
+        invite: &mut Request,
+        initial: bool,
+    ) -> Option<Offered> {
+        let session = sdp::wants_avatar_media(&invite.body)?;
+        let callee = orig::callee_tn(invite)?;
+        let may_ask = initial && sdp::offers_p2p(&session);
+        self.offer_section(invite, session, OfferSection::AvatarMedia, &callee, may_ask)
+            .await
     }
 
     /// One section anchored at the MF: its answer, or the section declined.
@@ -94,37 +113,4 @@ impl Mf<'_> {
             ),
         }
     }
-}
-
-/// Forwards `request` as [`kit::sipnode::forward`] does, putting `answers` into every 2xx.
-pub(crate) async fn forward(
-    endpoint: &Endpoint,
-    incoming: &mut Incoming,
-    request: Request,
-    answers: &Answers,
-) -> Option<u16> {
-    let mut tx = match super::send_on(endpoint, incoming, request).await {
-        Ok(tx) => tx,
-        Err(code) => return Some(code),
-    };
-    let mut final_code = None;
-    while let Some(response) = tx.next_response().await {
-        let code = response.status_code.code();
-        if code == 100 {
-            continue;
-        }
-        if let Some(mut up) = prepare_response_forward(&response) {
-            if (200..300).contains(&code) {
-                sdp::restore(&mut up, answers);
-            }
-            let _ = incoming.relay(up).await;
-        }
-        if code >= 200 {
-            final_code.get_or_insert(code);
-            if code >= 300 {
-                break;
-            }
-        }
-    }
-    final_code
 }

@@ -18,6 +18,8 @@ fn entry(step: Option<&str>, supporting: bool, raw: &str) -> Entry {
         checks: Vec::new(),
         choices: Vec::new(),
         actions: Vec::new(),
+        keys: Vec::new(),
+        pictures: Vec::new(),
     }
 }
 

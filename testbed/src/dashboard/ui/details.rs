@@ -80,7 +80,7 @@ pub(super) fn details(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette)
     let text: Text<'_> = match app.tab {
         Tab::Message if app.diffing => diff_text(app, view, e, p),
         Tab::Message => message_text(e, p),
-        Tab::Tokens => tokens_text(e, p),
+        Tab::Tokens => tokens_text(view, idx, e, p),
         Tab::Checks => checks_text(e, p),
         Tab::Step => step_text(app, e, p),
     };
@@ -133,10 +133,73 @@ fn diff_text<'a>(app: &App, view: &View, e: &Entry, p: &Palette) -> Text<'a> {
     Text::from(lines)
 }
 
-/// The Tokens tab: each token's JOSE header and claims, and whether its signature verified.
-fn tokens_text<'a>(e: &Entry, p: &Palette) -> Text<'a> {
+/// The Tokens tab: each token's JOSE header and claims, and whether its signature verified;
+/// the key agreements noted on the row (public keys and parameters, the key's fingerprint);
+/// and the avatar as last rendered up to this row.
+fn tokens_text<'a>(view: &View, idx: usize, e: &Entry, p: &Palette) -> Text<'a> {
+    let mut lines = token_lines(e, p);
+    lines.extend(key_lines(e, p));
+    lines.extend(picture_lines(view, idx, p));
+    Text::from(lines)
+}
+
+/// The key agreements of a row: both public keys (x and y abbreviated), the KDF, salt, info and
+/// the derived key's fingerprint. No private key is ever noted.
+fn key_lines<'a>(e: &Entry, p: &Palette) -> Vec<Line<'a>> {
+    let short = |jwk: &serde_json::Value| {
+        let part = |k: &str| {
+            let v = jwk.get(k).and_then(|v| v.as_str()).unwrap_or("?");
+            format!("{k}={}…", v.get(..12).unwrap_or(v))
+        };
+        format!("P-256 {} {}", part("x"), part("y"))
+    };
     let mut lines = Vec::new();
-    if e.tokens.is_empty() {
+    for k in &e.keys {
+        lines.push(Line::styled(format!("⚿ {} ({})", k.label, k.node), p.title));
+        lines.push(Line::raw(format!(
+            "  own public key   {}",
+            short(&k.local_public)
+        )));
+        lines.push(Line::raw(format!(
+            "  peer public key  {}",
+            short(&k.peer_public)
+        )));
+        lines.push(Line::raw(format!("  {}", k.kdf)));
+        lines.push(Line::raw(format!("  salt {}", k.salt)));
+        lines.push(Line::raw(format!("  info {:?}", k.info)));
+        lines.push(Line::styled(
+            format!("  derived key {}", k.key_fingerprint),
+            p.pass,
+        ));
+    }
+    lines
+}
+
+/// The avatar as last rendered at or before row `idx`: who drew which frame, then the picture.
+fn picture_lines<'a>(view: &View, idx: usize, p: &Palette) -> Vec<Line<'a>> {
+    let Some((at, pic)) = view.picture_at(idx) else {
+        return Vec::new();
+    };
+    let when = if at == idx {
+        "on this row".to_owned()
+    } else {
+        format!("latest so far, row {}", at + 1)
+    };
+    let mut lines = vec![Line::styled(
+        format!(
+            "▣ avatar {} frame {} ({}, {when})",
+            pic.avatar_id, pic.seq, pic.node
+        ),
+        p.title,
+    )];
+    lines.extend(pic.rows.iter().map(|r| Line::styled(r.clone(), p.pass)));
+    lines
+}
+
+/// The tokens of a row.
+fn token_lines<'a>(e: &Entry, p: &Palette) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    if e.tokens.is_empty() && e.keys.is_empty() {
         lines.push(Line::styled("no token decoded on this message", p.dim));
     }
     for t in &e.tokens {
@@ -164,7 +227,7 @@ fn tokens_text<'a>(e: &Entry, p: &Palette) -> Text<'a> {
             lines.push(Line::styled(mark, style));
         }
     }
-    Text::from(lines)
+    lines
 }
 
 /// The Checks tab: each check, who ran it, the code a failure leads to, and its detail.

@@ -72,17 +72,11 @@ fn variant(
 }
 
 fn attack(caller: &'static str, attack: Attack) -> Script {
-    let Script::Call {
-        callee,
-        target,
-        display,
-        ..
-    } = call(caller, None);
     Script::Call {
         caller,
-        display,
-        callee,
-        target,
+        display: None,
+        callee: UE_B,
+        target: super::CALLEE,
         prep: Prep::None,
         attack,
     }
