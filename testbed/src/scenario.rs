@@ -113,6 +113,16 @@ pub enum Require {
     Dcmap,
     /// The body has this line (an SDP attribute: `a=mid:avm`).
     BodyLine(&'static str),
+    /// The JSON body's member at `at` is a compact JWS whose claim at `claim` (RFC 6901
+    /// pointers) is the string `is`: what a token carried, read from the message itself.
+    JwsClaim {
+        /// Where the JWS is in the body (`/token`, `/attestation`).
+        at: &'static str,
+        /// The claim (`/avatar_id`).
+        claim: &'static str,
+        /// Its value.
+        is: &'static str,
+    },
     /// The SIP message is in the dialog (Call-ID) of the previous hop's message.
     SameDialog,
     /// The response answers the previous hop's request (SIP: same Call-ID, CSeq and top Via
@@ -164,9 +174,15 @@ pub fn act(by: &'static [&'static str], act: Act) -> Hop {
     hop(by, &[], Expect::Act(act, Want::Done))
 }
 
-/// A JWS with this `typ` signed or decoded by one of `by`.
+/// A JWS with this `typ` signed or decoded by one of `by`. Its claims can be required with
+/// [`Require::Json`], [`Require::JsonIs`] and [`Require::JsonHas`] (pointers into the claims).
 pub fn jws(by: &'static [&'static str], typ: &'static str) -> Hop {
     hop(by, &[], Expect::Jws(typ))
+}
+
+/// A compact JWS in the JSON body at `at` whose claim `claim` is `is`.
+pub const fn jws_claim(at: &'static str, claim: &'static str, is: &'static str) -> Require {
+    Require::JwsClaim { at, claim, is }
 }
 
 /// A PASSporT with this `ppt` signed or decoded by one of `by`.

@@ -7,6 +7,7 @@
 
 use proto::trace::{Body, Note, Outcome, Record};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::content::{Content, json_text};
 use super::{Expect, Figure, Hop, Plan, Require, Step, Want};
@@ -210,11 +211,14 @@ fn matches(read: &Read<'_>, hop: &Hop, i: usize, previous: Option<usize>) -> boo
         ) => header.get("ppt").and_then(|p| p.as_str()) == Some(ppt),
         (
             Body::Note {
-                note: Note::Token { header, .. },
+                note: Note::Token { header, claims, .. },
                 ..
             },
             Expect::Jws(typ),
-        ) => header.get("typ").and_then(|t| t.as_str()) == Some(typ),
+        ) => {
+            header.get("typ").and_then(|t| t.as_str()) == Some(typ)
+                && hop.require.iter().all(|r| claims_carry(claims, r))
+        }
         _ => false,
     }
 }
@@ -261,6 +265,28 @@ fn is(content: &Content, expect: Expect) -> bool {
     }
 }
 
+/// The claims of a compact JWS (its payload as JSON), without verifying it: the matcher reads
+/// what travelled; whether it verifies is the receiving node's check, in its notes.
+fn jws_claims(jws: &str) -> Option<Value> {
+    let mut parts = jws.split('.');
+    let (_, payload) = (parts.next()?, parts.next()?);
+    let bytes = stir::jose::b64u_decode(payload, stir::jose::Part::Payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether a token note's claims carry what `require` asks (pointers into the claims).
+fn claims_carry(claims: &Value, require: &Require) -> bool {
+    match require {
+        Require::Json(pointer) => claims.pointer(pointer).is_some(),
+        Require::NoJson(pointer) => claims.pointer(pointer).is_none(),
+        Require::JsonIs(pointer, value) => json_text(claims, pointer).is_some_and(|v| v == *value),
+        Require::JsonHas(pointer, part) => {
+            json_text(claims, pointer).is_some_and(|v| v.contains(part))
+        }
+        _ => false,
+    }
+}
+
 /// Whether the message carries what `require` asks.
 fn carries(
     read: &Read<'_>,
@@ -298,6 +324,11 @@ fn carries(
         }),
         Require::Dcmap => content.body().lines().any(|l| l.starts_with("a=dcmap:")),
         Require::BodyLine(line) => content.body().lines().any(|l| l.trim_end() == *line),
+        Require::JwsClaim { at, claim, is } => content
+            .json()
+            .and_then(|j| j.pointer(at).and_then(Value::as_str).and_then(jws_claims))
+            .and_then(|claims| json_text(&claims, claim))
+            .is_some_and(|v| v == *is),
         Require::SameDialog => previous_content(read, previous)
             .is_some_and(|p| p.call_id().is_some() && p.call_id() == content.call_id()),
         Require::AnswersPrevious => answers(read, content, i, previous),

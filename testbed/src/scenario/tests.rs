@@ -338,3 +338,52 @@ fn data_channel_messages_match_on_stream_type_and_http() {
         assert_eq!(statuses(&f, &tap), ["missing"]);
     }
 }
+
+/// A JWS is matched on what it carries: the claims of a token note, and the claims of a
+/// compact JWS inside a message's JSON body; a token for another avatar does not match.
+#[test]
+fn tokens_match_on_their_claims() {
+    let tap = tap();
+    let claims = serde_json::json!({"avatar_id": "qbranch-cat", "call_id": "c1"});
+    let payload = stir::jose::b64u(claims.to_string().as_bytes());
+    let header = stir::jose::b64u(br#"{"alg":"ES256","typ":"avatar+jwt"}"#);
+    tap.note(
+        "a",
+        None,
+        Note::Token {
+            label: "sign".into(),
+            header: serde_json::json!({"alg": "ES256", "typ": "avatar+jwt"}),
+            claims: claims.clone(),
+        },
+    );
+    dc_message(
+        &tap,
+        "a",
+        1100,
+        &format!("{{\"type\":\"avatar-token\",\"token\":\"{header}.{payload}.sig\"}}"),
+    );
+    let step = |hops| Step::new("1", ("UE", "MF"), "x", hops);
+    let seen = |avatar: &'static str| {
+        figure(vec![step(vec![
+            jws(&["a"], "avatar+jwt").with(Require::JsonIs("/avatar_id", avatar)),
+            hop(&["a"], &["b"], dc(1100, "avatar-token")).with(jws_claim(
+                "/token",
+                "/avatar_id",
+                avatar,
+            )),
+        ])])
+    };
+    assert_eq!(statuses(&seen("qbranch-cat"), &tap), ["seen"]);
+    assert_eq!(statuses(&seen("qbranch-agent"), &tap), ["missing"]);
+    // The claim carried in the message alone decides the message hop.
+    let message_only = figure(vec![step(vec![
+        hop(&["a"], &["b"], dc(1100, "avatar-token")).with(jws_claim(
+            "/token",
+            "/avatar_id",
+            "qbranch-agent",
+        )),
+    ])]);
+    assert_eq!(statuses(&message_only, &tap), ["missing"]);
+    let other_typ = figure(vec![step(vec![jws(&["a"], "avatar-attestation+jwt")])]);
+    assert_eq!(statuses(&other_typ, &tap), ["missing"]);
+}

@@ -16,7 +16,7 @@ use crate::node::*;
 use crate::run::judge::Check;
 use crate::run::play::{AvatarPlan, Script, TokenAttack};
 use crate::scenario::{
-    Expect, Figure, Require, Step, act, dc, dc_http, hop, http, http_response, jws,
+    Expect, Figure, Require, Step, act, dc, dc_http, hop, http, http_response, jws, jws_claim,
 };
 use crate::solution::{KI2, Solution, Threat, Variant};
 use crate::world::{DcSetup, Setup, family};
@@ -150,7 +150,9 @@ enum Outcome {
 }
 
 /// Steps 0a and 0b: the token over the application channel, the Avatar ID to the XR AS.
-fn choosing(token_sent: bool, selected: &'static str) -> [Step; 2] {
+fn choosing(token_for: Option<&'static str>, selected: &'static str) -> [Step; 2] {
+    let token_sent = token_for.is_some();
+    let token_for = token_for.unwrap_or(selected);
     let mut step0a = Step::new(
         "0a",
         ("UE1", "MF/MRF"),
@@ -158,9 +160,12 @@ fn choosing(token_sent: bool, selected: &'static str) -> [Step; 2] {
         vec![
             act(&[UE_A], Act::ChooseAvatar),
             act(&[UE_A], Act::SignAvatarToken),
-            jws(&[UE_A], TOKEN_TYP),
-            hop(&[UE_A], &[MF_O], dc(AVATAR_APP_STREAM, "avatar-token"))
-                .with(Require::Json("/token")),
+            jws(&[UE_A], TOKEN_TYP).with(Require::JsonIs("/avatar_id", token_for)),
+            hop(&[UE_A], &[MF_O], dc(AVATAR_APP_STREAM, "avatar-token")).with(jws_claim(
+                "/token",
+                "/avatar_id",
+                token_for,
+            )),
             act(&[MF_O], Act::HoldAvatarToken),
         ],
     );
@@ -220,7 +225,7 @@ fn listing(listed: bool) -> [Step; 2] {
 }
 
 /// Steps 3–4 and 5: the Avatar ID to the MF via the DCSF, the MF's request to the BAR.
-fn downloading() -> [Step; 2] {
+fn downloading(selected: &'static str) -> [Step; 2] {
     [
         Step::new(
             "Steps 3, 4",
@@ -228,9 +233,11 @@ fn downloading() -> [Step; 2] {
             "the XR AS sends the Avatar ID to the MF via the DCSF",
             vec![
                 act(&[XR_AS_O], Act::ForwardAvatarId),
-                hop(&[XR_AS_O], &[DCSF_O], http("POST", DCSF_AVATAR_PATH)),
+                hop(&[XR_AS_O], &[DCSF_O], http("POST", DCSF_AVATAR_PATH))
+                    .with(Require::JsonIs("/avatar_id", selected)),
                 act(&[DCSF_O], Act::ForwardAvatarId),
-                hop(&[DCSF_O], &[MF_O], http("POST", MF_AVATAR_PATH)),
+                hop(&[DCSF_O], &[MF_O], http("POST", MF_AVATAR_PATH))
+                    .with(Require::JsonIs("/avatar_id", selected)),
             ],
         ),
         Step::new(
@@ -246,7 +253,7 @@ fn downloading() -> [Step; 2] {
 }
 
 /// Steps 6 and 7: the BAR verifies and answers the model or an error.
-fn verifying(refused: Option<Reason>) -> [Step; 2] {
+fn verifying(token_for: &'static str, refused: Option<Reason>) -> [Step; 2] {
     let (verify, answer, outcome) = match refused {
         None => (
             act(&[BAR], Act::VerifyAvatarToken),
@@ -268,7 +275,10 @@ fn verifying(refused: Option<Reason>) -> [Step; 2] {
             "6",
             ("BAR", "(internal)"),
             "the BAR verifies the token's signature with the owner's UE certificate and that its Avatar ID (and session) are the request's",
-            vec![jws(&[BAR], TOKEN_TYP), verify],
+            vec![
+                jws(&[BAR], TOKEN_TYP).with(Require::JsonIs("/avatar_id", token_for)),
+                verify,
+            ],
         ),
         Step::new(
             "7",
@@ -294,15 +304,17 @@ fn rendering() -> Step {
     )
 }
 
-fn figure(outcome: Outcome, selected: &'static str) -> Figure {
-    let mut steps = choosing(outcome != Outcome::NoToken, selected).to_vec();
+/// The figure for a variant: the token names `token_for`, UE-A names `selected`.
+fn figure(outcome: Outcome, token_for: &'static str, selected: &'static str) -> Figure {
+    let sent = (outcome != Outcome::NoToken).then_some(token_for);
+    let mut steps = choosing(sent, selected).to_vec();
     steps.extend(listing(outcome != Outcome::NotListed));
-    steps.extend(downloading());
+    steps.extend(downloading(selected));
     let refused = match outcome {
         Outcome::TokenRefused(r) => Some(r),
         _ => None,
     };
-    steps.extend(verifying(refused));
+    steps.extend(verifying(token_for, refused));
     steps.push(rendering());
     let figure = Figure {
         clause: "6.5.2",
@@ -418,7 +430,7 @@ pub fn variants() -> Vec<Variant> {
             id,
             title,
             Some(FORGED),
-            figure(Outcome::TokenRefused(reason), AGENT),
+            figure(Outcome::TokenRefused(reason), token_for, AGENT),
             &[&BAR_CERTIFICATE, &TOKEN_SESSION],
             script(token_for, AGENT, attack),
             checks,
@@ -429,7 +441,7 @@ pub fn variants() -> Vec<Variant> {
             "happy",
             "UE-A signs a token for its avatar qbranch-agent and sends it to the MF; the XR AS finds the ID in UE-A's list; the MF downloads the model from the BAR, which verifies the token; the MF renders UE-A's facial points and UE-B sees the avatar",
             None,
-            figure(Outcome::Rendered, AGENT),
+            figure(Outcome::Rendered, AGENT, AGENT),
             &[&BAR_CERTIFICATE, &TOKEN_SESSION, &XR_TOKEN],
             script(AGENT, AGENT, TokenAttack::None),
             shown(AGENT),
@@ -438,7 +450,7 @@ pub fn variants() -> Vec<Variant> {
             "not-in-list",
             "UE-A names UE-B's avatar (owl): the XR AS finds it is not in UE-A's list and answers an error; nothing is downloaded",
             Some(OTHERS_ID),
-            figure(Outcome::NotListed, OWL),
+            figure(Outcome::NotListed, OWL, OWL),
             &[],
             script(OWL, OWL, TokenAttack::None),
             refused(XR_AS_O, Act::CheckAvatarList, Reason::NotEntitled, false),
@@ -475,7 +487,7 @@ pub fn variants() -> Vec<Variant> {
             "token-missing",
             "no token reaches the MF before the Avatar ID does: the MF refuses the download without asking the BAR (the token timing chosen for the Editor's Note)",
             Some(FORGED),
-            figure(Outcome::NoToken, AGENT),
+            figure(Outcome::NoToken, AGENT, AGENT),
             &[&TOKEN_SESSION],
             script(AGENT, AGENT, TokenAttack::Withheld),
             refused(
@@ -505,7 +517,7 @@ mod tests {
 
     #[test]
     fn refusals_prevent_what_follows_their_check() {
-        let f = figure(Outcome::NotListed, OWL);
+        let f = figure(Outcome::NotListed, OWL, OWL);
         assert!(!hops(&f, "2").is_empty());
         let plans: Vec<_> = f.steps.iter().map(|s| (s.id, s.taken())).collect();
         assert_eq!(
@@ -522,7 +534,7 @@ mod tests {
                 ("8", false)
             ]
         );
-        let happy = figure(Outcome::Rendered, AGENT);
+        let happy = figure(Outcome::Rendered, AGENT, AGENT);
         assert!(!happy.steps[3].taken(), "step 2 is n/a on the happy path");
     }
 }

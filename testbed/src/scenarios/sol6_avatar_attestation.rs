@@ -18,7 +18,7 @@ use crate::run::judge::Check;
 use crate::run::play::{AvatarPlan, Script};
 use crate::scenario::{
     Expect, Figure, Hop, Require, Step, act, dc, dc_http, hop, http, http_response, invite,
-    invite_response, jws,
+    invite_response, jws, jws_claim,
 };
 use crate::solution::{KI2, Solution, Threat, Variant};
 use crate::world::{DcSetup, Setup, family};
@@ -172,6 +172,15 @@ enum Outcome {
     NotOpened,
 }
 
+/// The attestation's `rendering` claim for option `r`.
+fn rendering_claim(r: Rendering) -> &'static str {
+    match r {
+        Rendering::NetworkCentric => "network-centric",
+        Rendering::UeACentric => "ue-a-centric",
+        Rendering::UeBCentric => "ue-b-centric",
+    }
+}
+
 fn figure_id(r: Rendering) -> (&'static str, &'static str, &'static str) {
     match r {
         Rendering::NetworkCentric => (
@@ -212,12 +221,33 @@ fn negotiation(r: Rendering) -> Step {
             dc(PEER_AVATAR_STREAM, "ephemeral-key"),
         ));
     }
+    let option = rendering_claim(r);
+    let signed = jws(&[UE_A], ATTESTATION_TYP)
+        .with(Require::JsonIs("/avatar_id", AGENT))
+        .with(Require::JsonIs("/rendering", option))
+        .with(Require::Json("/xr_as"))
+        .with(Require::Json("/exp"));
+    let signed = match r {
+        Rendering::NetworkCentric => signed
+            .with(Require::NoJson("/epk_ue_a"))
+            .with(Require::NoJson("/epk_ue_b")),
+        Rendering::UeACentric => signed.with(Require::Json("/epk_ue_a/x")),
+        Rendering::UeBCentric => signed.with(Require::Json("/epk_ue_b/x")),
+    };
     hops.extend([
         act(&[UE_A], Act::SignAttestation),
-        jws(&[UE_A], ATTESTATION_TYP),
-        hop(&[UE_A], &[MF_O], dc_http("POST", RENDERING_PATH)).with(Require::Json("/attestation")),
-        hop(&[MF_O], &[XR_AS_O], http("POST", RENDERING_PATH)).with(Require::Json("/attestation")),
-        jws(&[XR_AS_O], ATTESTATION_TYP),
+        signed,
+        hop(&[UE_A], &[MF_O], dc_http("POST", RENDERING_PATH)).with(jws_claim(
+            "/attestation",
+            "/rendering",
+            option,
+        )),
+        hop(&[MF_O], &[XR_AS_O], http("POST", RENDERING_PATH)).with(jws_claim(
+            "/attestation",
+            "/avatar_id",
+            AGENT,
+        )),
+        jws(&[XR_AS_O], ATTESTATION_TYP).with(Require::JsonIs("/rendering", option)),
         hop(&[XR_AS_O], &[MF_O], http_response("POST", RENDERING_PATH)).with(Require::Status(200)),
         hop(&[MF_O], &[UE_A], Expect::DcHttpResponse).with(Require::Status(200)),
     ]);
@@ -268,7 +298,7 @@ fn decision_and_channel(r: Rendering) -> [Step; 2] {
 /// Steps 5 and 6: the XR AS asks the DAC; the DAC verifies and answers (protecting the object
 /// for a rendering UE) or refuses.
 fn object(r: Rendering, refused: Option<Reason>) -> [Step; 2] {
-    let mut six = vec![jws(&[DAC], ATTESTATION_TYP)];
+    let mut six = vec![jws(&[DAC], ATTESTATION_TYP).with(Require::JsonIs("/avatar_id", AGENT))];
     match refused {
         None => {
             six.push(act(&[DAC], Act::VerifyAttestation));
@@ -313,7 +343,8 @@ fn object(r: Rendering, refused: Option<Reason>) -> [Step; 2] {
             "the XR AS requests UE-A's avatar object with the attestation",
             vec![
                 hop(&[XR_AS_O], &[DAC], http("POST", OBJECT_PATH))
-                    .with(Require::Json("/attestation")),
+                    .with(jws_claim("/attestation", "/avatar_id", AGENT))
+                    .with(jws_claim("/attestation", "/rendering", rendering_claim(r))),
             ],
         ),
         Step::new("6", ("DAC", "XR AS"), what, six),
@@ -336,7 +367,8 @@ fn delivery(r: Rendering) -> Step {
             vec![
                 act(&[XR_AS_O], Act::RequestRendering),
                 hop(&[XR_AS_O], &[MF_O], http("POST", DELIVER_PATH))
-                    .with(Require::JsonIs("/to", "caller")),
+                    .with(Require::JsonIs("/to", "caller"))
+                    .with(Require::JsonIs("/message/type", "protected-avatar")),
                 hop(&[MF_O], &[UE_A], dc(AVATAR_APP_STREAM, "protected-avatar")),
             ],
             "the XR AS sends the protected object and the DAC's ephemeral key to UE-A (through the MF, on UE-A's application channel) and asks it to render",
@@ -346,7 +378,8 @@ fn delivery(r: Rendering) -> Step {
             vec![
                 act(&[XR_AS_O], Act::RequestRendering),
                 hop(&[XR_AS_O], &[MF_O], http("POST", DELIVER_PATH))
-                    .with(Require::JsonIs("/to", "callee")),
+                    .with(Require::JsonIs("/to", "callee"))
+                    .with(Require::JsonIs("/message/type", "protected-avatar")),
                 hop(
                     &[MF_O],
                     &[UE_B],
