@@ -86,6 +86,20 @@ pub(crate) struct Channel {
     pub(crate) open: watch::Receiver<bool>,
     /// Messages received and not yet taken.
     pub(crate) inbox: tokio::sync::Mutex<mpsc::Receiver<Vec<u8>>>,
+    /// Whether a read is waiting, and how many inbox messages arrived with none waiting.
+    pub(crate) waiting: Arc<Waiting>,
+}
+
+/// Which arrivals are held on the tap: a message that arrives while its node waits to read it is
+/// read at once (the wait records it), so it stays on the wire until then; one that arrives with
+/// no read waiting sits in the inbox until the node reads it later, off the wire
+/// ([`Tap::held`]). Counted per channel, so a read knows whether the message it takes was held.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    /// A read is waiting on the inbox.
+    pub(crate) reading: std::sync::atomic::AtomicBool,
+    /// Messages in the inbox that arrived with no read waiting (held on the tap).
+    pub(crate) held: std::sync::atomic::AtomicUsize,
 }
 
 /// A peer connection for `owner`: loopback host candidates, its ICE timers, ICE credentials
@@ -137,34 +151,48 @@ pub(crate) async fn open_channel(
         .map_err(engine_error)?;
     let (open_tx, open) = watch::channel(false);
     let (inbox_tx, inbox) = mpsc::channel(INBOX);
-    let task = tokio::spawn(poll_events(dc.clone(), open_tx, inbox_tx, tap));
+    let waiting = Arc::new(Waiting::default());
+    let task = tokio::spawn(poll_events(
+        dc.clone(),
+        open_tx,
+        inbox_tx,
+        (tap, waiting.clone()),
+    ));
     let channel = Channel {
         map: map.clone(),
         dc,
         open,
         inbox: tokio::sync::Mutex::new(inbox),
+        waiting,
     };
     Ok((channel, task))
 }
 
-/// A channel's events: open is signalled, messages go to the inbox (held on the tap until
-/// read: they are off the wire), a close ends the loop.
+/// A channel's events: open is signalled, messages go to the inbox (held on the tap when no
+/// read waits for them: see [`Waiting`]), a close ends the loop.
 async fn poll_events(
     dc: Arc<dyn DataChannel>,
     open: watch::Sender<bool>,
     inbox: mpsc::Sender<Vec<u8>>,
-    tap: Tap,
+    (tap, waiting): (Tap, Arc<Waiting>),
 ) {
+    use std::sync::atomic::Ordering::SeqCst;
     while let Some(event) = dc.poll().await {
         match event {
             DataChannelEvent::OnOpen => {
                 let _ = open.send(true);
             }
             DataChannelEvent::OnMessage(m) => {
-                // Held before it is in the inbox, so a read can never take it first.
-                tap.held();
+                // Counted before it is in the inbox, so a read can never take it first.
+                let held = !waiting.reading.load(SeqCst);
+                if held {
+                    waiting.held.fetch_add(1, SeqCst);
+                    tap.held();
+                }
                 if inbox.send(m.data.to_vec()).await.is_err() {
-                    tap.taken();
+                    if held {
+                        tap.taken();
+                    }
                     break;
                 }
             }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -317,14 +318,24 @@ impl Peer {
             .get(&stream)
             .ok_or(DcError::NoStream(stream))?;
         let mut inbox = ch.inbox.lock().await;
-        let data = tokio::time::timeout(bound, inbox.recv())
-            .await
+        let waiting = &ch.waiting;
+        waiting.reading.store(true, SeqCst);
+        let got = tokio::time::timeout(bound, inbox.recv()).await;
+        waiting.reading.store(false, SeqCst);
+        let data = got
             .map_err(|_| DcError::Timeout {
                 stream,
                 ms: millis(bound),
             })?
             .ok_or(DcError::Closed)?;
-        self.owner.tap.taken();
+        // A message that waited in the inbox was held on the tap; it is read now.
+        if waiting
+            .held
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            self.owner.tap.taken();
+        }
         let m = message(&ch.map, self.remote_addr(), self.local, &data);
         self.owner.tap.received(&self.owner.node, m);
         Ok(data)

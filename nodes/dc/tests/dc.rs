@@ -193,3 +193,63 @@ async fn a_peer_that_never_answers_ice_fails_within_the_bound() {
     });
     assert!(failed);
 }
+
+/// A message nobody is reading yet is off the wire once it waits in the inbox (the tap holds
+/// it, so a quiet world is not kept waiting for a read that comes later); a message that
+/// arrives while its node waits to read it stays on the wire until that read records it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_messages_are_held_off_the_wire() {
+    let tap = Tap::new();
+    let (oa, ob) = (owner("ue-a", &tap), owner("ue-b", &tap));
+    let (mut ra, mut rb) = (Rng::for_node(9, "ue-a"), Rng::for_node(9, "ue-b"));
+    let (a, offer) = Peer::offer(&oa, &mut ra, "1", &maps(), &[]).await.unwrap();
+    let (b, answer) = Peer::answer(&ob, &mut rb, &offer).await.unwrap();
+    a.complete(&answer).await.unwrap();
+    let (ua, ub) = tokio::join!(a.wait_open(), b.wait_open());
+    ua.unwrap();
+    ub.unwrap();
+    let quiet = |tap: &Tap| {
+        let tap = tap.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while tap.awaiting() != 0 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tap.awaiting()
+        }
+    };
+    // Nobody reads: sent, arrived, held.
+    a.send(1000, b"one").await.unwrap();
+    a.send(1000, b"two").await.unwrap();
+    assert_eq!(
+        quiet(&tap).await,
+        0,
+        "unread messages in the inbox are off the wire"
+    );
+    let received = |tap: &Tap| {
+        tap.ordered()
+            .iter()
+            .filter(|r| matches!(r.body, Body::Received { .. }))
+            .count()
+    };
+    assert_eq!(received(&tap), 0, "not recorded until read");
+    assert_eq!(b.recv(1000, Duration::from_secs(2)).await.unwrap(), b"one");
+    assert_eq!(b.recv(1000, Duration::from_secs(2)).await.unwrap(), b"two");
+    assert_eq!(received(&tap), 2);
+    assert_eq!(tap.awaiting(), 0);
+    // A read waiting when the message comes: counted on the wire until the read records it.
+    let reader = tokio::spawn({
+        let tap = tap.clone();
+        async move {
+            let data = b.recv(1000, Duration::from_secs(2)).await.unwrap();
+            (data, tap.awaiting(), b)
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    a.send(1000, b"three").await.unwrap();
+    let (data, after, b) = reader.await.unwrap();
+    assert_eq!(data, b"three");
+    assert_eq!(after, 0, "read and recorded: nothing on the wire");
+    a.close().await;
+    b.close().await;
+}
