@@ -106,7 +106,7 @@ impl Ue {
                     Act::ChooseAvatar,
                     reason,
                     format!(
-                        "the XR AS refused Avatar ID {avatar_id} ({}): {detail}",
+                        "Avatar ID {avatar_id} refused, answer {} via the XR AS: {detail}",
                         answer.status
                     ),
                 ),
@@ -171,7 +171,7 @@ impl Ue {
             Some(reason) => Note::refused(
                 Act::ChooseRendering,
                 reason,
-                format!("{label}: the XR AS refused ({})", answer.status),
+                format!("{label}: refused, answer {} via the XR AS", answer.status),
             ),
         };
         self.ctx.note(None, note);
