@@ -56,6 +56,10 @@ enum Command {
         /// WebRTC data channels).
         #[arg(long)]
         dc: bool,
+        /// Measure the avatar rendering round trip instead (solution 6 network centric: facial
+        /// points → the MF's rendered frame back at UE-A), over `--calls` runs of `6:net-happy`.
+        #[arg(long, conflicts_with = "dc")]
+        avatar: bool,
     },
 }
 
@@ -132,7 +136,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run_scenarios(args),
-        Some(Command::Bench { calls, dc }) => bench(calls, dc),
+        Some(Command::Bench { calls, dc, avatar }) => bench(calls, dc, avatar),
         Some(Command::Tui(args)) => tui(&args),
         // On a terminal, the dashboard; anywhere else (a pipe, CI), what there is to run.
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(&TuiArgs {
@@ -194,11 +198,27 @@ fn print_choices(filter: Option<&str>) {
     }
 }
 
-fn bench(calls: usize, dc: bool) -> anyhow::Result<ExitCode> {
+fn bench(calls: usize, dc: bool, avatar: bool) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(calls > 0, "--calls must be at least 1");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if avatar {
+        let mut times = runtime.block_on(run::bench::avatar_frames(calls, 1))?;
+        anyhow::ensure!(!times.is_empty(), "no frame round trip in the traces");
+        times.sort();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "avatar rendering round trip (facial points → rendered frame back at UE-A, 6:net-happy), {} frames in {calls} runs: min {:.2} ms · median {:.2} ms · p90 {:.2} ms · max {:.2} ms",
+            times.len(),
+            ms(times[0]),
+            ms(at(0.5)),
+            ms(at(0.9)),
+            ms(times[times.len() - 1])
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if dc {
         let mut times = runtime.block_on(run::bench::dc_calls(calls, 1))?;
         times.sort();

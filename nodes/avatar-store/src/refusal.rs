@@ -42,6 +42,13 @@ pub enum Refusal {
         /// Why (no certificate, or it names no host).
         detail: String,
     },
+    /// The TLS client's certificate names a host that is not the operator's IMS AS (the AOS
+    /// answers lookups to its IMS AS only).
+    #[error("client {} is not the operator's IMS AS", .names.join(", "))]
+    NotAnAs {
+        /// The DNS names of its certificate.
+        names: Vec<String>,
+    },
 
     // ---- the avatar, its owner, the token or the attestation --------------------------------------
     /// What the avatar crate found: an unknown avatar (404, NoRecord), or a token or
@@ -66,6 +73,63 @@ pub enum Refusal {
         impu: String,
     },
 
+    // ---- the subscriber of an AOS lookup (solution #8 steps 2, 12) --------------------------------
+    /// Not a subscriber of this AOS's operator domain, or not in its records (404, NoRecord).
+    #[error("{impu} is not a subscriber of this AOS")]
+    NotSubscriber {
+        /// The IMPU looked up.
+        impu: String,
+    },
+    /// The subscription is not authorised to use avatars (NotEntitled).
+    #[error("{impu} is not authorised to use avatars")]
+    AvatarsNotAllowed {
+        /// The IMPU looked up.
+        impu: String,
+    },
+    /// The subscriber has no avatar object (404, NoRecord): the TR's "if no Avatar object data
+    /// exist for this subscriber".
+    #[error("no avatar object for {impu}")]
+    NoAvatarObject {
+        /// The IMPU looked up.
+        impu: String,
+    },
+    /// The Avatar ID named is not one of the subscriber's (ClaimMismatch).
+    #[error("avatar {avatar_id:?} is not one of {impu}'s")]
+    NotSubscribersAvatar {
+        /// The IMPU looked up.
+        impu: String,
+        /// The Avatar ID named.
+        avatar_id: String,
+    },
+
+    // ---- a UE's fetch of an avatar object from an AOS (solution #8 step 21) -----------------------
+    /// The fetch proof does not hold (403, its reason: Malformed, SignatureInvalid,
+    /// ClaimMismatch, Expired).
+    #[error("{0}")]
+    Proof(avatar::aos_request::Error),
+    /// No usable UE certificate names the proof's `sub` (CertificateInvalid).
+    #[error("no UE certificate names {sub}")]
+    UnknownUe {
+        /// The `sub` claim.
+        sub: String,
+    },
+    /// No tuple of the call lets `sub` fetch this avatar (NotAuthorised).
+    #[error("{sub} is not the other party of call {call_id:?} for avatar {avatar_id:?}")]
+    NoTuple {
+        /// The fetching UE.
+        sub: String,
+        /// The call.
+        call_id: String,
+        /// The avatar.
+        avatar_id: String,
+    },
+    /// The policy allows one fetch and it was used (Replayed).
+    #[error("avatar {avatar_id:?} may be fetched once per call and was fetched already")]
+    FetchUsed {
+        /// The avatar.
+        avatar_id: String,
+    },
+
     // ---- the store's own failure (500) ------------------------------------------------------------
     /// The DAC could not protect the object (a primitive failed, or no usable ephemeral key
     /// could be drawn).
@@ -77,11 +141,14 @@ pub enum Refusal {
     },
 }
 
-/// What is wrong with a model request's target (`/bar/v1/models/{avatar_id}?session={call_id}`).
+/// What is wrong with a request's target (the BAR's `/bar/v1/models/{avatar_id}?session={call_id}`,
+/// an AOS's `/aos/v1/objects/{avatar_id}?call={call_id}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetFault {
     /// No `session` query parameter (or an empty one).
     NoSession,
+    /// No `call` query parameter (or an empty one).
+    NoCall,
     /// A percent-escape that does not decode to UTF-8.
     BadEscape,
 }
@@ -90,6 +157,7 @@ impl fmt::Display for TargetFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TargetFault::NoSession => "no session query parameter",
+            TargetFault::NoCall => "no call query parameter",
             TargetFault::BadEscape => "a percent-escape does not decode",
         })
     }
@@ -101,26 +169,42 @@ impl Refusal {
         match self {
             Refusal::BadTarget { .. } | Refusal::BadBody { .. } => Reason::Malformed,
             Refusal::NoBearer { .. } => Reason::MissingIdentity,
-            Refusal::NoClientIdentity { .. } => Reason::NotAuthorised,
+            Refusal::NoClientIdentity { .. } | Refusal::NotAnAs { .. } => Reason::NotAuthorised,
             Refusal::Avatar(e) | Refusal::Protection { source: e } => e.reason(),
-            Refusal::OwnerCertificate { .. } | Refusal::CertificateNotOwner { .. } => {
-                Reason::CertificateInvalid
-            }
+            Refusal::OwnerCertificate { .. }
+            | Refusal::CertificateNotOwner { .. }
+            | Refusal::UnknownUe { .. } => Reason::CertificateInvalid,
+            Refusal::NotSubscriber { .. } | Refusal::NoAvatarObject { .. } => Reason::NoRecord,
+            Refusal::AvatarsNotAllowed { .. } => Reason::NotEntitled,
+            Refusal::NotSubscribersAvatar { .. } => Reason::ClaimMismatch,
+            Refusal::Proof(e) => e.reason(),
+            Refusal::NoTuple { .. } => Reason::NotAuthorised,
+            Refusal::FetchUsed { .. } => Reason::Replayed,
         }
     }
 
     /// The HTTP status: 400 for an unusable request, 401 without a bearer token, 404 for an
-    /// unknown avatar, 500 for the store's own failure, 403 for every other refusal.
+    /// unknown avatar or subscriber and for a subscriber without avatar objects, 500 for the
+    /// store's own failure, 403 for every other refusal.
     pub fn status(&self) -> u16 {
         match self {
             Refusal::BadTarget { .. } | Refusal::BadBody { .. } => 400,
             Refusal::NoBearer { .. } => 401,
-            Refusal::Avatar(avatar::Error::UnknownAvatar { .. }) => 404,
+            Refusal::Avatar(avatar::Error::UnknownAvatar { .. })
+            | Refusal::NotSubscriber { .. }
+            | Refusal::NoAvatarObject { .. } => 404,
             Refusal::Protection { .. } => 500,
             Refusal::NoClientIdentity { .. }
+            | Refusal::NotAnAs { .. }
             | Refusal::Avatar(_)
             | Refusal::OwnerCertificate { .. }
-            | Refusal::CertificateNotOwner { .. } => 403,
+            | Refusal::CertificateNotOwner { .. }
+            | Refusal::AvatarsNotAllowed { .. }
+            | Refusal::NotSubscribersAvatar { .. }
+            | Refusal::Proof(_)
+            | Refusal::UnknownUe { .. }
+            | Refusal::NoTuple { .. }
+            | Refusal::FetchUsed { .. } => 403,
         }
     }
 
@@ -150,6 +234,12 @@ impl Refusal {
 impl From<avatar::Error> for Refusal {
     fn from(e: avatar::Error) -> Self {
         Refusal::Avatar(e)
+    }
+}
+
+impl From<avatar::aos_request::Error> for Refusal {
+    fn from(e: avatar::aos_request::Error) -> Self {
+        Refusal::Proof(e)
     }
 }
 
@@ -226,6 +316,97 @@ mod tests {
                 },
                 Reason::Malformed,
                 500,
+            ),
+            (
+                Refusal::BadTarget {
+                    fault: TargetFault::NoCall,
+                },
+                Reason::Malformed,
+                400,
+            ),
+            (
+                Refusal::NotAnAs {
+                    names: vec!["mf.example".into()],
+                },
+                Reason::NotAuthorised,
+                403,
+            ),
+            (
+                Refusal::NotSubscriber {
+                    impu: "sip:x".into(),
+                },
+                Reason::NoRecord,
+                404,
+            ),
+            (
+                Refusal::AvatarsNotAllowed {
+                    impu: "sip:x".into(),
+                },
+                Reason::NotEntitled,
+                403,
+            ),
+            (
+                Refusal::NoAvatarObject {
+                    impu: "sip:x".into(),
+                },
+                Reason::NoRecord,
+                404,
+            ),
+            (
+                Refusal::NotSubscribersAvatar {
+                    impu: "sip:x".into(),
+                    avatar_id: "owl".into(),
+                },
+                Reason::ClaimMismatch,
+                403,
+            ),
+            (
+                Refusal::Proof(avatar::aos_request::Error::Jws(
+                    avatar::Error::NotCompactJws { parts: 2 },
+                )),
+                Reason::Malformed,
+                403,
+            ),
+            (
+                Refusal::Proof(avatar::aos_request::Error::Jws(avatar::Error::BadSignature)),
+                Reason::SignatureInvalid,
+                403,
+            ),
+            (
+                Refusal::Proof(avatar::aos_request::Error::CallMismatch {
+                    claimed: "a".into(),
+                    requested: "b".into(),
+                }),
+                Reason::ClaimMismatch,
+                403,
+            ),
+            (
+                Refusal::Proof(avatar::aos_request::Error::Stale { iat: 1, now: 1000 }),
+                Reason::Expired,
+                403,
+            ),
+            (
+                Refusal::UnknownUe {
+                    sub: "sip:x".into(),
+                },
+                Reason::CertificateInvalid,
+                403,
+            ),
+            (
+                Refusal::NoTuple {
+                    sub: "sip:x".into(),
+                    call_id: "c".into(),
+                    avatar_id: "owl".into(),
+                },
+                Reason::NotAuthorised,
+                403,
+            ),
+            (
+                Refusal::FetchUsed {
+                    avatar_id: "owl".into(),
+                },
+                Reason::Replayed,
+                403,
             ),
         ];
         for (refusal, reason, status) in cases {

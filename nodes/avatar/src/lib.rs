@@ -7,7 +7,9 @@
 //! - Solution #6 (§6.6.2): the UE-A attestation of table 6.6.2.4-1 and the DAC's verification of
 //!   it ([`attestation`]); the avatar object protected end to end for the rendering UE with
 //!   ephemeral ECDH on P-256, HKDF-SHA256 and AES-256-GCM ([`e2e`]).
-//! - Both: the avatars of the world (`fixtures/avatars/`, [`assets`]) and the renderer that turns
+//! - Solution #8 (§6.8.2 step 21): the proof a UE signs to fetch the other party's avatar object
+//!   from its AOS ([`aos_request`]).
+//! - All: the avatars of the world (`fixtures/avatars/`, [`assets`]) and the renderer that turns
 //!   a base avatar model and facial points into a frame of Braille characters ([`render`]).
 //!
 //! It is not a network function: the nodes that use it (UE, MF, XR AS, BAR, DAC) do the I/O and
@@ -15,6 +17,7 @@
 //! [`proto::trace::Reason`] ([`Error::reason`]) and ready-made trace notes.
 #![warn(missing_docs)]
 
+pub mod aos_request;
 pub mod assets;
 pub mod attestation;
 pub mod e2e;

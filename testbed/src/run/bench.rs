@@ -1,10 +1,13 @@
 //! Benchmarks over real sockets in a solution-2 world where callees answer at once: call set-up
 //! latency (INVITE → 200 at the caller) and data channel latency (INVITE → the callee receiving
-//! the caller's first avatar message). Numbers are reported by `testbed bench`, never asserted.
+//! the caller's first avatar message); and, in solution 6's network centric flow, the avatar
+//! rendering round trip. Numbers are reported by `testbed bench`, never asserted.
 
 use std::time::{Duration, Instant};
 
 use proto::clock::Clock;
+use proto::trace::{Body, Proto, Record};
+use proto::wire::avatar::AVATAR_APP_STREAM;
 
 use super::play::p2p_channels;
 use super::scenario_timers;
@@ -116,4 +119,59 @@ pub async fn calls(calls: usize, seed: u64) -> anyhow::Result<(Duration, Vec<Dur
 pub async fn dc_calls(calls: usize, seed: u64) -> anyhow::Result<Vec<Duration>> {
     let world = world(seed, Some(DcSetup::Accept)).await?;
     measure(world, calls, true).await
+}
+
+/// The avatar rendering round trip of solution 6's network centric flow (`6:net-happy`, a fresh
+/// world per run): per frame, UE-A sending its facial points on its application channel → UE-A
+/// receiving the frame the MF rendered from them (steps 8, 9 and 11), read from the trace's
+/// wall-clock timestamps.
+pub async fn avatar_frames(runs: usize, seed: u64) -> anyhow::Result<Vec<Duration>> {
+    let variant = crate::scenarios::select("6:net-happy")
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no variant 6:net-happy"))?;
+    let mut times = Vec::new();
+    for n in 0..runs {
+        let run = super::execute(&variant, seed).await;
+        anyhow::ensure!(
+            run.passed(),
+            "run {}: 6:net-happy did not pass ({:?})",
+            n + 1,
+            run.error
+        );
+        times.extend(frame_round_trips(&run.trace));
+    }
+    Ok(times)
+}
+
+/// The `type` of an avatar message UE-A sent or received on its application channel.
+fn app_message_type(r: &Record) -> Option<(bool, String)> {
+    let (sent, message) = match &r.body {
+        Body::Sent { message, .. } => (true, message),
+        Body::Received { message, .. } => (false, message),
+        Body::Note { .. } => return None,
+    };
+    if r.node != UE_A || message.proto != Proto::Dc || message.stream != Some(AVATAR_APP_STREAM) {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(&message.raw).ok()?;
+    Some((sent, json.get("type")?.as_str()?.to_owned()))
+}
+
+/// Facial points sent → the rendered frame back, at UE-A, per frame.
+fn frame_round_trips(trace: &[Record]) -> Vec<Duration> {
+    let mut sent_at = None;
+    let mut out = Vec::new();
+    for r in trace {
+        match app_message_type(r) {
+            Some((true, kind)) if kind == "facial-points" => sent_at = Some(r.at),
+            Some((false, kind)) if kind == "avatar-frame" => {
+                if let Some(at) = sent_at.take() {
+                    out.push(r.at.saturating_sub(at));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -1,7 +1,8 @@
-//! The BAR and the DAC over real HTTPS on loopback with the fixture PKI: a good request answered
+//! The BAR, the DAC and the AOS over real HTTPS on loopback with the fixture PKI: a good request answered
 //! 200, refusals answered with their typed `Problem`, and the notes each store writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aos;
 mod bar;
 mod dac;
 

@@ -431,4 +431,14 @@ pub enum Act {
     RenderAvatar,
     /// UE: an avatar frame shown to the user.
     ShowAvatar,
+    /// AOS (solution 8 steps 2, 12): a subscriber's use of avatars, and the Avatar ID it names,
+    /// authorised for a call (its avatar data answered and the call's tuple registered), or
+    /// refused.
+    AuthorizeAvatar,
+    /// AOS (solution 8 step 21): an avatar object served to the other party of the call, or
+    /// refused (no tuple for it, a bad proof, the policy's one fetch used).
+    ServeAvatarObject,
+    /// UE (solution 8 step 21): the other party's avatar object fetched from its AOS and checked
+    /// against the digest its Identity header signed (refused: it did not match).
+    FetchAvatarObject,
 }

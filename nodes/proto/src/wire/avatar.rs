@@ -98,6 +98,45 @@ pub const RENDER_PATH: &str = "/mf/v1/render";
 /// 6 UE-A or UE-B centric, step 7). Body [`DeliverRequest`]; answer [`Accepted`] or [`Problem`].
 pub const DELIVER_PATH: &str = "/mf/v1/deliver";
 
+/// `POST` on an operator's AOS, by its IMS AS (solution 8 steps 2, 12): is this subscriber
+/// authorised to use avatars (and this Avatar ID), and its avatar data for the call. Body
+/// [`AvatarLookup`]; answer [`AvatarData`] or [`Problem`].
+pub const AOS_LOOKUP_PATH: &str = "/aos/v1/lookups";
+
+/// `GET` on an AOS, by a UE (solution 8 step 21): `{AOS_OBJECT_PREFIX}{avatar_id}?call={call_id}`
+/// with `Authorization: Bearer <request JWS>`; answer the avatar [`Model`] or [`Problem`].
+pub const AOS_OBJECT_PREFIX: &str = "/aos/v1/objects/";
+
+/// An IMS AS asks its AOS for a subscriber's avatar data for a call (solution 8 steps 2, 12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvatarLookup {
+    /// The subscriber (its IMPU).
+    pub impu: String,
+    /// The Avatar ID the subscriber named in its INVITE or 18x/200, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_id: Option<String>,
+    /// The other party of the call (its IMPU): who may fetch the object (step 21's tuple).
+    pub peer_impu: String,
+    /// The call's Call-ID.
+    pub call_id: String,
+}
+
+/// What an AOS answers an IMS AS: the avatar data to sign into the Identity header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvatarData {
+    /// The Avatar ID (the one named, or the subscriber's default).
+    pub avatar_id: String,
+    /// The avatar's name (signed as the RCD `nam`).
+    pub name: String,
+    /// Where the other party fetches the object (`https://{aos}/aos/v1/objects/{avatar_id}`).
+    pub object_url: String,
+    /// The object's integrity digest (`sha256-` and base64 of SHA-256 of the bytes served), as
+    /// RFC 9795 `rcdi` writes it.
+    pub digest: String,
+    /// How often the other party may fetch it (`once` or `repeat`).
+    pub policy: String,
+}
+
 /// Percent-encodes what is not unreserved (RFC 3986 §2.3), for a path segment or query value.
 pub fn pct(text: &str) -> String {
     text.bytes()
