@@ -7,9 +7,8 @@
 //! requires the library's verifiers to accept them. `tools/avatar-vectors.py` checks the same
 //! file independently with Python `cryptography`.
 //!
-//! The file was written by the ignored test [`print_vectors`]:
-//! `cargo test -p avatar --test vectors -- --ignored --nocapture print_vectors`
-//! prints it (after the `----` line); review the diff before committing a new one.
+//! The file is what [`emit`] writes; `AVATAR_VECTORS=write cargo test -p avatar --test vectors`
+//! rewrites it (review the diff before committing a new one).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
@@ -377,8 +376,9 @@ const PREAMBLE: &str = "\
 # Test vectors of the avatar library (crate `avatar`, nodes/avatar): TR 33.790 solution #5's
 # avatar token, solution #6's UE-A attestation and end-to-end protected avatar object.
 #
-# Made by the testbed's own library from fixed inputs (nodes/avatar/tests/vectors.rs, ignored test
-# `print_vectors`): UE-A's fixture key (fixtures/pki/ue/ue-a.key.pem, certificate ue-a.pem), the
+# Made by the testbed's own library from fixed inputs (nodes/avatar/tests/vectors.rs; rewritten by
+# `AVATAR_VECTORS=write cargo test -p avatar --test vectors`): UE-A's fixture key
+# (fixtures/pki/ue/ue-a.key.pem, certificate ue-a.pem), the
 # fixture avatar `qbranch-agent` (fixtures/avatars/qbranch-agent.json), iat = now below, and
 # ephemeral secrets, salts and nonces that are SHA-256 of \"TR 33.790 avatar vector|<what>|<vector
 # name>\" (salt: first 16 bytes, nonce: first 12). ES256 signatures are deterministic (RFC 6979,
@@ -548,15 +548,13 @@ fn emit(f: &File) -> String {
     out
 }
 
-/// The committed file is exactly what [`print_vectors`] prints (comments included).
+/// The committed file is exactly what the generator writes (comments included). With
+/// `AVATAR_VECTORS=write` the test writes it instead (to regenerate it after a deliberate change).
 #[test]
 fn the_file_is_what_the_generator_writes() {
-    assert_eq!(emit(&generate()), read("vectors/avatar.toml"));
-}
-
-/// Prints `fixtures/vectors/avatar.toml` (after the `----` line).
-#[test]
-#[ignore = "writes the vectors file's text to stdout; run by hand"]
-fn print_vectors() {
-    println!("----\n{}", emit(&generate()));
+    let text = emit(&generate());
+    if std::env::var("AVATAR_VECTORS").as_deref() == Ok("write") {
+        std::fs::write(fixtures().join("vectors/avatar.toml"), &text).unwrap();
+    }
+    assert_eq!(text, read("vectors/avatar.toml"));
 }

@@ -43,8 +43,11 @@ pub trait Flow: fmt::Debug + Send + Sync {
         caller_tn: &'a str,
     ) -> BoxFuture<'a, Origination>;
 
-    /// The testbed choice recorded when something is presented and signed: (id, text).
-    fn signing_choice(&self) -> (&'static str, &'static str);
+    /// The testbed choice recorded when something is presented and signed: (id, text). None
+    /// for a flow that never presents anything.
+    fn signing_choice(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
 
     /// Terminating, before anything is verified: whether to ask the STI-VS. Always, unless the
     /// solution says otherwise.

@@ -393,14 +393,7 @@ async fn network(
     call: &mut ue::Call,
     callee: &str,
 ) -> Result<usize, PlayError> {
-    let tn = |id: &str| {
-        world
-            .description
-            .ue(id)
-            .map(|u| u.tn.clone())
-            .map_err(|e| PlayError::Missing(e.to_string()))
-    };
-    let r = network_channels(world, caller_ue, call, &tn(caller)?).await;
+    let r = network_channels(world, caller_ue, call, &tn(world, caller)?).await;
     world.settle(QUIET, BOUND).await;
     let r = match r {
         Ok(n) => callee_bootstrap(
@@ -408,7 +401,7 @@ async fn network(
             world
                 .ue(callee)
                 .map_err(|e| PlayError::Missing(e.to_string()))?,
-            &tn(callee)?,
+            &tn(world, callee)?,
         )
         .await
         .map(|m| n + m),
@@ -416,6 +409,15 @@ async fn network(
     };
     world.settle(QUIET, BOUND).await;
     r
+}
+
+/// The number of UE `id` in this world.
+fn tn(world: &World, id: &str) -> Result<String, PlayError> {
+    world
+        .description
+        .ue(id)
+        .map(|u| u.tn.clone())
+        .map_err(|e| PlayError::Missing(e.to_string()))
 }
 
 fn mf<'w>(world: &'w World, id: &str) -> Result<&'w std::sync::Arc<xr::mf::Mf>, PlayError> {

@@ -48,11 +48,11 @@ impl Flow for AuthzServer {
         Box::pin(authorise(io, invite, caller_tn))
     }
 
-    fn signing_choice(&self) -> (&'static str, &'static str) {
-        (
+    fn signing_choice(&self) -> Option<(&'static str, &'static str)> {
+        Some((
             crate::choices::SOL4_NAME_CARD,
             "the enterprise name card as an rcd PASSporT (nam, jcl with rcdi) and Call-Info purpose=rcd-jcard; the 3P ID asserted in P-Asserted-Identity and signed as orig",
-        )
+        ))
     }
 
     fn verify<'a>(&'a self, io: &'a Io<'a>, invite: &'a Request) -> BoxFuture<'a, Verify> {

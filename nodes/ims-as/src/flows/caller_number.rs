@@ -29,11 +29,6 @@ impl Flow for CallerNumber {
     ) -> BoxFuture<'a, Origination> {
         Box::pin(std::future::ready(Origination::Nothing))
     }
-
-    fn signing_choice(&self) -> (&'static str, &'static str) {
-        // Never recorded: nothing is presented.
-        ("", "")
-    }
 }
 
 #[cfg(test)]
@@ -43,7 +38,7 @@ mod tests {
     #[test]
     fn presents_nothing_and_records_no_choice() {
         let flow = caller_number();
-        assert_eq!(flow.signing_choice(), ("", ""));
+        assert_eq!(flow.signing_choice(), None);
         assert_eq!(format!("{flow:?}"), "CallerNumber");
     }
 }

@@ -39,11 +39,11 @@ impl Flow for HssIdInfo {
         })
     }
 
-    fn signing_choice(&self) -> (&'static str, &'static str) {
-        (
+    fn signing_choice(&self) -> Option<(&'static str, &'static str)> {
+        Some((
             crate::choices::SOL1_PASSPORT,
             "3P ID information as rcd claims inside the shaken PASSporT (RFC 9795 §12), and the P-Asserted-Identity display name",
-        )
+        ))
     }
 }
 

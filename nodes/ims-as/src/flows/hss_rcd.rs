@@ -41,11 +41,11 @@ impl Flow for HssRcd {
         })
     }
 
-    fn signing_choice(&self) -> (&'static str, &'static str) {
-        (
+    fn signing_choice(&self) -> Option<(&'static str, &'static str)> {
+        Some((
             crate::choices::SOL3_RCD_HEADER,
             "RCD as an rcd PASSporT with rcdi digests; an RCD URL also as Call-Info purpose=rcd-jcard, concrete RCD inline as jcd",
-        )
+        ))
     }
 
     fn verified(&self, io: &Io<'_>, response: Option<&VerificationResponse>) {

@@ -38,11 +38,11 @@ impl Flow for IdServer {
         Box::pin(async move { Origination::found(lookup(io, invite, caller_tn).await) })
     }
 
-    fn signing_choice(&self) -> (&'static str, &'static str) {
-        (
+    fn signing_choice(&self) -> Option<(&'static str, &'static str)> {
+        Some((
             crate::choices::SOL2_RCD_HEADER,
             "RCD as an rcd PASSporT, P-Asserted-Identity display name and Call-Info rcd-jcard",
-        )
+        ))
     }
 }
 

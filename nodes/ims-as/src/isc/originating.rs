@@ -56,8 +56,9 @@ pub(super) async fn run(
         presented.as_ref(),
     )
     .await;
-    if presented.is_some() {
-        let (id, text) = flow.signing_choice();
+    if presented.is_some()
+        && let Some((id, text)) = flow.signing_choice()
+    {
         io.choice(id, text);
     }
     orig::apply(invite, &parties.caller, &identities, presented.as_ref());

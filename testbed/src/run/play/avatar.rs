@@ -307,15 +307,8 @@ pub(super) async fn phase(
     plan: &AvatarPlan,
 ) -> Result<AvatarObserved, PlayError> {
     let ch = channels(call, callee).await?;
-    let tn = |id: &str| {
-        world
-            .description
-            .ue(id)
-            .map(|u| u.tn.clone())
-            .map_err(|e| PlayError::Missing(e.to_string()))
-    };
     let mf = super::mf(world, MF_O)?;
-    let (caller_tn, callee_tn) = (tn(CALLER)?, tn(CALLEE)?);
+    let (caller_tn, callee_tn) = (super::tn(world, CALLER)?, super::tn(world, CALLEE)?);
     for (tn, mid) in [
         (&caller_tn, ue::BOOTSTRAP_MID),
         (&callee_tn, AVATAR_MEDIA_MID),
