@@ -50,6 +50,16 @@ pub const PCSCF_T: &str = "pcscf-t";
 pub const HSS_T: &str = "hss-t";
 /// Terminating STI-VS (verification server).
 pub const STI_VS_T: &str = "sti-vs-t";
+/// Terminating STI-AS: signs the callee's answer (solution 8).
+pub const STI_AS_T: &str = "sti-as-t";
+/// The terminating operator's STI-CR.
+pub const STI_CR_T: &str = "sti-cr-t";
+/// Originating STI-VS: verifies the callee's signed answer (solution 8).
+pub const STI_VS_O: &str = "sti-vs-o";
+/// The originating operator's AOS (avatar object server, solution 8).
+pub const AOS_O: &str = "aos-o";
+/// The terminating operator's AOS.
+pub const AOS_T: &str = "aos-t";
 /// The terminating operator's MF.
 pub const MF_T: &str = "mf-t";
 

@@ -7,6 +7,8 @@ pub mod sol3_hss_rcd;
 pub mod sol4_authz_server;
 pub mod sol5_avatar_token;
 pub mod sol6_avatar_attestation;
+pub mod sol7_signed_avatar_id;
+pub mod sol8_avatar_rcd;
 
 use crate::solution::{Solution, Variant};
 
@@ -18,6 +20,8 @@ pub const SOLUTIONS: &[Solution] = &[
     sol4_authz_server::SOLUTION,
     sol5_avatar_token::SOLUTION,
     sol6_avatar_attestation::SOLUTION,
+    sol7_signed_avatar_id::SOLUTION,
+    sol8_avatar_rcd::SOLUTION,
 ];
 
 /// The solution with this number.

@@ -184,6 +184,18 @@ pub struct Setup {
     pub trunk_tls: ue::TrunkTls,
     /// The XR AS manipulates the avatar objects it relays (solution 6's threats).
     pub xr_tamper: Option<xr::xr_as::XrTamper>,
+    /// The terminating network's IBCF manipulates the answers it sends back over the NNI
+    /// (solution 8's threat on the callee's signed avatar).
+    pub nni_answer_tamper: Option<ibcf::Tamper>,
+    /// Solution 7: the XR AS is outside the operator's trust domain, so the caller's MF
+    /// verifies the signed avatar metadata again (step 11.1, NOTE 10).
+    pub xr_as_untrusted: bool,
+    /// Solution 7: the XR AS presents no TLS client certificate.
+    pub xr_without_certificate: bool,
+    /// Solution 7: the NEF issues access tokens that have already expired.
+    pub nef_expired_tokens: bool,
+    /// Solution 7: the DAC signs avatar metadata that has already expired.
+    pub dac_expired_metadata: bool,
 }
 
 /// The certificate an STI-AS signs with: the operator's own by default.

@@ -109,7 +109,7 @@ fn first_check(app: &App) -> String {
 /// holds the picture (Braille rows), and stepping to the next frame changes it.
 #[test]
 fn avatar_frames_are_drawn() {
-    for solution in [5, 6] {
+    for solution in [5, 6, 7] {
         let mut app = app_for(solution);
         let visible = app.visible();
         let view = app.view().unwrap();
@@ -142,6 +142,37 @@ fn avatar_frames_are_drawn() {
         insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(format!("dashboard__sol{solution}_avatar_160x48"), frames[1].clone());
         });
+    }
+}
+
+#[test]
+fn each_party_is_shown_the_others_fetched_avatar() {
+    // Solution 8 step 21: UE-B renders and shows UE-A's avatar, UE-A UE-B's (a picture each
+    // time: the rendered frame, then the one shown).
+    let mut app = app_for(8);
+    let visible = app.visible();
+    for (ue, avatar) in [("ue-b", "qbranch-agent"), ("ue-a", "owl")] {
+        let view = app.view().unwrap();
+        let shown: Vec<usize> = visible
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                let e = &view.entries[**i];
+                e.from == ue && !e.pictures.is_empty()
+            })
+            .map(|(pos, _)| pos)
+            .collect();
+        assert_eq!(shown.len(), 2, "{ue} renders and shows one frame");
+        app.key(Input::ClickRow(shown[1]));
+        let text = frame(&app, 160, 48);
+        assert!(
+            text.contains(&format!(" avatar {avatar} · frame ")),
+            "{text}"
+        );
+        assert!(
+            text.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+            "a Braille picture:\n{text}"
+        );
     }
 }
 

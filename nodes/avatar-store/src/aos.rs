@@ -14,6 +14,11 @@
 //!   verifies the proof with the UE certificate naming its `sub`, requires the call's tuple to
 //!   name that UE as the other party and its policy to allow another fetch, and answers the
 //!   object's bytes, those the lookup's digest covers (`ServeAvatarObject`).
+//! - The same object, `GET /aos/v1/objects/{avatar_id}` without a call, to the STIR signers and
+//!   verifiers of [`AosConfig::signers`] (mutual TLS): RFC 9795 §6.2.2 has the STI-AS compute
+//!   `rcdi` over the content an `rcd` claim's `icn` names and the STI-VS check it, so they read
+//!   the object the PASSporT signs (testbed choice `8-aos-signer-read`). Their reads are not
+//!   fetches of step 21: no tuple is needed or counted.
 //!
 //! Refusals are typed [`Problem`](proto::wire::avatar::Problem)s ([`Refusal`]). The decisions
 //! are pure ([`decide`], [`tuples`]); this file is the HTTPS driver.
@@ -48,6 +53,9 @@ pub struct AosConfig {
     /// The DNS names of the operator's IMS AS (its TLS client certificate): the only clients
     /// whose lookups it answers.
     pub as_hosts: Vec<String>,
+    /// The DNS names of the STI-ASs and STI-VSs that may read objects to compute and check
+    /// `rcdi` (the operator's signer, and the verifiers of the networks it calls).
+    pub signers: Vec<String>,
     /// Which subscribers may use avatars, and their fetch policies.
     pub subscribers: Subscribers,
     /// The avatar objects, as served.
@@ -59,11 +67,16 @@ pub struct AosConfig {
 impl AosConfig {
     /// The committed fixtures: `fixtures/avatars/` (the avatars and `aos.toml`),
     /// `fixtures/pki/ue/*.pem` and `fixtures/pki/ue-ca.pem`.
-    pub fn from_fixtures(domain: &str, as_hosts: Vec<String>) -> Result<Self, avatar::Error> {
+    pub fn from_fixtures(
+        domain: &str,
+        as_hosts: Vec<String>,
+        signers: Vec<String>,
+    ) -> Result<Self, avatar::Error> {
         let fixtures = kit::fixtures::dir();
         Ok(Self {
             domain: domain.to_owned(),
             as_hosts,
+            signers,
             subscribers: Subscribers::from_dir(&fixtures)?,
             objects: Objects::new(avatar::Catalogue::from_dir(&fixtures.join("avatars"))?)?,
             directory: Directory::from_dir(&fixtures)?,
@@ -97,7 +110,12 @@ impl Aos {
                 r
             }
             Route::Lookup => self.lookup(req, peer),
-            Route::Object(parsed) => self.object(parsed, req, peer.msg),
+            Route::Object(parsed) => {
+                match decide::signer(peer.certificate.as_deref(), &self.config.signers) {
+                    Some(signer) => self.signer_read(&req.target, &signer, peer.msg),
+                    None => self.object(parsed, req, peer.msg),
+                }
+            }
         }
     }
 
@@ -156,6 +174,23 @@ impl Aos {
                 );
                 refusal.response(&self.ctx.host)
             }
+        }
+    }
+
+    /// A STIR signer or verifier reads an object for `rcdi` (no tuple, not counted); noted.
+    fn signer_read(&self, target: &str, signer: &str, msg: Option<u64>) -> Response {
+        let object = decide::object_id(target).and_then(|id| self.config.objects.get(&id));
+        match object {
+            Some(object) => {
+                let label = format!(
+                    "serve avatar object {} to {signer} (rcdi: RFC 9795 §6.2.2)",
+                    object.avatar.id
+                );
+                self.ctx
+                    .note(msg, Note::done(Act::ServeAvatarObject, label));
+                Response::new(200, "application/json", object.bytes.clone())
+            }
+            None => Response::text(404, format!("no such avatar object: {target}")),
         }
     }
 

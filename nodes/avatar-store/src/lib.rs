@@ -7,7 +7,9 @@
 //! - [`dac`]: the DAC (digital asset container) of solution #6 (§6.6.2 steps 5–6), which answers
 //!   the XR AS the avatar object once the UE-A attestation verifies with the owner's UE
 //!   certificate and names that XR AS: as is (network-centric rendering) or protected end to
-//!   end for the rendering UE (UE-A or UE-B centric).
+//!   end for the rendering UE (UE-A or UE-B centric). For solution #7 (§6.7.2.1 steps 8–9) the
+//!   DAC also answers the avatar metadata, signed with its key, to a client whose OAuth 2.0
+//!   access token from the NEF holds for that avatar ([`dac::metadata`]).
 //! - [`aos`]: an operator's AOS (avatar object server) of solution #8 (§6.8.2 steps 2, 12 and
 //!   21), which tells the operator's IMS AS whether a subscriber may use avatars and with which
 //!   avatar data (registering the call's tuple), and serves the avatar object to the other

@@ -73,6 +73,25 @@ pub enum Refusal {
         impu: String,
     },
 
+    // ---- the access token of a DAC metadata request (solution #7 step 9) --------------------------
+    /// The access token does not hold: malformed, not signed by the NEF, for another DAC,
+    /// expired (401 `invalid_token`, RFC 6750 §3.1; its reason).
+    #[error("invalid access token: {0}")]
+    InvalidToken(avatar::Error),
+    /// The access token holds but not for this: another avatar, or no read scope (403
+    /// `insufficient_scope`; NotAuthorised).
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(avatar::Error),
+    /// The access token was granted to another client than the TLS client presenting it (401
+    /// `invalid_token`; NotAuthorised).
+    #[error("access token granted to {sub}, presented by {}", .names.join(", "))]
+    TokenNotForClient {
+        /// The token's `sub`.
+        sub: String,
+        /// The DNS names of the presenting client's certificate.
+        names: Vec<String>,
+    },
+
     // ---- the subscriber of an AOS lookup (solution #8 steps 2, 12) --------------------------------
     /// Not a subscriber of this AOS's operator domain, or not in its records (404, NoRecord).
     #[error("{impu} is not a subscriber of this AOS")]
@@ -131,6 +150,13 @@ pub enum Refusal {
     },
 
     // ---- the store's own failure (500) ------------------------------------------------------------
+    /// The DAC could not sign the avatar metadata.
+    #[error("cannot sign the avatar metadata: {source}")]
+    Signing {
+        /// Why.
+        #[source]
+        source: avatar::Error,
+    },
     /// The DAC could not protect the object (a primitive failed, or no usable ephemeral key
     /// could be drawn).
     #[error("cannot protect the avatar object: {source}")]
@@ -170,7 +196,12 @@ impl Refusal {
             Refusal::BadTarget { .. } | Refusal::BadBody { .. } => Reason::Malformed,
             Refusal::NoBearer { .. } => Reason::MissingIdentity,
             Refusal::NoClientIdentity { .. } | Refusal::NotAnAs { .. } => Reason::NotAuthorised,
-            Refusal::Avatar(e) | Refusal::Protection { source: e } => e.reason(),
+            Refusal::Avatar(e)
+            | Refusal::Protection { source: e }
+            | Refusal::Signing { source: e }
+            | Refusal::InvalidToken(e)
+            | Refusal::InsufficientScope(e) => e.reason(),
+            Refusal::TokenNotForClient { .. } => Reason::NotAuthorised,
             Refusal::OwnerCertificate { .. }
             | Refusal::CertificateNotOwner { .. }
             | Refusal::UnknownUe { .. } => Reason::CertificateInvalid,
@@ -189,12 +220,15 @@ impl Refusal {
     pub fn status(&self) -> u16 {
         match self {
             Refusal::BadTarget { .. } | Refusal::BadBody { .. } => 400,
-            Refusal::NoBearer { .. } => 401,
+            Refusal::NoBearer { .. }
+            | Refusal::InvalidToken(_)
+            | Refusal::TokenNotForClient { .. } => 401,
             Refusal::Avatar(avatar::Error::UnknownAvatar { .. })
             | Refusal::NotSubscriber { .. }
             | Refusal::NoAvatarObject { .. } => 404,
-            Refusal::Protection { .. } => 500,
+            Refusal::Protection { .. } | Refusal::Signing { .. } => 500,
             Refusal::NoClientIdentity { .. }
+            | Refusal::InsufficientScope(_)
             | Refusal::NotAnAs { .. }
             | Refusal::Avatar(_)
             | Refusal::OwnerCertificate { .. }
@@ -216,16 +250,34 @@ impl Refusal {
         }
     }
 
+    /// The RFC 6750 §3 challenge of the store at `realm`: `Bearer realm="<realm>"` without a
+    /// token, with `error="invalid_token"` for a token that does not hold and
+    /// `error="insufficient_scope"` (and the scope needed) for one that does not cover the
+    /// request; none for other refusals.
+    pub fn challenge(&self, realm: &str) -> Option<String> {
+        let error = match self {
+            Refusal::NoBearer { .. } => return Some(format!("Bearer realm=\"{realm}\"")),
+            Refusal::InvalidToken(_) | Refusal::TokenNotForClient { .. } => {
+                "error=\"invalid_token\"".to_owned()
+            }
+            Refusal::InsufficientScope(_) => format!(
+                "error=\"insufficient_scope\", scope=\"{}\"",
+                avatar::access_token::SCOPE_READ
+            ),
+            _ => return None,
+        };
+        Some(format!("Bearer realm=\"{realm}\", {error}"))
+    }
+
     /// The answer of the store at `realm` (its host name): the [`Problem`] as JSON with
-    /// [`Refusal::status`], and for a 401 the challenge `WWW-Authenticate: Bearer
-    /// realm="<realm>"` (RFC 6750 §3).
+    /// [`Refusal::status`], and the [`Refusal::challenge`] in `WWW-Authenticate` when there is
+    /// one.
     pub fn response(&self, realm: &str) -> Response {
         let mut response = json_response(self.status(), &self.problem());
-        if self.status() == 401 {
-            response.headers.push((
-                "www-authenticate".into(),
-                format!("Bearer realm=\"{realm}\""),
-            ));
+        if let Some(challenge) = self.challenge(realm) {
+            response
+                .headers
+                .push(("www-authenticate".into(), challenge));
         }
         response
     }
@@ -408,6 +460,39 @@ mod tests {
                 Reason::Replayed,
                 403,
             ),
+            (
+                Refusal::InvalidToken(avatar::Error::Expired { exp: 1, now: 2 }),
+                Reason::Expired,
+                401,
+            ),
+            (
+                Refusal::InvalidToken(avatar::Error::BadSignature),
+                Reason::SignatureInvalid,
+                401,
+            ),
+            (
+                Refusal::InsufficientScope(avatar::Error::OtherAvatar {
+                    granted: "owl".into(),
+                    requested: "shark".into(),
+                }),
+                Reason::NotAuthorised,
+                403,
+            ),
+            (
+                Refusal::TokenNotForClient {
+                    sub: "xr-as.example".into(),
+                    names: vec!["mf.example".into()],
+                },
+                Reason::NotAuthorised,
+                401,
+            ),
+            (
+                Refusal::Signing {
+                    source: avatar::Error::BadObject { detail: "x".into() },
+                },
+                Reason::Malformed,
+                500,
+            ),
         ];
         for (refusal, reason, status) in cases {
             assert_eq!(refusal.reason(), reason, "{refusal}");
@@ -437,5 +522,32 @@ mod tests {
         let r = Refusal::Avatar(avatar::Error::BadSignature).response("bar.avatars.example");
         assert_eq!(r.status, 403);
         assert_eq!(r.header_value("WWW-Authenticate"), None);
+    }
+
+    #[test]
+    fn token_refusals_are_challenged_with_their_rfc_6750_error() {
+        let realm = "dac.avatars.example";
+        let r = Refusal::InvalidToken(avatar::Error::BadSignature).response(realm);
+        assert_eq!(
+            (r.status, r.header_value("WWW-Authenticate")),
+            (
+                401,
+                Some("Bearer realm=\"dac.avatars.example\", error=\"invalid_token\"")
+            )
+        );
+        let r = Refusal::InsufficientScope(avatar::Error::ScopeMissing {
+            granted: String::new(),
+            required: "avatar-metadata:read",
+        })
+        .response(realm);
+        assert_eq!(
+            (r.status, r.header_value("WWW-Authenticate")),
+            (
+                403,
+                Some(
+                    "Bearer realm=\"dac.avatars.example\", error=\"insufficient_scope\", scope=\"avatar-metadata:read\""
+                )
+            )
+        );
     }
 }

@@ -126,6 +126,66 @@ pub enum Error {
         requester: String,
     },
 
+    // ---- solution #7: UE token, access token, signed avatar metadata ------------------------------
+    /// The UE certificate is not the one whose fingerprint SIP carried (ClaimMismatch).
+    #[error("UE certificate fingerprint {presented} is not the one SIP carried ({carried})")]
+    FingerprintMismatch {
+        /// The fingerprint carried in SIP (RFC 8122 form).
+        carried: String,
+        /// The fingerprint of the certificate presented.
+        presented: String,
+    },
+    /// The JOSE header's `x5t#S256` does not name the certificate the JWS is checked with
+    /// (ClaimMismatch).
+    #[error("JOSE header x5t#S256 {carried:?} does not name the certificate {expected}")]
+    Thumbprint {
+        /// The `x5t#S256` carried, if any.
+        carried: Option<String>,
+        /// The thumbprint of the certificate.
+        expected: String,
+    },
+    /// The `sub` claim is not an identity the certificate names (ClaimMismatch).
+    #[error("subject {sub} is not named by the certificate ({})", .names.join(", "))]
+    SubjectMismatch {
+        /// The `sub` claim.
+        sub: String,
+        /// The identities expected (the certificate's URIs, or the IMPU the signed Avatar-id
+        /// names).
+        names: Vec<String>,
+    },
+    /// Issued in the future beyond the allowed clock skew (Stale).
+    #[error("issued at {iat}, in the future (now {now})")]
+    NotYetValid {
+        /// The `iat` claim.
+        iat: i64,
+        /// The verifier's time.
+        now: i64,
+    },
+    /// An access token for another audience (another DAC) (NotAuthorised).
+    #[error("access token is for audience {aud:?}, not {expected:?}")]
+    WrongAudience {
+        /// The `aud` claim.
+        aud: String,
+        /// This DAC.
+        expected: String,
+    },
+    /// The access token's scope does not include the operation (NotAuthorised).
+    #[error("access token scope {granted:?} does not include {required}")]
+    ScopeMissing {
+        /// The `scope` claim.
+        granted: String,
+        /// The operation required.
+        required: &'static str,
+    },
+    /// The access token is for another avatar than the one requested (NotAuthorised).
+    #[error("access token is for avatar {granted:?}, the request is for {requested:?}")]
+    OtherAvatar {
+        /// The token's `avatar_id`.
+        granted: String,
+        /// The Avatar ID requested.
+        requested: String,
+    },
+
     // ---- the protected object does not open (DecryptionFailed) ------------------------------------
     /// The AES-GCM tag does not verify: altered in transit, or not for this key.
     #[error("AES-256-GCM tag does not verify: altered, or protected for another key")]
@@ -180,6 +240,13 @@ impl Error {
             Error::DecryptionFailed => Reason::DecryptionFailed,
             Error::UnknownAvatar { .. } => Reason::NoRecord,
             Error::Certificate { .. } => Reason::CertificateInvalid,
+            Error::FingerprintMismatch { .. }
+            | Error::Thumbprint { .. }
+            | Error::SubjectMismatch { .. } => Reason::ClaimMismatch,
+            Error::NotYetValid { .. } => Reason::Stale,
+            Error::WrongAudience { .. }
+            | Error::ScopeMissing { .. }
+            | Error::OtherAvatar { .. } => Reason::NotAuthorised,
         }
     }
 }
@@ -338,6 +405,49 @@ mod tests {
                     source: stir::Error::BadSignature,
                 },
                 Reason::CertificateInvalid,
+            ),
+            (
+                Error::FingerprintMismatch {
+                    carried: s(),
+                    presented: s(),
+                },
+                Reason::ClaimMismatch,
+            ),
+            (
+                Error::Thumbprint {
+                    carried: None,
+                    expected: s(),
+                },
+                Reason::ClaimMismatch,
+            ),
+            (
+                Error::SubjectMismatch {
+                    sub: s(),
+                    names: vec![s()],
+                },
+                Reason::ClaimMismatch,
+            ),
+            (Error::NotYetValid { iat: 2, now: 1 }, Reason::Stale),
+            (
+                Error::WrongAudience {
+                    aud: s(),
+                    expected: s(),
+                },
+                Reason::NotAuthorised,
+            ),
+            (
+                Error::ScopeMissing {
+                    granted: s(),
+                    required: "avatar-metadata:read",
+                },
+                Reason::NotAuthorised,
+            ),
+            (
+                Error::OtherAvatar {
+                    granted: s(),
+                    requested: s(),
+                },
+                Reason::NotAuthorised,
             ),
         ];
         for (error, reason) in cases {

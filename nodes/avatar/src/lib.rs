@@ -9,6 +9,10 @@
 //!   ephemeral ECDH on P-256, HKDF-SHA256 and AES-256-GCM ([`e2e`]).
 //! - Solution #8 (§6.8.2 step 21): the proof a UE signs to fetch the other party's avatar object
 //!   from its AOS ([`aos_request`]).
+//! - Solution #7 (§6.7.2.1): the UE token the UE signs over its IMPU and the XR AS
+//!   ([`ue_token`]), the OAuth 2.0 access token the NEF grants the XR AS ([`access_token`]), the
+//!   avatar metadata the DAC signs ([`metadata`]), the messages between them ([`wire`]), and the
+//!   certificates they are checked with ([`cert`], [`ue_certs`]).
 //! - All: the avatars of the world (`fixtures/avatars/`, [`assets`]) and the renderer that turns
 //!   a base avatar model and facial points into a frame of Braille characters ([`render`]).
 //!
@@ -17,15 +21,22 @@
 //! [`proto::trace::Reason`] ([`Error::reason`]) and ready-made trace notes.
 #![warn(missing_docs)]
 
+pub mod access_token;
 pub mod aos_request;
 pub mod assets;
 pub mod attestation;
+pub mod cert;
 pub mod e2e;
 pub mod error;
 mod jws;
 pub mod keys;
+pub mod metadata;
 pub mod render;
 pub mod token;
+pub mod ue_certs;
+pub mod ue_token;
+pub mod wire;
+mod x5t;
 
 #[cfg(test)]
 mod testing;

@@ -207,15 +207,20 @@ impl Peer {
     }
 
     /// Waits (bounded) until the association is up and every channel is open, then records
-    /// `DC open` for each. On failure records why, and the channels are unusable.
+    /// `DC open` for each — once, however many tasks wait: the first to see it open records it
+    /// while the others wait for the record, so no waiter goes on before it. On failure records
+    /// why, and the channels are unusable.
     pub async fn wait_open(&self) -> Result<(), DcError> {
         let bound = self.owner.timers.connect;
         let outcome = tokio::time::timeout(bound, self.open_or_failed()).await;
         let remote = self.remote_addr();
         match outcome {
             Ok(Ok(())) => {
-                *lock(&self.opened) = true;
-                self.note_open(remote);
+                let mut opened = lock(&self.opened);
+                if !*opened {
+                    *opened = true;
+                    self.note_open(remote);
+                }
                 Ok(())
             }
             other => {

@@ -1,12 +1,13 @@
 //! The subscription data: one operator's subscribers from `fixtures/subscribers.toml`, keyed by
 //! canonical telephone number, plus the designated IMPUs the NEF provisions at run time, and
-//! each subscriber's registration credential (private user identity and Digest password).
+//! each subscriber's registration credential (private user identity and Digest password), and
+//! each subscriber's avatar entitlements (solution 7, TR 33.790 §6.7.2.1 step 3).
 
 use std::collections::BTreeMap;
 
 use kit::{Error, fixtures};
 use proto::tn::digits;
-use proto::wire::sh::{DigestCredential, Subscription};
+use proto::wire::sh::{AvatarEntitlement, AvatarEntitlements, DigestCredential, Subscription};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
@@ -24,6 +25,10 @@ struct Entry {
     /// Its Digest password (a fixture secret).
     #[serde(default)]
     password: Option<String>,
+    /// The avatars it may use, each with one application (solution 7). Kept out of the
+    /// [`Subscription`] so the subscription reads stay as they are on the wire.
+    #[serde(default)]
+    avatars: Vec<AvatarEntitlement>,
     #[serde(flatten)]
     subscription: Subscription,
 }
@@ -65,6 +70,8 @@ pub struct Db {
     subscriptions: BTreeMap<String, Subscription>,
     /// By private user identity.
     credentials: BTreeMap<String, Credential>,
+    /// Avatar entitlements by public user identity (subscribers with none are absent).
+    avatars: BTreeMap<String, Vec<AvatarEntitlement>>,
 }
 
 impl Db {
@@ -87,6 +94,10 @@ impl Db {
                 let impus = vec![entry.subscription.impu.clone()];
                 db.credentials.insert(impi, Credential { impus, password });
             }
+            if !entry.avatars.is_empty() {
+                db.avatars
+                    .insert(entry.subscription.impu.clone(), entry.avatars);
+            }
             db.insert(entry.subscription);
         }
         Ok(db)
@@ -103,6 +114,16 @@ impl Db {
     /// The subscription of a number (digits only).
     pub fn get(&self, tn_digits: &str) -> Option<&Subscription> {
         self.subscriptions.get(tn_digits)
+    }
+
+    /// The avatar entitlements of the subscriber with public identity `impu` (an empty list
+    /// when it has none); `None` when no subscription has that identity.
+    pub fn avatar_entitlements(&self, impu: &str) -> Option<AvatarEntitlements> {
+        let subscription = self.subscriptions.values().find(|s| s.impu == impu)?;
+        Some(AvatarEntitlements {
+            impu: subscription.impu.clone(),
+            entitlements: self.avatars.get(impu).cloned().unwrap_or_default(),
+        })
     }
 
     /// How many subscriptions it holds.
@@ -185,6 +206,48 @@ mod tests {
                 .is_some()
         );
         assert!(term.credential(UE_A_IMPI).is_none(), "another operator's");
+    }
+
+    #[test]
+    fn avatar_entitlements_by_impu() {
+        let text = fixture();
+        let orig = Db::from_toml(&text, ORIG).unwrap();
+        let ue_a = orig
+            .avatar_entitlements("sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org")
+            .unwrap();
+        let ids: Vec<(&str, &str)> = ue_a
+            .entitlements
+            .iter()
+            .map(|e| (e.avatar_id.as_str(), e.app_id.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("qbranch-agent", "avatar-call"),
+                ("qbranch-cat", "avatar-call")
+            ]
+        );
+        assert!(ue_a.allows("qbranch-cat", "avatar-call"));
+        assert!(!ue_a.allows("qbranch-cat", "another-app"));
+        // UE-M owns `shark` in the avatar catalogue, but its subscription entitles it to none.
+        let ue_m = orig
+            .avatar_entitlements("sip:+12025551666@ims.mnc001.mcc001.3gppnetwork.org")
+            .unwrap();
+        assert!(ue_m.entitlements.is_empty());
+        assert!(!ue_m.allows("shark", "avatar-call"));
+        let term = Db::from_toml(&text, "ims.mnc002.mcc001.3gppnetwork.org").unwrap();
+        let ue_b = term
+            .avatar_entitlements("sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org")
+            .unwrap();
+        assert!(ue_b.allows("owl", "avatar-call"));
+        assert!(
+            orig.avatar_entitlements("sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org")
+                .is_none(),
+            "another operator's subscriber"
+        );
+        // The subscription read is unchanged on the wire: no avatar member.
+        let json = serde_json::to_string(orig.get("12025551000").unwrap()).unwrap();
+        assert!(!json.contains("avatar"), "{json}");
     }
 
     #[test]

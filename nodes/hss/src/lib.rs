@@ -10,11 +10,15 @@
 //!
 //! For authenticated registration it serves each private user identity's SIP Digest
 //! credential (H(A1) with SHA-256, RFC 7616/8760) to the operator's S-CSCF only ([`auth`]).
-//! Actions it notes: provisioning (`ProvisionImpu`, done or refused) and a credential refused
-//! to a client that is not the S-CSCF (`ServeCredential`, refused).
+//! For solution 7 it serves each subscriber's avatar entitlements to the IMS AS ([`avatars`],
+//! TR 33.790 §6.7.2.1 step 3).
+//! Actions it notes: provisioning (`ProvisionImpu`, done or refused), a credential refused
+//! to a client that is not the S-CSCF (`ServeCredential`, refused), and avatar entitlements
+//! refused to a client without a usable certificate ([`avatars::ACT`], refused).
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod avatars;
 mod db;
 pub mod provision;
 mod sh;
@@ -93,6 +97,28 @@ fn serve_credential(
     }
 }
 
+/// Serves one avatar entitlement request (`GET /sh/v1/avatars/{impu}`): the entitlements, or
+/// the refusal (noted when it is about the client).
+fn serve_avatars(node: &Ctx, db: &RwLock<Db>, impu: &str, peer: &Peer) -> Response {
+    let db = db.read().unwrap_or_else(|p| p.into_inner());
+    match avatars::answer(&db, peer.certificate.as_deref(), impu) {
+        Ok(response) => response,
+        Err(refusal) => {
+            if refusal.noted() {
+                node.note(
+                    peer.msg,
+                    Note::refused(
+                        avatars::ACT,
+                        refusal.reason(),
+                        format!("refuse the avatar entitlements of {impu}: {refusal}"),
+                    ),
+                );
+            }
+            refusal.response()
+        }
+    }
+}
+
 /// What an HSS serves beyond reading subscriptions, and to whom.
 #[derive(Debug, Clone, Default)]
 pub struct HssConfig {
@@ -124,6 +150,12 @@ pub async fn start(ctx: &Ctx, db: Db, config: HssConfig) -> Result<Server, Error
                 }
                 let registrar = config.registrar.as_deref();
                 return serve_credential(&node, &db, registrar, impi, &peer);
+            }
+            if let Some(impu) = req.target.strip_prefix(avatars::PREFIX) {
+                if req.method != "GET" {
+                    return Response::text(405, "only GET");
+                }
+                return serve_avatars(&node, &db, impu, &peer);
             }
             let db = db.read().unwrap_or_else(|p| p.into_inner());
             answer(&db, config.storage, &req.method, &req.target)

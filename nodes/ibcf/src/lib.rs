@@ -28,11 +28,11 @@ use kit::node::Ctx;
 use kit::sip::{Endpoint, Incoming, TlsConfig};
 use kit::sipnode::{self, SipNode};
 use proto::sip::proxy::prepare_forward;
-use proto::sip::{Method, Request, Timers};
+use proto::sip::{Method, Request, Response, Timers};
 use proto::sipmsg;
 use proto::trace::{Act, Note};
 
-pub use tamper::{Tamper, tamper};
+pub use tamper::{Tamper, tamper, tamper_answer};
 pub use trunk::{Trunk, TrunkCheck};
 
 /// IBCF settings.
@@ -49,6 +49,9 @@ pub struct IbcfConfig {
     pub trunk: Option<Trunk>,
     /// The NNI attacker, when the threat is switched on (egress only).
     pub tamper: Option<Tamper>,
+    /// The NNI attacker on the answers to the INVITEs that came in over the NNI (solution 8:
+    /// the callee's signed 200 on its way back), when the threat is switched on.
+    pub answer_tamper: Option<Tamper>,
     /// SIP timers (RFC 3261 §17).
     pub timers: Timers,
 }
@@ -149,9 +152,7 @@ impl IbcfConfig {
                 {
                     notes.push(Note::done(
                         Act::Tamper,
-                        format!(
-                            "THREAT (TR 33.790 §5.1.2, ID manipulated between networks): {done}"
-                        ),
+                        format!("THREAT ({}): {done}", how.threat()),
                     ));
                 }
             }
@@ -208,7 +209,35 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, ctx: Ctx, config: Arc<Ibcf
     for note in config.route(&next, &mut fwd) {
         ctx.note(id, note);
     }
+    if let (Next::ToScscf, Some(how)) = (&next, &config.answer_tamper) {
+        let mut editor = AnswerTamper {
+            ctx: ctx.clone(),
+            msg: id,
+            how: how.clone(),
+        };
+        sipnode::forward_edited(&ep, &mut incoming, fwd, Some(&mut editor)).await;
+        return;
+    }
     sipnode::forward(&ep, &mut incoming, fwd).await;
+}
+
+/// The NNI attacker on the answers going back over the NNI ([`IbcfConfig::answer_tamper`]).
+struct AnswerTamper {
+    ctx: Ctx,
+    msg: Option<u64>,
+    how: Tamper,
+}
+
+impl sipnode::EditResponse for AnswerTamper {
+    fn edit(&mut self, mut response: Response) -> kit::http::BoxFuture<'_, Response> {
+        if (200..300).contains(&response.status_code.code())
+            && let Some(done) = tamper_answer(&mut response, &self.how)
+        {
+            let label = format!("THREAT ({}): {done}", self.how.threat());
+            self.ctx.note(self.msg, Note::done(Act::Tamper, label));
+        }
+        Box::pin(std::future::ready(response))
+    }
 }
 
 /// Starts the IBCF; with a trunk, also its TLS listener for the trunk
@@ -249,6 +278,7 @@ mod tests {
                 client_auth: kit::node::ClientAuth::Required,
             }),
             tamper: None,
+            answer_tamper: None,
             timers: Timers::default(),
         }
     }

@@ -3,8 +3,8 @@
 //! changes in an INVITE on its way out. Pure functions of the INVITE; the IBCF notes what they
 //! did as a `Tamper` action.
 
-use proto::sip::Request;
-use proto::sipmsg::{self, NameAddr};
+use proto::sip::{Request, Response};
+use proto::sipmsg::{self, Headers, NameAddr};
 use stir::IdentityHeader;
 
 /// A manipulation on the NNI.
@@ -18,6 +18,19 @@ pub enum Tamper {
     /// Replace the URL of every Call-Info value with `purpose=rcd-jcard` (RFC 9796 §6) by this
     /// one, leaving the Identity headers (and the `jcl` they sign) untouched.
     CallInfoUrl(String),
+    /// Rewrite the RCD icon (`icn`, solution 8's avatar object URL) in every PASSporT with
+    /// `rcd` claims, keeping the signature: another party's avatar put in its place.
+    RcdIcon(String),
+}
+
+impl Tamper {
+    /// The threat it stands for, for the trace: the clause and the threat in a few words.
+    pub fn threat(&self) -> &'static str {
+        match self {
+            Tamper::RcdIcon(_) => "TR 33.790 §5.2.2, avatar data manipulated between networks",
+            _ => "TR 33.790 §5.1.2, ID manipulated between networks",
+        }
+    }
 }
 
 /// Applies a manipulation to an outgoing INVITE; returns what was done (pure).
@@ -26,12 +39,55 @@ pub fn tamper(invite: &mut Request, how: &Tamper) -> Option<String> {
         Tamper::RcdName(name) => tamper_rcd_name(invite, name),
         Tamper::CallerTn(tn) => tamper_caller_tn(invite, tn),
         Tamper::CallInfoUrl(url) => tamper_call_info_url(invite, url),
+        Tamper::RcdIcon(url) => tamper_rcd_icon(&mut invite.headers, url),
     }
+}
+
+/// Applies a manipulation to an answer leaving over the NNI (solution 8's signed 200): only
+/// [`Tamper::RcdIcon`] applies to answers; returns what was done (pure).
+pub fn tamper_answer(response: &mut Response, how: &Tamper) -> Option<String> {
+    match how {
+        Tamper::RcdIcon(url) => tamper_rcd_icon(&mut response.headers, url),
+        _ => None,
+    }
+}
+
+/// [`Tamper::RcdIcon`]: the icon in every PASSporT with `rcd` claims, signatures kept.
+fn tamper_rcd_icon(headers: &mut Headers, url: &str) -> Option<String> {
+    let identities: Vec<String> = sipmsg::values(headers, "Identity")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut changed = false;
+    let out: Vec<String> = identities
+        .into_iter()
+        .map(|value| {
+            let rewritten = rewrite_rcd_member(&value, "icn", url);
+            changed |= rewritten.is_some();
+            rewritten.unwrap_or(value)
+        })
+        .collect();
+    if !changed {
+        return None;
+    }
+    sipmsg::remove(headers, "Identity");
+    for v in out {
+        sipmsg::push(headers, "Identity", v);
+    }
+    Some(format!(
+        "rewrote the avatar icon to {url} in the rcd PASSporT (signature kept)"
+    ))
 }
 
 /// One Identity header value with the `nam` of its `rcd` claims set to `name`, the signature
 /// kept; none when it carries no `rcd` claims (or does not parse).
 fn rewrite_rcd_name(value: &str, name: &str) -> Option<String> {
+    rewrite_rcd_member(value, "nam", name)
+}
+
+/// One Identity header value with `member` of its `rcd` claims set to `to`, the signature
+/// kept; none when it carries no `rcd` claims (or does not parse).
+fn rewrite_rcd_member(value: &str, member: &str, to: &str) -> Option<String> {
     let mut h = IdentityHeader::parse(value).ok()?;
     let mut parts = h.jws.split('.');
     let (head, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
@@ -41,7 +97,7 @@ fn rewrite_rcd_name(value: &str, name: &str) -> Option<String> {
     claims
         .get_mut("rcd")?
         .as_object_mut()?
-        .insert("nam".into(), name.into());
+        .insert(member.into(), to.into());
     let payload = stir::jose::b64u(&stir::jose::canonical_json(&claims).ok()?);
     h.jws = format!("{head}.{payload}.{sig}");
     Some(h.to_header())
@@ -182,6 +238,39 @@ mod tests {
                 .unwrap()
                 .contains("+12025551666")
         );
+    }
+
+    #[test]
+    fn rcd_icon_tamper_rewrites_the_signed_icon_keeping_the_signature() {
+        let claims = stir::jose::b64u(
+            br#"{"rcd":{"icn":"https://aos.a/aos/v1/objects/agent","nam":"Agent"}}"#,
+        );
+        let identity = format!(
+            "Identity: eyJhbGciOiJFUzI1NiJ9.{claims}.c2ln;info=<https://certs.sti.example/sp.pem>;alg=ES256;ppt=rcd\r\n"
+        );
+        let mut r = invite(&identity);
+        let how = Tamper::RcdIcon("https://aos.a/aos/v1/objects/shark".into());
+        let done = tamper(&mut r, &how).unwrap();
+        assert!(done.contains("objects/shark"), "{done}");
+        let value = sipmsg::first(&r.headers, "Identity").unwrap();
+        let h = IdentityHeader::parse(value).unwrap();
+        let parts: Vec<&str> = h.jws.split('.').collect();
+        assert_eq!(parts[2], "c2ln", "the signature is kept");
+        let payload = stir::jose::b64u_decode(parts[1], stir::Part::Payload).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(v["rcd"]["icn"], "https://aos.a/aos/v1/objects/shark");
+        assert_eq!(v["rcd"]["nam"], "Agent");
+        assert_eq!(
+            how.threat(),
+            "TR 33.790 §5.2.2, avatar data manipulated between networks"
+        );
+        // Answers: only the icon tamper applies.
+        let mut ok = proto::sip::Response::try_from(
+            format!("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n{identity}From: <sip:a@a>;tag=1\r\nTo: <sip:b@b>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").as_str(),
+        )
+        .unwrap();
+        assert!(tamper_answer(&mut ok, &how).is_some());
+        assert!(tamper_answer(&mut ok, &Tamper::CallerTn("+1".into())).is_none());
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl World {
                 client_auth,
             }),
             tamper: None,
+            answer_tamper: None,
             timers: Timers::fast(),
         };
         let ibcf = ibcf::start(&ctx, config).await.unwrap();

@@ -7,29 +7,34 @@
 //! One file per solution, each with its constructor (`fn() -> Arc<dyn Flow>`); a new solution
 //! is a new file here, its `mod` line and its `pub use` line.
 
+mod aos_avatar;
 mod authz_server;
 mod caller_number;
 mod hss_id_info;
 mod hss_rcd;
 mod id_server;
+mod signed_avatar_id;
 
 use std::fmt;
 
 use kit::http::BoxFuture;
-use proto::sip::Request;
+use proto::sip::{Request, Response};
 use proto::sipmsg::NameAddr;
 use proto::trace::Reason;
+use proto::wire::avatar::SignedAvatarId;
 use stir::ms::VerificationResponse;
 
 use crate::Error;
 use crate::io::Io;
 use crate::orig::Presented;
 
+pub use aos_avatar::{AVATAR_ID_HEADER, aos_avatar};
 pub use authz_server::authz_server;
 pub use caller_number::caller_number;
 pub use hss_id_info::hss_id_info;
 pub use hss_rcd::hss_rcd;
 pub use id_server::id_server;
+pub use signed_avatar_id::{AvatarOffer, signed_avatar_id};
 
 /// One key issue #1 solution, as the IMS AS runs it (the operator deploys one per world).
 pub trait Flow: fmt::Debug + Send + Sync {
@@ -58,6 +63,66 @@ pub trait Flow: fmt::Debug + Send + Sync {
     /// Terminating, after verification (`None`: none took place): anything the solution notes
     /// about the verified content.
     fn verified(&self, _io: &Io<'_>, _response: Option<&VerificationResponse>) {}
+
+    /// Whether the flow changes the answers to an initial INVITE ([`Flow::answer`]): no, unless
+    /// the solution signs answers (solution 8).
+    fn answers(&self) -> bool {
+        false
+    }
+
+    /// A 2xx answer to the INVITE `invite` (initial or re-INVITE, as the AS forwarded it),
+    /// before the AS relays it toward the caller: solution 8's terminating AS signs the
+    /// callee's avatar into the answer to the initial INVITE, its originating AS verifies
+    /// that; solution 7 notes what each party was last offered. Writes its own notes.
+    fn answer<'a>(
+        &'a self,
+        _io: &'a Io<'a>,
+        _side: Side,
+        _invite: &'a Request,
+        _response: &'a mut Response,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// A re-INVITE in a call, before the AS anchors its sections at the MF and forwards it
+    /// (solution 7 step 3: the Avatar-id of the application channel checked and signed, or
+    /// verified on the terminating side). The signed Avatar-id to hand the MF with the
+    /// application channel, if any. Writes its own notes.
+    fn reinvite<'a>(
+        &'a self,
+        _io: &'a Io<'a>,
+        _side: Side,
+        _reinvite: &'a mut Request,
+    ) -> BoxFuture<'a, Option<SignedAvatarId>> {
+        Box::pin(std::future::ready(None))
+    }
+
+    /// Whether the flow serves HTTPS at the AS ([`Flow::http`]).
+    fn serves_https(&self) -> bool {
+        false
+    }
+
+    /// An HTTPS request to the AS (solution 7: the NEF asks whether a signed Avatar-id is one
+    /// the AS had signed; the XR AS asks it to anchor a call's media). Answered 404 unless the
+    /// flow serves it.
+    fn http<'a>(
+        &'a self,
+        _io: &'a Io<'a>,
+        req: &'a kit::http::Request,
+        _peer: &'a kit::http::Peer,
+    ) -> BoxFuture<'a, kit::http::Response> {
+        let answer = kit::http::Response::text(404, format!("no such resource: {}", req.target));
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+/// Which side of the call an AS serves, as [`Flow::answer`] is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The caller's network.
+    Originating,
+    /// The callee's network.
+    Terminating,
 }
 
 /// What the originating AS does for the caller, as a flow decided it.

@@ -82,6 +82,13 @@ fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, Error> {
     })
 }
 
+/// Whether a TLS client certificate names `host`.
+fn names(certificate: Option<&[u8]>, host: &str) -> bool {
+    certificate.is_some_and(|der| {
+        kit::tls::dns_names(der).is_ok_and(|n| n.iter().any(|n| n.eq_ignore_ascii_case(host)))
+    })
+}
+
 /// What the AS lends a flow while it handles one INVITE: its mutual-TLS client, the hosts it
 /// knows, its clock and its trace (notes are attached to the INVITE being handled).
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +99,17 @@ pub struct Io<'a> {
     mtls: &'a Client,
     hss: Option<&'a str>,
     nef: Option<&'a str>,
+    /// The operator's AOS and the STIR service for answers (solution 8).
+    avatars: Option<&'a crate::AvatarHosts>,
+    /// The AS's SIP endpoint and its dialogs, for requests of its own in a call (solution 7).
+    sip: Option<(&'a kit::sip::Endpoint, &'a crate::dialog::Book)>,
+    /// The operator's MF.
+    mf: Option<&'a str>,
+    /// The operator's XR AS (solution 7).
+    xr_as: Option<&'a str>,
+    /// The operator's STIR service for this AS's role (the STI-AS originating, the STI-VS
+    /// terminating).
+    ms: Option<&'a str>,
     msg: u64,
 }
 
@@ -109,8 +127,76 @@ impl<'a> Io<'a> {
             mtls,
             hss,
             nef,
+            avatars: None,
+            sip: None,
+            mf: None,
+            xr_as: None,
+            ms: None,
             msg,
         }
+    }
+
+    /// The same, knowing the operator's XR AS.
+    pub(crate) fn with_xr_as(self, xr_as: Option<&'a str>) -> Self {
+        Self { xr_as, ..self }
+    }
+
+    /// The same, knowing the operator's STIR service for the AS's role.
+    pub(crate) fn with_ms(self, ms: Option<&'a str>) -> Self {
+        Self { ms, ..self }
+    }
+
+    /// The operator's STIR service for the AS's role, if known.
+    pub fn ms_host(&self) -> Option<&'a str> {
+        self.ms
+    }
+
+    /// Whether a TLS client certificate names the operator's NEF.
+    pub fn is_nef(&self, certificate: Option<&[u8]>) -> bool {
+        self.nef.is_some_and(|nef| names(certificate, nef))
+    }
+
+    /// Whether a TLS client certificate names the operator's XR AS.
+    pub fn is_xr_as(&self, certificate: Option<&[u8]>) -> bool {
+        self.xr_as.is_some_and(|xr| names(certificate, xr))
+    }
+
+    /// Waits (bounded) until what the AS sent without awaiting an answer (an ACK) has landed,
+    /// so the trace's order does not depend on timing ([`kit::tap::Tap::landed`]).
+    pub async fn landed(&self) {
+        self.ctx
+            .tap
+            .landed(std::time::Duration::from_millis(500))
+            .await;
+    }
+
+    /// Writes a note about another message (an HTTPS request the AS serves).
+    pub fn note_on(&self, msg: Option<u64>, note: Note) {
+        self.ctx.note(msg, note);
+    }
+
+    /// The same, able to send requests in the AS's dialogs and to reach its MF.
+    pub(crate) fn with_sip(
+        self,
+        ep: &'a kit::sip::Endpoint,
+        book: &'a crate::dialog::Book,
+        mf: Option<&'a str>,
+    ) -> Self {
+        Self {
+            sip: Some((ep, book)),
+            mf,
+            ..self
+        }
+    }
+
+    /// The same, knowing the operator's AOS and answer STIR service.
+    pub(crate) fn with_avatars(self, avatars: Option<&'a crate::AvatarHosts>) -> Self {
+        Self { avatars, ..self }
+    }
+
+    /// The operator's AOS and the STIR service for answers, when the AS has them.
+    pub fn avatars(&self) -> Option<&'a crate::AvatarHosts> {
+        self.avatars
     }
 
     /// Writes a note about the INVITE.
@@ -172,6 +258,79 @@ impl<'a> Io<'a> {
     ) -> Result<T, Error> {
         let nef = self.nef.ok_or(Error::Unconfigured { peer: "NEF" })?;
         post_json(self.mtls, &format!("https://{nef}{path}"), body).await
+    }
+
+    /// `POST https://{aos}{path}` (mutual TLS): the JSON answer of a 200.
+    pub async fn aos_post<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
+        let aos = self.avatars.ok_or(Error::Unconfigured { peer: "AOS" })?;
+        post_json(self.mtls, &format!("https://{}{path}", aos.aos_host), body).await
+    }
+
+    /// `POST https://{mf}{path}` (mutual TLS), any 2xx.
+    pub async fn mf_post<B: Serialize + Sync>(&self, path: &str, body: &B) -> Result<(), Error> {
+        let mf = self.mf.ok_or(Error::Unconfigured { peer: "MF" })?;
+        post(self.mtls, &format!("https://{mf}{path}"), body).await
+    }
+
+    /// The dialog of `call_id`, as the AS saw it established.
+    pub fn dialog(&self, call_id: &str) -> Option<crate::dialog::Dialog> {
+        self.sip.and_then(|(_, book)| book.get(call_id))
+    }
+
+    /// Sends a request of the AS's own in the dialog of `call_id` to `to` (in the other
+    /// party's sequence: [`crate::dialog::Book::take`]), waits at most `wait` for its final
+    /// answer and ACKs a 2xx to an INVITE. The final answer.
+    pub async fn send_in_dialog(
+        &self,
+        call_id: &str,
+        to: crate::dialog::Toward,
+        method: &str,
+        headers: &[(&str, String)],
+        body: &str,
+        wait: std::time::Duration,
+    ) -> Result<proto::sip::Response, Error> {
+        use crate::dialog::Toward;
+        let (ep, book) = self.sip.ok_or(Error::Unconfigured { peer: "SIP" })?;
+        let dialog = book
+            .get(call_id)
+            .ok_or(Error::Unconfigured { peer: "dialog" })?;
+        let sender = match to {
+            Toward::Callee => Toward::Caller,
+            Toward::Caller => Toward::Callee,
+        };
+        let cseq = book.take(call_id, sender);
+        let request =
+            dialog
+                .request(to, method, cseq, headers, body)
+                .ok_or(Error::Unconfigured {
+                    peer: "in-dialog request",
+                })?;
+        let mut tx = ep.send_request(request).await?;
+        let answer = tokio::time::timeout(wait, async {
+            while let Some(r) = tx.next_response().await {
+                if r.status_code.code() >= 200 {
+                    return Some(r);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or(Error::Transport(kit::Error::Timeout {
+            ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        }))?;
+        if method == "INVITE" && (200..300).contains(&answer.status_code.code()) {
+            let ack = dialog
+                .request(to, "ACK", cseq, &[], "")
+                .ok_or(Error::Unconfigured { peer: "ACK" })?;
+            ep.send_stateless(ack).await?;
+        }
+        Ok(answer)
     }
 
     /// `POST https://{host}{path}` on the STI-AS or STI-VS (Ms, mutual TLS).

@@ -27,6 +27,7 @@
 mod anchor;
 pub mod attest;
 pub mod choices;
+pub mod dialog;
 mod error;
 pub mod flows;
 pub mod io;
@@ -83,9 +84,33 @@ pub struct AsConfig {
     /// `avm`, TR 33.790 §6.5 and §6.6), repeated in every re-INVITE and answered to the MF;
     /// the caller never sees it. Off (`false`) everywhere but the avatar worlds.
     pub avatar_media: bool,
+    /// Solution 8: the operator's AOS, and the STIR service the AS uses on answers.
+    pub avatars: Option<AvatarHosts>,
+    /// Solution 7: the operator's XR AS, which may ask the AS to anchor a call's media.
+    pub xr_as_host: Option<String>,
+}
+
+/// Where an AS of solution 8 (TR 33.790 §6.8.2) looks avatars up and has answers signed or
+/// verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarHosts {
+    /// The operator's AOS (steps 2 and 12).
+    pub aos_host: String,
+    /// Terminating: the T-STI-AS that signs the callee's answer (steps 13–15). Originating: the
+    /// O-STI-VS that verifies it (steps 17–19).
+    pub answer_sti_host: String,
+}
+
+/// A started AS: its SIP node, and the HTTPS server of a flow that serves one (solution 7).
+#[derive(Debug)]
+pub struct Started {
+    /// The SIP node.
+    pub sip: SipNode,
+    /// The flow's HTTPS server, if it serves one.
+    pub https: Option<kit::http::Server>,
 }
 
 /// Starts the AS.
-pub async fn start(ctx: &Ctx, config: AsConfig) -> Result<SipNode, kit::Error> {
+pub async fn start(ctx: &Ctx, config: AsConfig) -> Result<Started, kit::Error> {
     isc::start(ctx, config).await
 }

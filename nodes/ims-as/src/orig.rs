@@ -138,6 +138,7 @@ pub fn signing_requests(
         rcd: None,
         rcdi: None,
         crn: None,
+        avatar: None,
         request_id: None,
     };
     match presented {

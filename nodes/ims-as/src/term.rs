@@ -6,7 +6,7 @@
 //! be the signed `jcl` exactly ([`CallInfoCheck`]); otherwise an attacker between networks could
 //! point the callee at another card, and the RCD is removed with it.
 
-use proto::sipmsg::{self, NameAddr, Request};
+use proto::sipmsg::{self, Headers, NameAddr, Request};
 use proto::trace::{Note, Reason};
 use stir::ms::{MsParty, VerificationRequest, VerificationResponse};
 use stir::{CallInfo, IdentityHeader, Rcd, Verstat};
@@ -15,7 +15,20 @@ use crate::orig::{callee_tn, caller};
 
 /// The Ms verification request for an INVITE, or `None` when it carries no Identity header.
 pub fn verification_request(invite: &Request, now: i64) -> Option<VerificationRequest> {
-    let identities = sipmsg::values(&invite.headers, "Identity");
+    let from = caller(invite).and_then(|c| c.tn());
+    identity_request(&invite.headers, from, callee_tn(invite), now)
+}
+
+/// The Ms verification request for the Identity headers in `headers` (a request's, or a signed
+/// answer's: TR 33.790 §6.8.2 step 17, where `orig` is the callee), the `shaken` one first;
+/// `None` when there is none. The time is the message's Date, else `now`.
+pub fn identity_request(
+    headers: &Headers,
+    orig_tn: Option<String>,
+    dest_tn: Option<String>,
+    now: i64,
+) -> Option<VerificationRequest> {
+    let identities = sipmsg::values(headers, "Identity");
     if identities.is_empty() {
         return None;
     }
@@ -33,18 +46,18 @@ pub fn verification_request(invite: &Request, now: i64) -> Option<VerificationRe
         .filter(|v| **v != shaken)
         .map(|v| (*v).to_owned())
         .collect();
-    let time = sipmsg::first(&invite.headers, "Date")
+    let time = sipmsg::first(headers, "Date")
         .and_then(proto::clock::parse_http_date)
         .unwrap_or(now);
     Some(VerificationRequest {
         identity_header: shaken,
         identity_headers: others,
         from: MsParty {
-            tn: caller(invite).and_then(|c| c.tn()),
+            tn: orig_tn,
             uri: None,
         },
         to: MsParty {
-            tn: callee_tn(invite),
+            tn: dest_tn,
             uri: None,
         },
         time,
@@ -203,10 +216,10 @@ pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> D
         .and_then(|rcd| CallInfoCheck::of(invite, rcd));
     let signed = verified.filter(|_| call_info.as_ref().is_none_or(CallInfoCheck::holds));
     let mut removed = Vec::new();
-    let name = show_pai(invite, verstat, signed.as_ref(), &mut removed);
+    let name = show_pai(&mut invite.headers, verstat, signed.as_ref(), &mut removed);
     show_from(invite, verstat, signed.is_some(), &mut removed);
     if signed.is_none() {
-        strip_rcd(invite, &mut removed);
+        strip_rcd(&mut invite.headers, &mut removed);
     }
     Delivery {
         verstat,
@@ -216,15 +229,39 @@ pub fn apply(invite: &mut Request, response: Option<&VerificationResponse>) -> D
     }
 }
 
+/// Applies the verification of a signed answer (TR 33.790 §6.8.2 steps 19–20, STIR on
+/// responses): `verstat` on the answer's P-Asserted-Identity (the callee, as its network
+/// asserted it), the callee's `rcd` (its avatar) kept only when the number passed and the `rcd`
+/// PASSporT verified, else the `rcd` Identity header removed. From and To are the dialog's and
+/// stay as they are.
+pub fn apply_answer(headers: &mut Headers, response: Option<&VerificationResponse>) -> Delivery {
+    let verstat = response.map_or(Verstat::NoValidation, |r| verstat_of(&r.verstat_value));
+    let signed = if verstat == Verstat::Passed {
+        response.and_then(verified_rcd)
+    } else {
+        None
+    };
+    let mut removed = Vec::new();
+    let name = show_pai(headers, verstat, signed.as_ref(), &mut removed);
+    if signed.is_none() {
+        strip_rcd(headers, &mut removed);
+    }
+    Delivery {
+        verstat,
+        name,
+        removed,
+        call_info: None,
+    }
+}
+
 /// P-Asserted-Identity with `verstat`, and the signed name (else none); the name shown.
 fn show_pai(
-    invite: &mut Request,
+    headers: &mut Headers,
     verstat: Verstat,
     signed: Option<&Rcd>,
     removed: &mut Vec<String>,
 ) -> Option<String> {
-    let mut pai =
-        sipmsg::first(&invite.headers, "P-Asserted-Identity").and_then(NameAddr::parse)?;
+    let mut pai = sipmsg::first(headers, "P-Asserted-Identity").and_then(NameAddr::parse)?;
     let mut name = None;
     if let Some(signed) = signed {
         // The callee is shown the name that was signed, whatever the header says.
@@ -238,7 +275,7 @@ fn show_pai(
         removed.push("P-Asserted-Identity display name".to_owned());
     }
     pai.set_uri_param("verstat", verstat.as_str());
-    sipmsg::set(&mut invite.headers, "P-Asserted-Identity", pai.render());
+    sipmsg::set(headers, "P-Asserted-Identity", pai.render());
     name
 }
 
@@ -273,21 +310,21 @@ fn show_from(invite: &mut Request, verstat: Verstat, rcd_ok: bool, removed: &mut
 }
 
 /// Unverified RCD removed: the `rcd` Identity header and Call-Info `purpose=rcd-jcard`.
-fn strip_rcd(invite: &mut Request, removed: &mut Vec<String>) {
-    let before = sipmsg::values(&invite.headers, "Identity").len();
-    let keep: Vec<String> = sipmsg::values(&invite.headers, "Identity")
+fn strip_rcd(headers: &mut Headers, removed: &mut Vec<String>) {
+    let before = sipmsg::values(headers, "Identity").len();
+    let keep: Vec<String> = sipmsg::values(headers, "Identity")
         .into_iter()
         .filter(|v| IdentityHeader::parse(v).map_or(true, |h| h.ppt.as_deref() != Some("rcd")))
         .map(str::to_owned)
         .collect();
     if keep.len() != before {
-        sipmsg::remove(&mut invite.headers, "Identity");
+        sipmsg::remove(headers, "Identity");
         for v in keep {
-            sipmsg::push(&mut invite.headers, "Identity", v);
+            sipmsg::push(headers, "Identity", v);
         }
         removed.push("Identity (ppt=rcd)".to_owned());
     }
-    let infos: Vec<String> = sipmsg::values(&invite.headers, "Call-Info")
+    let infos: Vec<String> = sipmsg::values(headers, "Call-Info")
         .into_iter()
         .map(str::to_owned)
         .collect();
@@ -297,9 +334,9 @@ fn strip_rcd(invite: &mut Request, removed: &mut Vec<String>) {
         .filter(|c| c.purpose.as_deref() != Some(stir::rcd::PURPOSE_RCD_JCARD))
         .collect();
     if !infos.is_empty() && kept.len() != infos.len() {
-        sipmsg::remove(&mut invite.headers, "Call-Info");
+        sipmsg::remove(headers, "Call-Info");
         for c in kept {
-            sipmsg::push(&mut invite.headers, "Call-Info", c.to_header());
+            sipmsg::push(headers, "Call-Info", c.to_header());
         }
         removed.push("Call-Info (purpose=rcd-jcard)".to_owned());
     }

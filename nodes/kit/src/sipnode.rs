@@ -13,7 +13,18 @@ use crate::Error;
 use crate::node::Ctx;
 use crate::sip::{ClientTransaction, Config, Endpoint, Incoming, TlsConfig};
 use proto::sip::proxy::{prepare_response_forward, response_to};
-use proto::sip::{Method, Request, Timers, ua};
+use proto::sip::{Method, Request, Response, Timers, ua};
+
+use crate::http::BoxFuture;
+
+/// Changes a response before a proxy relays it upstream (TR 33.790 §6.8.2 steps 12–20: the
+/// terminating AS signs the callee's answer, the originating AS verifies it). Called for every
+/// response but 100 Trying, in order, with our Via still on top; retransmissions of a 2xx come
+/// again, so an editor that does I/O once keeps what it did.
+pub trait EditResponse: Send {
+    /// The response to relay instead of `response`.
+    fn edit(&mut self, response: Response) -> BoxFuture<'_, Response>;
+}
 
 /// Binds a network function's SIP endpoint as its context says: trace name, hostname, the
 /// world's resolvers and tap, and the node's seeded random stream.
@@ -145,7 +156,16 @@ where
 /// INVITE, retransmitted 2xx keep being relayed until the client transaction ends. When the
 /// INVITE is cancelled upstream before its final answer, the CANCEL goes on downstream (§16.10)
 /// and the 487 it brings is relayed like any final answer.
-pub async fn relay_responses(incoming: &mut Incoming, mut tx: ClientTransaction) -> Option<u16> {
+pub async fn relay_responses(incoming: &mut Incoming, tx: ClientTransaction) -> Option<u16> {
+    relay_edited(incoming, tx, None).await
+}
+
+/// [`relay_responses`], each response first given to `editor` when there is one.
+pub async fn relay_edited(
+    incoming: &mut Incoming,
+    mut tx: ClientTransaction,
+    mut editor: Option<&mut dyn EditResponse>,
+) -> Option<u16> {
     let invite = incoming.method() == Method::Invite;
     let mut cancelled = if invite {
         on_cancel(incoming.request())
@@ -170,10 +190,13 @@ pub async fn relay_responses(incoming: &mut Incoming, mut tx: ClientTransaction)
             },
             _ => tx.next_response().await,
         };
-        let Some(response) = response else { break };
+        let Some(mut response) = response else { break };
         let code = response.status_code.code();
         if code == 100 {
             continue;
+        }
+        if let Some(editor) = editor.as_deref_mut() {
+            response = editor.edit(response).await;
         }
         if let Some(up) = prepare_response_forward(&response) {
             let _ = incoming.relay(up).await;
@@ -202,6 +225,16 @@ pub async fn forward(
     incoming: &mut Incoming,
     request: Request,
 ) -> Option<u16> {
+    forward_edited(endpoint, incoming, request, None).await
+}
+
+/// [`forward`], each response given to `editor` before it is relayed ([`EditResponse`]).
+pub async fn forward_edited(
+    endpoint: &Endpoint,
+    incoming: &mut Incoming,
+    request: Request,
+    editor: Option<&mut dyn EditResponse>,
+) -> Option<u16> {
     if incoming.is_ack() {
         let _ = endpoint.send_stateless(request).await;
         return None;
@@ -212,7 +245,7 @@ pub async fn forward(
             .await;
     }
     match endpoint.send_request(request).await {
-        Ok(tx) => relay_responses(incoming, tx).await,
+        Ok(tx) => relay_edited(incoming, tx, editor).await,
         Err(e) => {
             let reason = format!("Service Unavailable ({e})");
             let _ = incoming

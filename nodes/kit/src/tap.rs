@@ -291,6 +291,37 @@ impl Tap {
         msg
     }
 
+    /// Waits, at most `bound`, until no message sent is still on the wire (see
+    /// [`Tap::awaiting`]). For a network function that sends something it does not wait an
+    /// answer for (an ACK) and goes on with more: waiting for it to land keeps the trace's order
+    /// from depending on which of the two gets there first (the testbed's traces are
+    /// byte-stable). It changes nothing on the wire.
+    pub async fn landed(&self, bound: std::time::Duration) {
+        let start = std::time::Instant::now();
+        while self.awaiting() > 0 && start.elapsed() < bound {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    /// A message recorded as sent (`msg`, not DNS) will never be received: its exchange failed
+    /// before the peer read it (a TLS handshake the server refused after the client had sent).
+    /// It no longer counts as on the wire.
+    pub fn lost(&self, msg: u64) {
+        let mut s = self.state();
+        let mut found = false;
+        for list in s.in_flight.values_mut() {
+            if let Some(i) = list.iter().position(|(m, _)| *m == msg) {
+                list.remove(i);
+                found = true;
+                break;
+            }
+        }
+        s.in_flight.retain(|_, v| !v.is_empty());
+        if found {
+            s.awaiting = s.awaiting.saturating_sub(1);
+        }
+    }
+
     /// Adds a note by `node`, about message `msg` if given.
     pub fn note(&self, node: &str, msg: Option<u64>, note: Note) {
         let mut s = self.state();

@@ -29,6 +29,31 @@ pub struct NefConfig {
     pub ims_as_host: String,
     /// Designated IMPUs, allocated in this order.
     pub pool: Vec<PoolEntry>,
+    /// Solution #7: access tokens for avatar metadata (none: the token endpoint answers 404).
+    #[serde(default)]
+    pub avatar: Option<AvatarTokens>,
+}
+
+/// Solution #7 (TR 33.790 §6.7.2.1 step 7): who may get access tokens for avatar metadata, for
+/// which DAC, for how long, and which IMS AS verifies signed Avatar-ids (`[avatar]` in
+/// `nef.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvatarTokens {
+    /// The XR ASs (by their TLS client certificate's DNS name) that may ask for tokens.
+    pub clients: BTreeSet<String>,
+    /// The DAC the tokens are for: their audience ("DAC instance id").
+    pub dac: String,
+    /// How long a token is valid, in seconds.
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime: i64,
+    /// The IMS AS that verifies signed Avatar-ids; `ims_as_host` when not given.
+    #[serde(default)]
+    pub as_host: Option<String>,
+}
+
+fn default_token_lifetime() -> i64 {
+    avatar::access_token::LIFETIME
 }
 
 impl NefConfig {
@@ -43,6 +68,15 @@ impl NefConfig {
     /// The committed `fixtures/nef.toml`.
     pub fn load() -> Result<Self, Error> {
         Self::from_toml(&String::from_utf8_lossy(&fixtures::read("nef.toml")?))
+    }
+
+    /// The IMS AS that verifies signed Avatar-ids for solution #7: `[avatar] as_host`, else
+    /// `ims_as_host`.
+    pub fn avatar_id_verifier(&self) -> &str {
+        self.avatar
+            .as_ref()
+            .and_then(|a| a.as_host.as_deref())
+            .unwrap_or(&self.ims_as_host)
     }
 
     /// The realm an AF speaks for: the realm whose authorization server it is, else its host.
@@ -73,5 +107,26 @@ mod tests {
         );
         assert_eq!(c.realm_of(AUTHZ), AUTHZ);
         assert_eq!(c.realm_of("other.example"), "other.example");
+        let avatar = c.avatar.as_ref().unwrap();
+        assert!(
+            avatar
+                .clients
+                .contains("xr-as.ims.mnc001.mcc001.3gppnetwork.org")
+        );
+        assert_eq!(avatar.dac, "dac.avatars.example");
+        assert_eq!(avatar.token_lifetime, 300);
+        assert_eq!(c.avatar_id_verifier(), c.ims_as_host);
+    }
+
+    #[test]
+    fn the_avatar_section_is_optional_and_as_host_overrides() {
+        let base =
+            "hss_host = \"h\"\nims_as_host = \"as\"\nallowed_afs = []\npool = []\n[realms]\n";
+        let c = NefConfig::from_toml(base).unwrap();
+        assert_eq!((c.avatar.as_ref(), c.avatar_id_verifier()), (None, "as"));
+        let with = format!("{base}[avatar]\nclients = [\"x\"]\ndac = \"d\"\nas_host = \"as2\"\n");
+        let c = NefConfig::from_toml(&with).unwrap();
+        assert_eq!(c.avatar_id_verifier(), "as2");
+        assert_eq!(c.avatar.unwrap().token_lifetime, 300);
     }
 }

@@ -14,6 +14,15 @@
 //!   the request for option B, by the owner of the designated IMPU for option A), forwards the
 //!   question and returns the answer (`SelectAuthzServer` in the trace).
 //!
+//! - `POST /nef/v1/oauth2/token` — solution #7 (§6.7.2.1 step 7). An authorised XR AS asks
+//!   for an access token to the avatar metadata at the DAC with the signed Avatar-id, the UE
+//!   token and the application id; the NEF verifies the signed Avatar-id with the IMS AS,
+//!   the UE token with the UE certificate SIP announced, and grants an OAuth 2.0 access token
+//!   (`IssueToken` in the trace; [`oauth`]).
+//!
+//! Solution #9 (§6.9): the DC exposure decisions, policy and access tokens ([`exposure`]), pure
+//! and not yet served.
+//!
 //! The decisions ([`identify`], [`reserve`], [`select`], [`next_free`], [`existing`]) are pure
 //! functions; the refusals ([`refusal`]) map to their answers and reasons; [`start`] drives
 //! them over `kit`.
@@ -21,13 +30,15 @@
 
 mod config;
 mod decide;
+pub mod exposure;
+pub mod oauth;
 pub mod refusal;
 mod server;
 
 /// Host of the NEF in the simulated world.
 pub const HOST: &str = "nef.ims.mnc001.mcc001.3gppnetwork.org";
 
-pub use config::{NefConfig, PoolEntry};
+pub use config::{AvatarTokens, NefConfig, PoolEntry};
 pub use decide::{
     Record, Reservation, Selection, Table, dns_names, existing, identify, next_free, reserve,
     select,

@@ -13,7 +13,10 @@ use proto::wire::authz::{
     AuthorizeResponse, NEF_AUTHORIZE_PATH, PROVISION_PATH, Provisioning,
 };
 
+use avatar::wire::TOKEN_PATH;
+
 use crate::decide::{Record, Reservation, Table, identify, reserve, select};
+use crate::oauth::Tokens;
 use crate::refusal::{AllocationRefusal, ForwardError, ProvisionError};
 use crate::{NefConfig, PoolEntry};
 
@@ -22,6 +25,8 @@ struct Nef {
     config: NefConfig,
     table: Mutex<Table>,
     client: Client,
+    /// Solution #7's token endpoint, when configured.
+    tokens: Option<Tokens>,
 }
 
 impl fmt::Debug for Nef {
@@ -45,11 +50,15 @@ impl Nef {
     async fn handle(&self, req: Request, peer: Peer) -> Response {
         let path = req.target.split('?').next().unwrap_or_default();
         match path {
-            ALLOCATE_PATH | NEF_AUTHORIZE_PATH if req.method != "POST" => {
+            ALLOCATE_PATH | NEF_AUTHORIZE_PATH | TOKEN_PATH if req.method != "POST" => {
                 Response::text(405, "only POST")
             }
             ALLOCATE_PATH => self.allocate(&req, &peer).await,
             NEF_AUTHORIZE_PATH => self.authorize(&req, &peer).await,
+            TOKEN_PATH => match &self.tokens {
+                Some(tokens) => tokens.grant(&self.ctx, &self.client, &req, &peer).await,
+                None => Response::text(404, "no avatar access tokens here"),
+            },
             _ => Response::text(404, format!("no such resource: {path}")),
         }
     }
@@ -269,11 +278,13 @@ impl Nef {
 }
 
 /// Starts the NEF over HTTPS; only clients with a certificate of the world's CA are served, and
-/// each only on the paths its name allows.
+/// each only on the paths its name allows. With an `[avatar]` section, the NEF's TLS key and
+/// the UE certificates are loaded for the token endpoint (an error if they cannot be).
 pub async fn start(ctx: &Ctx, config: NefConfig) -> Result<Server, Error> {
     let nef = Arc::new(Nef {
         ctx: ctx.clone(),
         client: ctx.https_client(true)?,
+        tokens: Tokens::load(ctx, &config)?,
         config,
         table: Mutex::new(Table::default()),
     });

@@ -1,7 +1,11 @@
 //! The NEF over real HTTPS on loopback, between a stand-in HSS and a stand-in authorization
 //! server: allocation from the authorised AF only, provisioning at the HSS (and release when the
-//! HSS refuses), authorisations from the IMS AS only, routed by realm or designated IMPU.
+//! HSS refuses), authorisations from the IMS AS only, routed by realm or designated IMPU; and
+//! (module `oauth`) solution #7's access tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "nef/oauth.rs"]
+mod oauth;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -164,6 +164,42 @@ pub mod sh {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub rcd: Option<ConcreteRcd>,
     }
+
+    /// `GET /sh/v1/avatars/{impu}`: solution 7's avatar entitlements of a subscriber (TR 33.790
+    /// §6.7.2.1 step 3: "the IMS AS validates with HSS … if the UE is authorized to use the
+    /// Avatar-id for the application based on subscription data"). The IMPU goes in as it is
+    /// (`sip:+12025551000@ims.example`: `:`, `+` and `@` are path characters, RFC 3986 §3.3).
+    pub fn avatars_path(impu: &str) -> String {
+        format!("/sh/v1/avatars/{impu}")
+    }
+
+    /// One avatar a subscriber may use, with one application.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AvatarEntitlement {
+        /// The Avatar-id (`qbranch-agent`).
+        pub avatar_id: String,
+        /// The application it may be used with (`avatar-call`).
+        pub app_id: String,
+    }
+
+    /// The answer to [`avatars_path`]: every avatar entitlement of the subscriber (none is an
+    /// empty list; an unknown subscriber is a 404).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AvatarEntitlements {
+        /// The subscriber's public user identity.
+        pub impu: String,
+        /// What it may use.
+        pub entitlements: Vec<AvatarEntitlement>,
+    }
+
+    impl AvatarEntitlements {
+        /// Whether the subscriber may use avatar `avatar_id` with application `app_id`.
+        pub fn allows(&self, avatar_id: &str, app_id: &str) -> bool {
+            self.entitlements
+                .iter()
+                .any(|e| e.avatar_id == avatar_id && e.app_id == app_id)
+        }
+    }
 }
 
 /// The 3P ID server's interface (TR 33.790 §6.2: RCD records per IMS identity), over HTTPS with
@@ -242,6 +278,10 @@ pub mod mf {
         pub call_id: String,
         /// An SDP session holding the one offered `m=application` section.
         pub offer: String,
+        /// The Avatar-id the IMS AS had signed for this application channel (solution 7 step
+        /// 3); absent otherwise, so other anchoring requests read as before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub avatar: Option<crate::wire::avatar::SignedAvatarId>,
     }
 
     /// `POST /mf/v1/release`: the call ended (BYE); the MF closes what it terminated for it.
@@ -347,6 +387,11 @@ pub mod dcsf {
         pub name: String,
         /// Where the UE fetches it (over the bootstrap channel).
         pub url: String,
+        /// The Avatar-ids the subscriber may use with this application (TR 33.790 §6.7.2.1
+        /// step 1, choice `7-avatar-id-list`: the UE downloads them with its list); empty for
+        /// most applications, and then not serialised, so such lists read as before.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub avatar_ids: Vec<String>,
     }
 
     /// A subscriber's application list.

@@ -146,7 +146,8 @@ pub const MAX_RCD_BYTES: usize = 64 * 1024;
 ///   CRL distribution point, a CRL that cannot decide) → [`Reason::CertificateInvalid`]; a CRL
 ///   that could not be fetched → [`Reason::Unreachable`] (an `http:` one is the certificate's
 ///   fault: [`Reason::CertificateInvalid`]).
-/// - 438: malformed tokens and headers → [`Reason::Malformed`]; orig/dest not those of the call →
+/// - 438: malformed tokens and headers (an `avatar` PASSporT's missing or ill-formed `avatar`
+///   claim among them) → [`Reason::Malformed`]; orig/dest not those of the call →
 ///   [`Reason::ClaimMismatch`]; a signature that does not verify → [`Reason::SignatureInvalid`];
 ///   a certificate whose TNAuthList does not cover `orig` → [`Reason::NotEntitled`]; a revoked
 ///   certificate → [`Reason::Revoked`].
@@ -185,6 +186,7 @@ pub fn reason(e: &Error) -> Reason {
         | UnsupportedPpt { .. }
         | PptMismatch { .. }
         | MissingClaim { .. }
+        | MalformedAvatar { .. }
         | MalformedCallInfo { .. } => Reason::Malformed,
         OrigMismatch { .. } | DestMismatch { .. } => Reason::ClaimMismatch,
         BadSignature => Reason::SignatureInvalid,
@@ -416,6 +418,15 @@ mod tests {
             ],
         );
         all(Reason::SignatureInvalid, [Error::BadSignature]);
+        all(
+            Reason::Malformed,
+            [
+                Error::MissingClaim { claim: "avatar" },
+                Error::MalformedAvatar {
+                    fault: stir::AvatarFault::Empty("id"),
+                },
+            ],
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! STI-AS, the signing server (TS 24.229 Annex V.2 `POST /stir/v1/signing`; RFC 8588 for
-//! `shaken`, RFC 9795 for `rcd`). An IMS AS asks it to sign; it answers with the Identity header
-//! value. TR 33.790 §6.2.2.2 steps 4–6 (§6.2.2.3 steps 3–5).
+//! `shaken`, RFC 9795 for `rcd`, the testbed's `avatar` for the signed Avatar-id). An IMS AS asks
+//! it to sign; it answers with the Identity header value. TR 33.790 §6.2.2.2 steps 4–6
+//! (§6.2.2.3 steps 3–5); §6.7.2.1 step 3 and NOTE 2 (choice `7-signed-avatar-id`).
 //!
 //! Only the clients the world authorises are served (mutual TLS, [`crate::MsClients`]); others
 //! get a 403 and nothing is signed. What is signed is the signer's own in two respects: `iat`
@@ -129,12 +130,8 @@ pub fn passport_for(req: &SigningRequest, own: &Own<'_>) -> Result<Passport, Ref
     {
         return Err(Refusal::MissingParameter("dest.tn or dest.uri"));
     }
-    let ppt = match req.ppt.as_deref() {
-        None | Some("shaken") => Ppt::Shaken,
-        Some("rcd") => Ppt::Rcd,
-        Some(other) => return Err(Refusal::InvalidParameter(format!("ppt {other:?}"))),
-    };
-    match ppt {
+    match ppt_asked(req)? {
+        Ppt::Avatar => avatar_passport(req, own),
         Ppt::Rcd => {
             let rcd = req.rcd.clone().ok_or(Refusal::MissingParameter("rcd"))?;
             let rcdi = Some(rcdi_for(&rcd, own.fetched)?);
@@ -167,6 +164,44 @@ pub fn passport_for(req: &SigningRequest, own: &Own<'_>) -> Result<Passport, Ref
     }
 }
 
+/// The PASSporT type a request asks for (`shaken` when it names none); an `avatar` claim comes
+/// only with `ppt: "avatar"`, so it is never silently left unsigned.
+fn ppt_asked(req: &SigningRequest) -> Result<Ppt, Refusal> {
+    let ppt = match req.ppt.as_deref() {
+        None | Some("shaken") => Ppt::Shaken,
+        Some("rcd") => Ppt::Rcd,
+        Some("avatar") => Ppt::Avatar,
+        Some(other) => return Err(Refusal::InvalidParameter(format!("ppt {other:?}"))),
+    };
+    if ppt != Ppt::Avatar && req.avatar.is_some() {
+        return Err(Refusal::InvalidParameter(format!(
+            "avatar: signed only with ppt \"avatar\", not {:?}",
+            ppt.as_str()
+        )));
+    }
+    Ok(ppt)
+}
+
+/// The signed Avatar-id (TR 33.790 §6.7.2.1 step 3 and NOTE 2; choice `7-signed-avatar-id`):
+/// an `avatar` PASSporT over the caller, the callee, the signer's `iat` and the well-formed
+/// `avatar` claim the request carries. It signs no RCD: a request with `rcd` is refused.
+fn avatar_passport(req: &SigningRequest, own: &Own<'_>) -> Result<Passport, Refusal> {
+    let avatar = req
+        .avatar
+        .clone()
+        .ok_or(Refusal::MissingParameter("avatar"))?;
+    avatar
+        .check()
+        .map_err(|fault| Refusal::InvalidParameter(format!("avatar: {fault}")))?;
+    if req.rcd.is_some() {
+        return Err(Refusal::InvalidParameter(
+            "rcd: not signed in an avatar PASSporT".into(),
+        ));
+    }
+    let (orig, dest) = (req.orig.clone(), req.dest.clone());
+    Ok(Passport::avatar(own.x5u, orig, dest, own.iat, avatar))
+}
+
 /// What the requester sent that the signer set aside (its `iat`, when it differs from the
 /// signer's clock; its `rcdi`, always), for the trace; `None` when it sent nothing of the kind.
 /// Pure.
@@ -195,7 +230,13 @@ fn signed_label(passport: &Passport, ppt: &str, x5u: &str) -> String {
         .attest
         .map(|a| format!(", attestation {a}"))
         .unwrap_or_default();
-    format!("sign PASSporT (ppt={ppt}{attest}) with ES256, x5u {x5u}")
+    let avatar = passport
+        .claims
+        .avatar
+        .as_ref()
+        .map(|a| format!(", Avatar-id {} for {} by {}", a.id, a.app, a.impu))
+        .unwrap_or_default();
+    format!("sign PASSporT (ppt={ppt}{attest}{avatar}) with ES256, x5u {x5u}")
 }
 
 /// A running STI-AS.
@@ -269,9 +310,12 @@ impl Signer {
     /// signer's own `iat` and `rcdi`.
     async fn sign(&self, body: &[u8]) -> Result<(SigningRequest, Passport, String), Refusal> {
         let request = parse(body)?;
+        // An avatar PASSporT signs no RCD (a request with one is refused): nothing to fetch.
         let fetched = match &request.rcd {
-            Some(rcd) => crate::fetch_rcd_content(&self.client, rcd).await,
-            None => Fetched::new(),
+            Some(rcd) if request.ppt.as_deref() != Some(Ppt::Avatar.as_str()) => {
+                crate::fetch_rcd_content(&self.client, rcd).await
+            }
+            _ => Fetched::new(),
         };
         // The seeded stream keeps origid reproducible; a poisoned lock still holds a valid Rng.
         let origid = self.rng.lock().unwrap_or_else(|p| p.into_inner()).uuid();
@@ -356,7 +400,7 @@ pub async fn start(ctx: &Ctx, config: Config) -> Result<StiAs, Error> {
         x5u: crate::sti_cr::x5u(&config.cr_host, &config.cert),
         clients: config.clients,
         rng: Mutex::new(ctx.rng()),
-        client: ctx.https_client(false)?,
+        client: ctx.https_client(true)?,
     });
     let h = handler(move |req, peer| {
         let signer = signer.clone();
@@ -384,6 +428,7 @@ mod tests {
             rcd: None,
             rcdi: None,
             crn: None,
+            avatar: None,
             request_id: None,
         }
     }
@@ -541,6 +586,55 @@ mod tests {
         let plain = request();
         let p = passport_for(&plain, "x", "u", &Fetched::new()).unwrap();
         assert_eq!(set_aside(&plain, &p), None);
+    }
+
+    fn avatar_request() -> SigningRequest {
+        let mut r = request();
+        r.ppt = Some("avatar".into());
+        r.attest = None;
+        r.avatar = Some(stir::AvatarClaim::new(
+            "qbranch-agent",
+            "avatar-call",
+            "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org",
+        ));
+        r
+    }
+
+    #[test]
+    fn avatar_requests_sign_the_avatar_claim() {
+        let p = passport_for(&avatar_request(), "https://cr/x.pem", "u", &Fetched::new()).unwrap();
+        assert_eq!(p.header.ppt.as_deref(), Some("avatar"));
+        assert_eq!(p.claims.iat, NOW);
+        assert_eq!(p.claims.avatar, avatar_request().avatar);
+        assert!(p.claims.attest.is_none() && p.claims.origid.is_none());
+        assert_eq!(
+            signed_label(&p, &ppt_of(&p), "https://cr/x.pem"),
+            "sign PASSporT (ppt=avatar, Avatar-id qbranch-agent for avatar-call by \
+             sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org) with ES256, x5u https://cr/x.pem"
+        );
+    }
+
+    #[test]
+    fn avatar_refusals() {
+        let refused = |r: &SigningRequest| passport_for(r, "x", "u", &Fetched::new()).unwrap_err();
+        let mut r = avatar_request();
+        r.avatar = None;
+        assert_eq!(refused(&r), Refusal::MissingParameter("avatar"));
+        let mut r = avatar_request();
+        if let Some(a) = r.avatar.as_mut() {
+            a.impu = "+12025551000".into();
+        }
+        assert!(matches!(refused(&r), Refusal::InvalidParameter(p) if p.starts_with("avatar:")));
+        let mut r = avatar_request();
+        r.rcd = Some(stir::Rcd::default());
+        assert!(matches!(refused(&r), Refusal::InvalidParameter(p) if p.starts_with("rcd:")));
+        // An avatar claim is never dropped from another PASSporT type.
+        let mut r = avatar_request();
+        r.ppt = None;
+        assert!(matches!(refused(&r), Refusal::InvalidParameter(p) if p.starts_with("avatar:")));
+        r.ppt = Some("rcd".into());
+        assert!(matches!(refused(&r), Refusal::InvalidParameter(_)));
+        assert_eq!(refused(&r).reason(), Reason::Malformed);
     }
 
     #[test]

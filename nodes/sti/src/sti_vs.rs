@@ -2,7 +2,9 @@
 //! §6.2 with SHAKEN's certificate rules). The terminating IMS AS hands it the Identity headers of
 //! an INVITE; it fetches each certificate from x5u and the CRL its distribution point names
 //! (both cached as HTTP caching allows, within bounds), verifies, checks RCD integrity, and
-//! answers with `verstat` and one result per PASSporT. TR 33.790 §6.2.2.2 steps 8–10.
+//! answers with `verstat` and one result per PASSporT. TR 33.790 §6.2.2.2 steps 8–10. It
+//! verifies the testbed's `avatar` PASSporT (the signed Avatar-id, §6.7.2.1 step 3) the same
+//! way, and gives the verified `avatar` claim back in `validClaims`.
 //!
 //! Only the clients the world authorises are served (mutual TLS, [`crate::MsClients`]); others
 //! get a 403 and nothing is verified for them.
@@ -149,15 +151,7 @@ impl CallerTn {
     /// verified; refused otherwise, with the failing `shaken` PASSporT's reason
     /// ([`Reason::MissingIdentity`] when there was none). The label lists every result.
     pub fn note(&self, results: &[VerifyResult]) -> Note {
-        let summary: Vec<String> = results
-            .iter()
-            .map(|r| format!("{} {}", r.ppt, r.status))
-            .collect();
-        let label = format!(
-            "verify certificates and signatures: {} → verstat {}",
-            summary.join(", "),
-            self.verstat()
-        );
+        let label = summary_label(results, self.verstat());
         match self {
             CallerTn::Verified => Note::done(Act::VerifyIdentity, label),
             CallerTn::Failed(e) => Note::refused(Act::VerifyIdentity, reason(e), label),
@@ -165,6 +159,47 @@ impl CallerTn {
                 Note::refused(Act::VerifyIdentity, Reason::MissingIdentity, label)
             }
         }
+    }
+}
+
+/// The summary note's label: every result, and the `verstat` it led to.
+fn summary_label(results: &[VerifyResult], verstat: Verstat) -> String {
+    let summary: Vec<String> = results
+        .iter()
+        .map(|r| format!("{} {}", r.ppt, r.status))
+        .collect();
+    format!(
+        "verify certificates and signatures: {} → verstat {verstat}",
+        summary.join(", ")
+    )
+}
+
+/// How the signed Avatar-id fared (TR 33.790 §6.7.2.1 step 3): the request's first `avatar`
+/// PASSporT decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedAvatarId {
+    /// The `avatar` PASSporT verified.
+    Verified,
+    /// The `avatar` PASSporT failed with this error.
+    Failed(stir::Error),
+    /// There was no `avatar` PASSporT.
+    NoPassport,
+}
+
+/// The STI-VS's summary action for a request. The caller's number decides
+/// ([`CallerTn::note`]); only a request with no `shaken` PASSporT but an `avatar` one (the
+/// signed Avatar-id alone) is summed up by that one instead: `VerifyIdentity` done when it
+/// verified, refused with its reason when not. `verstat` stays the caller number's.
+pub fn summary_note(caller: &CallerTn, avatar: &SignedAvatarId, results: &[VerifyResult]) -> Note {
+    let label = || summary_label(results, caller.verstat());
+    match (caller, avatar) {
+        (CallerTn::NoPassport, SignedAvatarId::Verified) => {
+            Note::done(Act::VerifyIdentity, label())
+        }
+        (CallerTn::NoPassport, SignedAvatarId::Failed(e)) => {
+            Note::refused(Act::VerifyIdentity, reason(e), label())
+        }
+        _ => caller.note(results),
     }
 }
 
@@ -284,14 +319,20 @@ impl Verifier {
         };
         let mut results = Vec::new();
         let mut caller = CallerTn::NoPassport;
+        let mut avatar = SignedAvatarId::NoPassport;
         for value in std::iter::once(&identity_header).chain(identity_headers.iter()) {
             let outcome = self.verify_one(value, &facts, peer.msg).await;
             if outcome.ppt == "shaken" && caller == CallerTn::NoPassport {
                 caller = outcome.failure.map_or(CallerTn::Verified, CallerTn::Failed);
+            } else if outcome.ppt == "avatar" && avatar == SignedAvatarId::NoPassport {
+                avatar = outcome
+                    .failure
+                    .map_or(SignedAvatarId::Verified, SignedAvatarId::Failed);
             }
             results.push(outcome.entry);
         }
-        self.ctx.note(peer.msg, caller.note(&results));
+        self.ctx
+            .note(peer.msg, summary_note(&caller, &avatar, &results));
         let response = VerificationResponse {
             verstat_value: caller.verstat().as_str().into(),
             verify_results: results
@@ -345,7 +386,7 @@ pub async fn start(ctx: &Ctx, config: Config) -> Result<StiVs, Error> {
         clients: config.clients,
         anchors,
         fetcher,
-        content: ctx.https_client(false)?.with_max_body(crate::MAX_RCD_BYTES),
+        content: ctx.https_client(true)?.with_max_body(crate::MAX_RCD_BYTES),
         policy: config.policy,
     });
     let h = handler(move |req, peer| {
@@ -441,6 +482,40 @@ mod tests {
         assert_eq!(
             none.note(&[result("rcd", "pass")]).action(),
             Some((Act::VerifyIdentity, Done::Refused(Reason::MissingIdentity)))
+        );
+    }
+
+    #[test]
+    fn a_signed_avatar_id_alone_is_summed_up_by_its_outcome() {
+        let avatar_only = [result("avatar", "pass")];
+        let note = summary_note(
+            &CallerTn::NoPassport,
+            &SignedAvatarId::Verified,
+            &avatar_only,
+        );
+        assert_eq!(note.action(), Some((Act::VerifyIdentity, Done::Done)));
+        let Note::Action { label, .. } = &note else {
+            panic!("{note:?}")
+        };
+        assert_eq!(
+            label,
+            "verify certificates and signatures: avatar pass → verstat No-TN-Validation"
+        );
+        let failed = SignedAvatarId::Failed(stir::Error::MissingClaim { claim: "avatar" });
+        assert_eq!(
+            summary_note(&CallerTn::NoPassport, &failed, &[result("avatar", "fail")]).action(),
+            Some((Act::VerifyIdentity, Done::Refused(Reason::Malformed)))
+        );
+        // With a `shaken` PASSporT, the caller's number decides as before.
+        let both = [result("shaken", "pass"), result("avatar", "fail")];
+        assert_eq!(
+            summary_note(&CallerTn::Verified, &failed, &both),
+            CallerTn::Verified.note(&both)
+        );
+        let none = [result("rcd", "pass")];
+        assert_eq!(
+            summary_note(&CallerTn::NoPassport, &SignedAvatarId::NoPassport, &none),
+            CallerTn::NoPassport.note(&none)
         );
     }
 

@@ -2,7 +2,8 @@
 //! may ask the STI-AS to sign and the STI-VS to verify (mutual TLS, others 403 or no
 //! handshake); the STI-AS signs with its own `iat` and `rcdi`; the STI-VS refuses a revoked
 //! certificate (the CRL from the STI-CA's repository, fetched once and cached) and one whose
-//! TNAuthList does not cover the caller.
+//! TNAuthList does not cover the caller; the signed Avatar-id (`ppt` `avatar`) goes over Ms both
+//! ways, the verification giving the verified `avatar` claim back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use stir::ms::{
     SIGNING_PATH, SigningRequest, SigningRequestBody, SigningResponseBody, VERIFICATION_PATH,
     VerificationRequest, VerificationRequestBody, VerificationResponseBody,
 };
-use stir::{Attest, Dest, DigestAlg, Orig, Rcd};
+use stir::{Attest, AvatarClaim, Dest, DigestAlg, Orig, Rcd};
 
 const NOW: i64 = 1_772_442_000;
 const AS_O: &str = "as.ims.mnc001.mcc001.3gppnetwork.org";
@@ -146,6 +147,7 @@ fn shaken() -> SigningRequest {
         rcd: None,
         rcdi: None,
         crn: None,
+        avatar: None,
         request_id: None,
     }
 }
@@ -383,6 +385,101 @@ async fn a_certificate_whose_tn_auth_list_misses_the_caller_is_438() {
         failed_checks(&w),
         [(
             "shaken: TNAuthList covers orig".to_owned(),
+            Some(Reason::NotEntitled),
+            Some(438)
+        )]
+    );
+    assert_eq!(
+        w.actions("sti-vs-t"),
+        [(Act::VerifyIdentity, Outcome::Refused(Reason::NotEntitled))]
+    );
+}
+
+const IMPU_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
+
+/// The signed Avatar-id UE-A asks for (TR 33.790 §6.7.2.1 step 3 and NOTE 2).
+fn avatar_request() -> SigningRequest {
+    SigningRequest {
+        ppt: Some("avatar".into()),
+        attest: None,
+        avatar: Some(AvatarClaim::new("qbranch-agent", "avatar-call", IMPU_A)),
+        ..shaken()
+    }
+}
+
+#[tokio::test]
+async fn a_signed_avatar_id_goes_over_ms_both_ways() {
+    let w = World::start().await;
+    let as_o = w.client(AS_O, true);
+    let header = identity(&sign(&as_o, STI_AS, avatar_request()).await);
+    assert!(header.ends_with(";ppt=\"avatar\""), "{header}");
+    let id = stir::IdentityHeader::parse(&header).unwrap();
+    let decoded = stir::passport::decode(&id.jws).unwrap();
+    assert_eq!(decoded.header_json["ppt"], "avatar");
+    assert_eq!(decoded.claims_json["avatar"]["id"], "qbranch-agent");
+    assert_eq!(decoded.claims_json["iat"], NOW);
+    assert_eq!(w.actions("sti-as-o"), [(Act::SignPassport, Outcome::Done)]);
+
+    // Alone: the STI-VS verifies it and gives the claim back; no caller-number verdict.
+    let as_t = w.client(AS_T, true);
+    let v = verdict(&verify(&as_t, header.clone(), Vec::new()).await);
+    let r = &v.verification_response;
+    assert_eq!(r.verstat_value, "No-TN-Validation");
+    assert_eq!(r.verify_results[0].verify_result.ppt, "avatar");
+    assert_eq!(r.verify_results[0].verify_result.status, "pass");
+    assert_eq!(
+        r.avatar(),
+        Some(AvatarClaim::new("qbranch-agent", "avatar-call", IMPU_A))
+    );
+    assert_eq!(
+        w.actions("sti-vs-t"),
+        [(Act::VerifyIdentity, Outcome::Done)]
+    );
+    assert!(failed_checks(&w).is_empty(), "{:?}", failed_checks(&w));
+
+    // Beside the caller's `shaken` PASSporT: both pass, the number is validated.
+    let shaken_header = identity(&sign(&as_o, STI_AS, shaken()).await);
+    let v = verdict(&verify(&as_t, shaken_header, vec![header]).await);
+    let r = &v.verification_response;
+    assert_eq!(r.verstat_value, "TN-Validation-Passed");
+    let statuses: Vec<(&str, &str)> = r
+        .verify_results
+        .iter()
+        .map(|e| {
+            (
+                e.verify_result.ppt.as_str(),
+                e.verify_result.status.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("shaken", "pass"), ("avatar", "pass")]);
+    assert_eq!(r.avatar().map(|a| a.id), Some("qbranch-agent".into()));
+}
+
+#[tokio::test]
+async fn a_signed_avatar_id_needs_its_claim_and_a_signer_entitled_to_the_caller() {
+    let mut w = World::start().await;
+    let as_o = w.client(AS_O, true);
+    // No avatar claim: refused as a malformed request, nothing signed.
+    let mut request = avatar_request();
+    request.avatar = None;
+    let refused = sign(&as_o, STI_AS, request).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        w.actions("sti-as-o"),
+        [(Act::SignPassport, Outcome::Refused(Reason::Malformed))]
+    );
+    // Signed with a certificate whose TNAuthList misses the caller: 438, no claim back.
+    w.signer(STI_AS_2, "sti-as-2", SpCert::wrong_tn()).await;
+    let header = identity(&sign(&as_o, STI_AS_2, avatar_request()).await);
+    let v = verdict(&verify(&w.client(AS_T, true), header, Vec::new()).await);
+    let r = &v.verification_response;
+    assert_eq!(r.verify_results[0].verify_result.reason_code, Some(438));
+    assert_eq!(r.avatar(), None);
+    assert_eq!(
+        failed_checks(&w),
+        [(
+            "avatar: TNAuthList covers orig".to_owned(),
             Some(Reason::NotEntitled),
             Some(438)
         )]

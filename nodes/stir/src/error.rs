@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::avatar::AvatarFault;
 use crate::cert::{ChainFault, CrlFault};
 use crate::jose::{JwsFault, Part};
 
@@ -159,6 +160,13 @@ pub enum Error {
     MissingClaim {
         /// The claim's name.
         claim: &'static str,
+    },
+    /// The `avatar` claim is there but not well-formed (TR 33.790 §6.7.2.1 NOTE 2; testbed
+    /// choice `7-signed-avatar-id`).
+    #[error("avatar claim is malformed: {fault}")]
+    MalformedAvatar {
+        /// What is wrong with it.
+        fault: AvatarFault,
     },
     /// `orig` does not name the caller SIP asserts (RFC 8224 §6.2).
     #[error("orig {token} does not match the caller in SIP ({sip})")]
@@ -392,6 +400,7 @@ impl Error {
             | UnsupportedPpt { .. }
             | PptMismatch { .. }
             | MissingClaim { .. }
+            | MalformedAvatar { .. }
             | OrigMismatch { .. }
             | DestMismatch { .. }
             | BadSignature

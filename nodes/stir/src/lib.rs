@@ -1,5 +1,6 @@
 //! STIR/SHAKEN as pure functions: PASSporTs (RFC 8225) with the SHAKEN (RFC 8588) and Rich Call
-//! Data (RFC 9795) extensions, the SIP Identity header (RFC 8224), Call-Info for RCD (RFC 9796),
+//! Data (RFC 9795) extensions and the testbed's `avatar` extension (the signed Avatar-id of TR
+//! 33.790 §6.7.2.1, [`avatar`]), the SIP Identity header (RFC 8224), Call-Info for RCD (RFC 9796),
 //! SHAKEN certificate checks (RFC 8226, ATIS-1000080: TNAuthList, keyUsage, revocation by CRL),
 //! the verification pipeline of a verification service,
 //! and the Ms reference point's JSON shapes (3GPP TS 24.229 Annex V.2).
@@ -12,6 +13,7 @@
 //! the node runtime's business.
 #![warn(missing_docs)]
 
+pub mod avatar;
 pub mod cert;
 mod error;
 pub mod identity;
@@ -21,6 +23,7 @@ pub mod passport;
 pub mod rcd;
 pub mod verify;
 
+pub use avatar::{AvatarClaim, AvatarFault};
 pub use cert::{CertInfo, ChainFault, CrlFault, EndEntity, TnEntry, TrustAnchors};
 pub use error::{Error, FetchError, JsonFault, SipAnswer, Verstat};
 pub use identity::IdentityHeader;

@@ -2,14 +2,18 @@
 //! (3GPP TS 24.229 Annex V.2): `POST /stir/v1/signing` and `POST /stir/v1/verification`.
 //! Member names follow the public OpenAPI description of that annex (copied into
 //! `fixtures/vectors/`). One extension, recorded as a testbed choice: a signing request may carry
-//! `ppt: "rcd"` with `rcd`, `rcdi` and `crn`, so RCD PASSporTs (RFC 9795) go over the same API.
+//! `ppt: "rcd"` with `rcd`, `rcdi` and `crn`, so RCD PASSporTs (RFC 9795) go over the same API;
+//! another (choice `7-signed-avatar-id`, TR 33.790 §6.7.2.1 NOTE 2: "Ms reference point can be
+//! used to sign Avatar-id"): `ppt: "avatar"` with `avatar`, and the verification response gives
+//! the verified `avatar` claim back in `validClaims`, as it does `rcd`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::passport::{Attest, Dest, Orig};
+use crate::avatar::AvatarClaim;
+use crate::passport::{Attest, Dest, Orig, Ppt};
 use crate::rcd::Rcd;
 use crate::verify::Verified;
 use crate::{Error, Verstat};
@@ -36,8 +40,9 @@ pub struct SigningRequestBody {
     pub signing_request: SigningRequest,
 }
 
-/// What the STI-AS is to sign: the PASSporT claims (RFC 8225 §5, RFC 8588, RFC 9795).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What the STI-AS is to sign: the PASSporT claims (RFC 8225 §5, RFC 8588, RFC 9795, and the
+/// signed Avatar-id's `avatar`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningRequest {
     /// Absent means `shaken`.
@@ -64,6 +69,10 @@ pub struct SigningRequest {
     /// Call reason (RFC 9795; testbed extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crn: Option<String>,
+    /// The Avatar-id, application and caller to sign, with `ppt: "avatar"` (TR 33.790
+    /// §6.7.2.1 NOTE 2; testbed extension, choice `7-signed-avatar-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<AvatarClaim>,
     /// Echoed in the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -211,7 +220,27 @@ impl VerifyResult {
     }
 }
 
+impl VerifyResult {
+    /// The verified `avatar` claim of a passing `avatar` PASSporT (from `validClaims`, where it
+    /// comes back as carried); `None` for another `ppt`, a failure, or no well-formed claim.
+    pub fn avatar(&self) -> Option<AvatarClaim> {
+        if self.ppt != Ppt::Avatar.as_str() || self.status != "pass" {
+            return None;
+        }
+        crate::avatar::from_claims(self.valid_claims.as_ref()?)
+            .ok()
+            .flatten()
+    }
+}
+
 impl VerificationResponse {
+    /// The verified `avatar` claim of the first passing `avatar` PASSporT, if any.
+    pub fn avatar(&self) -> Option<AvatarClaim> {
+        self.verify_results
+            .iter()
+            .find_map(|e| e.verify_result.avatar())
+    }
+
     /// Builds the response. `verstat` follows the `shaken` PASSporT's outcome (the first entry):
     /// RCD failures do not change the caller's TN validation, they only drop the RCD.
     pub fn new(results: Vec<VerifyResult>, shaken: Option<&Result<Verified, Error>>) -> Self {
@@ -248,6 +277,49 @@ mod tests {
         );
         let back: Value = serde_json::to_value(&body).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(json).unwrap());
+    }
+
+    #[test]
+    fn avatar_requests_add_one_member_and_results_give_the_claim_back() {
+        let plain = SigningRequest {
+            attest: Some(Attest::A),
+            dest: Dest::tn("+12155551001"),
+            iat: 1,
+            orig: Orig::tn("+12025551000"),
+            ..SigningRequest::default()
+        };
+        let plain_json = serde_json::to_string(&plain).unwrap();
+        assert_eq!(
+            plain_json,
+            r#"{"attest":"A","dest":{"tn":["12155551001"]},"iat":1,"orig":{"tn":"12025551000"}}"#
+        );
+        let claim = AvatarClaim::new("owl", "avatar-call", "sip:+12025551000@ims.example");
+        let avatar = SigningRequest {
+            ppt: Some("avatar".into()),
+            avatar: Some(claim.clone()),
+            ..plain
+        };
+        let json: Value = serde_json::to_value(&avatar).unwrap();
+        assert_eq!(json["avatar"]["id"], "owl");
+        let back: SigningRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, avatar);
+
+        let mut result = VerifyResult {
+            ppt: "avatar".into(),
+            status: "pass".into(),
+            reason_code: None,
+            reason_text: None,
+            reason_description: None,
+            passport: None,
+            valid_claims: Some(serde_json::json!({"avatar": claim, "iat": 1})),
+        };
+        let response = VerificationResponse::new(vec![result.clone()], None);
+        assert_eq!(response.avatar(), Some(claim.clone()));
+        assert_eq!(response.verstat_value, "No-TN-Validation");
+        result.ppt = "shaken".into();
+        assert_eq!(result.avatar(), None, "only an avatar PASSporT's");
+        let failed = VerifyResult::from_outcome("avatar", "a.b.c", &Err(Error::BadSignature));
+        assert_eq!(failed.avatar(), None);
     }
 
     #[test]

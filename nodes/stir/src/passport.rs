@@ -1,4 +1,5 @@
-//! PASSporT (RFC 8225) with the SHAKEN extension (RFC 8588) and Rich Call Data (RFC 9795):
+//! PASSporT (RFC 8225) with the SHAKEN extension (RFC 8588), Rich Call Data (RFC 9795) and the
+//! testbed's signed Avatar-id (`ppt` `avatar`, TR 33.790 §6.7.2.1 NOTE 2, [`crate::avatar`]):
 //! the JOSE header, the claims, building and signing, and decoding a compact token *without*
 //! trusting it (verification is [`crate::verify`]).
 
@@ -10,6 +11,7 @@ use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::avatar::{self, AvatarClaim};
 use crate::jose::{self, CompactJws, Part};
 use crate::rcd::Rcd;
 use crate::{Error, JsonFault};
@@ -29,15 +31,19 @@ pub enum Ppt {
     Rcd,
     /// RFC 8946: diversion. Decoded and verified like the others; no solution signs one yet.
     Div,
+    /// The signed Avatar-id (TR 33.790 §6.7.2.1 NOTE 2; testbed choice `7-signed-avatar-id`):
+    /// carries the `avatar` claim.
+    Avatar,
 }
 
 impl Ppt {
-    /// The `ppt` value as written (`shaken`, `rcd`, `div`).
+    /// The `ppt` value as written (`shaken`, `rcd`, `div`, `avatar`).
     pub fn as_str(self) -> &'static str {
         match self {
             Ppt::Shaken => "shaken",
             Ppt::Rcd => "rcd",
             Ppt::Div => "div",
+            Ppt::Avatar => "avatar",
         }
     }
 }
@@ -55,6 +61,7 @@ impl FromStr for Ppt {
             "shaken" => Ok(Ppt::Shaken),
             "rcd" => Ok(Ppt::Rcd),
             "div" => Ok(Ppt::Div),
+            "avatar" => Ok(Ppt::Avatar),
             other => Err(Error::UnsupportedPpt {
                 ppt: other.to_owned(),
             }),
@@ -168,13 +175,17 @@ impl Dest {
     }
 }
 
-/// PASSporT claims: the base set (RFC 8225), SHAKEN's (RFC 8588) and RCD's (RFC 9795).
+/// PASSporT claims: the base set (RFC 8225), SHAKEN's (RFC 8588), RCD's (RFC 9795) and the
+/// signed Avatar-id's (`avatar`).
 /// Claims this crate does not model are kept in `other`, so they are signed and shown as they came.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// SHAKEN attestation level (RFC 8588 §4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attest: Option<Attest>,
+    /// The signed Avatar-id (TR 33.790 §6.7.2.1 NOTE 2; testbed choice `7-signed-avatar-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<AvatarClaim>,
     /// RFC 9795 §6.3 call reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crn: Option<String>,
@@ -203,6 +214,7 @@ impl Claims {
     pub fn new(orig: Orig, dest: Dest, iat: i64) -> Self {
         Self {
             attest: None,
+            avatar: None,
             crn: None,
             dest,
             iat,
@@ -261,6 +273,17 @@ impl Passport {
         }
     }
 
+    /// An avatar PASSporT (testbed choice `7-signed-avatar-id`): the signed Avatar-id of TR
+    /// 33.790 §6.7.2.1 step 3, over the caller, the callee and the `avatar` claim.
+    pub fn avatar(x5u: &str, orig: Orig, dest: Dest, iat: i64, avatar: AvatarClaim) -> Self {
+        let mut claims = Claims::new(orig, dest, iat);
+        claims.avatar = Some(avatar);
+        Self {
+            header: Header::new(Some(Ppt::Avatar), x5u),
+            claims,
+        }
+    }
+
     /// The extension type the header declares, if it is one this crate knows.
     pub fn ppt(&self) -> Result<Option<Ppt>, Error> {
         self.header.ppt.as_deref().map(str::parse).transpose()
@@ -294,11 +317,13 @@ pub struct Decoded {
 }
 
 /// Decodes a compact PASSporT. Fails with a 438-class error on any malformed part; a string
-/// `iat` (the RFC 8588 erratum) is such a failure.
+/// `iat` (the RFC 8588 erratum) is such a failure, and so is an `avatar` claim that is not
+/// well-formed ([`Error::MalformedAvatar`]).
 pub fn decode(token: &str) -> Result<Decoded, Error> {
     let jws = CompactJws::split(token)?;
     let header_json = json_part(&jws, Part::Header)?;
     let claims_json = json_part(&jws, Part::Payload)?;
+    avatar::from_claims(&claims_json)?;
     let header: Header =
         serde_json::from_value(header_json.clone()).map_err(|e| Error::MalformedJson {
             part: Part::Header,
@@ -357,6 +382,31 @@ mod tests {
             Err(Error::UnsupportedPpt { .. })
         ));
         assert_eq!("rcd".parse::<Ppt>().unwrap(), Ppt::Rcd);
+        assert_eq!("avatar".parse::<Ppt>().unwrap(), Ppt::Avatar);
+        assert_eq!(Ppt::Avatar.to_string(), "avatar");
+    }
+
+    #[test]
+    fn avatar_claims_serialise_in_canonical_order() {
+        let p = Passport::avatar(
+            "https://cr/x.pem",
+            Orig::tn("+12025551000"),
+            Dest::tn("+12155551001"),
+            1,
+            AvatarClaim::new("owl", "avatar-call", "sip:+12025551000@ims.example"),
+        );
+        let (header, payload) = p.canonical().unwrap();
+        assert_eq!(
+            String::from_utf8(header).unwrap(),
+            r#"{"alg":"ES256","ppt":"avatar","typ":"passport","x5u":"https://cr/x.pem"}"#
+        );
+        assert_eq!(
+            String::from_utf8(payload).unwrap(),
+            concat!(
+                r#"{"avatar":{"app":"avatar-call","id":"owl","impu":"sip:+12025551000@ims.example"},"#,
+                r#""dest":{"tn":["12155551001"]},"iat":1,"orig":{"tn":"12025551000"}}"#
+            )
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The verification pipeline of RFC 8224 §6.2 with SHAKEN's certificate rules (RFC 8588, RFC
 //! 8226, ATIS-1000080: chain, validity, keyUsage, TNAuthList covering `orig`, revocation by
-//! CRL) and RCD integrity (RFC 9795), as a verification service (STI-VS) runs it.
+//! CRL) and RCD integrity (RFC 9795), as a verification service (STI-VS) runs it. The same
+//! pipeline verifies the testbed's `avatar` PASSporT (the signed Avatar-id of TR 33.790
+//! §6.7.2.1 step 3), which must carry a well-formed `avatar` claim.
 //!
 //! Pure: the certificate behind `x5u` and the CRL behind its distribution point come from a
 //! [`CertFetcher`] the caller supplies (an HTTPS client with a cache in the STI-VS, files in the
@@ -13,6 +15,7 @@ use std::future::Future;
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
+use crate::avatar::AvatarClaim;
 use crate::cert::{self, CertInfo, TrustAnchors};
 use crate::identity::IdentityHeader;
 use crate::jose::{self, CompactJws};
@@ -164,6 +167,9 @@ pub struct Verified {
     pub cert: CertInfo,
     /// The RCD and its `rcdi` digests, for an RCD token.
     pub rcd: Option<RcdOutcome>,
+    /// The verified `avatar` claim (the signed Avatar-id), for an avatar token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<AvatarClaim>,
 }
 
 /// One check the verifier ran, in the order it ran them: what the trace and the dashboard show.
@@ -308,6 +314,7 @@ async fn run<F: CertFetcher>(
         claims_json,
         cert,
         rcd,
+        avatar: claims.avatar.clone(),
     })
 }
 

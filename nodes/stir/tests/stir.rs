@@ -14,6 +14,8 @@ use stir::rcd::{self, Fetched};
 use stir::verify::{self, StaticFetcher};
 use stir::*;
 
+#[path = "stir/avatar.rs"]
+mod avatar;
 #[path = "stir/certificates.rs"]
 mod certificates;
 

@@ -3,7 +3,9 @@
 //! (step 0b); solution #6 (§6.6.2), the UE-A attestation and rendering negotiation (steps 2–3),
 //! UE-B's ephemeral key (UE-B centric, step 2), and the rendering end of the protected avatar
 //! object (UE-A centric steps 7–9, UE-B centric step 9); in both, the facial points the caller
-//! sends and the frames a UE shows.
+//! sends and the frames a UE shows; solution #7 (§6.7.2.1, network-centric rendering), UE-A's
+//! choice of avatar and rendering (step 2), the application data channel carrying the Avatar-id
+//! and its certificate's fingerprint (step 3) and the UE token (step 4).
 //!
 //! It is not the cryptography (crate `avatar`: tokens, attestations, ECDH/HKDF/AES-GCM, the
 //! renderer) and not the data channels (crate `dc`): the harness hands each method the peers of
@@ -18,7 +20,10 @@
 //! `Note::Token`, [`Act::ChooseRendering`] (done when the XR AS accepted, refused with its
 //! reason), `Note::KeyAgreement` and [`Act::OpenAvatarObject`] (done, or refused:
 //! `DecryptionFailed` for an object altered or protected for another key), [`Act::RenderAvatar`]
-//! and [`Act::ShowAvatar`] each with a `Note::Picture`. No private key is ever noted.
+//! and [`Act::ShowAvatar`] each with a `Note::Picture`; for solution #7 [`Act::ChooseRendering`]
+//! and [`Act::ChooseAvatar`] (refused `NotEntitled` for an Avatar-id not in the application's
+//! list), a `Note::Choice` [`FINGERPRINT_CARRIER`], and [`Act::SendUeToken`] with a
+//! `Note::Token`. No private key is ever noted.
 
 use std::time::Duration;
 
@@ -30,14 +35,18 @@ use proto::wire::avatar::{Jwk, Rendering};
 use stir::Part;
 use stir::jose::{b64u, b64u_decode};
 
+mod aos;
 mod callee;
 mod caller;
 mod error;
 mod http;
+mod network;
 mod object;
 
+pub use aos::{PeerAvatar, peer_avatar};
 pub use error::{AvatarError, HttpFault};
 pub use http::{HttpAnswer, bdc_request, parse_answer, refusal};
+pub use network::{AvatarAdc, FINGERPRINT_CARRIER, avatar_app_channel, avatar_dcsa, check_listed};
 pub(crate) use object::forget_call;
 
 /// The bound on each wait for a message from a peer on a data channel.

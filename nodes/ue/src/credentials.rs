@@ -149,6 +149,18 @@ pub fn ue_signing_key(ue: &str) -> Result<SigningKey, Error> {
     })
 }
 
+/// A UE's certificate (DER): the first certificate of `fixtures/pki/ue/<ue>.pem`.
+pub fn ue_certificate(ue: &str) -> Result<Vec<u8>, Error> {
+    let path = format!("pki/ue/{ue}.pem");
+    let pem = kit::fixtures::read(&path)?;
+    let text = std::str::from_utf8(&pem).map_err(|e| Error::Pem {
+        detail: format!("{path}: {e}"),
+    })?;
+    ::avatar::cert::der_from_pem(text).map_err(|e| Error::Pem {
+        detail: format!("{path}: {e}"),
+    })
+}
+
 /// A UE's ES256 signature over `message`: raw `r‖s` (64 bytes), base64url without padding —
 /// what the authorization server checks (`third_party::authz::verify_ue_signature`).
 pub fn ue_signature(key: &SigningKey, message: &[u8]) -> String {
@@ -218,13 +230,18 @@ impl From<Error> for Refusal {
 }
 
 impl Ue {
-    /// The UE key this agent signs with: `fixtures/pki/ue/<id>.key.pem`.
-    pub(crate) fn ue_key(&self) -> Result<SigningKey, Error> {
-        let id = lock(&self.state)
+    /// Which UE's key (and certificate) this agent signs with: the one [`Ue::use_ue_key`]
+    /// named, else its node id's.
+    pub(crate) fn ue_key_name(&self) -> String {
+        lock(&self.state)
             .ue_key
             .clone()
-            .unwrap_or_else(|| self.ctx.id.clone());
-        ue_signing_key(&id)
+            .unwrap_or_else(|| self.ctx.id.clone())
+    }
+
+    /// The UE key this agent signs with: `fixtures/pki/ue/<id>.key.pem`.
+    pub(crate) fn ue_key(&self) -> Result<SigningKey, Error> {
+        ue_signing_key(&self.ue_key_name())
     }
 
     /// TR 33.790 §6.4.2.1 step 0b (option B): asks the enterprise's authorization server at

@@ -102,6 +102,7 @@ impl Ue {
                 rcd: None,
                 rcdi: None,
                 crn: None,
+                avatar: None,
                 request_id: None,
             },
         };

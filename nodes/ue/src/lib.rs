@@ -28,8 +28,12 @@
 //! shapes `proto::sip`'s. Modules by concern: the calling side (`uac`), the answering side
 //! (`uas`), registration (`register`, `digest`), the data channels of a call (`channels`), the
 //! UE's credentials for solution #4 (`credentials`), its part in avatar communication for
-//! solutions #5 and #6 ([`avatar`]: [`Ue::send_avatar_token`], [`Ue::negotiate_rendering`], …)
-//! and an attacker's forgeries (`forgery`). What it did is noted on the trace as typed actions (`proto::trace::Act`).
+//! solutions #5, #6 and #7 ([`avatar`]: [`Ue::send_avatar_token`], [`Ue::negotiate_rendering`],
+//! [`Ue::choose_network_avatar`], [`Ue::negotiate_avatar_channel`], [`Ue::send_ue_token`], …),
+//! the local session description of each call that a re-INVITE of the network gets and the
+//! avatar a callee accepts or rejects in one (`session`, [`Ue::reject_avatar`]; TR 33.790
+//! §6.7.2.1 steps 5 and 6), and an attacker's forgeries (`forgery`). What it did is noted on
+//! the trace as typed actions (`proto::trace::Act`).
 
 #![warn(missing_docs)]
 
@@ -51,16 +55,18 @@ mod credentials;
 mod digest;
 mod forgery;
 mod register;
+mod session;
 mod uac;
 mod uas;
 
 pub use self::avatar::{
-    AttestationPlan, AvatarError, HttpAnswer, HttpFault, TokenForgery, TokenPlan,
+    AttestationPlan, AvatarAdc, AvatarError, FINGERPRINT_CARRIER, HttpAnswer, HttpFault,
+    PeerAvatar, TokenForgery, TokenPlan, peer_avatar,
 };
 pub use credentials::{
     BearerChallenge, bearer_authorization, bearer_challenge, challenge_authorization,
-    challenge_retry, parse_auth_params, token_refusal_reason, token_request, ue_signature,
-    ue_signing_key,
+    challenge_retry, parse_auth_params, token_refusal_reason, token_request, ue_certificate,
+    ue_signature, ue_signing_key,
 };
 pub use digest::{
     DIGEST_ALGORITHM, DigestChallenge, DigestUnsupported, derived_impi, digest_authorization,
@@ -168,6 +174,10 @@ pub fn bootstrap_channel() -> DcMap {
 /// The SIP-facing mid of the peer-to-peer data channel section.
 pub const P2P_MID: &str = "dc";
 
+/// The header a user names its Avatar ID in (TR 33.790 §6.8.2 steps 1 and 11; the testbed's
+/// own, choice `8-avatar-id-header`: the TR leaves the carrier open).
+pub const AVATAR_ID_HEADER: &str = "P-Avatar-ID";
+
 /// Minimal SDP: an audio stream marked inactive (no media flows in the identity solutions;
 /// data channels arrive with their own SDP).
 fn plain_sdp(host: &str) -> String {
@@ -187,8 +197,13 @@ struct State {
     peers: Vec<(String, Arc<Peer>)>,
     /// Data channel sessions made so far (each gets its own seeded ICE credentials).
     dc_sessions: u64,
-    /// The SDP answered in each call's 200, by Call-ID: a re-INVITE gets it again.
-    answers: Vec<(String, String)>,
+    /// The local session description of each call (answered as callee, offered last as
+    /// caller): a re-INVITE in the call's dialog gets it again.
+    sessions: Vec<session::LocalSession>,
+    /// The remote CSeq number of each call's dialog (RFC 3261 §12.2.2), by Call-ID.
+    remote_cseq: std::collections::BTreeMap<String, u32>,
+    /// As callee, reject the avatar a re-INVITE proposes ([`Ue::reject_avatar`]).
+    reject_avatar: bool,
     /// The public user identity in use when not [`UeConfig::impu`] ([`Ue::use_impu`]).
     impu: Option<String>,
     /// The Authorization header value every initial INVITE carries ([`Ue::set_authorization`]).
@@ -197,6 +212,8 @@ struct State {
     ue_key: Option<String>,
     /// The identity INVITEs present in From, when not the IMPU ([`Ue::present_as`]).
     present_as: Option<String>,
+    /// The Avatar ID named in INVITEs and 200s ([`Ue::use_avatar_id`], TR 33.790 §6.8.2).
+    avatar_id: Option<String>,
     /// Bootstrap data channels the network offered this agent as callee, by Call-ID.
     bootstrap_peers: Vec<(String, Arc<Peer>)>,
     /// Avatar media data channels the caller's network offered this agent as callee, by
@@ -258,7 +275,7 @@ impl Call {
     }
 
     /// The 2xx that answered the call, if any.
-    fn ok(&self) -> Option<&Response> {
+    pub fn ok(&self) -> Option<&Response> {
         self.responses
             .iter()
             .rev()
@@ -382,6 +399,20 @@ impl Ue {
     /// it is; `None` presents the IMPU again.
     pub fn present_as(&self, id: Option<&str>) {
         lock(&self.state).present_as = id.map(str::to_owned);
+    }
+
+    /// Names `id` as this user's Avatar ID in its INVITEs (TR 33.790 §6.8.2 step 1) and its
+    /// 200s (step 11), in [`AVATAR_ID_HEADER`]; `None` names none.
+    pub fn use_avatar_id(&self, id: Option<&str>) {
+        lock(&self.state).avatar_id = id.map(str::to_owned);
+    }
+
+    /// As callee, rejects (`true`) or accepts (`false`, the default) the avatar a re-INVITE of
+    /// the network proposes in [`AVATAR_ID_HEADER`] (TR 33.790 §6.7.2.1 step 6: UE-B "has the
+    /// option to reject the avatar alone"): a rejection is answered 488 Not Acceptable Here and
+    /// noted as [`Act::ConsiderAvatar`] refused (`Declined`).
+    pub fn reject_avatar(&self, reject: bool) {
+        lock(&self.state).reject_avatar = reject;
     }
 
     /// The `Authorization` header value every initial INVITE carries from now on (TR 33.790

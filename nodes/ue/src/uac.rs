@@ -1,6 +1,8 @@
 //! The calling side (RFC 3261 §8.1, §13.2, §15): the INVITE of a call (with its data channel
 //! offers, and the answer to a Bearer challenge of TR 33.790 §6.4.2.2), CANCEL, BYE, and the
-//! re-INVITE that adds data channels to a call. Registration is `register`'s.
+//! re-INVITE that adds data channels to a call. Each answered offer is kept as the call's local
+//! session description (`session`: what a re-INVITE of the network gets). Registration is
+//! `register`'s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use proto::trace::{Act, Note};
 use crate::channels::{self, AddFailure, Offered};
 use crate::credentials::bearer_challenge;
 use crate::forgery::route_set;
+use crate::session::{self, Side};
 use crate::{Access, Call, Ue, lock, plain_sdp, sip_error, timeout};
 
 /// The CSeq number of an initial INVITE; a re-sent INVITE answering a challenge uses the next.
@@ -169,7 +172,17 @@ impl Ue {
             cseq: done.cseq,
         };
         offered.complete(&self.ctx, &mut call).await;
+        if call.answered() {
+            let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
+            self.keep_offer(call_id, body);
+        }
         Ok(call)
+    }
+
+    /// Keeps `sdp` as the local session description of call `call_id` (this agent's last offer
+    /// in it, answered): a re-INVITE of the network in the dialog gets it again.
+    fn keep_offer(&self, call_id: &str, sdp: String) {
+        session::keep(&mut lock(&self.state).sessions, call_id, Side::Caller, sdp);
     }
 
     /// The text of an initial INVITE to `target` with SDP `body`: From presents the configured
@@ -234,6 +247,10 @@ impl Ue {
         // TR 33.790 §6.4.2.1 step 1 (option B): the 3P ID, the realm and the token.
         if let Some(value) = authorization {
             text.push_str(&format!("Authorization: {value}\r\n"));
+        }
+        // §6.8.2 step 1: the caller's Avatar ID, if it names one.
+        if let Some(id) = lock(&self.state).avatar_id.clone() {
+            text.push_str(&format!("{}: {id}\r\n", crate::AVATAR_ID_HEADER));
         }
         text.push_str(&format!(
             "Date: {}\r\nAllow: INVITE, ACK, BYE, CANCEL\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
@@ -384,6 +401,19 @@ impl Ue {
         mid: &str,
         channels: &[DcMap],
     ) -> Result<Arc<Peer>, Error> {
+        self.add_section(call, mid, channels, &[]).await
+    }
+
+    /// [`Ue::add_channels`], the section also carrying the RFC 8864 `a=dcsa` attributes `dcsa`
+    /// (stream, attribute). A re-INVITE answered 2xx makes its offer the call's local session
+    /// description (what a re-INVITE of the network gets).
+    pub(crate) async fn add_section(
+        &self,
+        call: &mut Call,
+        mid: &str,
+        channels: &[DcMap],
+        dcsa: &[(u16, String)],
+    ) -> Result<Arc<Peer>, Error> {
         let dc = self
             .config
             .dc
@@ -398,7 +428,7 @@ impl Ue {
             .and_then(|t| Session::parse(t).map_err(|e| sip_error(e.to_string())))?;
         let owner = channels::owner(&self.ctx, dc);
         let mut rng = channels::rng(&self.ctx, &self.state);
-        let (peer, section) = Peer::offer(&owner, &mut rng, mid, channels, &[])
+        let (peer, section) = Peer::offer(&owner, &mut rng, mid, channels, dcsa)
             .await
             .map_err(|e| sip_error(format!("data channel offer: {e}")))?;
         session.version += 1;
@@ -449,6 +479,7 @@ impl Ue {
         reinvite: Request,
         mid: &str,
     ) -> Result<(), AddFailure> {
+        let offer = reinvite.body.clone();
         let answer = self
             .reinvite_exchange(reinvite)
             .await
@@ -457,6 +488,9 @@ impl Ue {
         if code >= 300 {
             return Err(AddFailure::Rejected(code));
         }
+        // The offer was answered: it is the call's session description now.
+        let call_id = sipmsg::first(&answer.headers, "Call-ID").unwrap_or_default();
+        self.keep_offer(call_id, String::from_utf8_lossy(&offer).into_owned());
         let section = channels::section(&answer, mid).map_err(AddFailure::Dc)?;
         peer.complete(&section).await.map_err(AddFailure::Dc)
     }

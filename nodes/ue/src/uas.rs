@@ -2,9 +2,12 @@
 //! answered (200, with an SDP answer for any data channels offered: the caller's peer-to-peer
 //! section, the own network's bootstrap section, the caller's network's avatar media section),
 //! or ends with 487 when the caller cancels and 480 when nobody answers; a re-INVITE gets the
-//! same session description again; a BYE ends the call's data channels.
+//! same session description again (as caller too: its last offer; `session`), unless as callee
+//! it proposes an avatar the user rejects (488, TR 33.790 §6.7.2.1 step 6); a BYE ends the
+//! call's data channels.
 //!
-//! Notes: [`Act::Alert`], [`Act::StopRinging`], [`Act::KeepSession`], [`Act::DcRelease`];
+//! Notes: [`Act::Alert`], [`Act::StopRinging`], [`Act::KeepSession`], [`Act::ConsiderAvatar`]
+//! (done, or refused `Declined`), [`Act::DcRelease`];
 //! answering a data channel section [`Act::DcAnswer`] (refused when declined with port 0), and
 //! the `unreachable` fault [`Act::Tamper`].
 
@@ -22,6 +25,7 @@ use proto::sipmsg::{self, NameAddr};
 use proto::trace::{Act, Note, Reason};
 
 use crate::channels;
+use crate::session::{self, Reinvite, Side};
 use crate::{AVATAR_MEDIA_MID, BOOTSTRAP_MID, State, UeConfig, lock, plain_sdp};
 
 /// Answers one incoming request (the agent's SIP handler).
@@ -40,6 +44,9 @@ pub(crate) async fn handle(
         .unwrap_or_default()
         .to_owned();
     let in_dialog = sipmsg::first(&request.headers, "To").is_some_and(|t| t.contains(";tag="));
+    if !in_order(&ctx, &state, &mut incoming, &request, &call_id, in_dialog).await {
+        return;
+    }
     let callee = Callee {
         ep: &ep,
         ctx: &ctx,
@@ -56,6 +63,54 @@ pub(crate) async fn handle(
                 .await;
         }
     }
+}
+
+/// RFC 3261 §12.2.2: a request in a dialog whose CSeq number is lower than the dialog's remote
+/// sequence number is answered 500 (noted `RefuseRequest`); otherwise the number is kept (an
+/// initial INVITE starts the sequence). CANCEL shares its INVITE's number and is not counted.
+async fn in_order(
+    ctx: &Ctx,
+    state: &Mutex<State>,
+    incoming: &mut Incoming,
+    request: &Request,
+    call_id: &str,
+    in_dialog: bool,
+) -> bool {
+    let starts = request.method == Method::Invite && !in_dialog;
+    if request.method == Method::Cancel || !(in_dialog || starts) {
+        return true;
+    }
+    let Some(n) = sipmsg::first(&request.headers, "CSeq")
+        .and_then(|c| c.split_whitespace().next())
+        .and_then(|n| n.parse::<u32>().ok())
+    else {
+        return true;
+    };
+    let last = {
+        let mut st = lock(state);
+        let last = st.remote_cseq.get(call_id).copied();
+        if !session::out_of_order(last, n) {
+            st.remote_cseq
+                .insert(call_id.to_owned(), last.map_or(n, |l| l.max(n)));
+        }
+        last
+    };
+    if !session::out_of_order(last, n) {
+        return true;
+    }
+    let l = last.unwrap_or_default();
+    ctx.note(
+        Some(incoming.trace_id()),
+        Note::refused(
+            Act::RefuseRequest,
+            Reason::Malformed,
+            format!("CSeq {n} is lower than the dialog's {l}: out of order (RFC 3261 §12.2.2)"),
+        ),
+    );
+    let _ = incoming
+        .respond(response_to(request, 500, "Server Internal Error", None))
+        .await;
+    false
 }
 
 /// How a ringing call ended.
@@ -87,15 +142,6 @@ impl Pickup {
             Pickup::NoAnswer => Some((480, "Temporarily Unavailable (no answer)")),
         }
     }
-}
-
-/// The SDP this side answered last in call `call_id`, if any.
-fn same_answer(answers: &[(String, String)], call_id: &str) -> Option<String> {
-    answers
-        .iter()
-        .rev()
-        .find(|(id, _)| *id == call_id)
-        .map(|(_, b)| b.clone())
 }
 
 /// A 200 to `request` carrying the SDP `body`.
@@ -179,25 +225,68 @@ struct Callee<'a> {
 }
 
 impl Callee<'_> {
-    /// A re-INVITE: what this side answered does not change ([`Act::KeepSession`]).
+    /// A re-INVITE in a dialog: decided on the local session of the call and the avatar it may
+    /// propose ([`session::decide`]), then answered — 481 without a session; as callee, 488 for
+    /// a rejected avatar ([`Act::ConsiderAvatar`] refused, `Declined`) or, for an accepted one,
+    /// [`Act::ConsiderAvatar`] done; otherwise 200 with the same session description
+    /// ([`Act::KeepSession`]).
     async fn reinvite(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
-        let body = {
+        let decision = {
             let st = lock(self.state);
-            same_answer(&st.answers, call_id)
+            session::decide(
+                session::find(&st.sessions, call_id),
+                &request.headers,
+                st.reject_avatar,
+            )
         };
-        let Some(body) = body else {
-            let _ = incoming
-                .respond(response_to(
-                    request,
-                    481,
-                    "Call/Transaction Does Not Exist",
-                    None,
-                ))
-                .await;
-            return;
+        let msg = Some(incoming.trace_id());
+        let sdp = match decision {
+            Reinvite::Unknown => {
+                let _ = incoming
+                    .respond(response_to(
+                        request,
+                        481,
+                        "Call/Transaction Does Not Exist",
+                        None,
+                    ))
+                    .await;
+                return;
+            }
+            Reinvite::RejectAvatar { avatar_id } => {
+                self.ctx.note(
+                    msg,
+                    Note::refused(
+                        Act::ConsiderAvatar,
+                        Reason::Declined,
+                        format!("reject the avatar {avatar_id}: 488 (TR 33.790 §6.7.2.1 step 6)"),
+                    ),
+                );
+                let _ = incoming
+                    .respond(response_to(request, 488, "Not Acceptable Here", None))
+                    .await;
+                return;
+            }
+            Reinvite::AcceptAvatar {
+                avatar_id,
+                signed,
+                sdp,
+            } => {
+                self.ctx.note(
+                    msg,
+                    Note::done(
+                        Act::ConsiderAvatar,
+                        format!(
+                            "accept the avatar {avatar_id} (TR 33.790 §6.7.2.1 step 6): {}",
+                            signed.describe()
+                        ),
+                    ),
+                );
+                sdp
+            }
+            Reinvite::Keep { sdp } => sdp,
         };
         self.ctx.note(
-            Some(incoming.trace_id()),
+            msg,
             Note::done(
                 Act::KeepSession,
                 "re-INVITE: answer with the same session description",
@@ -206,7 +295,7 @@ impl Callee<'_> {
         let addr = self.ep.local_addr();
         let contact = format!("<sip:{}:{}>", addr.ip(), addr.port());
         let _ = incoming
-            .respond(ok_with_sdp(request, None, contact, body))
+            .respond(ok_with_sdp(request, None, contact, sdp))
             .await;
     }
 
@@ -233,12 +322,17 @@ impl Callee<'_> {
         };
         let contact = format!("<sip:{}:{}>{feature}", addr.ip(), addr.port());
         let body = self.answer_sdp(request).await;
-        lock(self.state)
-            .answers
-            .push((call_id.to_owned(), body.clone()));
-        let _ = incoming
-            .respond(ok_with_sdp(request, Some(&tag), contact, body))
-            .await;
+        let avatar_id = {
+            let mut state = lock(self.state);
+            session::keep(&mut state.sessions, call_id, Side::Callee, body.clone());
+            state.avatar_id.clone()
+        };
+        let mut ok = ok_with_sdp(request, Some(&tag), contact, body);
+        // TR 33.790 §6.8.2 step 11: the callee names its Avatar ID in its 200.
+        if let Some(id) = avatar_id {
+            sipmsg::push(&mut ok.headers, crate::AVATAR_ID_HEADER, id);
+        }
+        let _ = incoming.respond(ok).await;
     }
 
     /// Keeps the INVITE, alerts the user with what it shows ([`Act::Alert`]) and sends 180;
@@ -528,17 +622,6 @@ mod tests {
         assert_eq!(Pickup::Answered.refusal(), None);
         assert_eq!(Pickup::Cancelled.refusal().unwrap().0, 487);
         assert_eq!(Pickup::NoAnswer.refusal().unwrap().0, 480);
-    }
-
-    #[test]
-    fn a_reinvite_gets_the_last_answer_of_its_call() {
-        let answers = [
-            ("c1".to_owned(), "first".to_owned()),
-            ("c2".to_owned(), "other".to_owned()),
-            ("c1".to_owned(), "last".to_owned()),
-        ];
-        assert_eq!(same_answer(&answers, "c1").as_deref(), Some("last"));
-        assert_eq!(same_answer(&answers, "c3"), None);
     }
 
     #[test]

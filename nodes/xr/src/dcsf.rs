@@ -2,7 +2,9 @@
 //! served over HTTPS (`proto::wire::dcsf`) to the MF, which asks when a UE fetches its list over
 //! the bootstrap data channel; and the Avatar ID relay of TR 33.790 §6.5.2 steps 3–4: the XR AS
 //! posts an accepted Avatar ID ([`DCSF_AVATAR_PATH`]) and the DCSF passes it on to the MF
-//! ([`MF_AVATAR_PATH`], mutual TLS), answering with the MF's answer.
+//! ([`MF_AVATAR_PATH`], mutual TLS), answering with the MF's answer. An application entry may
+//! carry the Avatar-ids the subscriber may use with it (TR 33.790 §6.7.2.1 step 1, choice
+//! `7-avatar-id-list`): the UE downloads them with its list over the bootstrap channel.
 //!
 //! Notes: passing the Avatar ID on [`Act::ForwardAvatarId`].
 
@@ -179,6 +181,48 @@ mod tests {
         assert_eq!(
             answer(&store, "POST", "/dcsf/v1/subscribers/12025551000/apps").status,
             405
+        );
+    }
+
+    #[test]
+    fn avatar_ids_come_with_the_avatar_call_application_only() {
+        let store = Store::load().unwrap();
+        let ids = |tn: &str, app: &str| {
+            let list = store.get(tn).unwrap();
+            list.apps
+                .iter()
+                .find(|a| a.id == app)
+                .unwrap()
+                .avatar_ids
+                .clone()
+        };
+        assert_eq!(
+            ids("12025551000", "avatar-call"),
+            ["qbranch-agent", "qbranch-cat"]
+        );
+        assert_eq!(ids("12155551001", "avatar-call"), ["owl"]);
+        assert!(ids("12025551000", "screen-share").is_empty());
+        // An entry without Avatar-ids serialises as before; one with them carries the list.
+        let ok = answer(&store, "GET", "/dcsf/v1/subscribers/12025551000/apps");
+        let json: serde_json::Value = serde_json::from_slice(&ok.body).unwrap();
+        assert_eq!(
+            json["apps"][0]["avatar_ids"],
+            serde_json::json!(["qbranch-agent", "qbranch-cat"])
+        );
+        assert!(json["apps"][1].get("avatar_ids").is_none(), "{json}");
+        let plain = App {
+            id: "a".into(),
+            name: "A".into(),
+            url: "u".into(),
+            avatar_ids: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"id":"a","name":"A","url":"u"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<App>(r#"{"id":"a","name":"A","url":"u"}"#).unwrap(),
+            plain
         );
     }
 }

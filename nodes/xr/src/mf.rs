@@ -6,8 +6,8 @@
 //!   UE sends `GET /` and the MF answers with the UE's DC application list, which it asks the
 //!   DCSF for; the UE's avatar requests (`/xr/`) are relayed to the XR AS;
 //! * an application channel (person to application, P2A): avatar messages
-//!   (TR 33.790 §6.5, §6.6: [`avatar`]); any other message is acknowledged with a JSON message
-//!   from the MF's application;
+//!   (TR 33.790 §6.5, §6.6: [`avatar`]; §6.7: the UE token relayed to the XR AS, [`metadata`]);
+//!   any other message is acknowledged with a JSON message from the MF's application;
 //! * the avatar media channel (subprotocol `avatar-frame`, mid `avm`, TR 33.790 §6.5 and §6.6),
 //!   which the caller's MF offers the callee in the INVITE: the MF only sends on it (rendered
 //!   avatar frames, protected avatar objects); what arrives is read and dropped.
@@ -21,12 +21,13 @@
 //! bootstrap channel's requests (a UE asks for its application list and the MF asks the DCSF —
 //! refused with the reason when that fails); an offered channel the callee's answer did not
 //! complete [`Act::DcUnavailable`]; closing a call's associations [`Act::DcRelease`]; the
-//! avatar notes of [`avatar`].
+//! avatar notes of [`avatar`] and [`metadata`].
 
 use std::sync::{Arc, Mutex};
 
 mod avatar;
 mod bootstrap;
+mod metadata;
 
 use bootstrap::{Reply, Route};
 use std::time::Duration;
@@ -41,7 +42,8 @@ use proto::sdp::{self, DcMap, Media};
 use proto::trace::{Act, Note, Reason};
 use proto::wire::avatar::{
     AVATAR_MEDIA_LABEL, AVATAR_MEDIA_MID, AVATAR_MEDIA_STREAM, AVATAR_MEDIA_SUBPROTOCOL,
-    AvatarForward, DELIVER_PATH, DeliverRequest, MF_AVATAR_PATH, RENDER_PATH, RenderRequest,
+    AVATAR_STOP_PATH, AvatarForward, AvatarStop, DELIVER_PATH, DeliverRequest,
+    METADATA_RENDER_PATH, MF_AVATAR_PATH, MetadataRender, RENDER_PATH, RenderRequest,
 };
 use proto::wire::mf::{
     ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
@@ -65,6 +67,11 @@ pub struct MfConfig {
     /// The BAR base avatar models are downloaded from (TR 33.790 §6.5.2 step 5). `None`: the
     /// DCSF's Avatar ID path is unknown.
     pub bar_host: Option<String>,
+    /// Whether the MF verifies the signed avatar metadata the XR AS hands it (TR 33.790
+    /// §6.7.2.1 step 11.1, NOTE 10: the world option "XR AS outside the trust domain"), with
+    /// the DAC's certificate pre-configured (NOTE 9, [`crate::trust`]). `false`: it decodes it
+    /// and takes its model.
+    pub verify_metadata: bool,
 }
 
 /// Whose channel, in which call: the served UE's number and the call's Call-ID.
@@ -92,6 +99,9 @@ pub struct Mf {
     sessions: Mutex<Vec<Session>>,
     /// Avatar state per call ([`avatar`]).
     avatars: Mutex<avatar::Avatars>,
+    /// The DAC's certificate (DER), pre-configured when [`MfConfig::verify_metadata`] is set
+    /// (TR 33.790 §6.7.2.1 NOTE 9); empty otherwise.
+    dac_cert: Vec<u8>,
     /// Offers made to callees, waiting for their answer ([`OFFER_PATH`], [`COMPLETE_PATH`]).
     offered: Mutex<Vec<Session>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -245,6 +255,11 @@ impl Mf {
             }
         };
         self.ctx.note(msg, Note::done(Act::DcAnswer, label));
+        if offer.mid.starts_with(P2A_MID_PREFIX)
+            && let Some(signed) = req.avatar
+        {
+            self.keep_signed_id(&req.call_id, signed);
+        }
         let session = Session {
             tn: req.tn,
             call_id: req.call_id,
@@ -571,19 +586,35 @@ async fn avatar_control(mf: Arc<Mf>, req: Request, msg: Option<u64>) -> Response
             Ok(d) => mf.deliver(d).await,
             Err(e) => bad(e),
         },
+        METADATA_RENDER_PATH => match serde_json::from_slice::<MetadataRender>(&req.body) {
+            Ok(m) => mf.render_metadata(m, msg),
+            Err(e) => bad(e),
+        },
+        AVATAR_STOP_PATH => match serde_json::from_slice::<AvatarStop>(&req.body) {
+            Ok(s) => mf.stop(s, msg),
+            Err(e) => bad(e),
+        },
         other => Response::text(404, format!("no such resource: {other}")),
     }
 }
 
 /// Starts the MF: its HTTPS control interface (mutual TLS: the IMS AS, the DCSF, the XR AS) and
-/// the client it asks the DCSF, the XR AS and the BAR with. The server is returned for the world to stop.
+/// the client it asks the DCSF, the XR AS and the BAR with; with [`MfConfig::verify_metadata`]
+/// it reads the DAC's certificate ([`crate::trust::dac_certificate`]). The server is returned
+/// for the world to stop.
 pub async fn start(ctx: &Ctx, config: MfConfig) -> Result<(Arc<Mf>, Server), Error> {
+    let dac_cert = if config.verify_metadata {
+        crate::trust::dac_certificate()?
+    } else {
+        Vec::new()
+    };
     let mf = Arc::new(Mf {
         ctx: ctx.clone(),
         client: ctx.https_client(true)?,
         config,
         sessions: Mutex::new(Vec::new()),
         avatars: Mutex::new(avatar::Avatars::new()),
+        dac_cert,
         offered: Mutex::new(Vec::new()),
         tasks: Mutex::new(Vec::new()),
         count: Mutex::new(0),

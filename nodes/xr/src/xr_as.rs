@@ -9,16 +9,24 @@
 //! - Solution 6 ([`RENDERING_PATH`], step 2; [`ADC_PATH`], step 4): the negotiation is accepted
 //!   at once and kept; with both it and the caller's application data channel, steps 5–7 run
 //!   once for the call, before the second of the two is answered ([`steps`]).
+//! - Solution 7 ([`UE_TOKEN_PATH`], TR 33.790 §6.7.2.1 steps 7–11, with a NEF configured): the
+//!   MF relays the caller's UE token and signed Avatar-id; the XR AS gets an access token from
+//!   the NEF, the signed avatar metadata from the DAC with it, verifies the metadata with the
+//!   DAC's pre-configured certificate and hands it to the MF to render, before it answers
+//!   ([`metadata`]).
 //!
 //! It is not the BAR, the DAC or the MF: it verifies no token or attestation (it reads the
-//! attestation's rendering option only) and renders nothing.
+//! attestation's rendering option only; in solution 7 it verifies only the DAC's signature on
+//! the metadata) and renders nothing.
 //!
 //! Notes: [`Act::CheckAvatarList`] (refused `NotEntitled`), [`Act::ForwardAvatarId`], the
 //! attestation's `Note::Token`, [`Act::RequestAvatarObject`] (refused with the DAC's reason),
 //! [`Act::RequestRendering`], and under a threat switch [`Act::Tamper`] or a
-//! `Note::KeyAgreement` and a refused [`Act::OpenAvatarObject`].
+//! `Note::KeyAgreement` and a refused [`Act::OpenAvatarObject`]; for solution 7 the notes of
+//! [`metadata`].
 
 mod decide;
+mod metadata;
 mod steps;
 
 use std::sync::{Arc, Mutex};
@@ -30,7 +38,7 @@ use kit::node::{ClientAuth, Ctx, json_response};
 use proto::trace::{Act, Note, Reason};
 use proto::wire::avatar::{
     ADC_PATH, Accepted, AdcEstablished, AvatarForward, DCSF_AVATAR_PATH, RENDERING_PATH,
-    SELECT_PATH, XrRendering, XrSelection,
+    SELECT_PATH, UE_TOKEN_PATH, XrRendering, XrSelection,
 };
 use serde::de::DeserializeOwned;
 
@@ -38,7 +46,7 @@ use crate::upstream;
 use decide::{Calls, Negotiation, Run};
 
 /// The XR AS's threat switches (TR 33.790 §5.2.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XrTamper {
     /// It flips one byte of a protected avatar object's ciphertext before delivering it: the
     /// rendering UE's AEAD check fails.
@@ -46,6 +54,13 @@ pub enum XrTamper {
     /// Before delivering a UE-B-centric object it tries to open it with an ephemeral key of its
     /// own (it is not the recipient: it cannot), then delivers it as usual.
     TryOpen,
+    /// Solution 7 (NOTE 10, an XR AS outside the trust domain): it changes the signed avatar
+    /// metadata before it hands it to the MF (step 11; `avatar::metadata::tamper`): an MF that
+    /// verifies refuses it (`SignatureInvalid`).
+    AlterMetadata,
+    /// Solution 7: it asks the DAC for the metadata of this other Avatar-id with the access
+    /// token it got for the call's (step 8): the DAC refuses (403 `insufficient_scope`).
+    OtherAvatar(String),
 }
 
 /// XR AS settings.
@@ -61,6 +76,19 @@ pub struct XrAsConfig {
     pub catalogue: Catalogue,
     /// A threat switched on, if any.
     pub tamper: Option<XrTamper>,
+    /// The NEF access tokens for avatar metadata are asked of (solution 7 step 7). `None`: the
+    /// UE token path is unknown (404).
+    pub nef_host: Option<String>,
+    /// The certificate (DER) the DAC signs avatar metadata with, pre-configured (solution 7
+    /// step 9.1, NOTE 7; [`crate::trust::dac_certificate`]).
+    pub dac_certificate: Vec<u8>,
+    /// Whether the XR AS presents its client certificate to the NEF and the DAC (solution 7).
+    /// `false`: the "XR AS without a valid client certificate" variant (its HTTPS client for
+    /// them presents none). Its other requests always use mutual TLS.
+    pub client_certificate: bool,
+    /// The caller's IMS AS, asked to anchor the call's media at the MF once the XR AS holds
+    /// the caller's UE token (solution 7 steps 5 and 6). `None`: not asked.
+    pub ims_as_host: Option<String>,
 }
 
 /// A running XR AS.
@@ -70,6 +98,9 @@ struct XrAs {
     config: XrAsConfig,
     /// The HTTPS client (mutual TLS: its certificate is its identity to the DAC).
     client: Client,
+    /// The HTTPS client for the NEF and the DAC in solution 7: mutual TLS unless
+    /// [`XrAsConfig::client_certificate`] is `false`.
+    token_client: Client,
     calls: Mutex<Calls>,
 }
 
@@ -87,7 +118,8 @@ fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, Response> {
 impl XrAs {
     async fn handle(&self, req: Request, msg: Option<u64>) -> Response {
         let path = req.target.as_str();
-        if ![SELECT_PATH, RENDERING_PATH, ADC_PATH].contains(&path) {
+        let ue_tokens = self.config.nef_host.is_some() && path == UE_TOKEN_PATH;
+        if ![SELECT_PATH, RENDERING_PATH, ADC_PATH].contains(&path) && !ue_tokens {
             return upstream::problem(404, Reason::NoRecord, format!("no such resource: {path}"));
         }
         if req.method != "POST" {
@@ -102,6 +134,10 @@ impl XrAs {
             },
             RENDERING_PATH => match json_body(&req) {
                 Ok(r) => self.negotiate(r, msg).await,
+                Err(refused) => refused,
+            },
+            UE_TOKEN_PATH => match json_body(&req) {
+                Ok(r) => self.ue_token(r, msg).await,
                 Err(refused) => refused,
             },
             _ => match json_body(&req) {
@@ -215,11 +251,13 @@ impl XrAs {
 }
 
 /// Starts the XR AS over HTTPS (mutual TLS required: its client is the MF), with the client it
-/// reaches the DCSF, the DAC and the MF with (mutual TLS).
+/// reaches the DCSF, the DAC and the MF with (mutual TLS), and the one it reaches the NEF and
+/// the DAC with in solution 7 (mutual TLS unless [`XrAsConfig::client_certificate`] is off).
 pub async fn start(ctx: &Ctx, config: XrAsConfig) -> Result<Server, Error> {
     let xr = Arc::new(XrAs {
         ctx: ctx.clone(),
         client: ctx.https_client(true)?,
+        token_client: ctx.https_client(config.client_certificate)?,
         config,
         calls: Mutex::new(Calls::default()),
     });

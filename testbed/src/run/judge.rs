@@ -6,6 +6,7 @@ use proto::sipmsg::NameAddr;
 use proto::trace::{Act, Body, Note, Outcome as ActOutcome, Reason, Record};
 use serde::Serialize;
 
+mod aos;
 mod avatar;
 
 use super::play::{DcExpect, Observed, PlayError};
@@ -109,6 +110,39 @@ pub enum Check {
         /// Whether the keys must be equal.
         same: bool,
     },
+    /// Solution 8: the originating STI-VS rejects the answer's PASSporT of this `ppt` (as
+    /// [`Check::VsRejects`] for the terminating one).
+    AnswerVsRejects {
+        /// `shaken`, `rcd`.
+        ppt: &'static str,
+        /// The SIP code.
+        code: u16,
+        /// The typed reason.
+        reason: Reason,
+    },
+    /// Solution 8: the 200 the caller gets carries P-Asserted-Identity with this `verstat`
+    /// (`None`: no P-Asserted-Identity, nothing was signed into the answer).
+    AnswerVerstat(Option<&'static str>),
+    /// Solution 8 step 21: this party (UE-B is shown the caller's avatar, the caller UE-B's) is
+    /// shown this avatar, fetched and checked, or (`None`) none.
+    PeerAvatar {
+        /// `callee` or `caller`.
+        party: Party,
+        /// The avatar shown.
+        avatar_id: Option<&'static str>,
+    },
+    /// Solution 8 step 21: the extra fetch (a stranger's, or a second one) is refused for this
+    /// reason and shows nothing.
+    ExtraFetchRefused(Reason),
+}
+
+/// A party of the call, for [`Check::PeerAvatar`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Party {
+    /// The caller (shown the callee's avatar).
+    Caller,
+    /// UE-B (shown the caller's avatar).
+    Callee,
 }
 
 /// A judged check.
@@ -156,7 +190,12 @@ impl Check {
             Check::Jcard(want) => jcard(observed, *want),
             Check::Asked { from, to, yes } => asked(trace, from, to, *yes),
             Check::Signed { ppt, yes } => signed(trace, ppt, *yes),
-            Check::VsRejects { ppt, code, reason } => vs_rejects(trace, ppt, *code, *reason),
+            Check::VsRejects { ppt, code, reason } => {
+                vs_rejects(trace, crate::node::STI_VS_T, ppt, *code, *reason)
+            }
+            Check::AnswerVsRejects { ppt, code, reason } => {
+                vs_rejects(trace, crate::node::STI_VS_O, ppt, *code, *reason)
+            }
             Check::Refusal { by, act, reason } => refusal(trace, by, *act, *reason),
             Check::Did { by, act } => did(trace, by, *act),
             Check::CheckFails { by, reason } => check_fails(trace, by, *reason),
@@ -167,6 +206,9 @@ impl Check {
             Check::NoAvatarShown => avatar::none_shown(observed),
             Check::NotRendered(reason) => avatar::not_rendered(observed, *reason),
             Check::SameKey { a, b, same } => avatar::same_key(trace, a, b, *same),
+            Check::AnswerVerstat(want) => aos::answer_verstat(observed, *want),
+            Check::PeerAvatar { party, avatar_id } => aos::peer(observed, *party, *avatar_id),
+            Check::ExtraFetchRefused(reason) => aos::extra_refused(observed, *reason),
         }
     }
 }
@@ -370,11 +412,16 @@ fn signed(trace: &[Record], ppt: &str, yes: bool) -> Outcome {
     )
 }
 
-fn vs_rejects(trace: &[Record], ppt: &str, code: u16, reason: Reason) -> Outcome {
-    let what = format!("the STI-VS rejects the {ppt} PASSporT with {code} ({reason})");
+fn vs_rejects(trace: &[Record], by: &str, ppt: &str, code: u16, reason: Reason) -> Outcome {
+    let who = if by == crate::node::STI_VS_O {
+        "originating STI-VS"
+    } else {
+        "STI-VS"
+    };
+    let what = format!("the {who} rejects the {ppt} PASSporT with {code} ({reason})");
     let answered = trace
         .iter()
-        .filter(|r| r.node == crate::node::STI_VS_T)
+        .filter(|r| r.node == by)
         .filter_map(|r| r.message().filter(|_| matches!(r.body, Body::Sent { .. })))
         .filter_map(|m| Content::of(m).json())
         .flat_map(|doc| {
@@ -384,7 +431,7 @@ fn vs_rejects(trace: &[Record], ppt: &str, code: u16, reason: Reason) -> Outcome
         })
         .filter_map(|e| e.get("verifyResult").cloned())
         .find(|e| e.get("ppt").and_then(|p| p.as_str()) == Some(ppt));
-    let failed_check = notes(trace, crate::node::STI_VS_T).find_map(|n| match n {
+    let failed_check = notes(trace, by).find_map(|n| match n {
         Note::Check {
             passed: false,
             code: Some(c),

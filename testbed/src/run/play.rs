@@ -16,8 +16,10 @@ use super::Timing;
 use crate::node::{MF_O, MF_T, TESTBED};
 use crate::world::{DcSetup, World};
 
+mod aos;
 mod avatar;
 
+pub use aos::{AosAfter, AosObserved, AosPlan};
 pub use avatar::{AvatarObserved, AvatarPlan, EARLIER_CALL, TokenAttack};
 
 /// What the users do.
@@ -43,6 +45,9 @@ pub enum Script {
     /// list on its bootstrap channel, and does what `plan` says (solutions 5 and 6); UE-A
     /// hangs up.
     Avatar(AvatarPlan),
+    /// A caller calls UE-B, both naming avatars (or not), and the avatars are fetched at step
+    /// 21 (solution 8); the caller hangs up.
+    Aos(AosPlan),
 }
 
 /// An attack on the network itself (the trust model), before or instead of an honest call.
@@ -194,6 +199,8 @@ pub struct Observed {
     pub direct_signing: Option<u16>,
     /// What the users saw of the avatar, or why the avatar phase failed (solutions 5 and 6).
     pub avatar: Option<Result<AvatarObserved, PlayError>>,
+    /// What the users saw of each other's avatars (solution 8).
+    pub aos: Option<AosObserved>,
 }
 
 /// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
@@ -238,6 +245,7 @@ pub async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow
             play_call(world, &call, timing).await
         }
         Script::Avatar(plan) => avatar::play(world, plan, timing).await,
+        Script::Aos(plan) => aos::play(world, plan, timing).await,
     }
 }
 
@@ -348,7 +356,7 @@ async fn arm(
 
 /// The caller dials; the callee's phone rings; once the ringing has reached the caller (the
 /// world is quiet), the callee picks up.
-async fn dial(
+pub(super) async fn dial(
     world: &World,
     caller: &ue::Ue,
     callee: &ue::Ue,

@@ -9,6 +9,7 @@ use std::fmt;
 use kit::http::BoxFuture;
 
 use super::start::Builder;
+use super::{ORIG, TERM};
 use crate::node::*;
 
 /// How a family is started.
@@ -63,8 +64,11 @@ fn start_avatar(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
             avatar_store::bar::start(&ctx, avatar_store::bar::BarConfig::from_fixtures()?).await?;
         b.add_https(&dns, &ctx, server);
         let (ctx, dns) = b.nf(DAC)?;
-        let server =
-            avatar_store::dac::start(&ctx, avatar_store::dac::DacConfig::from_fixtures()?).await?;
+        let mut config = avatar_store::dac::DacConfig::from_fixtures()?;
+        if b.setup().dac_expired_metadata {
+            config.metadata_lifetime = -1;
+        }
+        let server = avatar_store::dac::start(&ctx, config).await?;
         b.add_https(&dns, &ctx, server);
         let (ctx, dns) = b.nf(XR_AS_O)?;
         let config = xr::xr_as::XrAsConfig {
@@ -72,9 +76,84 @@ fn start_avatar(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
             dac_host: b.host(DAC)?,
             mf_host: b.host(MF_O)?,
             catalogue: avatar::assets::Catalogue::load()?,
-            tamper: b.setup().xr_tamper,
+            tamper: b.setup().xr_tamper.clone(),
+            // Solution 7: the NEF it gets access tokens from (when the world has one), the
+            // DAC's certificate it verifies metadata with, and whether it presents its own
+            // client certificate (the "no valid certificate" threat: it does not).
+            nef_host: b.started(NEF_O)?,
+            dac_certificate: xr::trust::dac_certificate()?,
+            client_certificate: !b.setup().xr_without_certificate,
+            // Solution 7 (with a NEF): it asks the caller's IMS AS to anchor the media.
+            ims_as_host: match b.started(NEF_O)? {
+                Some(_) => Some(b.host(AS_O)?),
+                None => None,
+            },
         };
         let server = xr::xr_as::start(&ctx, config).await?;
+        b.add_https(&dns, &ctx, server);
+        Ok(())
+    })
+}
+
+/// Solution 8's NFs: each operator's AOS, and the STIR services that work on answers — the
+/// terminating operator's STI-AS (with its STI-CR) and the originating operator's STI-VS. Each
+/// AOS lets the STIR services that sign or verify its objects read them (`rcdi`).
+pub const AOS: Family = Family {
+    name: "AOSs and STIR on answers",
+    start: start_aos,
+};
+
+fn start_aos(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let (sti_as_o, sti_vs_o) = (b.host(STI_AS_O)?, b.host(STI_VS_O)?);
+        let (sti_as_t, sti_vs_t) = (b.host(STI_AS_T)?, b.host(STI_VS_T)?);
+        for (id, domain, as_id, signers) in [
+            (AOS_O, ORIG, AS_O, vec![sti_as_o, sti_vs_t]),
+            (AOS_T, TERM, AS_T, vec![sti_as_t, sti_vs_o]),
+        ] {
+            let (ctx, dns) = b.nf(id)?;
+            let config =
+                avatar_store::aos::AosConfig::from_fixtures(domain, vec![b.host(as_id)?], signers)?;
+            let server = avatar_store::aos::start(&ctx, config).await?;
+            b.add_https(&dns, &ctx, server);
+        }
+        let (ctx, dns) = b.nf(STI_CR_T)?;
+        let server = sti::sti_cr::start(&ctx, &[sti::SpCert::of_spc("1002")]).await?;
+        b.add_https(&dns, &ctx, server);
+        let (ctx, dns) = b.nf(STI_AS_T)?;
+        let config = sti::sti_as::Config {
+            cert: sti::SpCert::of_spc("1002"),
+            cr_host: b.host(STI_CR_T)?,
+            clients: sti::MsClients::new([b.host(AS_T)?]),
+        };
+        let server = sti::sti_as::start(&ctx, config).await?.server;
+        b.add_https(&dns, &ctx, server);
+        let (ctx, dns) = b.nf(STI_VS_O)?;
+        let config = sti::sti_vs::Config::new(sti::MsClients::new([b.host(AS_O)?]));
+        let server = sti::sti_vs::start(&ctx, config).await?.server;
+        b.add_https(&dns, &ctx, server);
+        Ok(())
+    })
+}
+
+/// Solution 7's NEF (acting as CAPIF CF/NRF): the originating operator's NEF, granting the XR
+/// AS access tokens for avatar metadata (`[avatar]` of `fixtures/nef.toml`). Started before
+/// [`AVATAR`], whose XR AS asks it.
+pub const NEF_AVATAR: Family = Family {
+    name: "NEF (avatar access tokens)",
+    start: start_nef_avatar,
+};
+
+fn start_nef_avatar(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let (ctx, dns) = b.nf(NEF_O)?;
+        let mut config = nef::NefConfig::load()?;
+        if b.setup().nef_expired_tokens
+            && let Some(avatar) = config.avatar.as_mut()
+        {
+            avatar.token_lifetime = -1;
+        }
+        let server = nef::start(&ctx, config).await?;
         b.add_https(&dns, &ctx, server);
         Ok(())
     })
@@ -127,6 +206,9 @@ fn start_dc_network(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
                 } else {
                     None
                 },
+                // Solution 7, NOTE 10: an XR AS outside the trust domain has its metadata
+                // verified again by the caller's MF.
+                verify_metadata: serves_avatars && b.setup().xr_as_untrusted,
             };
             let (mf, server) = xr::mf::start(&ctx, config).await?;
             b.add_https(&dns, &ctx, server);

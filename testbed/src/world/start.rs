@@ -238,6 +238,11 @@ impl Builder {
                 } else {
                     None
                 },
+                answer_tamper: if originating {
+                    None
+                } else {
+                    self.options.setup.nni_answer_tamper.clone()
+                },
                 timers,
             };
             let node = ibcf::start(&ctx, config).await?;
@@ -257,13 +262,27 @@ impl Builder {
     async fn application_servers(&mut self) -> anyhow::Result<()> {
         let nef = self.started(NEF_O)?;
         let hss_t = nef.as_ref().map(|_| self.host(HSS_T)).transpose()?;
-        let flow = (self.options.as_flow)();
+        // Each AS runs its own instance of the flow (a flow may keep per-call state).
+        let (flow_o, flow_t) = ((self.options.as_flow)(), (self.options.as_flow)());
+        // With the AOSs (solution 8) each AS looks avatars up at its own and works on the
+        // answers: the terminating one has them signed, the originating one verified.
+        let avatars = |aos: &str, sti: &str| -> anyhow::Result<Option<ims_as::AvatarHosts>> {
+            Ok(match self.started(aos)? {
+                Some(aos_host) => Some(ims_as::AvatarHosts {
+                    aos_host,
+                    answer_sti_host: self.host(sti)?,
+                }),
+                None => None,
+            })
+        };
+        let avatars_o = avatars(AOS_O, STI_VS_O)?;
+        let avatars_t = avatars(AOS_T, STI_AS_T)?;
         let originating = ims_as::AsConfig {
             role: ims_as::Role::Originating {
                 hss_host: self.host(HSS_O)?,
                 sti_as_host: self.host(STI_AS_O)?,
             },
-            flow: flow.clone(),
+            flow: flow_o,
             nef_host: nef,
             trunks: self.description.trunks(),
             timers: self.options.timers,
@@ -271,6 +290,9 @@ impl Builder {
             // With an XR AS (the avatar solutions) the caller's MF offers the callee the
             // avatar media channel in the INVITE.
             avatar_media: self.started(XR_AS_O)?.is_some(),
+            avatars: avatars_o,
+            // Solution 7: the XR AS that may ask it to anchor a call's media.
+            xr_as_host: self.started(XR_AS_O)?,
         };
         let terminating = ims_as::AsConfig {
             role: ims_as::Role::Terminating {
@@ -279,17 +301,27 @@ impl Builder {
                 // worlds with the NEF family (solution 4).
                 hss_host: hss_t,
             },
-            flow,
+            flow: flow_t,
             nef_host: None,
             trunks: Vec::new(),
             timers: self.options.timers,
             mf_host: self.started(MF_T)?,
             avatar_media: false,
+            avatars: avatars_t,
+            xr_as_host: None,
         };
         for (id, config) in [(AS_O, originating), (AS_T, terminating)] {
             let (ctx, dns) = self.nf(id)?;
-            let node = ims_as::start(&ctx, config).await?;
-            self.add_sip(&dns, &ctx, node);
+            let started = ims_as::start(&ctx, config).await?;
+            self.add_sip(&dns, &ctx, started.sip);
+            // A flow's HTTPS server (solution 7: the NEF asks the IMS AS) beside the SIP one.
+            if let Some(server) = started.https
+                && let Some(entry) = self.entries.pop()
+            {
+                self.entries
+                    .push(entry.with_https(server.local_addr().port()));
+                self.http.push((ctx.id.clone(), server));
+            }
         }
         Ok(())
     }

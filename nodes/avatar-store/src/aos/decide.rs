@@ -92,6 +92,24 @@ pub fn as_client(certificate: Option<&[u8]>, as_hosts: &[String]) -> Result<Stri
         .ok_or(Refusal::NotAnAs { names })
 }
 
+/// A reader of objects for `rcdi`: the name of the verified TLS client certificate that is one
+/// of `signers` (a STIR signer or verifier), if any.
+pub fn signer(certificate: Option<&[u8]>, signers: &[String]) -> Option<String> {
+    let names = crate::dac::decide::requester_names(certificate).ok()?;
+    names
+        .into_iter()
+        .find(|n| signers.iter().any(|h| h.eq_ignore_ascii_case(n)))
+}
+
+/// The Avatar ID of an object target (`/aos/v1/objects/{avatar_id}`, any query ignored).
+pub fn object_id(target: &str) -> Option<String> {
+    let path = target.split_once('?').map_or(target, |(p, _)| p);
+    let segment = path.strip_prefix(AOS_OBJECT_PREFIX)?;
+    (!segment.is_empty() && !segment.contains('/'))
+        .then(|| unpct(segment))
+        .flatten()
+}
+
 /// The body of `POST /aos/v1/lookups`.
 pub fn lookup_body(body: &[u8]) -> Result<AvatarLookup, Refusal> {
     serde_json::from_slice(body).map_err(|e| Refusal::BadBody {

@@ -15,7 +15,12 @@ const UE_M: &str = "sip:+12025551666@ims.mnc001.mcc001.3gppnetwork.org";
 
 /// An AOS of `domain`, answering its operator's IMS AS `as.<domain>`.
 async fn start(w: &World, domain: &str) -> kit::http::Server {
-    let config = AosConfig::from_fixtures(domain, vec![format!("as.{domain}")]).unwrap();
+    let config = AosConfig::from_fixtures(
+        domain,
+        vec![format!("as.{domain}")],
+        vec![format!("sti-as.{domain}")],
+    )
+    .unwrap();
     let server = avatar_store::aos::start(&w.ctx("aos", AOS), config)
         .await
         .unwrap();
@@ -148,4 +153,36 @@ async fn aos_of_the_terminating_operator_serves_ue_b_s_avatar_once() {
             (Act::ServeAvatarObject, refused(Reason::Replayed)),
         ]
     );
+}
+
+#[tokio::test]
+async fn stir_signers_read_objects_for_rcdi_without_a_tuple_and_others_do_not() {
+    let w = World::new();
+    let _server = start(&w, "ims.mnc001.mcc001.3gppnetwork.org").await;
+    let url = format!("https://{AOS}/aos/v1/objects/qbranch-agent");
+    // The operator's STI-AS (a signer of the config) reads it: no tuple, no proof.
+    let signer = w.client("sti-as-o", "sti-as.ims.mnc001.mcc001.3gppnetwork.org");
+    let r = signer.send(Request::get(url.as_str())).await.unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let served: Model = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(served.id, "qbranch-agent");
+    assert!(w.notes("aos").iter().any(|(_, n)| matches!(
+        n,
+        Note::Action {
+            act: Act::ServeAvatarObject,
+            outcome: Outcome::Done,
+            ..
+        }
+    )));
+    // Anyone else without a call and a proof is refused (no call in the query).
+    let r = w
+        .anonymous()
+        .send(Request::get(url.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    // Another operator's IMS AS is no signer either.
+    let other = w.client("as-t", "as.ims.mnc002.mcc001.3gppnetwork.org");
+    let r = other.send(Request::get(url.as_str())).await.unwrap();
+    assert_eq!(r.status, 400);
 }

@@ -5,6 +5,7 @@
 mod aos;
 mod bar;
 mod dac;
+mod metadata;
 
 use std::sync::Arc;
 

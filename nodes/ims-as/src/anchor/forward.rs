@@ -3,6 +3,7 @@
 //! before the 2xx goes on), and the MF's answers to the sections it anchored are put back.
 
 use kit::sip::{Endpoint, Incoming};
+use kit::sipnode::EditResponse;
 use proto::sip::Request;
 use proto::sip::proxy::prepare_response_forward;
 
@@ -13,7 +14,8 @@ use super::{Answers, Mf};
 impl Mf<'_> {
     /// Forwards `request` as a stateful proxy does (`100 Trying` upstream, every response
     /// relayed), turning each 2xx into the answer to what the caller offered: the callee's
-    /// answer for `offered` out, `answers` back in at their positions. The final status.
+    /// answer for `offered` out, `answers` back in at their positions; then `editor`'s turn
+    /// (on the response as relayed: our Via already off). The final status.
     pub(crate) async fn forward(
         &self,
         endpoint: &Endpoint,
@@ -21,6 +23,7 @@ impl Mf<'_> {
         request: Request,
         answers: &Answers,
         offered: Option<Offered>,
+        mut editor: Option<&mut dyn EditResponse>,
     ) -> Option<u16> {
         let call_id = sdp::call_id(&request);
         let mut tx = match super::send_on(endpoint, incoming, request).await {
@@ -49,6 +52,9 @@ impl Mf<'_> {
                     && let Some(o) = pending.take()
                 {
                     self.complete(&call_id, o.section, answer).await;
+                }
+                if let Some(editor) = editor.as_deref_mut() {
+                    up = editor.edit(up).await;
                 }
                 let _ = incoming.relay(up).await;
             }

@@ -5,6 +5,7 @@
 use proto::sdp::{Application, Media};
 use proto::sip::Request;
 use proto::trace::Act;
+use proto::wire::avatar::SignedAvatarId;
 use proto::wire::mf::{AnchorRequest, OfferSection, ReleaseRequest};
 
 use super::offer::Offered;
@@ -15,7 +16,13 @@ use crate::orig;
 impl Mf<'_> {
     /// Takes the network-bound sections out of `invite`, has the MF answer each, and returns
     /// the answers. A section the MF does not answer is answered declined (port 0) by the AS.
-    pub(crate) async fn take(&self, invite: &mut Request) -> Answers {
+    /// With `avatar` (solution 7), the application channels anchored now carry the signed
+    /// Avatar-id to the MF.
+    pub(crate) async fn take(
+        &self,
+        invite: &mut Request,
+        avatar: Option<&SignedAvatarId>,
+    ) -> Answers {
         let Some((session, network)) = sdp::split_network(&invite.body) else {
             return Vec::new();
         };
@@ -38,7 +45,7 @@ impl Mf<'_> {
                     );
                     known
                 }
-                None => self.anchor(&tn, &call_id, key, app.clone()).await,
+                None => self.anchor(&tn, &call_id, key, app.clone(), avatar).await,
             };
             answers.push((i, section));
         }
@@ -65,11 +72,20 @@ impl Mf<'_> {
     }
 
     /// One section anchored at the MF: its answer, or the section declined.
-    async fn anchor(&self, tn: &str, call_id: &str, key: super::Key, app: Application) -> Media {
+    async fn anchor(
+        &self,
+        tn: &str,
+        call_id: &str,
+        key: super::Key,
+        app: Application,
+        avatar: Option<&SignedAvatarId>,
+    ) -> Media {
+        let for_app = app.mid.starts_with(proto::wire::mf::P2A_MID_PREFIX);
         let request = AnchorRequest {
             tn: tn.to_owned(),
             call_id: call_id.to_owned(),
             offer: sdp::single(Media::Application(app.clone())).render(),
+            avatar: avatar.filter(|_| for_app).cloned(),
         };
         match self.ask_anchor(&request).await {
             Ok(answer) => {

@@ -246,7 +246,7 @@ impl Client {
         let wire = conn.wire;
         let headers = outgoing_headers(&request, authority);
         let request_line = format!("{} {path}", request.method);
-        self.trace_request(wire, path, &request_line, &headers, &request);
+        let sent = self.trace_request(wire, path, &request_line, &headers, &request);
         let mut builder = hyper::Request::builder()
             .method(request.method.as_str())
             .uri(path);
@@ -254,7 +254,16 @@ impl Client {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let req = builder.body(Full::new(request.body)).map_err(http_error)?;
-        let response = conn.sender.send_request(req).await.map_err(http_error)?;
+        let response = match conn.sender.send_request(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Never read by the server (its TLS refused us after our handshake ended).
+                if let (Some(trace), Some(msg)) = (&self.trace, sent) {
+                    trace.tap.lost(msg);
+                }
+                return Err(exchange_error(&e));
+            }
+        };
         let status = response.status().as_u16();
         let headers = collect_headers(response.headers());
         let body = Limited::new(response.into_body(), self.max_body)
@@ -273,7 +282,7 @@ impl Client {
         Ok(response)
     }
 
-    /// Records a request as sent (identified by method, path and body).
+    /// Records a request as sent (identified by method, path and body); its message id.
     fn trace_request(
         &self,
         wire: Wire,
@@ -281,8 +290,8 @@ impl Client {
         request_line: &str,
         headers: &[(String, String)],
         request: &Request,
-    ) {
-        let Some(trace) = &self.trace else { return };
+    ) -> Option<u64> {
+        let trace = self.trace.as_ref()?;
         let raw = wire_text(&format!("{request_line} HTTP/1.1"), headers, &request.body);
         let identity = [
             request.method.as_bytes(),
@@ -297,7 +306,7 @@ impl Client {
             raw,
             &identity,
         );
-        trace.tap.sent(&trace.node, message);
+        Some(trace.tap.sent(&trace.node, message))
     }
 
     /// Records a response as received (identified by status and body).
@@ -332,6 +341,18 @@ fn outgoing_headers(request: &Request, authority: &str) -> Vec<(String, String)>
     }
     headers.extend(request.headers.iter().cloned());
     headers
+}
+
+/// A request that got no answer: a connection the server closed (or refused at TLS, which the
+/// client learns only now, TLS 1.3) reads the same whichever way hyper saw it go, so the
+/// trace does not depend on timing.
+fn exchange_error(e: &hyper::Error) -> Error {
+    if e.is_parse() || e.is_user() {
+        return http_error(e);
+    }
+    Error::Http {
+        detail: "the connection closed before an answer".into(),
+    }
 }
 
 fn http_error(e: impl fmt::Display) -> Error {

@@ -441,4 +441,39 @@ pub enum Act {
     /// UE (solution 8 step 21): the other party's avatar object fetched from its AOS and checked
     /// against the digest its Identity header signed (refused: it did not match).
     FetchAvatarObject,
+    /// IMS AS (solution 8 steps 2 and 12): a party's avatar data looked up at its operator's
+    /// AOS for the call (refused: not authorised, no avatar, another Avatar ID than its own).
+    LookupAvatar,
+    /// IMS AS (solution 8 steps 13 and 16): the callee's avatar signed into the answer, with
+    /// P-Asserted-Identity and an Identity header (refused: the STI-AS did not sign).
+    SignAnswer,
+    /// IMS AS (solution 8 step 20): the verified answer delivered to the caller with `verstat`,
+    /// the callee's avatar kept only if its PASSporT verified.
+    DeliverAnswer,
+    /// IMS AS (solution 7 step 3): the HSS's subscription data let the caller use the Avatar-id
+    /// for the application (refused: `NotEntitled`).
+    AuthorizeAvatarId,
+    /// IMS AS (solution 7 step 3): the Avatar-id signed over Ms and added to the negotiation
+    /// toward UE-B (an Identity header, `ppt` avatar).
+    AddSignedAvatarId,
+    /// Terminating IMS AS (solution 7 step 3): the verified Avatar-id forwarded to UE-B
+    /// (refused: it did not verify and was removed).
+    DeliverAvatarId,
+    /// IMS AS (solution 7 step 7, for the NEF): a signed Avatar-id checked against the one it had
+    /// signed for the call (refused: not one it signed).
+    CheckSignedAvatarId,
+    /// IMS AS (solution 7 steps 5 and 6): a re-INVITE of its own in the dialog, anchoring a
+    /// party's media at the MF (refused: the party refused it).
+    AnchorMedia,
+    /// UE (solution 7 steps 4): the UE token signed over its IMPU and the XR AS, sent on the
+    /// application channel.
+    SendUeToken,
+    /// MF (solution 7 step 4): the caller's UE token relayed to the XR AS.
+    RelayUeToken,
+    /// XR AS (9.1) or MF (11.1): signed avatar metadata verified (signature, Avatar-id, expiry;
+    /// refused with the reason).
+    VerifyAvatarMetadata,
+    /// UE-B (solution 7 step 6): the avatar of the call accepted, or rejected (refused,
+    /// `Declined`).
+    ConsiderAvatar,
 }

@@ -215,6 +215,86 @@ pub struct AdcEstablished {
     pub call_id: String,
 }
 
+/// `POST /xr/v1/ue-tokens`: the MF relays the caller's UE token to the XR AS with what the IMS
+/// AS gave it for the call (solution 7 step 4).
+pub const UE_TOKEN_PATH: &str = "/xr/v1/ue-tokens";
+
+/// `POST /mf/v1/avatar-metadata`: the XR AS hands the MF the signed avatar metadata to render
+/// (solution 7 step 11).
+pub const METADATA_RENDER_PATH: &str = "/mf/v1/avatar-metadata";
+
+/// `POST /mf/v1/avatar-stop`: stop sending rendered frames to a party (solution 7: UE-B rejected
+/// the avatar at step 6).
+pub const AVATAR_STOP_PATH: &str = "/mf/v1/avatar-stop";
+
+/// `POST /as/v1/media-anchoring`: the XR AS, holding the caller's UE token, asks the caller's
+/// IMS AS to anchor the call's media at the MF (solution 7 steps 5 and 6).
+pub const MEDIA_ANCHOR_PATH: &str = "/as/v1/media-anchoring";
+
+/// Anchor the media of this call at the MF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaAnchoring {
+    /// The call's Call-ID.
+    pub call_id: String,
+}
+
+/// What the IMS AS's re-INVITEs came to: whether each party accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaAnchored {
+    /// UE-A accepted its re-INVITE (step 5).
+    pub caller: bool,
+    /// UE-B accepted its re-INVITE with the avatar (step 6).
+    pub callee: bool,
+}
+
+/// The Avatar-id the caller's IMS AS had signed over Ms (solution 7 step 3), as it hands it to
+/// the MF with the application channel it anchors there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedAvatarId {
+    /// The PASSporT (`ppt` avatar), compact JWS.
+    pub signed: String,
+    /// The Avatar-id it signs.
+    pub avatar_id: String,
+    /// The application id it signs.
+    pub app_id: String,
+    /// The caller's IMPU it signs.
+    pub impu: String,
+}
+
+/// The caller's UE token, relayed by the MF to the XR AS (solution 7 step 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UeTokenRelay {
+    /// The caller's telephone number.
+    pub tn: String,
+    /// The call's Call-ID.
+    pub call_id: String,
+    /// The UE token (compact JWS).
+    pub ue_token: String,
+    /// The signed Avatar-id the IMS AS gave the MF for the call, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_avatar_id: Option<SignedAvatarId>,
+}
+
+/// The signed avatar metadata to render (solution 7 step 11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataRender {
+    /// The caller's telephone number.
+    pub tn: String,
+    /// The call's Call-ID.
+    pub call_id: String,
+    /// The signed metadata (compact JWS, `avatar-metadata+jwt`).
+    pub metadata: String,
+}
+
+/// Stop sending rendered frames to `party` in the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvatarStop {
+    /// The call's Call-ID.
+    pub call_id: String,
+    /// To whom no more frames go.
+    pub party: Party,
+}
+
 /// An accepted Avatar ID on its way to the caller's MF (solution 5 steps 3–4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AvatarForward {
@@ -455,6 +535,11 @@ pub enum DcMessage {
     EphemeralKey {
         /// The key.
         jwk: Jwk,
+    },
+    /// UE-A → MF, application channel: the UE token (solution 7 step 4), relayed to the XR AS.
+    UeToken {
+        /// The compact JWS (`ue-token+jwt`).
+        token: String,
     },
     /// An acknowledgement (the MF's application answers what it does not otherwise answer).
     Ack {

@@ -51,15 +51,25 @@ pub(super) fn ppt(identity: &IdentityHeader, passport: &Passport) -> Result<Opti
 }
 
 /// The claims the `ppt` requires are there: `attest` and `origid` for SHAKEN (RFC 8588 §4,
-/// §5), `rcd` for RCD (RFC 9795).
+/// §5), `rcd` for RCD (RFC 9795), `avatar` for the signed Avatar-id (TR 33.790 §6.7.2.1 NOTE
+/// 2); an `avatar` claim, wherever it rides, must be well-formed.
 pub(super) fn required_claims(ppt: Option<Ppt>, claims: &Claims) -> Result<(), Error> {
     let missing = match ppt {
         Some(Ppt::Shaken) if claims.attest.is_none() => Some("attest"),
         Some(Ppt::Shaken) if claims.origid.is_none() => Some("origid"),
         Some(Ppt::Rcd) if claims.rcd.is_none() => Some("rcd"),
+        Some(Ppt::Avatar) if claims.avatar.is_none() => Some("avatar"),
         _ => None,
     };
-    missing.map_or(Ok(()), |claim| Err(Error::MissingClaim { claim }))
+    if let Some(claim) = missing {
+        return Err(Error::MissingClaim { claim });
+    }
+    match &claims.avatar {
+        Some(avatar) => avatar
+            .check()
+            .map_err(|fault| Error::MalformedAvatar { fault }),
+        None => Ok(()),
+    }
 }
 
 /// The claims [`required_claims`] asked for, as the trace lists them.
@@ -67,6 +77,7 @@ pub(super) fn required_list(ppt: Option<Ppt>) -> String {
     match ppt {
         Some(Ppt::Shaken) => "orig, dest, iat, attest, origid".into(),
         Some(Ppt::Rcd) => "orig, dest, iat, rcd".into(),
+        Some(Ppt::Avatar) => "orig, dest, iat, avatar".into(),
         _ => "orig, dest, iat".into(),
     }
 }
@@ -224,5 +235,29 @@ mod tests {
         assert_eq!(required_claims(Some(Ppt::Rcd), &claims), missing("rcd"));
         assert_eq!(required_claims(Some(Ppt::Div), &claims), Ok(()));
         assert_eq!(required_list(Some(Ppt::Rcd)), "orig, dest, iat, rcd");
+    }
+
+    #[test]
+    fn avatar_tokens_need_a_well_formed_avatar_claim() {
+        use crate::avatar::{AvatarClaim, AvatarFault};
+        let mut claims = Claims::new(Orig::tn("+12025551000"), Dest::tn("+12155551001"), 0);
+        assert_eq!(
+            required_claims(Some(Ppt::Avatar), &claims),
+            Err(Error::MissingClaim { claim: "avatar" })
+        );
+        claims.avatar = Some(AvatarClaim::new("owl", "", "sip:+12025551000@ims.example"));
+        assert_eq!(
+            required_claims(Some(Ppt::Avatar), &claims),
+            Err(Error::MalformedAvatar {
+                fault: AvatarFault::Empty("app")
+            })
+        );
+        claims.avatar = Some(AvatarClaim::new(
+            "owl",
+            "avatar-call",
+            "sip:+12025551000@ims.example",
+        ));
+        assert_eq!(required_claims(Some(Ppt::Avatar), &claims), Ok(()));
+        assert_eq!(required_list(Some(Ppt::Avatar)), "orig, dest, iat, avatar");
     }
 }

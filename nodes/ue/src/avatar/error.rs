@@ -7,6 +7,23 @@ use proto::trace::Reason;
 /// An avatar step that could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum AvatarError {
+    // ---- the user's choice ---------------------------------------------------------------------
+    /// The application list downloaded (solution 7 step 1) has no such application.
+    #[error("the application list has no application {app_id}")]
+    NoSuchApp {
+        /// The application asked for.
+        app_id: String,
+    },
+    /// The Avatar-id is not among those the application list gives for the application
+    /// (solution 7 step 2).
+    #[error("Avatar-id {avatar_id} is not in the list of application {app_id}")]
+    NotInList {
+        /// The Avatar-id chosen.
+        avatar_id: String,
+        /// The application.
+        app_id: String,
+    },
+
     // ---- the channel or the peer ---------------------------------------------------------------
     /// The data channel failed: closed, no such stream, or nothing within the bound.
     #[error("data channel: {0}")]
@@ -19,6 +36,27 @@ pub enum AvatarError {
         /// What was expected (`avatar-frame`).
         expected: &'static str,
         /// What arrived, for the reader (its `type`, or `not an avatar message`).
+        got: String,
+    },
+    /// The other party's AOS could not be reached (solution 8 step 21).
+    #[error("AOS: {0}")]
+    Fetch(#[source] kit::Error),
+    /// The other party's AOS refused the fetch (solution 8 step 21).
+    #[error("the AOS answered {status}: {detail}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The typed reason of its problem.
+        reason: Reason,
+        /// Its detail.
+        detail: String,
+    },
+    /// The object's bytes are not those its Identity header signed (solution 8 step 21).
+    #[error("the object's digest {got} is not the signed {signed}")]
+    DigestMismatch {
+        /// The signed digest.
+        signed: String,
+        /// The digest of the bytes fetched.
         got: String,
     },
     /// The answer on the bootstrap channel is not a usable HTTP/1.1 response.
@@ -35,6 +73,9 @@ pub enum AvatarError {
     /// The UE key could not be read.
     #[error("UE key: {0}")]
     Key(#[source] kit::Error),
+    /// The UE certificate could not be read.
+    #[error("UE certificate: {0}")]
+    Certificate(#[source] kit::Error),
     /// The rendering option needs an ephemeral public key the plan does not give (UE-B's, for
     /// UE-B centric) or UE-A does not hold.
     #[error("the rendering option's ephemeral public key is not at hand")]
@@ -60,9 +101,14 @@ impl AvatarError {
             AvatarError::Channel(e) => e.reason(),
             AvatarError::Avatar(e) => e.reason(),
             AvatarError::NoKeyForCall { .. } => Reason::NoRecord,
+            AvatarError::Fetch(_) => Reason::Unreachable,
+            AvatarError::Refused { reason, .. } => *reason,
+            AvatarError::DigestMismatch { .. } => Reason::ClaimMismatch,
+            AvatarError::NoSuchApp { .. } | AvatarError::NotInList { .. } => Reason::NotEntitled,
             AvatarError::Unexpected { .. }
             | AvatarError::Http(_)
             | AvatarError::Key(_)
+            | AvatarError::Certificate(_)
             | AvatarError::NoEphemeralKey
             | AvatarError::NoEphemeralSecret
             | AvatarError::Encode(_) => Reason::Malformed,
@@ -105,6 +151,15 @@ mod tests {
         };
         assert_eq!(none.reason(), Reason::NoRecord);
         assert_eq!(AvatarError::NoEphemeralKey.reason(), Reason::Malformed);
+        let not_listed = AvatarError::NotInList {
+            avatar_id: "owl".into(),
+            app_id: "avatar-call".into(),
+        };
+        assert_eq!(not_listed.reason(), Reason::NotEntitled);
+        let no_app = AvatarError::NoSuchApp {
+            app_id: "avatar-call".into(),
+        };
+        assert_eq!(no_app.reason(), Reason::NotEntitled);
         assert_eq!(
             AvatarError::from(HttpFault::NoBody).reason(),
             Reason::Malformed

@@ -41,6 +41,7 @@ pub(super) fn kind(message: &DcMessage) -> &'static str {
         DcMessage::ProtectedAvatar { .. } => "protected-avatar",
         DcMessage::KeyRequest => "key-request",
         DcMessage::EphemeralKey { .. } => "ephemeral-key",
+        DcMessage::UeToken { .. } => "ue-token",
         DcMessage::Ack { .. } => "ack",
     }
 }

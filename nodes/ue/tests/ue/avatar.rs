@@ -455,3 +455,104 @@ async fn network_centric_feedback_is_shown_in_order_and_forgeries_are_made_as_as
     }
     a.shutdown();
 }
+
+fn avatar_app_list() -> proto::wire::dcsf::AppList {
+    proto::wire::dcsf::AppList {
+        tn: "+12025551000".into(),
+        apps: vec![proto::wire::dcsf::App {
+            id: "avatar-call".into(),
+            name: "Avatar call".into(),
+            url: "/apps/avatar-call".into(),
+            avatar_ids: vec!["qbranch-agent".into()],
+        }],
+    }
+}
+
+/// Solution 7 steps 2 and 4: the Avatar-id chosen from the application's list (refused when
+/// not in it), the UE token sent on the application channel and verified against the
+/// fingerprint of UE-A's certificate, the MF's Ack awaited; a token signed with another UE's
+/// key and certificate does not match UE-A's fingerprint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sol7_choice_and_ue_token() {
+    let tap = Tap::new();
+    let (a, b) = ues(&tap).await;
+    let app_map = DcMap::reliable(AVATAR_APP_STREAM, "avatar-app", "avatar-json");
+    let (a_p2a, mf_p2a) = pair(&tap, "ue-a", "mf", "p2a", app_map).await;
+
+    let e = a
+        .choose_network_avatar(&avatar_app_list(), "avatar-call", "owl")
+        .unwrap_err();
+    assert_eq!(e.reason(), Reason::NotEntitled);
+    a.choose_network_avatar(&avatar_app_list(), "avatar-call", "qbranch-agent")
+        .unwrap();
+
+    // Step 4: the MF acknowledges; the token verifies against UE-A's certificate.
+    let ack = async {
+        let got = recv(&mf_p2a, AVATAR_APP_STREAM).await;
+        let ack = DcMessage::Ack {
+            received: "ue-token".into(),
+        };
+        send(&mf_p2a, AVATAR_APP_STREAM, &ack).await;
+        got
+    };
+    let (sent, got) = tokio::join!(a.send_ue_token(&a_p2a, CALL, XR_AS), ack);
+    sent.unwrap();
+    let DcMessage::UeToken { token } = got else {
+        panic!("expected a UE token, got {got:?}");
+    };
+    let der = ue::ue_certificate("ue-a").unwrap();
+    let fingerprint = avatar::ue_token::fingerprint(&der);
+    let claims = avatar::ue_token::verify(&token, &der, &fingerprint, XR_AS, NOW).unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.call.as_str()),
+        (UE_A_IMPU, CALL)
+    );
+
+    // No Ack within the bound: an error (the token was sent).
+    let e = a.send_ue_token(&a_p2a, CALL, XR_AS).await.unwrap_err();
+    assert_eq!(e.reason(), Reason::Timeout);
+    let DcMessage::UeToken { .. } = recv(&mf_p2a, AVATAR_APP_STREAM).await else {
+        panic!("expected a UE token");
+    };
+
+    // The threat variant: UE-M's key and certificate; SIP carried UE-A's fingerprint.
+    a.use_ue_key("ue-m");
+    let ack = async {
+        let got = recv(&mf_p2a, AVATAR_APP_STREAM).await;
+        let ack = DcMessage::Ack {
+            received: "ue-token".into(),
+        };
+        send(&mf_p2a, AVATAR_APP_STREAM, &ack).await;
+        got
+    };
+    let (sent, got) = tokio::join!(a.send_ue_token(&a_p2a, CALL, XR_AS), ack);
+    sent.unwrap();
+    let DcMessage::UeToken { token } = got else {
+        panic!("expected a UE token, got {got:?}");
+    };
+    let ue_m = ue::ue_certificate("ue-m").unwrap();
+    let e = avatar::ue_token::verify(&token, &ue_m, &fingerprint, XR_AS, NOW).unwrap_err();
+    assert_eq!(e.reason(), Reason::ClaimMismatch);
+
+    let done = Outcome::Done;
+    let token = Seen::Token(avatar::ue_token::TYP.into());
+    assert_eq!(
+        seen(&tap, "ue-a"),
+        [
+            Seen::Act(Act::ChooseAvatar, Outcome::Refused(Reason::NotEntitled)),
+            Seen::Act(Act::ChooseRendering, done),
+            Seen::Act(Act::ChooseAvatar, done),
+            Seen::Act(Act::SendUeToken, done),
+            token.clone(),
+            Seen::Act(Act::SendUeToken, done),
+            token.clone(),
+            Seen::Act(Act::SendUeToken, done),
+            token,
+        ]
+    );
+    for p in [&a_p2a, &mf_p2a] {
+        p.close().await;
+    }
+    a.shutdown();
+    b.shutdown();
+}

@@ -1,12 +1,14 @@
 //! The MF's part in avatar communication (TR 33.790 §6.5.2 steps 0a, 5, 7 and 8; §6.6.2 steps
 //! 4 and 7–11). Per call (Call-ID) the MF holds the caller's avatar token (solution 5) and the
 //! avatar model it renders: the base avatar model it downloaded from the BAR with the token
-//! (solution 5) or the avatar object the XR AS handed it (solution 6, network centric).
+//! (solution 5), the avatar object the XR AS handed it (solution 6, network centric) or the
+//! model of the signed avatar metadata the XR AS handed it (solution 7, [`super::metadata`]).
 //!
 //! - On the caller's application channel: [`DcMessage::AvatarToken`] is kept for the call;
 //!   [`DcMessage::FacialPoints`] are rendered with the call's model and the frame goes to the
-//!   callee on the avatar media channel and back to the caller; anything else is acknowledged
-//!   as before.
+//!   callee on the avatar media channel and back to the caller (to each party that has not
+//!   stopped them, solution 7); [`DcMessage::UeToken`] is relayed to the XR AS
+//!   ([`super::metadata`]); anything else is acknowledged as before.
 //! - Over HTTPS: the DCSF's [`MF_AVATAR_PATH`] (download the model with the token), the XR AS's
 //!   [`RENDER_PATH`] (keep the object) and [`DELIVER_PATH`] (pass a message to a party).
 //! - The MF relays the UE's `/xr/` requests on the bootstrap channel to the XR AS, and reports
@@ -27,7 +29,7 @@ use proto::trace::{Act, Note, Reason};
 use proto::wire::avatar::{
     ADC_PATH, AVATAR_APP_STREAM, AVATAR_MEDIA_MID, AVATAR_MEDIA_STREAM, Accepted, AdcEstablished,
     AvatarForward, DcMessage, DeliverRequest, FacialPoints, Model, Party, Problem, RENDERING_PATH,
-    RenderRequest, SELECT_PATH, XrRendering, XrSelection, model_path,
+    RenderRequest, SELECT_PATH, SignedAvatarId, XrRendering, XrSelection, model_path,
 };
 use proto::wire::mf::P2A_MID_PREFIX;
 
@@ -40,8 +42,13 @@ use crate::upstream;
 pub(super) struct CallAvatar {
     /// The caller's avatar token (solution 5 step 0a).
     token: Option<String>,
-    /// The model to render (from the BAR, or the XR AS's avatar object).
-    model: Option<Model>,
+    /// The model to render (from the BAR, the XR AS's avatar object, or the signed metadata).
+    pub(super) model: Option<Model>,
+    /// The Avatar-id the IMS AS signed for the caller's application channel (solution 7 step
+    /// 3), relayed with the UE token and checked against the metadata (step 11.1).
+    pub(super) signed_id: Option<SignedAvatarId>,
+    /// The parties frames no longer go to (solution 7: UE-B rejected the avatar, step 6).
+    pub(super) stopped: Vec<Party>,
     /// Whether the caller's application channel was reported to the XR AS.
     adc_reported: bool,
     /// Whether a protected object was passed to a party of the call (solution 6 step 7).
@@ -56,6 +63,8 @@ pub(super) type Avatars = BTreeMap<String, CallAvatar>;
 pub(super) enum AppMessage {
     /// The caller's avatar token.
     Token(String),
+    /// The caller's UE token (solution 7 step 4).
+    UeToken(String),
     /// Facial points for one frame.
     Points {
         /// The frame's sequence number.
@@ -72,6 +81,7 @@ impl AppMessage {
     pub fn of(data: &[u8]) -> Self {
         match serde_json::from_slice::<DcMessage>(data) {
             Ok(DcMessage::AvatarToken { token }) => AppMessage::Token(token),
+            Ok(DcMessage::UeToken { token }) => AppMessage::UeToken(token),
             Ok(DcMessage::FacialPoints { seq, points }) => AppMessage::Points { seq, points },
             _ => AppMessage::Other,
         }
@@ -139,6 +149,7 @@ impl Mf {
                 self.hold_token(token, who);
                 None
             }
+            AppMessage::UeToken(token) => Some(self.relay_ue_token(token, who).await),
             AppMessage::Points { seq, points } => self.render_points(seq, &points, who).await,
             AppMessage::Other => Some(self.acknowledge(data, label)),
         }
@@ -169,12 +180,14 @@ impl Mf {
         );
     }
 
-    /// Solution 5 step 8, solution 6 steps 9–11: a frame rendered from the facial points, sent
-    /// to the callee on the avatar media channel, and returned (feedback to the caller).
+    /// Solution 5 step 8, solution 6 steps 9–11, solution 7 steps 12–15: a frame rendered from
+    /// the facial points, sent to the callee on the avatar media channel, and returned
+    /// (feedback to the caller) — each unless that party stopped the frames.
     async fn render_points(&self, seq: u32, points: &FacialPoints, who: &Who) -> Option<Vec<u8>> {
-        let model = lock(&self.avatars)
+        let (model, stopped) = lock(&self.avatars)
             .get(&who.call_id)
-            .and_then(|c| c.model.clone());
+            .map(|c| (c.model.clone(), c.stopped.clone()))
+            .unwrap_or_default();
         let Some(model) = model else {
             self.ctx.note(
                 None,
@@ -205,11 +218,13 @@ impl Mf {
             avatar::render::note(&format!("frame {seq} of {}", model.id), &frame),
         );
         let message = serde_json::to_vec(&DcMessage::AvatarFrame { frame }).unwrap_or_default();
-        if let Some((peer, stream)) = self.channel_to(&who.call_id, Party::Callee) {
+        if super::metadata::sends_to(&stopped, Party::Callee)
+            && let Some((peer, stream)) = self.channel_to(&who.call_id, Party::Callee)
+        {
             // A callee that is gone misses the frame; the caller still gets its feedback.
             let _ = peer.send(stream, &message).await;
         }
-        Some(message)
+        super::metadata::sends_to(&stopped, Party::Caller).then_some(message)
     }
 
     /// The data channel a party of the call is reached on: the caller's application channel,
@@ -461,6 +476,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(AppMessage::of(&token), AppMessage::Token("a.b.c".into()));
+        let ue_token = serde_json::to_vec(&DcMessage::UeToken {
+            token: "d.e.f".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            AppMessage::of(&ue_token),
+            AppMessage::UeToken("d.e.f".into())
+        );
         let points = avatar::render::script()[0];
         let msg = serde_json::to_vec(&DcMessage::FacialPoints { seq: 2, points }).unwrap();
         assert_eq!(AppMessage::of(&msg), AppMessage::Points { seq: 2, points });

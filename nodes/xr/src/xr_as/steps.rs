@@ -89,7 +89,7 @@ impl XrAs {
         let Some(protected) = rendition.protected_mut() else {
             return;
         };
-        match self.config.tamper {
+        match &self.config.tamper {
             Some(XrTamper::AlterObject) if decide::alter(protected) => self.ctx.note(
                 msg,
                 Note::done(

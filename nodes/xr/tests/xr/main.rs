@@ -1,6 +1,8 @@
-//! Integration tests of the `xr` crate, one binary: the MF's avatar media channel ([`mf`]) and
+//! Integration tests of the `xr` crate, one binary: the MF's avatar media channel ([`mf`]),
 //! the Avatar ID and rendering relays between the XR AS, the DCSF, the MF and a stand-in DAC
-//! ([`relay`]), each over HTTPS with mutual TLS on loopback.
+//! ([`relay`]), and solution 7's UE token relay and signed avatar metadata with a real NEF and
+//! a real DAC ([`metadata`]), each over HTTPS with mutual TLS on loopback.
 
+mod metadata;
 mod mf;
 mod relay;

@@ -59,6 +59,7 @@ async fn the_avatar_media_channel_is_offered_served_and_send_only() {
         timers,
         xr_as_host: None,
         bar_host: None,
+        verify_metadata: false,
     };
     let (mf, server) = mf::start(&ctx("mf-o", MF_HOST), config).await.unwrap();
     hosts.add(MF_HOST, server.local_addr());

@@ -108,6 +108,7 @@ async fn world() -> World {
         },
         xr_as_host: Some(XR_HOST.into()),
         bar_host: Some("bar.avatars.example".into()),
+        verify_metadata: false,
     };
     let mf_ctx = ctx("mf-o", MF_HOST);
     let (mf, mf_server) = mf::start(&mf_ctx, config).await.unwrap();
@@ -126,6 +127,10 @@ async fn world() -> World {
         mf_host: MF_HOST.into(),
         catalogue: Catalogue::load().unwrap(),
         tamper: None,
+        nef_host: None,
+        dac_certificate: Vec::new(),
+        client_certificate: true,
+        ims_as_host: None,
     };
     let xr_server = xr_as::start(&ctx("xr-as-o", XR_HOST), xr_config)
         .await
@@ -299,6 +304,7 @@ async fn caller_channel(w: &World, call_id: &str) -> dc::Peer {
         tn: UE_A.into(),
         call_id: call_id.into(),
         offer,
+        avatar: None,
     };
     let url = format!("https://{MF_HOST}{ANCHOR_PATH}");
     let body = serde_json::to_vec(&anchor).unwrap();
@@ -312,6 +318,8 @@ async fn caller_channel(w: &World, call_id: &str) -> dc::Peer {
         .unwrap();
     ue.complete(&answered).await.unwrap();
     ue.wait_open().await.unwrap();
+    // A message the UE sends before the MF's side is open may be lost by the engine.
+    super::metadata::mf_side_open(&w.tap).await;
     ue
 }
 

@@ -42,6 +42,16 @@ pub enum AvatarPlan {
         /// Its signature is forged.
         forged: bool,
     },
+    /// Solution 7: the Avatar-id from the downloaded list in the application channel
+    /// negotiation, the UE token on the channel, network-centric rendering.
+    Network {
+        /// The Avatar-id UE-A names (one of its list, or another UE's for the threat).
+        avatar_id: &'static str,
+        /// The UE token is signed with this UE's key and certificate instead of UE-A's.
+        token_key: Option<&'static str>,
+        /// UE-B rejects the avatar (step 6).
+        callee_rejects: bool,
+    },
 }
 
 /// How the solution 5 token is made.
@@ -248,6 +258,73 @@ async fn attestation_flow(
     Ok(seen)
 }
 
+/// The fields of [`AvatarPlan::Network`].
+struct NetworkPlan<'p> {
+    avatar_id: &'p str,
+    token_key: Option<&'static str>,
+    callee_rejects: bool,
+}
+
+/// The application the avatar is used with.
+const AVATAR_APP: &str = "avatar-call";
+
+/// Solution 7 after the call is up and UE-A downloaded its list (step 1): UE-A picks the
+/// Avatar-id (2), negotiates the application channel (3; the IMS AS's re-INVITEs of steps 5 and
+/// 6 follow its ACK), sends its UE token (4; the XR AS then does steps 7–11), and, when the MF
+/// has the metadata's model, its facial points (12–15).
+async fn network_flow(
+    world: &World,
+    (caller, callee): (&ue::Ue, &ue::Ue),
+    call: &mut ue::Call,
+    ch: &Channels,
+    list: &proto::wire::dcsf::AppList,
+    plan: NetworkPlan<'_>,
+) -> Result<AvatarObserved, PlayError> {
+    let listed = list
+        .apps
+        .iter()
+        .any(|a| a.id == AVATAR_APP && a.avatar_ids.iter().any(|id| id == plan.avatar_id));
+    if listed {
+        caller.choose_network_avatar(list, AVATAR_APP, plan.avatar_id)?;
+    }
+    callee.reject_avatar(plan.callee_rejects);
+    let adc = ue::AvatarAdc {
+        avatar_id: plan.avatar_id.to_owned(),
+        app_id: AVATAR_APP.to_owned(),
+    };
+    let p2a = caller.negotiate_avatar_channel(call, &adc).await?;
+    p2a.wait_open().await?;
+    // The MF's end too: a message sent before it is open could be lost.
+    let caller_tn = super::tn(world, CALLER)?;
+    if let Some(far) = super::mf(world, MF_O)?.peer(&caller_tn, P2A_MID) {
+        far.wait_open().await?;
+    }
+    world.settle(QUIET, BOUND).await;
+    if let Some(of) = plan.token_key {
+        // It holds UE-A's SIP credentials, not its UE key and certificate.
+        caller.use_ue_key(of);
+    }
+    let xr_as = super::host(world, crate::node::XR_AS_O)?;
+    caller.send_ue_token(&p2a, &ch.call_id, &xr_as).await?;
+    world.settle(QUIET, BOUND).await;
+    let mut seen = AvatarObserved::default();
+    if !super::mf(world, MF_O)?.avatar_ready(&ch.call_id) {
+        seen.not_rendered = Some(Reason::NoRecord);
+        return Ok(seen);
+    }
+    caller
+        .send_facial_points(&p2a, AVATAR_APP_STREAM, true)
+        .await?;
+    world.settle(QUIET, BOUND).await;
+    if !plan.callee_rejects {
+        seen.callee_frames = callee
+            .show_frames(&ch.b_avm, AVATAR_MEDIA_STREAM, 3)
+            .await?;
+        world.settle(QUIET, BOUND).await;
+    }
+    Ok(seen)
+}
+
 /// Steps 8 on: who renders, and what UE-B is shown. A rendering UE that cannot open the object
 /// gives its typed reason instead of frames.
 async fn render(
@@ -319,7 +396,7 @@ pub(super) async fn phase(
             .await?;
     }
     world.settle(QUIET, BOUND).await;
-    super::fetch_app_list(&ch.a_bdc, &super::host(world, MF_O)?).await?;
+    let list = super::fetch_app_list(&ch.a_bdc, &super::host(world, MF_O)?).await?;
     world.settle(QUIET, BOUND).await;
     match plan {
         AvatarPlan::Token {
@@ -339,6 +416,18 @@ pub(super) async fn phase(
         }
         AvatarPlan::Attestation { .. } => {
             attestation_flow(world, caller, callee, call, &ch, plan).await
+        }
+        AvatarPlan::Network {
+            avatar_id,
+            token_key,
+            callee_rejects,
+        } => {
+            let net = NetworkPlan {
+                avatar_id,
+                token_key: *token_key,
+                callee_rejects: *callee_rejects,
+            };
+            network_flow(world, (caller, callee), call, &ch, &list, net).await
         }
     }
 }

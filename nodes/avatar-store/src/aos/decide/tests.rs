@@ -12,7 +12,12 @@ const AS_O: &str = "as.ims.mnc001.mcc001.3gppnetwork.org";
 const HOST: &str = "aos.avatars.example";
 
 fn config(domain: &str) -> AosConfig {
-    AosConfig::from_fixtures(domain, vec![format!("as.{domain}")]).unwrap()
+    AosConfig::from_fixtures(
+        domain,
+        vec![format!("as.{domain}")],
+        vec![format!("sti-as.{domain}")],
+    )
+    .unwrap()
 }
 
 fn ask(impu: &str, avatar_id: Option<&str>, peer: &str) -> AvatarLookup {

@@ -1,0 +1,396 @@
+//! Re-INVITEs of the network in a call's dialog (TR 33.790 §6.7.2.1 steps 5 and 6: the IMS AS
+//! anchoring a party's media at the MF), over real sockets on 127.0.0.1 against raw UDP
+//! stand-ins: the caller answers with its last offer (the INVITE's, then its own re-INVITE's);
+//! the callee answers a re-INVITE naming an avatar in `P-Avatar-ID` with 488 when its user
+//! rejects the avatar, with the same session when not. Checked on the answers and on the typed
+//! notes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dc::DcTimers;
+use kit::node::HostTable;
+use kit::sip::TlsConfig;
+use kit::tap::Tap;
+use proto::clock::Clock;
+use proto::sdp::DcMap;
+use proto::sip::proxy::response_to;
+use proto::sip::{Method, Request, Response, Timers};
+use proto::sipmsg;
+use proto::trace::{Act, Body, Outcome, Reason};
+use tokio::net::UdpSocket;
+use ue::{Access, DcConfig, TrunkTls, Ue, UeConfig};
+
+const NOW: i64 = 1_772_442_000;
+const WAIT: Duration = Duration::from_secs(5);
+const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
+const UE_B: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org";
+const DONE: Outcome = Outcome::Done;
+/// What the IMS AS offers in its re-INVITEs (the UE answers with its own session regardless).
+const AS_SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=inactive\r\n";
+
+fn config(impu: &str, ibcf_host: &str) -> UeConfig {
+    UeConfig {
+        impu: impu.into(),
+        access: Access::Trunk {
+            ibcf_host: ibcf_host.into(),
+            tls: TrunkTls::None,
+        },
+        // A long T1: no retransmissions on a busy machine.
+        timers: Timers {
+            t1: Duration::from_secs(2),
+            ..Timers::default()
+        },
+        wait: WAIT,
+        auto_answer: true,
+        dc: Some(DcConfig {
+            timers: DcTimers::default(),
+            accept: true,
+            unreachable: false,
+            bootstrap: false,
+        }),
+        impi: None,
+        password: None,
+    }
+}
+
+/// The tags and outcomes of `node`'s action notes, in order (the engine's DC open / DC close
+/// left out).
+fn acts(tap: &Tap, node: &str) -> Vec<(Act, Outcome)> {
+    tap.records()
+        .into_iter()
+        .filter(|r| r.node == node)
+        .filter_map(|r| match r.body {
+            Body::Note { note, .. } => note.action(),
+            _ => None,
+        })
+        .filter(|(act, _)| !matches!(act, Act::DcOpen | Act::DcClose))
+        .collect()
+}
+
+fn header<'a>(headers: &'a sipmsg::Headers, name: &str) -> &'a str {
+    sipmsg::first(headers, name).unwrap_or_default()
+}
+
+/// A raw UDP SIP end (the IMS AS's side of a dialog, or a caller's network).
+struct Wire {
+    socket: UdpSocket,
+    addr: SocketAddr,
+}
+
+impl Wire {
+    async fn bind() -> Wire {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        Wire { socket, addr }
+    }
+
+    async fn send(&self, text: &str, to: SocketAddr) {
+        self.socket.send_to(text.as_bytes(), to).await.unwrap();
+    }
+
+    /// The responses to the request sent last, up to the final one.
+    async fn responses(&self) -> Vec<Response> {
+        let mut all = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let (n, _) = self.socket.recv_from(&mut buf).await.unwrap();
+                let Ok(r) = Response::try_from(std::str::from_utf8(&buf[..n]).unwrap()) else {
+                    continue;
+                };
+                let last = r.status_code.code() >= 200;
+                all.push(r);
+                if last {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("a final response");
+        all
+    }
+
+    /// A request in a dialog (or opening one) from this end.
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        branch: &str,
+        from: &str,
+        to: &str,
+        call_id: &str,
+        cseq: u32,
+        extra: &str,
+        body: &str,
+    ) -> String {
+        format!(
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:as@{}>\r\n{extra}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            self.addr,
+            body.len()
+        )
+    }
+}
+
+/// A stand-in for the caller's network at `net.test` (a SIP endpoint: UDP and TCP, so offers
+/// past 1300 bytes reach it too, RFC 3261 §18.1.1): answers an INVITE (initial or re-) and a
+/// BYE with 200 and no body (Record-Route and Contact naming itself), and keeps every request
+/// it receives.
+async fn answering_network(hosts: &Arc<HostTable>, tap: &Tap) -> Arc<Mutex<Vec<Request>>> {
+    let ctx = hosts.ctx("net", "net.test", tap, Clock::Fixed(NOW), 7);
+    let ep = kit::sipnode::bind_tls(&ctx, Timers::default(), TlsConfig::default())
+        .await
+        .unwrap();
+    let me = ep.local_addr();
+    hosts.add("net.test", me);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Some(mut incoming) = ep.next_request().await {
+            if incoming.is_ack() {
+                continue;
+            }
+            let request = incoming.request().clone();
+            log.lock().unwrap().push(request.clone());
+            let mut ok = response_to(&request, 200, "OK", Some("net1"));
+            if request.method == Method::Invite {
+                sipmsg::push(&mut ok.headers, "Record-Route", format!("<sip:{me};lr>"));
+                sipmsg::push(&mut ok.headers, "Contact", format!("<sip:callee@{me}>"));
+            }
+            let _ = incoming.respond(ok).await;
+        }
+    });
+    seen
+}
+
+/// The body of the last INVITE the network received.
+fn last_offer(seen: &Mutex<Vec<Request>>) -> Vec<u8> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .rfind(|r| r.method == Method::Invite)
+        .map(|r| r.body.clone())
+        .unwrap()
+}
+
+/// Sends the IMS AS's re-INVITE (CSeq `cseq`, `extra` headers) to `ue` at `to` in the dialog
+/// whose far end is `from` (with its tag) and near end `to_header`; ACKs the final answer and
+/// returns it.
+#[allow(clippy::too_many_arguments)]
+async fn reinvite(
+    wire: &Wire,
+    ue: SocketAddr,
+    from: &str,
+    to_header: &str,
+    call_id: &str,
+    cseq: u32,
+    extra: &str,
+) -> Response {
+    let branch = format!("z9hG4bK-as-{cseq}");
+    let uri = format!("sip:ue@{ue}");
+    let text = wire.request(
+        "INVITE", &uri, &branch, from, to_header, call_id, cseq, extra, AS_SDP,
+    );
+    wire.send(&text, ue).await;
+    let last = wire.responses().await.pop().unwrap();
+    // The ACK: its own transaction for a 2xx, the INVITE's for a failure (RFC 3261 §17.1.1.3).
+    let ack_branch = if last.status_code.code() < 300 {
+        format!("z9hG4bK-as-{cseq}-ack")
+    } else {
+        branch
+    };
+    let ack = wire.request(
+        "ACK",
+        &uri,
+        &ack_branch,
+        from,
+        header(&last.headers, "To"),
+        call_id,
+        cseq,
+        "",
+        "",
+    );
+    wire.send(&ack, ue).await;
+    last
+}
+
+#[tokio::test]
+async fn the_caller_answers_a_reinvite_with_its_last_offer() {
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let seen = answering_network(&hosts, &tap).await;
+    let ctx = hosts.ctx("ue-a", "ue-a.test", &tap, Clock::Fixed(NOW), 7);
+    let a = Ue::start(&ctx, config(UE_A, "net.test")).await.unwrap();
+    let mut call = a.call("sip:+12155551001@net.test", None).await.unwrap();
+    assert_eq!(call.code, 200);
+
+    let ims_as = Wire::bind().await;
+    let ue = a.endpoint().local_addr();
+    let ok = call.ok().unwrap().clone();
+    let (far, near) = (header(&ok.headers, "To"), header(&ok.headers, "From"));
+    let call_id = header(&call.invite.headers, "Call-ID").to_owned();
+
+    // Step 5 before any re-INVITE of UE-A's own: the INVITE's offer.
+    let answer = reinvite(&ims_as, ue, far, near, &call_id, 10, "").await;
+    assert_eq!(answer.status_code.code(), 200);
+    assert_eq!(answer.body, call.invite.body);
+
+    // UE-A's re-INVITE adding a channel is answered 200 (no SDP: the channel does not come
+    // up), so its offer is the session now.
+    let map = DcMap::reliable(1100, "avatar-app", "avatar-json");
+    assert!(a.add_channels(&mut call, "p2a", &[map]).await.is_err());
+    let offer = last_offer(&seen);
+    assert_ne!(offer, call.invite.body);
+    let answer = reinvite(&ims_as, ue, far, near, &call_id, 11, "").await;
+    assert_eq!(answer.status_code.code(), 200);
+    assert_eq!(answer.body, offer);
+
+    // A re-INVITE in a dialog the UE does not know: 481.
+    let answer = reinvite(&ims_as, ue, far, near, "unknown@x", 12, "").await;
+    assert_eq!(answer.status_code.code(), 481);
+
+    assert_eq!(a.hang_up(&call).await.unwrap(), 200);
+    assert_eq!(
+        acts(&tap, "ue-a"),
+        [
+            (Act::KeepSession, DONE),
+            (Act::DcUnavailable, Outcome::Refused(Reason::Malformed)),
+            (Act::KeepSession, DONE),
+        ]
+    );
+    a.shutdown();
+}
+
+/// UE-B answers an INVITE from `caller`; returns (From, To with UE-B's tag, the 200's body).
+async fn answered_call(caller: &Wire, ue: SocketAddr, call_id: &str) -> (String, String, Vec<u8>) {
+    let from = format!("<{UE_A}>;tag=a1");
+    let to = format!("<{UE_B}>");
+    let uri = format!("sip:ue@{ue}");
+    let invite = caller.request(
+        "INVITE",
+        &uri,
+        "z9hG4bK-inv",
+        &from,
+        &to,
+        call_id,
+        1,
+        "",
+        AS_SDP,
+    );
+    caller.send(&invite, ue).await;
+    let ok = caller.responses().await.pop().unwrap();
+    assert_eq!(ok.status_code.code(), 200);
+    let to = header(&ok.headers, "To").to_owned();
+    let ack = caller.request("ACK", &uri, "z9hG4bK-ack", &from, &to, call_id, 1, "", "");
+    caller.send(&ack, ue).await;
+    (from, to, ok.body)
+}
+
+#[tokio::test]
+async fn the_callee_rejects_or_accepts_the_avatar_a_reinvite_proposes() {
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let ctx = hosts.ctx("ue-b", "ue-b.test", &tap, Clock::Fixed(NOW), 7);
+    let b = Ue::start(&ctx, config(UE_B, "nobody.test")).await.unwrap();
+    let ue = b.endpoint().local_addr();
+    let ims_as = Wire::bind().await;
+    let call_id = "avatar-call@ue-a.test";
+    let (from, to, answered) = answered_call(&ims_as, ue, call_id).await;
+
+    // Step 6 with the user rejecting the avatar: 488, nothing else changes.
+    b.reject_avatar(true);
+    let avatar = "P-Avatar-ID: qbranch-agent\r\n";
+    let answer = reinvite(&ims_as, ue, &from, &to, call_id, 2, avatar).await;
+    assert_eq!(answer.status_code.code(), 488);
+
+    // Accepting it: the same session as the 200 gave.
+    b.reject_avatar(false);
+    let answer = reinvite(&ims_as, ue, &from, &to, call_id, 3, avatar).await;
+    assert_eq!(answer.status_code.code(), 200);
+    assert_eq!(answer.body, answered);
+
+    // A re-INVITE naming no avatar is not about one.
+    b.reject_avatar(true);
+    let answer = reinvite(&ims_as, ue, &from, &to, call_id, 4, "").await;
+    assert_eq!(answer.status_code.code(), 200);
+    assert_eq!(answer.body, answered);
+
+    assert_eq!(
+        acts(&tap, "ue-b"),
+        [
+            (Act::Alert, DONE),
+            (Act::ConsiderAvatar, Outcome::Refused(Reason::Declined)),
+            (Act::ConsiderAvatar, DONE),
+            (Act::KeepSession, DONE),
+            (Act::KeepSession, DONE),
+        ]
+    );
+    b.shutdown();
+}
+
+/// Step 3: the re-INVITE asking for the application data channel offers mid `p2a` with the
+/// Avatar-id, the application and the fingerprint of UE-A's own certificate as `a=dcsa` of
+/// stream 1100 (testbed choice `7-fingerprint-carrier`, noted) — also when UE-A signs with
+/// another UE's key (the threat variant); once answered it is what a re-INVITE gets.
+#[tokio::test]
+async fn the_avatar_channel_offer_carries_avatar_app_and_fingerprint() {
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let seen = answering_network(&hosts, &tap).await;
+    let ctx = hosts.ctx("ue-a", "ue-a.test", &tap, Clock::Fixed(NOW), 7);
+    let a = Ue::start(&ctx, config(UE_A, "net.test")).await.unwrap();
+    a.use_ue_key("ue-m");
+    let mut call = a.call("sip:+12155551001@net.test", None).await.unwrap();
+    let adc = ue::AvatarAdc {
+        avatar_id: "qbranch-agent".into(),
+        app_id: "avatar-call".into(),
+    };
+    // The stand-in answers without SDP: the channel does not come up.
+    let added = a.negotiate_avatar_channel(&mut call, &adc).await;
+    assert!(
+        matches!(&added, Err(kit::Error::Sip { detail }) if detail.starts_with("re-INVITE")),
+        "{added:?}"
+    );
+    let offer = String::from_utf8(last_offer(&seen)).unwrap();
+    let session = proto::sdp::Session::parse(&offer).unwrap();
+    let p2a = session.application("p2a").unwrap();
+    assert_eq!(
+        p2a.dcmaps,
+        [DcMap::reliable(1100, "avatar-app", "avatar-json")]
+    );
+    let fingerprint = avatar::ue_token::fingerprint(&ue::ue_certificate("ue-a").unwrap());
+    assert_eq!(
+        p2a.dcsa,
+        [
+            (1100, "avatar-id:qbranch-agent".to_owned()),
+            (1100, "avatar-app:avatar-call".to_owned()),
+            (1100, format!("ue-cert-fingerprint:{fingerprint}")),
+        ]
+    );
+    let choices: Vec<String> = tap
+        .records()
+        .into_iter()
+        .filter(|r| r.node == "ue-a")
+        .filter_map(|r| match r.body {
+            Body::Note {
+                note: proto::trace::Note::Choice { id, .. },
+                ..
+            } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(choices, [ue::FINGERPRINT_CARRIER]);
+
+    let ims_as = Wire::bind().await;
+    let ok = call.ok().unwrap().clone();
+    let (far, near) = (header(&ok.headers, "To"), header(&ok.headers, "From"));
+    let call_id = header(&call.invite.headers, "Call-ID").to_owned();
+    let ue = a.endpoint().local_addr();
+    let answer = reinvite(&ims_as, ue, far, near, &call_id, 10, "").await;
+    assert_eq!(answer.body, offer.as_bytes());
+    a.shutdown();
+}
