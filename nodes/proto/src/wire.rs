@@ -405,3 +405,4 @@ pub mod dcsf {
 }
 pub mod authz;
 pub mod avatar;
+pub mod exposure;

@@ -2,65 +2,13 @@
 //! authorization policies locally or from HSS/UDM"): per AF, what it may subscribe to and
 //! control and which DC applications it owns; per subscriber, what the user consented to.
 
-use std::collections::BTreeSet;
-
 use kit::{Error, fixtures};
 use serde::Deserialize;
 
-use super::wire::{EventKind, Operation, Target};
+pub use super::wire::{AfPolicy, Consent};
 
 /// The fixture's file name under `fixtures/`.
 pub const FIXTURE: &str = "dc-exposure.toml";
-
-/// What one DC AS/AF may do (`[[af]]`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AfPolicy {
-    /// The DNS name of its TLS client certificate.
-    pub host: String,
-    /// Whether the operator trusts it.
-    pub trusted: bool,
-    /// The DC events it may subscribe to.
-    pub events: BTreeSet<EventKind>,
-    /// Whether its notifications are anonymised (§6.9.2.1 step 8).
-    pub anonymise: bool,
-    /// The DC session control operations it may ask for.
-    pub control: BTreeSet<Operation>,
-    /// The kinds of data channel it may control.
-    pub targets: BTreeSet<Target>,
-    /// The DC application ids it owns.
-    pub apps: BTreeSet<String>,
-}
-
-impl AfPolicy {
-    /// Whether it owns the DC application `app_id`.
-    pub fn owns(&self, app_id: &str) -> bool {
-        self.apps.contains(app_id)
-    }
-}
-
-/// What one subscriber consented to (`[[consent]]`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Consent {
-    /// The subscriber's IMPU.
-    pub impu: String,
-    /// Whether its DC events may be exposed to AFs.
-    pub events: bool,
-    /// Whether AFs may control its data channels.
-    pub control: bool,
-}
-
-impl Consent {
-    /// What a subscriber without an entry consented to: nothing.
-    pub fn none(impu: &str) -> Self {
-        Self {
-            impu: impu.to_owned(),
-            events: false,
-            control: false,
-        }
-    }
-}
 
 /// The whole DC exposure policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -106,7 +54,9 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::super::wire::Operation;
     use super::*;
+    use std::collections::BTreeSet;
 
     const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
     const UE_B: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org";

@@ -476,4 +476,30 @@ pub enum Act {
     /// UE-B (solution 7 step 6): the avatar of the call accepted, or rejected (refused,
     /// `Declined`).
     ConsiderAvatar,
+
+    // ---- DC capability exposure (solution 9: NEF, HSS/UDM, DCSF, IMS AS, DC AF/AS) ------------
+    /// HSS/UDM (solution 9 step 2): the DC exposure policy of an AF and a subscriber's consent
+    /// served to the NEF (refused: the client is not the NEF).
+    ServeExposurePolicy,
+    /// NEF (§6.9.2.1 step 3, §6.9.2.2 step 4): an AF's subscription or control request
+    /// authorised by the policy and the subscriber's consent (refused: why not).
+    AuthorizeExposure,
+    /// NEF (§6.9.2.2 step 3): the AF matched to the DC application of the target ADC (refused:
+    /// it does not own it).
+    CheckDcApplication,
+    /// DCSF (§6.9.2.1 steps 4–5): a DC event subscription created for the NEF.
+    SubscribeDcEvents,
+    /// DCSF (§6.9.2.1 step 7): a DC event of a subscriber notified to a subscription.
+    NotifyDcEvent,
+    /// NEF (§6.9.2.1 step 8): a DC event notification passed on to the AF, anonymised or in
+    /// full as the policy says.
+    ForwardDcEvent,
+    /// DCSF (§6.9.2.2 step 5): a DC session control request carried out (refused: no such
+    /// call or data channel, or the re-INVITE failed).
+    ControlDc,
+    /// IMS AS (§6.9.2.2 step 5): a re-INVITE of its own changing a party's data channels, as
+    /// the DCSF asked (refused: the party refused it).
+    ChangeDataChannels,
+    /// DC AF/AS: a DC event notification received from the NEF.
+    ReceiveDcEvent,
 }
