@@ -75,8 +75,8 @@ mod tests {
             third.control,
             BTreeSet::from([Operation::Establish, Operation::Update])
         );
-        assert!(p.af("dc-as-rogue.example").is_some());
-        let other = p.af("dc-as-other.example").unwrap();
+        assert!(p.af("rogue-af.avatars.example").is_some());
+        let other = p.af("dc-as.whiteboard.example").unwrap();
         assert!(other.trusted && other.owns("whiteboard") && !other.owns("avatar-call"));
         assert!(p.af("authz.enterprise.example").is_none());
         for ue in [UE_A, UE_B] {

@@ -5,7 +5,7 @@ use super::*;
 
 const IMS_AS: &str = "dc-as.ims.mnc001.mcc001.3gppnetwork.org";
 const THIRD: &str = "dc-as.avatars.example";
-const OTHER: &str = "dc-as-other.example";
+const OTHER: &str = "dc-as.whiteboard.example";
 const UE_A: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
 const UE_B: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org";
 const UE_M: &str = "sip:+12025551666@ims.mnc001.mcc001.3gppnetwork.org";
