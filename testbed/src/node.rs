@@ -79,3 +79,16 @@ pub const XR_AS_T: &str = "xr-as-t";
 pub const BAR: &str = "bar";
 /// The avatar provider's digital asset container (solution 6).
 pub const DAC: &str = "dac";
+
+/// Solution 9's DC AS/AF of the originating operator: trusted, owner of `avatar-call`.
+pub const DC_AS_O: &str = "dc-as-o";
+/// Solution 9's third-party DC AS/AF (the avatar provider's): untrusted, notifications
+/// anonymised, owner of `screen-share`.
+pub const DC_AS_3P: &str = "dc-as";
+/// Solution 9's whiteboard DC AS/AF: trusted, owner of `whiteboard` only, subscribes to nothing.
+pub const DC_AS_WB: &str = "dc-as-wb";
+/// Solution 9's rogue AF: its certificate comes from the rogue CA (not in world.toml: it has no
+/// certificate of the world's CA and serves nothing).
+pub const DC_AS_ROGUE: &str = "dc-as-rogue";
+/// The host the rogue AF's certificate names.
+pub const DC_AS_ROGUE_HOST: &str = "rogue-af.avatars.example";

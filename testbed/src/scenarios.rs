@@ -9,6 +9,7 @@ pub mod sol5_avatar_token;
 pub mod sol6_avatar_attestation;
 pub mod sol7_signed_avatar_id;
 pub mod sol8_avatar_rcd;
+pub mod sol9_dc_exposure;
 
 use crate::solution::{Solution, Variant};
 
@@ -22,6 +23,7 @@ pub const SOLUTIONS: &[Solution] = &[
     sol6_avatar_attestation::SOLUTION,
     sol7_signed_avatar_id::SOLUTION,
     sol8_avatar_rcd::SOLUTION,
+    sol9_dc_exposure::SOLUTION,
 ];
 
 /// The solution with this number.

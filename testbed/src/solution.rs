@@ -33,6 +33,12 @@ pub const KI2: KeyIssue = KeyIssue {
     title: "avatars",
 };
 
+/// Key issue #3: security and privacy of IMS data channel capability exposure (clause 5.3).
+pub const KI3: KeyIssue = KeyIssue {
+    number: 3,
+    title: "DC exposure",
+};
+
 /// Builds the IMS AS behaviour a solution's operators deploy (`ims_as::flows::*`).
 pub type AsFlow = fn() -> std::sync::Arc<dyn ims_as::Flow>;
 

@@ -272,6 +272,8 @@ pub struct World {
     pub mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
     /// The enterprise's 3P authorization server (solution 4 worlds), to start step 0a.
     pub authz: Option<third_party::authz::AuthzHandle>,
+    /// Solution 9's DC ASs/AFs by id.
+    pub afs: BTreeMap<String, Arc<nef::af::DcAf>>,
     sip: Vec<SipNode>,
     http: Vec<(String, Server)>,
     dns: Option<DnsServer>,

@@ -86,7 +86,7 @@ fn client_may_read(client_certificate: Option<&[u8]>) -> Result<String, Refusal>
 }
 
 /// `%XX` escapes decoded (an IMPU may come escaped); `None` for a broken escape.
-fn percent_decode(text: &str) -> Option<String> {
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -11,15 +11,18 @@
 //! For authenticated registration it serves each private user identity's SIP Digest
 //! credential (H(A1) with SHA-256, RFC 7616/8760) to the operator's S-CSCF only ([`auth`]).
 //! For solution 7 it serves each subscriber's avatar entitlements to the IMS AS ([`avatars`],
-//! TR 33.790 §6.7.2.1 step 3).
+//! TR 33.790 §6.7.2.1 step 3). For solution 9 it holds the DC exposure policy and the
+//! subscribers' consent and serves them to the NEF only ([`exposure`], §6.9.2 step 2).
 //! Actions it notes: provisioning (`ProvisionImpu`, done or refused), a credential refused
 //! to a client that is not the S-CSCF (`ServeCredential`, refused), and avatar entitlements
-//! refused to a client without a usable certificate ([`avatars::ACT`], refused).
+//! refused to a client without a usable certificate ([`avatars::ACT`], refused); the DC
+//! exposure policy served or refused (`ServeExposurePolicy`).
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod avatars;
 mod db;
+pub mod exposure;
 pub mod provision;
 mod sh;
 
@@ -30,6 +33,7 @@ use kit::http::{Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx};
 use proto::trace::{Act, Note};
 use proto::wire::authz::PROVISION_PATH;
+use proto::wire::exposure::HSS_POLICY_PATH;
 use proto::wire::sh::Storage;
 
 pub use db::{ALGORITHM, Db, ha1};
@@ -119,27 +123,66 @@ fn serve_avatars(node: &Ctx, db: &RwLock<Db>, impu: &str, peer: &Peer) -> Respon
     }
 }
 
+/// Serves one DC exposure policy request (`GET HSS_POLICY_PATH?af=…&impu=…`): the AF's policy
+/// and the subscriber's consent to the NEF, noted served or refused.
+fn serve_policy(
+    node: &Ctx,
+    policy: &exposure::Policy,
+    nef: Option<&str>,
+    req: &Request,
+    peer: &Peer,
+) -> Response {
+    if req.method != "GET" {
+        return Response::text(405, "only GET");
+    }
+    match exposure::decide(policy, nef, peer.certificate.as_deref(), &req.target) {
+        Ok((query, answer)) => {
+            let label = exposure::label(&query, &answer);
+            node.note(peer.msg, Note::done(Act::ServeExposurePolicy, label));
+            exposure::response(&answer)
+        }
+        Err(refusal) => {
+            let label = format!("refuse the DC exposure policy: {refusal}");
+            node.note(
+                peer.msg,
+                Note::refused(Act::ServeExposurePolicy, refusal.reason(), label),
+            );
+            refusal.response()
+        }
+    }
+}
+
 /// What an HSS serves beyond reading subscriptions, and to whom.
 #[derive(Debug, Clone, Default)]
 pub struct HssConfig {
     /// Whether it hands out data or pointers where both are provisioned.
     pub storage: Storage,
-    /// The NEF allowed to provision designated IMPUs (its TLS host name), if any.
+    /// The NEF allowed to provision designated IMPUs and to read the DC exposure policy (its
+    /// TLS host name), if any.
     pub provisioner: Option<String>,
     /// The S-CSCF allowed to fetch Digest credentials (its TLS host name), if any.
     pub registrar: Option<String>,
 }
 
 /// Starts the HSS over HTTPS; only clients with a certificate of the world's CA are served.
+/// The DC exposure policy (`fixtures/dc-exposure.toml`) is loaded here: an error if it cannot
+/// be.
 pub async fn start(ctx: &Ctx, db: Db, config: HssConfig) -> Result<Server, Error> {
     let db = Arc::new(RwLock::new(db));
+    let policy = Arc::new(exposure::Policy::load()?);
     let node = ctx.clone();
     let config = Arc::new(config);
     let h = handler(move |req: Request, peer: Peer| {
         let db = db.clone();
         let node = node.clone();
         let config = config.clone();
+        let policy = policy.clone();
         async move {
+            let path = req.target.split('?').next().unwrap_or_default();
+            if path == HSS_POLICY_PATH {
+                let nef = config.provisioner.as_deref();
+                return serve_policy(&node, &policy, nef, &req, &peer);
+            }
             if req.target == PROVISION_PATH && req.method == "POST" {
                 let provisioner = config.provisioner.as_deref();
                 return serve_provisioning(&node, &db, provisioner, &req, &peer);

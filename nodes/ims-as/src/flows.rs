@@ -2,7 +2,9 @@
 //! a flow's hooks and never asks which solution it is: originating, what to present for the
 //! caller ([`Flow::present`]) and the testbed choice its signing records
 //! ([`Flow::signing_choice`]); terminating, whether to verify ([`Flow::verify`]) and what to
-//! note once verified ([`Flow::verified`]).
+//! note once verified ([`Flow::verified`]). Later solutions hook into a call's answers
+//! ([`Flow::answer`]), re-INVITEs ([`Flow::reinvite`]) and end ([`Flow::ended`]), and may serve
+//! HTTPS at the AS ([`Flow::http`]).
 //!
 //! One file per solution, each with its constructor (`fn() -> Arc<dyn Flow>`); a new solution
 //! is a new file here, its `mod` line and its `pub use` line.
@@ -10,6 +12,7 @@
 mod aos_avatar;
 mod authz_server;
 mod caller_number;
+mod dc_exposure;
 mod hss_id_info;
 mod hss_rcd;
 mod id_server;
@@ -31,6 +34,7 @@ use crate::orig::Presented;
 pub use aos_avatar::{AVATAR_ID_HEADER, aos_avatar};
 pub use authz_server::authz_server;
 pub use caller_number::caller_number;
+pub use dc_exposure::dc_exposure;
 pub use hss_id_info::hss_id_info;
 pub use hss_rcd::hss_rcd;
 pub use id_server::id_server;
@@ -73,7 +77,8 @@ pub trait Flow: fmt::Debug + Send + Sync {
     /// A 2xx answer to the INVITE `invite` (initial or re-INVITE, as the AS forwarded it),
     /// before the AS relays it toward the caller: solution 8's terminating AS signs the
     /// callee's avatar into the answer to the initial INVITE, its originating AS verifies
-    /// that; solution 7 notes what each party was last offered. Writes its own notes.
+    /// that; solution 7 notes what each party was last offered; solution 9's originating AS
+    /// reports the data channels it opened to the DCSF. Writes its own notes.
     fn answer<'a>(
         &'a self,
         _io: &'a Io<'a>,
@@ -97,13 +102,20 @@ pub trait Flow: fmt::Debug + Send + Sync {
         Box::pin(std::future::ready(None))
     }
 
+    /// A BYE of call `call_id` passes through the AS (before it goes on): solution 9 reports
+    /// the data channels still open as terminated. Writes its own notes.
+    fn ended<'a>(&'a self, _io: &'a Io<'a>, _call_id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
     /// Whether the flow serves HTTPS at the AS ([`Flow::http`]).
     fn serves_https(&self) -> bool {
         false
     }
 
     /// An HTTPS request to the AS (solution 7: the NEF asks whether a signed Avatar-id is one
-    /// the AS had signed; the XR AS asks it to anchor a call's media). Answered 404 unless the
+    /// the AS had signed; the XR AS asks it to anchor a call's media; solution 9: the DCSF asks
+    /// it to change a call's data channels). Answered 404 unless the
     /// flow serves it.
     fn http<'a>(
         &'a self,

@@ -107,6 +107,8 @@ pub struct Io<'a> {
     mf: Option<&'a str>,
     /// The operator's XR AS (solution 7).
     xr_as: Option<&'a str>,
+    /// The operator's DCSF (solution 9).
+    dcsf: Option<&'a str>,
     /// The operator's STIR service for this AS's role (the STI-AS originating, the STI-VS
     /// terminating).
     ms: Option<&'a str>,
@@ -131,6 +133,7 @@ impl<'a> Io<'a> {
             sip: None,
             mf: None,
             xr_as: None,
+            dcsf: None,
             ms: None,
             msg,
         }
@@ -139,6 +142,27 @@ impl<'a> Io<'a> {
     /// The same, knowing the operator's XR AS.
     pub(crate) fn with_xr_as(self, xr_as: Option<&'a str>) -> Self {
         Self { xr_as, ..self }
+    }
+
+    /// The same, knowing the operator's DCSF (solution 9).
+    pub(crate) fn with_dcsf(self, dcsf: Option<&'a str>) -> Self {
+        Self { dcsf, ..self }
+    }
+
+    /// Whether the AS knows a DCSF to report to (solution 9).
+    pub fn has_dcsf(&self) -> bool {
+        self.dcsf.is_some()
+    }
+
+    /// Whether a TLS client certificate names the operator's DCSF.
+    pub fn is_dcsf(&self, certificate: Option<&[u8]>) -> bool {
+        self.dcsf.is_some_and(|dcsf| names(certificate, dcsf))
+    }
+
+    /// `POST https://{dcsf}{path}` (mutual TLS, bounded by the client's timeout), any 2xx.
+    pub async fn dcsf_post<B: Serialize + Sync>(&self, path: &str, body: &B) -> Result<(), Error> {
+        let dcsf = self.dcsf.ok_or(Error::Unconfigured { peer: "DCSF" })?;
+        post(self.mtls, &format!("https://{dcsf}{path}"), body).await
     }
 
     /// The same, knowing the operator's STIR service for the AS's role.

@@ -43,7 +43,9 @@ impl Node {
     /// What a flow may use while the AS handles the INVITE with trace id `msg`.
     fn io<'a>(&'a self, msg: u64, hss: Option<&'a str>) -> Io<'a> {
         let nef = self.config.nef_host.as_deref();
-        Io::new(&self.ctx, &self.mtls, hss, nef, msg).with_avatars(self.config.avatars.as_ref())
+        Io::new(&self.ctx, &self.mtls, hss, nef, msg)
+            .with_avatars(self.config.avatars.as_ref())
+            .with_dcsf(self.config.dcsf_host.as_deref())
     }
 
     /// The means for the in-dialog work of a flow (re-INVITEs, ACKs): the role's HSS and STIR
@@ -146,8 +148,11 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, node: Arc<Node>) {
         None
     };
     if request.method == Method::Bye {
-        node.book
-            .forget(sipmsg::first(&request.headers, "Call-ID").unwrap_or_default());
+        let call_id = sipmsg::first(&request.headers, "Call-ID").unwrap_or_default();
+        // The flow hears of the call's end before the BYE goes on (a byte-stable trace).
+        let io = node.dialog_io(msg, &ep);
+        node.config.flow.ended(&io, call_id).await;
+        node.book.forget(call_id);
     }
     let mut editor = (invite || shift > 0).then(|| Answers {
         invite: fwd.clone(),

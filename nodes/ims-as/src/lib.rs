@@ -18,6 +18,10 @@
 //! (terminating) and, in avatar calls, the avatar media channel (originating,
 //! [`AsConfig::avatar_media`]).
 //!
+//! Solution 9 ([`flows::dc_exposure`], originating): the AS reports a call's data channels to
+//! the DCSF ([`AsConfig::dcsf_host`]) and re-INVITEs both parties when the DCSF asks it to add
+//! or remove one (TR 33.790 §6.9.2.2 step 5).
+//!
 //! The proxy core never asks which solution runs: it calls the [`Flow`]'s hooks. The decisions
 //! are pure functions ([`orig`], [`term`], and the decision half of each flow file); the async
 //! drivers around them only do the HTTP and SIP, then write the typed trace notes.
@@ -88,6 +92,10 @@ pub struct AsConfig {
     pub avatars: Option<AvatarHosts>,
     /// Solution 7: the operator's XR AS, which may ask the AS to anchor a call's media.
     pub xr_as_host: Option<String>,
+    /// Solution 9: the operator's DCSF, which the originating AS reports the DC events of calls
+    /// to and takes DC control requests from (§6.9.2.2 step 5). None everywhere else: then
+    /// nothing of solution 9's flow talks to anyone.
+    pub dcsf_host: Option<String>,
 }
 
 /// Where an AS of solution 8 (TR 33.790 §6.8.2) looks avatars up and has answers signed or

@@ -1,5 +1,6 @@
 //! What the NEF is configured with (`fixtures/nef.toml`): the HSS, the third parties'
-//! authorization servers by realm, who may ask for what, and the pool of designated IMPUs.
+//! authorization servers by realm, who may ask for what, the pool of designated IMPUs, and
+//! the peers of its avatar token (solution #7) and DC exposure (solution #9) endpoints.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +33,29 @@ pub struct NefConfig {
     /// Solution #7: access tokens for avatar metadata (none: the token endpoint answers 404).
     #[serde(default)]
     pub avatar: Option<AvatarTokens>,
+    /// Solution #9: the DC exposure APIs (none: their paths answer 404).
+    #[serde(default)]
+    pub exposure: Option<ExposureConfig>,
+}
+
+/// Solution #9 (TR 33.790 §6.9): where the NEF asks for the DC exposure policy and the consent
+/// (the HSS/UDM, step 2) and where it subscribes and has data channels controlled (the DCSF,
+/// steps 3–6), and how long its access tokens live (`[exposure]` in `nef.toml`). The world
+/// sets both hosts to its own HSS and DCSF when it starts the NEF.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExposureConfig {
+    /// The HSS/UDM holding the DC exposure policy and the subscribers' consent.
+    pub hss_host: String,
+    /// The DCSF: event subscriptions, the ADCs' applications, DC session control.
+    pub dcsf_host: String,
+    /// How long an access token is valid, in seconds (the world sets -1 for expired tokens).
+    #[serde(default = "default_exposure_lifetime")]
+    pub token_lifetime: i64,
+}
+
+fn default_exposure_lifetime() -> i64 {
+    crate::exposure::token::LIFETIME
 }
 
 /// Solution #7 (TR 33.790 §6.7.2.1 step 7): who may get access tokens for avatar metadata, for
@@ -116,6 +140,10 @@ mod tests {
         assert_eq!(avatar.dac, "dac.avatars.example");
         assert_eq!(avatar.token_lifetime, 300);
         assert_eq!(c.avatar_id_verifier(), c.ims_as_host);
+        let exposure = c.exposure.as_ref().unwrap();
+        assert_eq!(exposure.hss_host, c.hss_host);
+        assert_eq!(exposure.dcsf_host, "dcsf.ims.mnc001.mcc001.3gppnetwork.org");
+        assert_eq!(exposure.token_lifetime, 300);
     }
 
     #[test]
@@ -128,5 +156,6 @@ mod tests {
         let c = NefConfig::from_toml(&with).unwrap();
         assert_eq!(c.avatar_id_verifier(), "as2");
         assert_eq!(c.avatar.unwrap().token_lifetime, 300);
+        assert_eq!(c.exposure, None);
     }
 }

@@ -20,14 +20,20 @@
 //!   the UE token with the UE certificate SIP announced, and grants an OAuth 2.0 access token
 //!   (`IssueToken` in the trace; [`oauth`]).
 //!
-//! Solution #9 (§6.9): the DC exposure decisions, policy and access tokens ([`exposure`]), pure
-//! and not yet served.
+//! Solution #9 (§6.9, with an `[exposure]` section): the DC exposure APIs for DC ASs/AFs.
+//! `POST /nef/v1/dc-exposure/oauth2/token` grants certificate-bound access tokens;
+//! `POST /3gpp-dc-exposure/v1/subscriptions` (Figure 6.9.2.1-1) and
+//! `POST /3gpp-dc-exposure/v1/control` (Figure 6.9.2.2-1) are authorised with the policy and
+//! consent the HSS/UDM holds, then carried out at the DCSF, whose notifications
+//! (`POST /nef/v1/dc-notifications/{id}`) the NEF passes on, anonymised as the policy says. The
+//! decisions are pure ([`exposure`]); [`af`] is the AF side, a network function of its own.
 //!
 //! The decisions ([`identify`], [`reserve`], [`select`], [`next_free`], [`existing`]) are pure
 //! functions; the refusals ([`refusal`]) map to their answers and reasons; [`start`] drives
 //! them over `kit`.
 #![warn(missing_docs)]
 
+pub mod af;
 mod config;
 mod decide;
 pub mod exposure;
@@ -38,7 +44,7 @@ mod server;
 /// Host of the NEF in the simulated world.
 pub const HOST: &str = "nef.ims.mnc001.mcc001.3gppnetwork.org";
 
-pub use config::{AvatarTokens, NefConfig, PoolEntry};
+pub use config::{AvatarTokens, ExposureConfig, NefConfig, PoolEntry};
 pub use decide::{
     Record, Reservation, Selection, Table, dns_names, existing, identify, next_free, reserve,
     select,

@@ -15,6 +15,8 @@ use proto::wire::authz::{
 
 use avatar::wire::TOKEN_PATH;
 
+mod exposure;
+
 use crate::decide::{Record, Reservation, Table, identify, reserve, select};
 use crate::oauth::Tokens;
 use crate::refusal::{AllocationRefusal, ForwardError, ProvisionError};
@@ -27,6 +29,8 @@ struct Nef {
     client: Client,
     /// Solution #7's token endpoint, when configured.
     tokens: Option<Tokens>,
+    /// Solution #9's DC exposure routes, when configured.
+    exposure: Option<exposure::Exposure>,
 }
 
 impl fmt::Debug for Nef {
@@ -49,6 +53,18 @@ impl Nef {
 
     async fn handle(&self, req: Request, peer: Peer) -> Response {
         let path = req.target.split('?').next().unwrap_or_default();
+        if exposure::Exposure::serves(path) {
+            let Some(routes) = &self.exposure else {
+                return Response::text(404, "no DC exposure here");
+            };
+            let call = exposure::Call {
+                ctx: &self.ctx,
+                http: &self.client,
+                req: &req,
+                peer: &peer,
+            };
+            return routes.handle(&call, path).await;
+        }
         match path {
             ALLOCATE_PATH | NEF_AUTHORIZE_PATH | TOKEN_PATH if req.method != "POST" => {
                 Response::text(405, "only POST")
@@ -279,12 +295,14 @@ impl Nef {
 
 /// Starts the NEF over HTTPS; only clients with a certificate of the world's CA are served, and
 /// each only on the paths its name allows. With an `[avatar]` section, the NEF's TLS key and
-/// the UE certificates are loaded for the token endpoint (an error if they cannot be).
+/// the UE certificates are loaded for the token endpoint (an error if they cannot be); with an
+/// `[exposure]` section, the NEF's TLS key for the DC exposure routes.
 pub async fn start(ctx: &Ctx, config: NefConfig) -> Result<Server, Error> {
     let nef = Arc::new(Nef {
         ctx: ctx.clone(),
         client: ctx.https_client(true)?,
         tokens: Tokens::load(ctx, &config)?,
+        exposure: exposure::Exposure::load(ctx, &config)?,
         config,
         table: Mutex::new(Table::default()),
     });

@@ -1,9 +1,12 @@
 //! The NEF over real HTTPS on loopback, between a stand-in HSS and a stand-in authorization
 //! server: allocation from the authorised AF only, provisioning at the HSS (and release when the
-//! HSS refuses), authorisations from the IMS AS only, routed by realm or designated IMPU; and
-//! (module `oauth`) solution #7's access tokens.
+//! HSS refuses), authorisations from the IMS AS only, routed by realm or designated IMPU;
+//! (module `oauth`) solution #7's access tokens; and (module `exposure`) solution #9's DC
+//! exposure with a real HSS/UDM and DC AF.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "nef/exposure.rs"]
+mod exposure;
 #[path = "nef/oauth.rs"]
 mod oauth;
 

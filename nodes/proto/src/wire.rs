@@ -264,6 +264,13 @@ pub mod mf {
     /// SIP-facing mids of person-to-application channel sections start with this.
     pub const P2A_MID_PREFIX: &str = "p2a";
 
+    /// The SIP-facing mid of an application data channel (ADC) a DC AF had the network
+    /// establish toward both parties of a call (TR 33.790 §6.9.2.2 step 5).
+    pub const ADC_MID: &str = "adc";
+
+    /// The SCTP stream of the one channel of such an ADC.
+    pub const ADC_STREAM: u16 = 1200;
+
     /// Whether a section with this mid is for the UE's own network (the MF), not the far end.
     pub fn for_network(mid: &str) -> bool {
         mid == BOOTSTRAP_MID || mid.starts_with(P2A_MID_PREFIX)
@@ -292,6 +299,10 @@ pub mod mf {
     pub struct ReleaseRequest {
         /// The ended call's Call-ID.
         pub call_id: String,
+        /// Release only the associations of this SIP-facing mid (a data channel removed from
+        /// an ongoing call); absent: every association of the call (the call ended).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mid: Option<String>,
     }
 
     /// The MF's answer.
@@ -318,6 +329,9 @@ pub mod mf {
         /// offers read as before.
         #[serde(default, skip_serializing_if = "OfferSection::is_bootstrap")]
         pub section: OfferSection,
+        /// The DC application of an [`OfferSection::Application`] section; absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub app: Option<String>,
     }
 
     /// The kind of section an MF offers the callee.
@@ -331,6 +345,9 @@ pub mod mf {
         /// [`crate::wire::avatar::AVATAR_MEDIA_MID`]): rendered avatar frames and protected
         /// avatar objects from the caller's MF to the callee.
         AvatarMedia,
+        /// An application data channel (mid [`ADC_MID`]) of one DC application, offered to
+        /// a party of an ongoing call at a DC AF's request (TR 33.790 §6.9.2.2 step 5).
+        Application,
     }
 
     impl OfferSection {
@@ -344,6 +361,7 @@ pub mod mf {
             match self {
                 OfferSection::Bootstrap => BOOTSTRAP_MID,
                 OfferSection::AvatarMedia => crate::wire::avatar::AVATAR_MEDIA_MID,
+                OfferSection::Application => ADC_MID,
             }
         }
     }
@@ -365,6 +383,10 @@ pub mod mf {
         pub call_id: String,
         /// An SDP session holding the one answered `m=application` section.
         pub answer: String,
+        /// Whose offer it answers (the party's number), when both parties of one call have an
+        /// offer for the same mid; absent: the call's only offer for the mid.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tn: Option<String>,
     }
 }
 

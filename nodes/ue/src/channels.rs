@@ -216,19 +216,58 @@ pub(crate) async fn release<'a>(
     }
 }
 
-/// Takes the associations of call `call_id` (peer to peer, bootstrap, avatar media) out of the
-/// state, in that order.
+/// Takes the associations of call `call_id` (peer to peer, bootstrap, avatar media, added by
+/// the network) out of the state, in that order, and forgets the caller's own ones (the
+/// [`Call`] releases those).
 pub(crate) fn take_call_peers(state: &Mutex<State>, call_id: &str) -> Vec<Arc<Peer>> {
     let mut st = lock(state);
     let st = &mut *st;
+    st.own_peers.retain(|(id, _)| id != call_id);
     [
         &mut st.peers,
         &mut st.bootstrap_peers,
         &mut st.avatar_media_peers,
+        &mut st.network_peers,
     ]
     .into_iter()
     .flat_map(|kept| take_call(kept, call_id))
     .collect()
+}
+
+/// Keeps the caller's own associations of call `call_id` findable ([`find`]) without holding
+/// them: the [`Call`] does.
+pub(crate) fn own(state: &Mutex<State>, call_id: &str, peers: &[&Arc<Peer>]) {
+    let mut st = lock(state);
+    for peer in peers {
+        st.own_peers
+            .push((call_id.to_owned(), Arc::downgrade(peer)));
+    }
+}
+
+/// The association of call `call_id` for section `mid` the state holds, the most recent first:
+/// added by the network, answered as callee, or the caller's own (while its call holds it).
+pub(crate) fn find(st: &State, call_id: &str, mid: &str) -> Option<Arc<Peer>> {
+    let held = [
+        &st.network_peers,
+        &st.peers,
+        &st.bootstrap_peers,
+        &st.avatar_media_peers,
+    ];
+    held.into_iter()
+        .find_map(|kept| {
+            kept.iter()
+                .rev()
+                .find(|(id, p)| id == call_id && p.mid() == mid)
+                .map(|(_, p)| p.clone())
+        })
+        .or_else(|| {
+            st.own_peers
+                .iter()
+                .rev()
+                .filter(|(id, _)| id == call_id)
+                .filter_map(|(_, p)| p.upgrade())
+                .find(|p| p.mid() == mid)
+        })
 }
 
 /// Takes the peers of call `call_id` out of `kept`.

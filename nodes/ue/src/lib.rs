@@ -32,12 +32,14 @@
 //! [`Ue::choose_network_avatar`], [`Ue::negotiate_avatar_channel`], [`Ue::send_ue_token`], …),
 //! the local session description of each call that a re-INVITE of the network gets and the
 //! avatar a callee accepts or rejects in one (`session`, [`Ue::reject_avatar`]; TR 33.790
-//! §6.7.2.1 steps 5 and 6), and an attacker's forgeries (`forgery`). What it did is noted on
+//! §6.7.2.1 steps 5 and 6; and the application data channel sections the network adds or
+//! declines in one, solution #9 §6.9.2.2 step 5: [`Ue::channel`]), and an attacker's
+//! forgeries (`forgery`). What it did is noted on
 //! the trace as typed actions (`proto::trace::Act`).
 
 #![warn(missing_docs)]
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use dc::{DcError, DcTimers, Peer};
@@ -219,6 +221,12 @@ struct State {
     /// Avatar media data channels the caller's network offered this agent as callee, by
     /// Call-ID.
     avatar_media_peers: Vec<(String, Arc<Peer>)>,
+    /// Application data channels the network added to a call by re-INVITE (TR 33.790
+    /// §6.9.2.2 step 5), either side, by Call-ID; closed ones stay until the call ends.
+    network_peers: Vec<(String, Arc<Peer>)>,
+    /// The caller's own associations of its calls (held by the [`Call`]), by Call-ID: so a
+    /// re-INVITE declining one of their sections can close it.
+    own_peers: Vec<(String, Weak<Peer>)>,
     /// What an attacker's UE forges in its requests ([`Ue::forge`]).
     forged: forgery::Forged,
     /// The ephemeral keys of avatar communication, by Call-ID (UE-A's for UE-A-centric
@@ -340,6 +348,7 @@ impl Ue {
             let mut all = std::mem::take(&mut st.peers);
             all.extend(std::mem::take(&mut st.bootstrap_peers));
             all.extend(std::mem::take(&mut st.avatar_media_peers));
+            all.extend(std::mem::take(&mut st.network_peers));
             all
         };
         for (_, p) in peers {
@@ -472,6 +481,26 @@ impl Ue {
             .rev()
             .find(|(id, _)| id == call_id)
             .map(|(_, p)| p.clone())
+    }
+
+    /// The association of call `call_id` for the `m=application` section `mid` that this agent
+    /// holds, the most recent first: one the network added by re-INVITE (TR 33.790 §6.9.2.2
+    /// step 5; either side), one it answered as callee (peer to peer, bootstrap, avatar
+    /// media), or, as caller, one of its own still held by the [`Call`]. Closed ones are
+    /// included (a re-INVITE declining the section closes it: [`Peer::is_closed`]) until the
+    /// call ends.
+    pub fn channel(&self, call_id: &str, mid: &str) -> Option<Arc<Peer>> {
+        channels::find(&lock(&self.state), call_id, mid)
+    }
+
+    /// The Call-IDs of the calls this agent placed (answered) or answered, oldest first: the
+    /// calls a re-INVITE of the network can find here.
+    pub fn call_ids(&self) -> Vec<String> {
+        lock(&self.state)
+            .sessions
+            .iter()
+            .map(|s| s.call_id.clone())
+            .collect()
     }
 
     /// The data channel peer this agent answered last (callee side).

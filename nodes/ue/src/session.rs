@@ -11,7 +11,14 @@
 //! header with `ppt` `avatar` (the terminating network removes one that does not verify; step
 //! 3), decoded without verifying.
 //!
+//! Otherwise a re-INVITE whose offer adds an application data channel section or declines one
+//! the call has (TR 33.790 §6.9.2.2 step 5) changes the session: answered as `change` plans it.
+//!
 //! Pure: [`decide`] and [`signed_avatar_id`]; `uas` carries the decision out and notes it.
+
+mod change;
+
+pub(crate) use change::{Plan, Step, Why};
 
 use proto::sipmsg::{self, Headers};
 use stir::jose::b64u_decode;
@@ -111,14 +118,20 @@ pub(crate) enum Reinvite {
         /// The Avatar-id [`AVATAR_ID_HEADER`] names.
         avatar_id: String,
     },
+    /// The offer adds or declines data channel sections: 200 with the answer the plan makes.
+    Change(Plan),
 }
 
-/// The decision for a re-INVITE with `headers` in a call whose local session is `session`;
-/// `reject_avatar` is the user's wish as callee. Pure.
+/// The decision for a re-INVITE with `headers` and SDP `offer` in a call whose local session
+/// is `session`; `reject_avatar` is the user's wish as callee, `capable` whether the agent has
+/// data channel capability. An avatar proposed is considered first; an offer that changes
+/// nothing keeps the session. Pure.
 pub(crate) fn decide(
     session: Option<&LocalSession>,
     headers: &Headers,
+    offer: &[u8],
     reject_avatar: bool,
+    capable: bool,
 ) -> Reinvite {
     let Some(session) = session else {
         return Reinvite::Unknown;
@@ -129,7 +142,12 @@ pub(crate) fn decide(
         .filter(|id| !id.is_empty());
     let avatar_id = match (session.side, proposed) {
         (Side::Callee, Some(id)) => id.to_owned(),
-        _ => return Reinvite::Keep { sdp },
+        _ => {
+            return match change::plan(&sdp, session.side, offer, capable) {
+                Some(plan) => Reinvite::Change(plan),
+                None => Reinvite::Keep { sdp },
+            };
+        }
     };
     if reject_avatar {
         return Reinvite::RejectAvatar { avatar_id };
@@ -240,9 +258,12 @@ mod tests {
 
     #[test]
     fn a_reinvite_without_a_session_is_unknown() {
-        assert_eq!(decide(None, &headers(""), false), Reinvite::Unknown);
+        assert_eq!(
+            decide(None, &headers(""), b"", false, true),
+            Reinvite::Unknown
+        );
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
-        assert_eq!(decide(None, &avatar, true), Reinvite::Unknown);
+        assert_eq!(decide(None, &avatar, b"", true, true), Reinvite::Unknown);
     }
 
     #[test]
@@ -250,7 +271,7 @@ mod tests {
         for side in [Side::Caller, Side::Callee] {
             for reject in [false, true] {
                 assert_eq!(
-                    decide(Some(&session(side)), &headers(""), reject),
+                    decide(Some(&session(side)), &headers(""), b"", reject, true),
                     Reinvite::Keep {
                         sdp: "v=0\r\n".into()
                     }
@@ -260,7 +281,7 @@ mod tests {
         // The caller does not consider an avatar (UE-A chose it).
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
         assert_eq!(
-            decide(Some(&session(Side::Caller)), &avatar, true),
+            decide(Some(&session(Side::Caller)), &avatar, b"", true, true),
             Reinvite::Keep {
                 sdp: "v=0\r\n".into()
             }
@@ -268,7 +289,7 @@ mod tests {
         // An empty header names no avatar.
         let empty = headers("P-Avatar-ID: \r\n");
         assert!(matches!(
-            decide(Some(&session(Side::Callee)), &empty, true),
+            decide(Some(&session(Side::Callee)), &empty, b"", true, true),
             Reinvite::Keep { .. }
         ));
     }
@@ -278,13 +299,13 @@ mod tests {
         let callee = session(Side::Callee);
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
         assert_eq!(
-            decide(Some(&callee), &avatar, true),
+            decide(Some(&callee), &avatar, b"", true, true),
             Reinvite::RejectAvatar {
                 avatar_id: "qbranch-agent".into()
             }
         );
         assert_eq!(
-            decide(Some(&callee), &avatar, false),
+            decide(Some(&callee), &avatar, b"", false, true),
             Reinvite::AcceptAvatar {
                 avatar_id: "qbranch-agent".into(),
                 signed: Signed::Unsigned,
@@ -296,7 +317,7 @@ mod tests {
             identity("avatar", &avatar_claims("qbranch-agent"))
         ));
         assert!(matches!(
-            decide(Some(&callee), &signed, false),
+            decide(Some(&callee), &signed, b"", false, true),
             Reinvite::AcceptAvatar {
                 signed: Signed::Verified,
                 ..
@@ -307,8 +328,46 @@ mod tests {
             identity("avatar", &avatar_claims("owl"))
         ));
         assert!(matches!(
-            decide(Some(&callee), &other, false),
+            decide(Some(&callee), &other, b"", false, true),
             Reinvite::AcceptAvatar { signed: Signed::Other(id), .. } if id == "owl"
+        ));
+    }
+
+    #[test]
+    fn an_offer_adding_an_application_section_changes_the_session() {
+        let local = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=ue\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=inactive\r\n";
+        let adc = format!(
+            "m=application 7000 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\na=mid:adc\r\na=ice-ufrag:u\r\na=ice-pwd:pppppppppppppppppppppp\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\na=sctp-port:5000\r\na=max-message-size:65536\r\na=dcmap:1200 label=\"chess\"\r\na=dcsa:1200 {}:chess\r\n",
+            proto::wire::exposure::REQ_APP
+        );
+        let offer = format!("{local}{adc}");
+        for side in [Side::Caller, Side::Callee] {
+            let session = LocalSession {
+                call_id: "c1".into(),
+                side,
+                sdp: local.into(),
+            };
+            let decided = decide(Some(&session), &headers(""), offer.as_bytes(), false, true);
+            assert!(
+                matches!(&decided, Reinvite::Change(plan) if plan.side == side && plan.steps.len() == 2),
+                "{decided:?}"
+            );
+            // The same session offered back changes nothing.
+            assert!(matches!(
+                decide(Some(&session), &headers(""), local.as_bytes(), false, true),
+                Reinvite::Keep { .. }
+            ));
+        }
+        // As callee, an avatar proposed is considered first.
+        let callee = LocalSession {
+            call_id: "c1".into(),
+            side: Side::Callee,
+            sdp: local.into(),
+        };
+        let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
+        assert!(matches!(
+            decide(Some(&callee), &avatar, offer.as_bytes(), false, true),
+            Reinvite::AcceptAvatar { .. }
         ));
     }
 

@@ -175,6 +175,8 @@ impl Ue {
         if call.answered() {
             let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
             self.keep_offer(call_id, body);
+            let own: Vec<&Arc<Peer>> = call.dc.iter().chain(&call.bdc).collect();
+            channels::own(&self.state, call_id, &own);
         }
         Ok(call)
     }
@@ -375,13 +377,19 @@ impl Ue {
         let ok = call
             .ok()
             .ok_or_else(|| sip_error("the call was not answered"))?;
+        let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
+        // The network's additions (TR 33.790 §6.9.2.2) end with the call's own.
+        let added_by_network = channels::take_call_peers(&self.state, call_id);
         channels::release(
             &self.ctx,
             None,
-            call.dc.iter().chain(&call.bdc).chain(&call.added),
+            call.dc
+                .iter()
+                .chain(&call.bdc)
+                .chain(&call.added)
+                .chain(&added_by_network),
         )
         .await;
-        let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
         crate::avatar::forget_call(&self.state, call_id);
         let bye =
             ua::uac_request(&call.invite, ok, Method::Bye, call.cseq + 1).map_err(sip_error)?;
@@ -455,6 +463,8 @@ impl Ue {
         }
         let peer = Arc::new(peer);
         call.added.push(peer.clone());
+        let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
+        channels::own(&self.state, call_id, &[&peer]);
         Ok(peer)
     }
 

@@ -3,13 +3,18 @@
 //! section, the own network's bootstrap section, the caller's network's avatar media section),
 //! or ends with 487 when the caller cancels and 480 when nobody answers; a re-INVITE gets the
 //! same session description again (as caller too: its last offer; `session`), unless as callee
-//! it proposes an avatar the user rejects (488, TR 33.790 §6.7.2.1 step 6); a BYE ends the
-//! call's data channels.
+//! it proposes an avatar the user rejects (488, TR 33.790 §6.7.2.1 step 6), or its offer adds
+//! an application data channel section or declines one (TR 33.790 §6.9.2.2 step 5: answered
+//! section by section, the association answered or closed); a BYE ends the call's data
+//! channels.
 //!
 //! Notes: [`Act::Alert`], [`Act::StopRinging`], [`Act::KeepSession`], [`Act::ConsiderAvatar`]
-//! (done, or refused `Declined`), [`Act::DcRelease`];
+//! (done, or refused `Declined`), [`Act::DcRelease`], [`Act::DcClose`] (a section a re-INVITE
+//! declines: done, or refused `Closed` when this agent holds no association for it);
 //! answering a data channel section [`Act::DcAnswer`] (refused when declined with port 0), and
 //! the `unreachable` fault [`Act::Tamper`].
+
+mod change;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -236,7 +241,9 @@ impl Callee<'_> {
             session::decide(
                 session::find(&st.sessions, call_id),
                 &request.headers,
+                &request.body,
                 st.reject_avatar,
+                self.config.dc.is_some(),
             )
         };
         let msg = Some(incoming.trace_id());
@@ -284,6 +291,15 @@ impl Callee<'_> {
                 sdp
             }
             Reinvite::Keep { sdp } => sdp,
+            Reinvite::Change(plan) => {
+                let sdp = self.change(msg, call_id, plan).await;
+                let addr = self.ep.local_addr();
+                let contact = format!("<sip:{}:{}>", addr.ip(), addr.port());
+                let _ = incoming
+                    .respond(ok_with_sdp(request, None, contact, sdp))
+                    .await;
+                return;
+            }
         };
         self.ctx.note(
             msg,

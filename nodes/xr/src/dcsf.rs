@@ -6,10 +6,24 @@
 //! carry the Avatar-ids the subscriber may use with it (TR 33.790 §6.7.2.1 step 1, choice
 //! `7-avatar-id-list`): the UE downloads them with its list over the bootstrap channel.
 //!
-//! Notes: passing the Avatar ID on [`Act::ForwardAvatarId`].
+//! For DC capability exposure (TR 33.790 §6.9, solution 9) it is also the source of DC events
+//! and the executor of DC session control ([`Exposure`]): the IMS ASs report the data
+//! channels of calls ([`DCSF_EVENTS_PATH`]), which it records and notifies to the NEF's
+//! subscriptions; the NEF subscribes, reads a record, and asks for an application data channel
+//! to be established or a data channel terminated, which the DCSF carries out with the MF and
+//! the originating IMS AS (re-INVITEs to both parties, §6.9.2.2 step 5).
+//!
+//! Notes: passing the Avatar ID on [`Act::ForwardAvatarId`]; a subscription created
+//! [`Act::SubscribeDcEvents`]; each notification [`Act::NotifyDcEvent`] (also a refused event
+//! report); a control request carried out or not [`Act::ControlDc`] (also a refused record
+//! read).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+mod control;
+mod exposure;
+mod records;
 
 use kit::http::{Client, Peer, Request, Response, Server, handler};
 use kit::node::{ClientAuth, Ctx, json_response};
@@ -70,12 +84,16 @@ impl Store {
     }
 }
 
-/// The answer to one request. Pure.
-pub fn answer(store: &Store, method: &str, target: &str) -> Response {
-    let Some(tn) = target
+/// The number (digits) whose application list `target` asks for, if it is such a path.
+fn list_tn(target: &str) -> Option<&str> {
+    target
         .strip_prefix("/dcsf/v1/subscribers/")
         .and_then(|rest| rest.strip_suffix("/apps"))
-    else {
+}
+
+/// The answer to one request. Pure.
+pub fn answer(store: &Store, method: &str, target: &str) -> Response {
+    let Some(tn) = list_tn(target) else {
         return Response::text(404, format!("no such resource: {target}"));
     };
     if method != "GET" {
@@ -95,6 +113,23 @@ pub struct DcsfConfig {
     /// The MF an accepted Avatar ID is passed on to (TR 33.790 §6.5.2 step 4). `None`: the
     /// Avatar ID path is unknown (404).
     pub avatar_mf_host: Option<String>,
+    /// DC capability exposure (TR 33.790 §6.9). `None`: its paths are unknown (404).
+    pub exposure: Option<Exposure>,
+}
+
+/// Who the DCSF deals with for DC capability exposure (each identified by the DNS name of its
+/// TLS certificate).
+#[derive(Debug, Clone)]
+pub struct Exposure {
+    /// The NEF: the only client of subscriptions, records and control.
+    pub nef_host: String,
+    /// The IMS ASs allowed to report the DC events of calls.
+    pub as_hosts: Vec<String>,
+    /// The IMS AS that changes a call's data channels (the originating one).
+    pub as_host: String,
+    /// The MF that anchors the application data channels AFs have established (the
+    /// originating one).
+    pub mf_host: String,
 }
 
 /// A running DCSF's state.
@@ -102,8 +137,15 @@ pub struct DcsfConfig {
 struct Dcsf {
     ctx: Ctx,
     config: DcsfConfig,
-    /// The HTTPS client (mutual TLS) it reaches the MF with.
+    /// The HTTPS client (mutual TLS) it reaches the MF, the IMS AS and the NEF with.
     client: Client,
+    /// The data channels of calls and the NEF's subscriptions.
+    book: Mutex<records::Book>,
+}
+
+/// A poisoned lock still holds usable state (every update is a push or one field set).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Dcsf {
@@ -135,28 +177,45 @@ impl Dcsf {
         }
     }
 
-    async fn handle(&self, req: Request, msg: Option<u64>) -> Response {
+    async fn handle(&self, req: Request, peer: Peer) -> Response {
+        let msg = peer.msg;
+        if let Some(exposure) = &self.config.exposure
+            && let Some(answer) = self.exposure(exposure, &req, &peer).await
+        {
+            return answer;
+        }
         match (req.target.as_str(), &self.config.avatar_mf_host) {
             (DCSF_AVATAR_PATH, Some(mf)) if req.method == "POST" => {
                 self.forward_avatar(mf, &req.body, msg).await
             }
             (DCSF_AVATAR_PATH, Some(_)) => Response::text(405, "only POST"),
-            _ => answer(&self.config.store, &req.method, &req.target),
+            _ => {
+                let served = answer(&self.config.store, &req.method, &req.target);
+                if served.status == 200
+                    && self.config.exposure.is_some()
+                    && let Some(tn) = list_tn(&req.target)
+                {
+                    self.app_downloaded(tn, msg).await;
+                }
+                served
+            }
         }
     }
 }
 
 /// Starts the DCSF over HTTPS; only clients with a certificate of the world's CA (the MFs, the
-/// XR AS) are served. It reaches the MF with its own certificate (mutual TLS).
+/// XR AS, and with [`Exposure`] the NEF and the IMS ASs) are served. It reaches the MF (and
+/// the IMS AS and the NEF) with its own certificate (mutual TLS).
 pub async fn start(ctx: &Ctx, config: DcsfConfig) -> Result<Server, Error> {
     let dcsf = Arc::new(Dcsf {
         ctx: ctx.clone(),
         client: ctx.https_client(true)?,
         config,
+        book: Mutex::new(records::Book::default()),
     });
     let h = handler(move |req: Request, peer: Peer| {
         let dcsf = dcsf.clone();
-        async move { dcsf.handle(req, peer.msg).await }
+        async move { dcsf.handle(req, peer).await }
     });
     ctx.https_server(h, ClientAuth::Required).await
 }

@@ -7,7 +7,9 @@
 //!   DCSF for; the UE's avatar requests (`/xr/`) are relayed to the XR AS;
 //! * an application channel (person to application, P2A): avatar messages
 //!   (TR 33.790 §6.5, §6.6: [`avatar`]; §6.7: the UE token relayed to the XR AS, [`metadata`]);
-//!   any other message is acknowledged with a JSON message from the MF's application;
+//!   any other message is acknowledged with a JSON message from the MF's application; the same
+//!   for an application data channel (mid `adc`) a DC AF had established toward both parties
+//!   of a call (TR 33.790 §6.9.2.2 step 5: offered to each, completed by party);
 //! * the avatar media channel (subprotocol `avatar-frame`, mid `avm`, TR 33.790 §6.5 and §6.6),
 //!   which the caller's MF offers the callee in the INVITE: the MF only sends on it (rendered
 //!   avatar frames, protected avatar objects); what arrives is read and dropped.
@@ -45,10 +47,11 @@ use proto::wire::avatar::{
     AVATAR_STOP_PATH, AvatarForward, AvatarStop, DELIVER_PATH, DeliverRequest,
     METADATA_RENDER_PATH, MF_AVATAR_PATH, MetadataRender, RENDER_PATH, RenderRequest,
 };
+use proto::wire::exposure::REQ_APP;
 use proto::wire::mf::{
-    ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH, CompleteRequest,
-    OFFER_PATH, OfferRequest, OfferResponse, OfferSection, P2A_MID_PREFIX, RELEASE_PATH,
-    ReleaseRequest,
+    ADC_MID, ADC_STREAM, ANCHOR_PATH, AnchorRequest, AnchorResponse, BOOTSTRAP_MID, COMPLETE_PATH,
+    CompleteRequest, OFFER_PATH, OfferRequest, OfferResponse, OfferSection, P2A_MID_PREFIX,
+    RELEASE_PATH, ReleaseRequest,
 };
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
@@ -127,17 +130,33 @@ fn one_section(section: sdp::Application) -> String {
     .render()
 }
 
-/// The section the MF offers the callee for `section`: its mid, its one channel, and what it
-/// is called in labels. Pure.
-fn offered_channel(section: OfferSection) -> (&'static str, DcMap, &'static str) {
+/// What the MF offers for one [`OfferRequest`]: the section's SIP-facing mid, its one
+/// channel, the channel's RFC 8864 `a=dcsa` attributes, and what it is called in labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Offered {
+    mid: &'static str,
+    map: DcMap,
+    dcsa: Vec<(u16, String)>,
+    what: String,
+}
+
+/// The section the MF offers for `section` (and, for an application data channel, the DC
+/// application `app` it is for; `None` then is an error text). Pure.
+fn offered_channel(section: OfferSection, app: Option<&str>) -> Result<Offered, String> {
+    let fixed = |mid, map, what: &str| Offered {
+        mid,
+        map,
+        dcsa: Vec::new(),
+        what: what.to_owned(),
+    };
     match section {
         // TS 26.114 §6.2.10: stream 0, subprotocol `http`.
-        OfferSection::Bootstrap => (
+        OfferSection::Bootstrap => Ok(fixed(
             BOOTSTRAP_MID,
             DcMap::reliable(0, "bootstrap", "http"),
             "a bootstrap data channel",
-        ),
-        OfferSection::AvatarMedia => (
+        )),
+        OfferSection::AvatarMedia => Ok(fixed(
             AVATAR_MEDIA_MID,
             DcMap::reliable(
                 AVATAR_MEDIA_STREAM,
@@ -145,7 +164,20 @@ fn offered_channel(section: OfferSection) -> (&'static str, DcMap, &'static str)
                 AVATAR_MEDIA_SUBPROTOCOL,
             ),
             "the avatar media data channel",
-        ),
+        )),
+        // TR 33.790 §6.9.2.2 step 5: one reliable channel labelled with the application, which
+        // the RFC 8864 `3gpp-req-app` attribute names (TS 26.114).
+        OfferSection::Application => {
+            let app = app
+                .filter(|a| !a.is_empty())
+                .ok_or("an application data channel offer names no DC application")?;
+            Ok(Offered {
+                mid: ADC_MID,
+                map: DcMap::reliable(ADC_STREAM, app, "json"),
+                dcsa: vec![(ADC_STREAM, format!("{REQ_APP}:{app}"))],
+                what: format!("an application data channel for {app}"),
+            })
+        }
     }
 }
 
@@ -154,6 +186,7 @@ fn offered_name(mid: &str) -> &'static str {
     match mid {
         BOOTSTRAP_MID => "bootstrap data channel",
         AVATAR_MEDIA_MID => "avatar media data channel",
+        ADC_MID => "application data channel",
         _ => "data channel",
     }
 }
@@ -187,6 +220,38 @@ fn dcsf_refusal(answer: Result<u16, &Error>) -> Reason {
         Ok(_) => Reason::Unreachable,
         Err(Error::Timeout { .. }) => Reason::Timeout,
         Err(_) => Reason::Unreachable,
+    }
+}
+
+/// Which association a session is: its call, its SIP-facing mid, its party's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key<'a> {
+    call_id: &'a str,
+    mid: &'a str,
+    tn: &'a str,
+}
+
+impl<'a> Key<'a> {
+    fn of(s: &'a Session) -> Self {
+        Key {
+            call_id: &s.call_id,
+            mid: s.peer.mid(),
+            tn: &s.tn,
+        }
+    }
+
+    /// Whether this is the pending offer an answer for `mid` in call `call_id` completes: the
+    /// party `tn`'s when given (both parties of a call may hold an offer for the same mid).
+    /// Pure.
+    fn completed_by(self, call_id: &str, mid: &str, tn: Option<&str>) -> bool {
+        self.call_id == call_id
+            && self.mid == mid
+            && tn.is_none_or(|tn| proto::tn::digits(tn) == proto::tn::digits(self.tn))
+    }
+
+    /// Whether a release of call `call_id` (only of mid `mid`, when given) closes it. Pure.
+    fn released_by(self, call_id: &str, mid: Option<&str>) -> bool {
+        self.call_id == call_id && mid.is_none_or(|m| self.mid == m)
     }
 }
 
@@ -317,16 +382,32 @@ impl Mf {
     /// Offers the callee a data channel section (the MF is the offerer): its own network's
     /// bootstrap channel (TS 26.114 §6.2.10 stream 0, subprotocol `http`), or — on the caller's
     /// side of an avatar call — the avatar media channel (stream 1300 `avatar-video`,
-    /// subprotocol `avatar-frame`). The channel is served once the callee's answer completes it
-    /// ([`Mf::complete`]).
+    /// subprotocol `avatar-frame`), or — at the DCSF's request, to each party of an ongoing
+    /// call (TR 33.790 §6.9.2.2 step 5) — an application data channel of one DC application
+    /// (mid `adc`, stream 1200, `a=dcsa` `3gpp-req-app`). The channel is served once the
+    /// party's answer completes it ([`Mf::complete`]).
     async fn offer(&self, req: OfferRequest, msg: Option<u64>) -> Response {
         let mut rng = self.next_rng();
-        let (mid, map, what) = offered_channel(req.section);
+        let offered = match offered_channel(req.section, req.app.as_deref()) {
+            Ok(o) => o,
+            Err(e) => return Response::text(400, e),
+        };
+        let Offered {
+            mid,
+            map,
+            dcsa,
+            what,
+        } = offered;
+        // The bootstrap and avatar media labels read as before; an ADC names its call.
+        let call = match req.section {
+            OfferSection::Application => format!(" in call {}", req.call_id),
+            _ => String::new(),
+        };
         let label = format!(
-            "offer {} {what} (m=application mid {mid}, stream {} {:?} ({}))",
+            "offer {} {what} (m=application mid {mid}, stream {} {:?} ({})){call}",
             req.tn, map.stream, map.label, map.subprotocol
         );
-        let (peer, section) = match Peer::offer(&self.owner(), &mut rng, mid, &[map], &[]).await {
+        let (peer, section) = match Peer::offer(&self.owner(), &mut rng, mid, &[map], &dcsa).await {
             Ok(p) => p,
             Err(e) => {
                 self.ctx.note(
@@ -362,15 +443,20 @@ impl Mf {
         };
         let session = {
             let mut offered = lock(&self.offered);
-            let at = offered
-                .iter()
-                .position(|s| s.call_id == req.call_id && s.peer.mid() == answer.mid);
+            let at = offered.iter().position(|s| {
+                Key::of(s).completed_by(&req.call_id, &answer.mid, req.tn.as_deref())
+            });
             at.map(|i| offered.remove(i))
         };
         let Some(session) = session else {
             return Response::text(
                 404,
-                format!("no offer for mid {} in call {}", answer.mid, req.call_id),
+                format!(
+                    "no offer for mid {} in call {}{}",
+                    answer.mid,
+                    req.call_id,
+                    req.tn.map(|t| format!(" to {t}")).unwrap_or_default()
+                ),
             );
         };
         if let Err(e) = session.peer.complete(&answer).await {
@@ -404,35 +490,40 @@ impl Mf {
         Response::new(204, "text/plain", "")
     }
 
-    /// Closes the associations of a call.
-    async fn release(&self, call_id: &str, msg: Option<u64>) -> Response {
+    /// Closes the associations of a call: all of them (the call ended), or those of one mid
+    /// (a data channel removed from the ongoing call).
+    async fn release(&self, req: ReleaseRequest, msg: Option<u64>) -> Response {
+        let ReleaseRequest { call_id, mid } = req;
+        let of = |s: &Session| Key::of(s).released_by(&call_id, mid.as_deref());
         let mine: Vec<Session> = {
             let mut sessions = lock(&self.sessions);
-            let (mut mine, rest): (Vec<Session>, Vec<Session>) = std::mem::take(&mut *sessions)
-                .into_iter()
-                .partition(|s| s.call_id == call_id);
+            let (mut mine, rest): (Vec<Session>, Vec<Session>) =
+                std::mem::take(&mut *sessions).into_iter().partition(of);
             *sessions = rest;
             let mut offered = lock(&self.offered);
-            let (pending, rest): (Vec<Session>, Vec<Session>) = std::mem::take(&mut *offered)
-                .into_iter()
-                .partition(|s| s.call_id == call_id);
+            let (pending, rest): (Vec<Session>, Vec<Session>) =
+                std::mem::take(&mut *offered).into_iter().partition(of);
             *offered = rest;
             mine.extend(pending);
             mine
         };
         if !mine.is_empty() {
-            self.ctx.note(
-                msg,
-                Note::done(
-                    Act::DcRelease,
-                    format!(
-                        "the call ended: close its {} data channel association(s)",
-                        mine.len()
-                    ),
+            let label = match &mid {
+                None => format!(
+                    "the call ended: close its {} data channel association(s)",
+                    mine.len()
                 ),
-            );
+                Some(mid) => format!(
+                    "the {} (mid {mid}) removed from call {call_id}: close its {} association(s)",
+                    offered_name(mid),
+                    mine.len()
+                ),
+            };
+            self.ctx.note(msg, Note::done(Act::DcRelease, label));
         }
-        self.forget(call_id);
+        if mid.is_none() {
+            self.forget(&call_id);
+        }
         for s in mine {
             s.peer.close().await;
         }
@@ -561,7 +652,7 @@ async fn control(mf: Arc<Mf>, req: Request, msg: Option<u64>) -> Response {
             Err(r) => r,
         },
         RELEASE_PATH => match json_body::<ReleaseRequest>(&req, "release request") {
-            Ok(r) => mf.release(&r.call_id, msg).await,
+            Ok(r) => mf.release(r, msg).await,
             Err(r) => r,
         },
         _ => avatar_control(mf, req, msg).await,

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use proto::trace::{Body, Message, Note, Proto};
+use proto::trace::{Act, Body, Message, Note, Outcome, Proto};
+use proto::wire::exposure::{AF_NOTIFY_PATH, NEF_NOTIFY_PREFIX};
 use serde_json::Value;
 
 use crate::render;
@@ -75,6 +76,35 @@ pub struct Picture {
     pub rows: Vec<String>,
 }
 
+/// What a row shows of solution 9's DC exposure: the NEF's policy decision, or a DC event
+/// notification as the DCSF sent it to the NEF (before) or as the NEF passed it on (after
+/// anonymisation, where the policy says).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exposure {
+    /// The NEF's decision on an AF's request (or its check of the ADC's application).
+    Decision {
+        /// Whether it was granted.
+        granted: bool,
+        /// The note's line.
+        line: String,
+    },
+    /// A notification the DCSF sent the NEF.
+    Before(Value),
+    /// A notification the NEF sent the AF.
+    After(Value),
+}
+
+/// The exposure card at a row: the latest decision and the latest notification pair.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExposureCard<'a> {
+    /// The latest decision (granted, line).
+    pub decision: Option<(bool, &'a str)>,
+    /// The latest notification as the DCSF sent it.
+    pub before: Option<&'a Value>,
+    /// The latest notification as the AF got it (after `before`).
+    pub after: Option<&'a Value>,
+}
+
 /// One row of the ladder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -106,6 +136,8 @@ pub struct Entry {
     pub keys: Vec<KeyAgreement>,
     /// Avatar frames noted about it.
     pub pictures: Vec<Picture>,
+    /// What it shows of DC exposure (solution 9).
+    pub exposure: Option<Exposure>,
 }
 
 impl Entry {
@@ -166,6 +198,27 @@ impl View {
             .find_map(|(i, e)| e.pictures.last().map(|p| (i, p)))
     }
 
+    /// The DC exposure card on row `idx` (what the exposure pane shows as the ladder is stepped
+    /// through): the latest decision and notification pair up to it, if any.
+    pub fn exposure_at(&self, idx: usize) -> Option<ExposureCard<'_>> {
+        let end = idx.saturating_add(1).min(self.entries.len());
+        let mut card = ExposureCard::default();
+        for e in &self.entries[..end] {
+            match &e.exposure {
+                Some(Exposure::Decision { granted, line }) => {
+                    card.decision = Some((*granted, line.as_str()));
+                }
+                Some(Exposure::Before(v)) => {
+                    card.before = Some(v);
+                    card.after = None;
+                }
+                Some(Exposure::After(v)) => card.after = Some(v),
+                None => {}
+            }
+        }
+        (card != ExposureCard::default()).then_some(card)
+    }
+
     /// The view of `run`.
     pub fn from_run(run: &Run) -> View {
         let entries = entries(run);
@@ -214,22 +267,25 @@ fn entries(run: &Run) -> Vec<Entry> {
                 let n = rows.number(*msg);
                 rows.by_msg.insert(*msg, rows.entries.len());
                 rows.last_of.insert(r.node.clone(), rows.entries.len());
-                rows.entries.push(Entry::message(
-                    n,
-                    &r.node,
-                    to.as_deref(),
-                    message,
-                    step,
-                    &run.ports,
-                ));
+                let mut entry =
+                    Entry::message(n, &r.node, to.as_deref(), message, step, &run.ports);
+                entry.exposure = notification(message);
+                rows.entries.push(entry);
             }
             Body::Received { msg, .. } => {
                 rows.number(*msg);
             }
             Body::Note { msg, note } => {
-                if note.action().is_some() {
+                if let Some((act, outcome)) = note.action() {
                     rows.last_of.insert(r.node.clone(), rows.entries.len());
-                    rows.entries.push(Entry::action(&r.node, note, step));
+                    let mut entry = Entry::action(&r.node, note, step);
+                    if matches!(act, Act::AuthorizeExposure | Act::CheckDcApplication) {
+                        entry.exposure = Some(Exposure::Decision {
+                            granted: outcome == Outcome::Done,
+                            line: entry.summary.clone(),
+                        });
+                    }
+                    rows.entries.push(entry);
                 }
                 match msg {
                     Some(m) => rows.pending.push((*m, r.node.clone(), note.clone())),
@@ -249,6 +305,29 @@ fn entries(run: &Run) -> Vec<Entry> {
         }
     }
     rows.attach_notes()
+}
+
+/// A DC event notification this message carries: to the NEF from the DCSF (before), or to the
+/// AF from the NEF (after). Read from the request line and the JSON body.
+fn notification(message: &Message) -> Option<Exposure> {
+    if message.proto != Proto::Http {
+        return None;
+    }
+    let (head, body) = message.raw.split_once("\r\n\r\n")?;
+    let path = head
+        .lines()
+        .next()?
+        .strip_prefix("POST ")?
+        .split(' ')
+        .next()?;
+    let json = || serde_json::from_str::<Value>(body).ok();
+    if path.starts_with(NEF_NOTIFY_PREFIX) {
+        json().map(Exposure::Before)
+    } else if path == AF_NOTIFY_PATH {
+        json().map(Exposure::After)
+    } else {
+        None
+    }
 }
 
 /// The rows while the trace is read.
@@ -309,6 +388,7 @@ impl Entry {
             actions: Vec::new(),
             keys: Vec::new(),
             pictures: Vec::new(),
+            exposure: None,
         }
     }
 
@@ -329,6 +409,7 @@ impl Entry {
             actions: Vec::new(),
             keys: Vec::new(),
             pictures: Vec::new(),
+            exposure: None,
         }
     }
 

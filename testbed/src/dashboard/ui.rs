@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 mod avatar;
 mod details;
+mod exposure;
 mod ladder;
 mod sidebar;
 
@@ -115,7 +116,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
             details::details(frame, c[0], app, &p);
             avatar::pane(frame, c[1], app, &p);
         }
-        _ => details::details(frame, detail_area, app, &p),
+        _ => match exposure::height(app) {
+            Some(h) if detail_area.height >= h + 8 => {
+                let c = Layout::vertical([Constraint::Min(8), Constraint::Length(h)])
+                    .split(detail_area);
+                details::details(frame, c[0], app, &p);
+                exposure::pane(frame, c[1], app, &p);
+            }
+            _ => details::details(frame, detail_area, app, &p),
+        },
     }
     if app.help {
         help(frame, area, &p);

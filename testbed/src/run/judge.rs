@@ -8,6 +8,7 @@ use serde::Serialize;
 
 mod aos;
 mod avatar;
+mod exposure;
 
 use super::play::{DcExpect, Observed, PlayError};
 use crate::scenario::content::Content;
@@ -134,6 +135,37 @@ pub enum Check {
     /// Solution 8 step 21: the extra fetch (a stranger's, or a second one) is refused for this
     /// reason and shows nothing.
     ExtraFetchRefused(Reason),
+    /// Solution 9: the NEF answers the AF's request number `step` (in the plan's order) with
+    /// this status.
+    AfStatus {
+        /// The request's index.
+        step: usize,
+        /// The status.
+        status: u16,
+    },
+    /// Solution 9: the AF receives notifications of this event, and every one of them names
+    /// the parties by pseudonym (`anonymised`) or by IMPU.
+    Notified {
+        /// The AF.
+        af: &'static str,
+        /// The event (`dc-established`).
+        event: &'static str,
+        /// Whether the parties are pseudonyms.
+        anonymised: bool,
+    },
+    /// Solution 9: the AF receives no notification at all.
+    NotNotified {
+        /// The AF.
+        af: &'static str,
+    },
+    /// Solution 9: after request number `after`, the AF-established ADC is open (or closed) at
+    /// both UEs; when open, it carried a message each way between each UE and the MF.
+    Adc {
+        /// The request's index.
+        after: usize,
+        /// Whether it is open.
+        open: bool,
+    },
 }
 
 /// A party of the call, for [`Check::PeerAvatar`].
@@ -209,6 +241,14 @@ impl Check {
             Check::AnswerVerstat(want) => aos::answer_verstat(observed, *want),
             Check::PeerAvatar { party, avatar_id } => aos::peer(observed, *party, *avatar_id),
             Check::ExtraFetchRefused(reason) => aos::extra_refused(observed, *reason),
+            Check::AfStatus { step, status } => exposure::status(observed, *step, *status),
+            Check::Notified {
+                af,
+                event,
+                anonymised,
+            } => exposure::notified(observed, af, event, *anonymised),
+            Check::NotNotified { af } => exposure::not_notified(observed, af),
+            Check::Adc { after, open } => exposure::adc(observed, *after, *open),
         }
     }
 }

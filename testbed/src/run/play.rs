@@ -18,9 +18,11 @@ use crate::world::{DcSetup, World};
 
 mod aos;
 mod avatar;
+mod exposure;
 
 pub use aos::{AosAfter, AosObserved, AosPlan};
 pub use avatar::{AvatarObserved, AvatarPlan, EARLIER_CALL, TokenAttack};
+pub use exposure::{AfAct, ExposureObserved, ExposurePlan, TokenUse};
 
 /// What the users do.
 #[derive(Debug, Clone)]
@@ -48,6 +50,9 @@ pub enum Script {
     /// A caller calls UE-B, both naming avatars (or not), and the avatars are fetched at step
     /// 21 (solution 8); the caller hangs up.
     Aos(AosPlan),
+    /// DC ASs/AFs use the NEF's DC exposure APIs before or during UE-A's call to UE-B with
+    /// data channels (solution 9); UE-A hangs up.
+    Exposure(ExposurePlan),
 }
 
 /// An attack on the network itself (the trust model), before or instead of an honest call.
@@ -201,6 +206,8 @@ pub struct Observed {
     pub avatar: Option<Result<AvatarObserved, PlayError>>,
     /// What the users saw of each other's avatars (solution 8).
     pub aos: Option<AosObserved>,
+    /// What the DC ASs/AFs and the UEs saw (solution 9).
+    pub exposure: Option<ExposureObserved>,
 }
 
 /// Channels a DC-capable caller offers: the avatar animation channel of TS 26.114 style
@@ -246,6 +253,7 @@ pub async fn play(world: &World, script: &Script, timing: &mut Timing) -> anyhow
         }
         Script::Avatar(plan) => avatar::play(world, plan, timing).await,
         Script::Aos(plan) => aos::play(world, plan, timing).await,
+        Script::Exposure(plan) => exposure::play(world, plan, timing).await,
     }
 }
 
@@ -505,7 +513,7 @@ async fn callee_bootstrap(world: &World, callee: &ue::Ue, tn: &str) -> Result<us
 }
 
 /// `GET /` over a bootstrap channel; the application list it answers.
-async fn fetch_app_list(
+pub(super) async fn fetch_app_list(
     bdc: &dc::Peer,
     mf_host: &str,
 ) -> Result<proto::wire::dcsf::AppList, PlayError> {
@@ -549,7 +557,11 @@ const AVATAR_MESSAGES: [(bool, &str); 3] = [
 
 /// Opens the call's data channels on both sides and has the two users exchange avatar
 /// messages both ways (each waits for the other's, so the trace order is causal).
-async fn exchange(world: &World, call: &ue::Call, callee: &ue::Ue) -> Result<usize, PlayError> {
+pub(super) async fn exchange(
+    world: &World,
+    call: &ue::Call,
+    callee: &ue::Ue,
+) -> Result<usize, PlayError> {
     let a = match (&call.dc, &call.dc_refused) {
         (Some(a), _) => a.clone(),
         (None, Some(refused)) => return Err(PlayError::Dc(refused.clone())),

@@ -184,9 +184,22 @@ fn start_dc_network(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
         // With the avatar NFs (started before), the caller's MF and the DCSF serve them.
         let avatars = b.started(XR_AS_O)?.is_some();
         let (ctx, dns) = b.nf(DCSF_O)?;
+        // With the DC exposure family (solution 9), the DCSF takes the NEF's subscriptions and
+        // control requests, the IMS ASs' DC events, and has the originating IMS AS and MF
+        // change a call's data channels.
+        let exposure = match b.started(DC_AS_O)? {
+            Some(_) => Some(xr::dcsf::Exposure {
+                nef_host: b.host(NEF_O)?,
+                as_hosts: vec![b.host(AS_O)?, b.host(AS_T)?],
+                as_host: b.host(AS_O)?,
+                mf_host: b.host(MF_O)?,
+            }),
+            None => None,
+        };
         let config = xr::dcsf::DcsfConfig {
             store: xr::dcsf::Store::load()?,
             avatar_mf_host: if avatars { Some(b.host(MF_O)?) } else { None },
+            exposure,
         };
         let server = xr::dcsf::start(&ctx, config).await?;
         b.add_https(&dns, &ctx, server);
@@ -214,6 +227,53 @@ fn start_dc_network(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
             b.add_https(&dns, &ctx, server);
             b.mfs.insert(id.to_owned(), mf);
         }
+        Ok(())
+    })
+}
+
+/// Solution 9's NFs: the originating operator's NEF with its DC exposure APIs (policy and
+/// consent from the HSS/UDM, subscriptions and control at the DCSF) and the DC ASs/AFs that use
+/// them: the operator's own, the avatar provider's (untrusted), the whiteboard provider's, and a
+/// rogue one whose certificate comes from the rogue CA. Started before [`DC_NETWORK`], whose
+/// DCSF then takes the NEF's subscriptions and the IMS AS's DC events.
+pub const DC_EXPOSURE: Family = Family {
+    name: "NEF (DC exposure) and DC ASs/AFs",
+    start: start_dc_exposure,
+};
+
+fn start_dc_exposure(b: &mut Builder) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let (ctx, dns) = b.nf(NEF_O)?;
+        let mut config = nef::NefConfig::load()?;
+        if let Some(exposure) = config.exposure.as_mut() {
+            exposure.hss_host = b.host(HSS_O)?;
+            exposure.dcsf_host = b.host(DCSF_O)?;
+            if b.setup().nef_expired_tokens {
+                exposure.token_lifetime = -1;
+            }
+        }
+        let server = nef::start(&ctx, config).await?;
+        b.add_https(&dns, &ctx, server);
+        let nef_host = b.host(NEF_O)?;
+        for id in [DC_AS_O, DC_AS_3P, DC_AS_WB] {
+            let (ctx, dns) = b.nf(id)?;
+            let config = nef::af::AfConfig {
+                nef_host: nef_host.clone(),
+                certificate: nef::af::AfCertificate::World,
+            };
+            let (af, server) = nef::af::start(&ctx, config).await?;
+            b.add_https(&dns, &ctx, server);
+            b.afs.insert(id.to_owned(), af);
+        }
+        // The rogue AF: outside the world's PKI, reachable by no one.
+        let (ctx, _) = b.ctx(DC_AS_ROGUE, DC_AS_ROGUE_HOST);
+        let config = nef::af::AfConfig {
+            nef_host,
+            certificate: nef::af::AfCertificate::Rogue,
+        };
+        let (af, server) = nef::af::start(&ctx, config).await?;
+        b.keep_unpublished(DC_AS_ROGUE, server);
+        b.afs.insert(DC_AS_ROGUE.to_owned(), af);
         Ok(())
     })
 }

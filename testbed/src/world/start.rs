@@ -33,6 +33,8 @@ pub struct Builder {
     pub mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
     /// The enterprise's authorization server (started by its family).
     pub authz: Option<third_party::authz::AuthzHandle>,
+    /// Solution 9's DC ASs/AFs (started by their family).
+    pub afs: BTreeMap<String, Arc<nef::af::DcAf>>,
 }
 
 impl Builder {
@@ -48,6 +50,7 @@ impl Builder {
             ues: BTreeMap::new(),
             mfs: BTreeMap::new(),
             authz: None,
+            afs: BTreeMap::new(),
         }
     }
 
@@ -71,7 +74,7 @@ impl Builder {
     }
 
     /// What the world gives node `id` at `host`.
-    fn ctx(&self, id: &str, host: &str) -> (Ctx, Arc<WorldDns>) {
+    pub(super) fn ctx(&self, id: &str, host: &str) -> (Ctx, Arc<WorldDns>) {
         let dns = WorldDns::new(self.server.clone(), id, self.tap.clone());
         let ctx = Ctx {
             id: id.to_owned(),
@@ -89,6 +92,12 @@ impl Builder {
     pub fn nf(&self, id: &str) -> anyhow::Result<(Ctx, Arc<WorldDns>)> {
         let host = self.host(id)?;
         Ok(self.ctx(id, &host))
+    }
+
+    /// Keeps an HTTPS server running without publishing it in DNS (a node outside the world's
+    /// PKI, which no one is meant to reach).
+    pub fn keep_unpublished(&mut self, id: &str, server: Server) {
+        self.http.push((id.to_owned(), server));
     }
 
     /// Publishes an HTTPS server of the world under its NF's hostname.
@@ -276,6 +285,10 @@ impl Builder {
             })
         };
         let avatars_o = avatars(AOS_O, STI_VS_O)?;
+        let dcsf = match self.started(DC_AS_O)? {
+            Some(_) => Some(self.host(DCSF_O)?),
+            None => None,
+        };
         let avatars_t = avatars(AOS_T, STI_AS_T)?;
         let originating = ims_as::AsConfig {
             role: ims_as::Role::Originating {
@@ -293,6 +306,8 @@ impl Builder {
             avatars: avatars_o,
             // Solution 7: the XR AS that may ask it to anchor a call's media.
             xr_as_host: self.started(XR_AS_O)?,
+            // Solution 9: the DCSF it reports DC events to and takes DC control from.
+            dcsf_host: dcsf.clone(),
         };
         let terminating = ims_as::AsConfig {
             role: ims_as::Role::Terminating {
@@ -309,6 +324,7 @@ impl Builder {
             avatar_media: false,
             avatars: avatars_t,
             xr_as_host: None,
+            dcsf_host: dcsf,
         };
         for (id, config) in [(AS_O, originating), (AS_T, terminating)] {
             let (ctx, dns) = self.nf(id)?;
@@ -417,6 +433,7 @@ impl Builder {
             dc: self.options.setup.dc,
             mfs: self.mfs,
             authz: self.authz,
+            afs: self.afs,
             sip: self.sip,
             http: self.http,
             dns: Some(dns),

@@ -46,6 +46,7 @@ impl Mf<'_> {
                     tn: callee_tn.to_owned(),
                     call_id,
                     section,
+                    app: None,
                 };
                 let media = self.ask_section(&request).await?;
                 self.anchored.put(key, media.clone());
@@ -81,6 +82,7 @@ impl Mf<'_> {
         let request = CompleteRequest {
             call_id: call_id.to_owned(),
             answer: sdp::single(answer).render(),
+            tn: None,
         };
         match self.send_complete(&request).await {
             Ok(()) => self.done(
@@ -104,6 +106,7 @@ fn kind(section: OfferSection) -> &'static str {
     match section {
         OfferSection::Bootstrap => "bootstrap",
         OfferSection::AvatarMedia => "avatar media",
+        OfferSection::Application => "application",
     }
 }
 
@@ -118,6 +121,11 @@ fn offer_label(section: OfferSection, host: &str) -> String {
             "an avatar call: have the MF ({host}) offer the callee the avatar media data channel (mid {})",
             section.mid()
         ),
+        // The DCSF, not the AS, asks the MF for these (solution 9).
+        OfferSection::Application => format!(
+            "have the MF ({host}) offer the callee an application data channel (mid {})",
+            section.mid()
+        ),
     }
 }
 
@@ -129,6 +137,9 @@ fn offer_failed_label(section: OfferSection, e: &Error) -> String {
         }
         OfferSection::AvatarMedia => {
             format!("MF avatar media offer: {e}: the call goes on without avatar media")
+        }
+        OfferSection::Application => {
+            format!("MF application data channel offer: {e}: the call goes on without it")
         }
     }
 }

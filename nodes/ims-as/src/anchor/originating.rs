@@ -116,7 +116,7 @@ impl Mf<'_> {
         if !self.anchored.forget(&call_id) {
             return;
         }
-        let request = ReleaseRequest { call_id };
+        let request = ReleaseRequest { call_id, mid: None };
         match self.send_release(&request).await {
             Ok(()) => self.done(
                 Act::DcRelease,

@@ -1,11 +1,12 @@
 //! The NEF's DC exposure decisions (TR 33.790 §6.9.2), pure and in the order it makes them:
-//! who the AF is by its client certificate (steps 1–2, mutual TLS); whether the policy lets it
-//! subscribe to these events or ask for this control, and whether the subscriber consented
-//! (§6.9.2.1 step 3, §6.9.2.2 steps 3–4); and what a notification becomes for the AF
-//! (§6.9.2.1 step 8).
+//! who the AF is by its client certificate (steps 1–2, mutual TLS); whether the policy (as the
+//! HSS/UDM holds it) lets it subscribe to these events or ask for this control, and whether the
+//! subscriber consented (§6.9.2.1 step 3, §6.9.2.2 steps 3–4); and what a notification becomes
+//! for the AF (§6.9.2.1 step 8).
 //!
 //! Control checks the AF's rights before the subscriber's consent, so that an AF the policy
-//! refuses learns nothing about the subscriber. The ownership check of §6.9.2.2 step 3 is made
+//! refuses learns nothing about the subscriber; the NEF's driver makes [`rights`] its first
+//! check, before it asks the DCSF anything about the subscriber's data channels. The ownership check of §6.9.2.2 step 3 is made
 //! here, at the NEF (NOTE 1, the testbed's choice): the ADC's application (as the DCSF reports
 //! it for an ongoing ADC, else the one the request names) or the application to download must
 //! be one the AF owns.
@@ -13,10 +14,10 @@
 use sha2::{Digest as _, Sha256};
 
 use super::Refusal;
-use super::policy::{AfPolicy, Consent, Policy};
 use super::refusal::Consented;
 use super::wire::{
-    AppInfo, ControlRequest, EventKind, Notification, Operation, SubscribeRequest, Target,
+    AfPolicy, AppInfo, Consent, ControlRequest, EventKind, Notification, Operation,
+    SubscribeRequest, Target,
 };
 use crate::decide::dns_names;
 
@@ -55,18 +56,45 @@ pub enum Permission {
     },
 }
 
-/// Steps 1–2: which AF of the policy the client is, by its TLS client certificate (already
-/// verified against the world's CA by the TLS layer).
-pub fn identify<'p>(
-    certificate: Option<&[u8]>,
-    policy: &'p Policy,
-) -> Result<&'p AfPolicy, Refusal> {
+/// Steps 1–2: who the client is, by its TLS client certificate (already verified against the
+/// world's CA by the TLS layer): the certificate's first DNS name.
+pub fn identify(certificate: Option<&[u8]>) -> Result<String, Refusal> {
     let der = certificate.ok_or(Refusal::NoCertificate)?;
     let names = dns_names(der).map_err(|detail| Refusal::BadCertificate { detail })?;
     names
-        .iter()
-        .find_map(|n| policy.af(n))
-        .ok_or(Refusal::UnknownAf { names })
+        .into_iter()
+        .next()
+        .ok_or_else(|| Refusal::BadCertificate {
+            detail: "the certificate names no host".into(),
+        })
+}
+
+/// Step 2: the AF's entry of the policy the HSS/UDM answered for `host`; an AF the policy does
+/// not know is refused.
+pub fn known(af: Option<AfPolicy>, host: &str) -> Result<AfPolicy, Refusal> {
+    af.ok_or_else(|| Refusal::UnknownAf {
+        names: vec![host.to_owned()],
+    })
+}
+
+/// §6.9.2.1 steps 1 and 8: the AF's `notifyUri` must be an `https` URI of the AF's own host
+/// (its certificate's name), so that the NEF never sends a subscriber's events elsewhere.
+pub fn notify_uri_of(af: &str, uri: &str) -> Result<(), Refusal> {
+    let host = uri
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .map(|authority| authority.rsplit('@').next().unwrap_or(authority))
+        .map(|hostport| match hostport.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => hostport,
+        });
+    match host {
+        Some(h) if h.eq_ignore_ascii_case(af) && !uri.contains('@') => Ok(()),
+        _ => Err(Refusal::ForeignNotifyUri {
+            af: af.to_owned(),
+            uri: uri.to_owned(),
+        }),
+    }
 }
 
 /// §6.9.2.1 step 3: a subscription at least one event long, to events the AF may subscribe
@@ -109,25 +137,8 @@ pub fn control(
     adc_app: Option<&str>,
 ) -> Result<Grant, Refusal> {
     let (operation, target) = (request.operation, request.target);
-    if !af.control.contains(&operation) {
-        return Err(Refusal::OperationNotAllowed {
-            af: af.host.clone(),
-            operation,
-        });
-    }
-    if !af.targets.contains(&target) {
-        return Err(Refusal::TargetNotAllowed {
-            af: af.host.clone(),
-            target,
-        });
-    }
-    let app = application(request, adc_app)?;
-    if let Some(app) = app.as_deref().filter(|a| !af.owns(a)) {
-        return Err(Refusal::NotOwner {
-            af: af.host.clone(),
-            app: app.to_owned(),
-        });
-    }
+    allowed(af, request)?;
+    let app = owned(af, request, adc_app)?;
     consented(consent, &request.impu, Consented::Control)?;
     Ok(Grant {
         af: af.host.clone(),
@@ -140,9 +151,55 @@ pub fn control(
     })
 }
 
+/// §6.9.2.2 step 4's policy checks, made before step 3: the operation and the kind of data
+/// channel are ones the AF may control, and the subscriber consented to AF control. An AF
+/// refused here is never told anything about the subscriber's data channels.
+pub fn rights(af: &AfPolicy, consent: &Consent, request: &ControlRequest) -> Result<(), Refusal> {
+    allowed(af, request)?;
+    consented(consent, &request.impu, Consented::Control)
+}
+
+/// The operation and the kind of data channel are ones the AF may control.
+fn allowed(af: &AfPolicy, request: &ControlRequest) -> Result<(), Refusal> {
+    let (operation, target) = (request.operation, request.target);
+    if !af.control.contains(&operation) {
+        return Err(Refusal::OperationNotAllowed {
+            af: af.host.clone(),
+            operation,
+        });
+    }
+    if !af.targets.contains(&target) {
+        return Err(Refusal::TargetNotAllowed {
+            af: af.host.clone(),
+            target,
+        });
+    }
+    Ok(())
+}
+
+/// §6.9.2.2 step 3 (at the NEF, NOTE 1): the DC application the request touches
+/// ([`application`]) is one the AF owns; none for BDC control other than a download.
+pub fn owned(
+    af: &AfPolicy,
+    request: &ControlRequest,
+    adc_app: Option<&str>,
+) -> Result<Option<String>, Refusal> {
+    let app = application(request, adc_app)?;
+    if let Some(app) = app.as_deref().filter(|a| !af.owns(a)) {
+        return Err(Refusal::NotOwner {
+            af: af.host.clone(),
+            app: app.to_owned(),
+        });
+    }
+    Ok(app)
+}
+
 /// The DC application a control request touches: for a download (over the BDC only) the one
 /// it names; for an ADC the ongoing ADC's, else the one it names; none for other BDC control.
-fn application(request: &ControlRequest, adc_app: Option<&str>) -> Result<Option<String>, Refusal> {
+pub fn application(
+    request: &ControlRequest,
+    adc_app: Option<&str>,
+) -> Result<Option<String>, Refusal> {
     let (operation, target) = (request.operation, request.target);
     let missing = Refusal::NoApplication { operation, target };
     match (operation, target) {

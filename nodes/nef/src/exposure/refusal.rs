@@ -60,6 +60,14 @@ pub enum Refusal {
         /// The data channel.
         target: Target,
     },
+    /// The body is not the request the path takes (the JSON error).
+    #[error("body is not a {what}: {detail}")]
+    BadBody {
+        /// What was expected.
+        what: &'static str,
+        /// Why it is not one.
+        detail: String,
+    },
     /// A download asked for over an ADC: applications are downloaded over the BDC.
     #[error("DC applications are downloaded over the bdc, not the {target}")]
     DownloadNotOverBdc {
@@ -101,6 +109,30 @@ pub enum Refusal {
         /// The application.
         app: String,
     },
+    /// The `notifyUri` is not an `https` URI of the AF's own host: the NEF sends a
+    /// subscriber's events to the AF that was authorised, nowhere else.
+    #[error("notifyUri {uri:?} is not an https URI of {af}")]
+    ForeignNotifyUri {
+        /// The AF.
+        af: String,
+        /// The URI it gave.
+        uri: String,
+    },
+    /// The data channel the request names is not one the DCSF knows (§6.9.2.2 step 3).
+    #[error("no data channel {dc_id} at the DCSF")]
+    NoSuchDc {
+        /// The data channel named.
+        dc_id: String,
+    },
+    /// The data channel the request names is not one of the subscriber's calls, or not an
+    /// ADC (§6.9.2.2 step 3).
+    #[error("data channel {dc_id} is not an application data channel of {impu}")]
+    OtherDc {
+        /// The data channel named.
+        dc_id: String,
+        /// The subscriber the request names.
+        impu: String,
+    },
     /// The subscriber did not consent.
     #[error("{impu} did not consent to {to}")]
     NoConsent {
@@ -108,6 +140,16 @@ pub enum Refusal {
         impu: String,
         /// To what.
         to: Consented,
+    },
+
+    // ---- a peer of the NEF failed ----------------------------------------------------------------
+    /// The HSS/UDM or the DCSF could not be reached or answered unusably.
+    #[error("{peer} unavailable: {detail}")]
+    Unavailable {
+        /// The peer's host.
+        peer: String,
+        /// What went wrong.
+        detail: String,
     },
 }
 
@@ -122,22 +164,30 @@ impl Refusal {
             | Refusal::NotOwner { .. } => Reason::NotAuthorised,
             Refusal::Token(e) => e.reason(),
             Refusal::NoEvents
+            | Refusal::BadBody { .. }
             | Refusal::NoApplication { .. }
             | Refusal::DownloadNotOverBdc { .. } => Reason::Malformed,
             Refusal::EventNotAllowed { .. }
             | Refusal::OperationNotAllowed { .. }
             | Refusal::TargetNotAllowed { .. } => Reason::Policy,
+            Refusal::ForeignNotifyUri { .. } | Refusal::OtherDc { .. } => Reason::Mismatch,
+            Refusal::NoSuchDc { .. } => Reason::NoRecord,
             Refusal::NoConsent { .. } => Reason::NotEntitled,
+            Refusal::Unavailable { .. } => Reason::Unreachable,
         }
     }
 
-    /// The HTTP status: 400 for a malformed request, the token's (401 or 403), else 403.
+    /// The HTTP status: 400 for a malformed request, the token's (401 or 403), 404 for an
+    /// unknown data channel, 502 when a peer failed, else 403.
     pub fn status(&self) -> u16 {
         match self {
             Refusal::Token(e) => e.status(),
             Refusal::NoEvents
+            | Refusal::BadBody { .. }
             | Refusal::NoApplication { .. }
             | Refusal::DownloadNotOverBdc { .. } => 400,
+            Refusal::NoSuchDc { .. } => 404,
+            Refusal::Unavailable { .. } => 502,
             _ => 403,
         }
     }
@@ -239,6 +289,45 @@ mod tests {
                 },
                 403,
                 Reason::NotEntitled,
+            ),
+            (
+                Refusal::BadBody {
+                    what: "subscription",
+                    detail: "EOF".into(),
+                },
+                400,
+                Reason::Malformed,
+            ),
+            (
+                Refusal::ForeignNotifyUri {
+                    af: af(),
+                    uri: "https://evil.example/".into(),
+                },
+                403,
+                Reason::Mismatch,
+            ),
+            (
+                Refusal::NoSuchDc {
+                    dc_id: "dc-9".into(),
+                },
+                404,
+                Reason::NoRecord,
+            ),
+            (
+                Refusal::OtherDc {
+                    dc_id: "dc-1".into(),
+                    impu: "sip:m@x".into(),
+                },
+                403,
+                Reason::Mismatch,
+            ),
+            (
+                Refusal::Unavailable {
+                    peer: "hss".into(),
+                    detail: "timeout".into(),
+                },
+                502,
+                Reason::Unreachable,
             ),
             (
                 Refusal::Token(TokenError::Expired { exp: 1, now: 2 }),

@@ -3,7 +3,7 @@
 //! [`avatar`], the UEs' avatar steps (TR 33.790 solutions #5 and #6) over real data channels;
 //! [`avatar_media`], the callee's answer to the avatar media section the caller's network
 //! offers; [`reinvite`], the network's re-INVITEs in a call's dialog (TR 33.790 solution #7
-//! steps 5 and 6); [`trunk`], the IP-PBX on its mutual-TLS trunk.
+//! steps 5 and 6, solution #9 §6.9.2.2 step 5); [`trunk`], the IP-PBX on its mutual-TLS trunk.
 
 mod authz;
 mod avatar;

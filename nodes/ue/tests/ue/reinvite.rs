@@ -2,8 +2,10 @@
 //! anchoring a party's media at the MF), over real sockets on 127.0.0.1 against raw UDP
 //! stand-ins: the caller answers with its last offer (the INVITE's, then its own re-INVITE's);
 //! the callee answers a re-INVITE naming an avatar in `P-Avatar-ID` with 488 when its user
-//! rejects the avatar, with the same session when not. Checked on the answers and on the typed
-//! notes.
+//! rejects the avatar, with the same session when not; and (TR 33.790 solution #9, §6.9.2.2
+//! step 5) a re-INVITE adding an application data channel section opens it at both ends (the
+//! test holds the MF's end), one declining a section closes the UE's association. Checked on
+//! the answers, the associations and the typed notes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -190,10 +192,25 @@ async fn reinvite(
     cseq: u32,
     extra: &str,
 ) -> Response {
+    reinvite_with(wire, ue, from, to_header, call_id, cseq, extra, AS_SDP).await
+}
+
+/// [`reinvite`] offering `offer`.
+#[allow(clippy::too_many_arguments)]
+async fn reinvite_with(
+    wire: &Wire,
+    ue: SocketAddr,
+    from: &str,
+    to_header: &str,
+    call_id: &str,
+    cseq: u32,
+    extra: &str,
+    offer: &str,
+) -> Response {
     let branch = format!("z9hG4bK-as-{cseq}");
     let uri = format!("sip:ue@{ue}");
     let text = wire.request(
-        "INVITE", &uri, &branch, from, to_header, call_id, cseq, extra, AS_SDP,
+        "INVITE", &uri, &branch, from, to_header, call_id, cseq, extra, offer,
     );
     wire.send(&text, ue).await;
     let last = wire.responses().await.pop().unwrap();
@@ -393,4 +410,264 @@ async fn the_avatar_channel_offer_carries_avatar_app_and_fingerprint() {
     let answer = reinvite(&ims_as, ue, far, near, &call_id, 10, "").await;
     assert_eq!(answer.body, offer.as_bytes());
     a.shutdown();
+}
+
+/// The labels of `node`'s action notes tagged `act`, in order.
+fn labels(tap: &Tap, node: &str, act: Act) -> Vec<(Outcome, String)> {
+    tap.records()
+        .into_iter()
+        .filter(|r| r.node == node)
+        .filter_map(|r| match r.body {
+            Body::Note {
+                note:
+                    proto::trace::Note::Action {
+                        act: a,
+                        outcome,
+                        label,
+                    },
+                ..
+            } if a == act => Some((outcome, label)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// TR 33.790 §6.9.2.2 step 5 at the UE: the IMS AS's re-INVITE adds the MF's application data
+/// channel section (mid `adc`, stream 1200, `3gpp-req-app`); the UE answers it in the offer's
+/// order, the association opens at both ends and carries a message; a second re-INVITE
+/// declines the section and the UE closes its association. A re-INVITE repeating the session
+/// still gets it back unchanged.
+#[tokio::test]
+async fn a_reinvite_adds_then_removes_an_application_data_channel() {
+    use proto::sdp::{Application, Media, Session};
+    use proto::wire::exposure::REQ_APP;
+
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let ctx = hosts.ctx("ue-b", "ue-b.test", &tap, Clock::Fixed(NOW), 7);
+    let b = Ue::start(&ctx, config(UE_B, "nobody.test")).await.unwrap();
+    let ue = b.endpoint().local_addr();
+    let ims_as = Wire::bind().await;
+    let call_id = "adc-call@ue-a.test";
+    let (from, to, answered) = answered_call(&ims_as, ue, call_id).await;
+    assert_eq!(b.call_ids(), [call_id]);
+
+    // The MF's offer (the test's own peer), added to UE-B's session.
+    let owner = dc::DcOwner {
+        node: "mf".into(),
+        tap: tap.clone(),
+        timers: DcTimers::default(),
+    };
+    let mut rng = proto::clock::Rng::for_node(7, "mf/dc1");
+    let map = DcMap::reliable(1200, "avatar-call", "json");
+    let dcsa = [(1200, format!("{REQ_APP}:avatar-call"))];
+    let (mf, section) = dc::Peer::offer(&owner, &mut rng, "adc", &[map], &dcsa)
+        .await
+        .unwrap();
+    let local = Session::parse(std::str::from_utf8(&answered).unwrap()).unwrap();
+    let mut offer = local.clone();
+    offer.version += 1;
+    offer.media.push(Media::Application(section.clone()));
+    let answer = reinvite_with(&ims_as, ue, &from, &to, call_id, 2, "", &offer.render()).await;
+    assert_eq!(answer.status_code.code(), 200);
+    let answer = Session::parse(std::str::from_utf8(&answer.body).unwrap()).unwrap();
+    assert_eq!(answer.media.len(), offer.media.len());
+    assert_eq!(answer.media[..local.media.len()], local.media[..]);
+    let adc = answer.application("adc").unwrap().clone();
+    assert!(!adc.is_declined());
+    mf.complete(&adc).await.unwrap();
+    let at_b = b.channel(call_id, "adc").expect("UE-B's association");
+    let (x, y) = tokio::join!(mf.wait_open(), at_b.wait_open());
+    x.unwrap();
+    y.unwrap();
+    mf.send(1200, b"{\"move\":\"e4\"}").await.unwrap();
+    assert_eq!(at_b.recv(1200, WAIT).await.unwrap(), b"{\"move\":\"e4\"}");
+
+    // The same session offered again changes nothing: the answer is the one kept.
+    let kept = reinvite_with(&ims_as, ue, &from, &to, call_id, 3, "", &offer.render()).await;
+    assert_eq!(kept.body, answer.render().into_bytes());
+
+    // The section declined: UE-B closes its association and answers it declined.
+    let mut removal = offer.clone();
+    removal.version += 1;
+    if let Some(Media::Application(a)) = removal.media.last_mut() {
+        *a = Application::declined(&section);
+    }
+    let closed = reinvite_with(&ims_as, ue, &from, &to, call_id, 4, "", &removal.render()).await;
+    assert_eq!(closed.status_code.code(), 200);
+    let closed = Session::parse(std::str::from_utf8(&closed.body).unwrap()).unwrap();
+    assert!(closed.application("adc").unwrap().is_declined());
+    assert!(at_b.is_closed());
+    assert!(b.channel(call_id, "adc").unwrap().is_closed());
+    mf.close().await;
+
+    assert_eq!(
+        acts(&tap, "ue-b"),
+        [
+            (Act::Alert, DONE),
+            (Act::DcAnswer, DONE),
+            (Act::KeepSession, DONE),
+        ]
+    );
+    let answered = labels(&tap, "ue-b", Act::DcAnswer);
+    assert_eq!(
+        answered[0].1,
+        format!(
+            "accept the network's application data channel for avatar-call (m=application mid adc) in call {call_id}"
+        )
+    );
+    let closes: Vec<_> = labels(&tap, "ue-b", Act::DcClose)
+        .into_iter()
+        .filter(|(_, l)| l.contains("re-INVITE"))
+        .collect();
+    assert_eq!(
+        closes,
+        [(
+            DONE,
+            format!(
+                "the re-INVITE declines m=application mid adc of call {call_id} (port 0): close its association"
+            )
+        )]
+    );
+    b.shutdown();
+}
+
+/// A UE without data channel capability declines the section the network adds (port 0).
+#[tokio::test]
+async fn an_incapable_ue_declines_an_added_section() {
+    use proto::sdp::{Media, Session};
+    use proto::wire::exposure::REQ_APP;
+
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let ctx = hosts.ctx("ue-b", "ue-b.test", &tap, Clock::Fixed(NOW), 7);
+    let plain = UeConfig {
+        dc: None,
+        ..config(UE_B, "nobody.test")
+    };
+    let b = Ue::start(&ctx, plain).await.unwrap();
+    let ue = b.endpoint().local_addr();
+    let ims_as = Wire::bind().await;
+    let call_id = "plain-call@ue-a.test";
+    let (from, to, answered) = answered_call(&ims_as, ue, call_id).await;
+    let owner = dc::DcOwner {
+        node: "mf".into(),
+        tap: tap.clone(),
+        timers: DcTimers::default(),
+    };
+    let mut rng = proto::clock::Rng::for_node(7, "mf/dc1");
+    let map = DcMap::reliable(1200, "avatar-call", "json");
+    let dcsa = [(1200, format!("{REQ_APP}:avatar-call"))];
+    let (mf, section) = dc::Peer::offer(&owner, &mut rng, "adc", &[map], &dcsa)
+        .await
+        .unwrap();
+    let mut offer = Session::parse(std::str::from_utf8(&answered).unwrap()).unwrap();
+    offer.version += 1;
+    offer.media.push(Media::Application(section));
+    let answer = reinvite_with(&ims_as, ue, &from, &to, call_id, 2, "", &offer.render()).await;
+    assert_eq!(answer.status_code.code(), 200);
+    let answer = Session::parse(std::str::from_utf8(&answer.body).unwrap()).unwrap();
+    assert!(answer.application("adc").unwrap().is_declined());
+    assert!(b.channel(call_id, "adc").is_none());
+    mf.close().await;
+    assert_eq!(
+        acts(&tap, "ue-b"),
+        [
+            (Act::Alert, DONE),
+            (Act::DcAnswer, Outcome::Refused(Reason::Declined)),
+        ]
+    );
+    b.shutdown();
+}
+
+/// The caller's side of §6.9.2.2 step 5: UE-A, in a call with UE-B over real data channels
+/// (its own `dc`), gets the IMS AS's re-INVITE adding `adc` (answered, opens); then one
+/// declining both `dc` and `adc`: UE-A closes the association its call holds and the one the
+/// network added, and ends nothing else; the BYE releases nothing twice.
+#[tokio::test]
+async fn the_caller_takes_an_added_section_and_closes_declined_ones() {
+    use proto::sdp::{Application, Media, Session};
+    use proto::wire::exposure::REQ_APP;
+
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let b_ctx = hosts.ctx("ue-b", "ue-b.test", &tap, Clock::Fixed(NOW), 7);
+    let b = Ue::start(&b_ctx, config(UE_B, "nobody.test"))
+        .await
+        .unwrap();
+    hosts.add("ue-b.test", b.endpoint().local_addr());
+    let a_ctx = hosts.ctx("ue-a", "ue-a.test", &tap, Clock::Fixed(NOW), 7);
+    let a = Ue::start(&a_ctx, config(UE_A, "ue-b.test")).await.unwrap();
+    let avatar = DcMap::reliable(1000, "avatar", "avatar-json");
+    let call = a
+        .call_with("sip:+12155551001@ue-b.test", None, &[avatar])
+        .await
+        .unwrap();
+    assert_eq!(call.code, 200);
+    let own = call.dc.clone().unwrap();
+    own.wait_open().await.unwrap();
+    let call_id = header(&call.invite.headers, "Call-ID").to_owned();
+    assert_eq!(a.call_ids(), [call_id.as_str()]);
+    assert!(Arc::ptr_eq(&a.channel(&call_id, "dc").unwrap(), &own));
+
+    let ims_as = Wire::bind().await;
+    let ue = a.endpoint().local_addr();
+    let ok = call.ok().unwrap().clone();
+    let (far, near) = (header(&ok.headers, "To"), header(&ok.headers, "From"));
+    let owner = dc::DcOwner {
+        node: "mf".into(),
+        tap: tap.clone(),
+        timers: DcTimers::default(),
+    };
+    let mut rng = proto::clock::Rng::for_node(7, "mf/dc1");
+    let map = DcMap::reliable(1200, "chess", "json");
+    let dcsa = [(1200, format!("{REQ_APP}:chess"))];
+    let (mf, section) = dc::Peer::offer(&owner, &mut rng, "adc", &[map], &dcsa)
+        .await
+        .unwrap();
+    let mut offer = Session::parse(std::str::from_utf8(&call.invite.body).unwrap()).unwrap();
+    offer.version += 1;
+    offer.media.push(Media::Application(section.clone()));
+    let answer = reinvite_with(&ims_as, ue, far, near, &call_id, 20, "", &offer.render()).await;
+    assert_eq!(answer.status_code.code(), 200);
+    let answer = Session::parse(std::str::from_utf8(&answer.body).unwrap()).unwrap();
+    mf.complete(answer.application("adc").unwrap())
+        .await
+        .unwrap();
+    let added = a.channel(&call_id, "adc").unwrap();
+    let (x, y) = tokio::join!(mf.wait_open(), added.wait_open());
+    x.unwrap();
+    y.unwrap();
+    added.send(1200, b"hello").await.unwrap();
+    assert_eq!(mf.recv(1200, WAIT).await.unwrap(), b"hello");
+
+    // Both sections declined.
+    let mut removal = offer.clone();
+    removal.version += 1;
+    for m in &mut removal.media {
+        if let Media::Application(s) = m {
+            *s = Application::declined(s);
+        }
+    }
+    let closed = reinvite_with(&ims_as, ue, far, near, &call_id, 21, "", &removal.render()).await;
+    assert_eq!(closed.status_code.code(), 200);
+    let closed = Session::parse(std::str::from_utf8(&closed.body).unwrap()).unwrap();
+    assert!(closed.applications().all(Application::is_declined));
+    assert!(own.is_closed() && added.is_closed());
+    mf.close().await;
+
+    assert_eq!(a.hang_up(&call).await.unwrap(), 200);
+    assert_eq!(
+        acts(&tap, "ue-a"),
+        [(Act::DcAnswer, DONE)],
+        "nothing left open to release at the BYE"
+    );
+    let closes: Vec<Outcome> = labels(&tap, "ue-a", Act::DcClose)
+        .into_iter()
+        .filter(|(_, l)| l.contains("re-INVITE"))
+        .map(|(o, _)| o)
+        .collect();
+    assert_eq!(closes, [DONE, DONE]);
+    a.shutdown();
+    b.shutdown();
 }

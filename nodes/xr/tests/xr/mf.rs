@@ -71,6 +71,7 @@ async fn the_avatar_media_channel_is_offered_served_and_send_only() {
         tn: CALLEE.into(),
         call_id: CALL_ID.into(),
         section: OfferSection::AvatarMedia,
+        app: None,
     };
     let answer = client
         .send(Request::post_json(
@@ -110,6 +111,7 @@ async fn the_avatar_media_channel_is_offered_served_and_send_only() {
             media: vec![proto::sdp::Media::Application(answered)],
         }
         .render(),
+        tn: None,
     };
     let done = client
         .send(Request::post_json(

@@ -116,6 +116,7 @@ async fn world() -> World {
     let dcsf_config = DcsfConfig {
         store: dcsf::Store::default(),
         avatar_mf_host: Some(MF_HOST.into()),
+        exposure: None,
     };
     let dcsf_server = dcsf::start(&ctx("dcsf-o", DCSF_HOST), dcsf_config)
         .await

@@ -20,6 +20,7 @@ fn entry(step: Option<&str>, supporting: bool, raw: &str) -> Entry {
         actions: Vec::new(),
         keys: Vec::new(),
         pictures: Vec::new(),
+        exposure: None,
     }
 }
 

@@ -15,8 +15,8 @@ const ALL: [EventKind; 3] = [
     EventKind::AppDownloaded,
 ];
 
-fn policy() -> Policy {
-    Policy::load().unwrap()
+fn policy() -> hss::exposure::Policy {
+    hss::exposure::Policy::load().unwrap()
 }
 
 fn der(host: &str) -> Vec<u8> {
@@ -45,19 +45,74 @@ fn ask(operation: Operation, target: Target, app_id: Option<&str>) -> ControlReq
 #[test]
 fn afs_are_identified_by_their_certificate() {
     let p = policy();
-    assert_eq!(identify(Some(&der(THIRD)), &p).unwrap().host, THIRD);
-    let cases = [
-        (None, Reason::NotAuthorised),
-        (Some(b"junk".to_vec()), Reason::NotAuthorised),
-        (Some(der("authz.enterprise.example")), Reason::NotAuthorised),
-    ];
-    for (cert, reason) in cases {
-        let e = identify(cert.as_deref(), &p).unwrap_err();
-        assert_eq!((e.status(), e.reason()), (403, reason), "{e}");
+    assert_eq!(identify(Some(&der(THIRD))).unwrap(), THIRD);
+    for cert in [None, Some(b"junk".to_vec())] {
+        let e = identify(cert.as_deref()).unwrap_err();
+        assert_eq!(
+            (e.status(), e.reason()),
+            (403, Reason::NotAuthorised),
+            "{e}"
+        );
     }
-    let e = identify(Some(&der("authz.enterprise.example")), &p).unwrap_err();
+    assert_eq!(identify(None).unwrap_err(), Refusal::NoCertificate);
+    let authz = identify(Some(&der("authz.enterprise.example"))).unwrap();
+    let e = known(p.af(&authz).cloned(), &authz).unwrap_err();
     assert!(matches!(e, Refusal::UnknownAf { .. }), "{e}");
-    assert_eq!(identify(None, &p).unwrap_err(), Refusal::NoCertificate);
+    assert_eq!((e.status(), e.reason()), (403, Reason::NotAuthorised));
+    assert_eq!(known(p.af(THIRD).cloned(), THIRD).unwrap().host, THIRD);
+}
+
+#[test]
+fn notify_uris_must_be_the_afs_own() {
+    let ok = [
+        "https://dc-as.avatars.example/af/v1/dc-notifications",
+        "https://DC-AS.avatars.example:8443/n?x=1",
+        "https://dc-as.avatars.example",
+    ];
+    for uri in ok {
+        assert_eq!(notify_uri_of(THIRD, uri), Ok(()), "{uri}");
+    }
+    let refused = [
+        "http://dc-as.avatars.example/n",
+        "https://evil.example/n",
+        "https://dc-as.avatars.example.evil.example/n",
+        "https://dc-as.avatars.example@evil.example/n",
+        "https://evil.example/@dc-as.avatars.example",
+        "https://evil.example#@dc-as.avatars.example",
+        "dc-as.avatars.example/n",
+        "",
+    ];
+    for uri in refused {
+        let e = notify_uri_of(THIRD, uri).unwrap_err();
+        assert_eq!((e.status(), e.reason()), (403, Reason::Mismatch), "{uri}");
+    }
+}
+
+#[test]
+fn rights_come_before_ownership_and_consent_before_the_dcsf_is_asked() {
+    let p = policy();
+    let third = p.af(THIRD).unwrap();
+    let mut req = ask(Operation::Terminate, Target::Adc, None);
+    req.dc_id = Some("dc-1".into());
+    // Refused by the policy without any application known.
+    let e = rights(third, &p.consent(UE_A), &req).unwrap_err();
+    assert_eq!(e.reason(), Reason::Policy);
+    // The operator's AS may; UE-M did not consent.
+    let ims = p.af(IMS_AS).unwrap();
+    assert_eq!(rights(ims, &p.consent(UE_A), &req), Ok(()));
+    req.impu = UE_M.into();
+    let e = rights(ims, &p.consent(UE_M), &req).unwrap_err();
+    assert_eq!(e.reason(), Reason::NotEntitled);
+    // Ownership of the ongoing ADC's application.
+    let other = p.af(OTHER).unwrap();
+    let e = owned(other, &req, Some("avatar-call")).unwrap_err();
+    assert!(matches!(e, Refusal::NotOwner { .. }), "{e}");
+    assert_eq!(
+        owned(ims, &req, Some("avatar-call")),
+        Ok(Some("avatar-call".into()))
+    );
+    let bdc = ask(Operation::Update, Target::Bdc, None);
+    assert_eq!(owned(other, &bdc, None), Ok(None));
 }
 
 /// Subscriptions as a table: AF, subscriber, events → granted, or refused with status and

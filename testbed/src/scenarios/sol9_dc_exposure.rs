@@ -1,0 +1,881 @@
+//! Solution 9 (TR 33.790 §6.9): secure exposure of IMS data channel capabilities through the
+//! NEF. A DC AS/AF reaches the NEF over HTTPS with mutual TLS and an OAuth 2.0 access token
+//! bound to its certificate; the NEF retrieves the DC exposure policy and the subscriber's
+//! consent from the HSS/UDM and decides. An event subscription (Figure 6.9.2.1-1) is placed at
+//! the DCSF, which notifies the DC events of real calls (the IMS AS reports them) to the NEF;
+//! the NEF passes each on, anonymised for an AF the policy says to. A DC session control request
+//! (Figure 6.9.2.2-1) is checked against the ADC's application (the NEF asks the DCSF which one
+//! it is) and carried out by the DCSF: the MF reserves the channel toward both UEs and the IMS
+//! AS re-INVITEs both, so the channel really opens or closes at the UEs.
+
+use proto::trace::{Act, Reason};
+use proto::wire::exposure::{
+    AF_NOTIFY_PATH, AS_DC_CONTROL_PATH, DCSF_CONTROL_PATH, DCSF_DC_PREFIX, DCSF_EVENTS_PATH,
+    DCSF_SUBSCRIPTIONS_PATH, HSS_POLICY_PATH, NEF_CONTROL_PATH, NEF_NOTIFY_PREFIX,
+    NEF_SUBSCRIPTIONS_PATH, Operation,
+};
+use proto::wire::mf::{COMPLETE_PATH, OFFER_PATH, RELEASE_PATH};
+
+use crate::choices::{self, Choice};
+use crate::node::*;
+use crate::run::judge::Check;
+use crate::run::play::{AfAct, ExposurePlan, Script, TokenUse};
+use crate::scenario::{
+    Figure, Require, Step, act, hop, http, http_response, invite, invite_response,
+};
+use crate::solution::{KI3, Solution, Threat, Variant};
+use crate::world::{DcSetup, Setup, family};
+
+/// UE-A's IMPU.
+const UE_A_IMPU: &str = "sip:+12025551000@ims.mnc001.mcc001.3gppnetwork.org";
+/// The operator's DC application, owned by its DC AS.
+const AVATAR_CALL: &str = "avatar-call";
+/// The third party's DC application.
+const SCREEN_SHARE: &str = "screen-share";
+
+/// Solution 9 in the registry.
+pub const SOLUTION: Solution = Solution {
+    number: 9,
+    key_issue: KI3,
+    clause: "6.9",
+    title: "secure IMS DC capability exposure through the NEF",
+    short: "DC exposure via NEF",
+    figures: &["6.9.2.1-1", "6.9.2.2-1"],
+    needs: &[family::DC_EXPOSURE, family::DC_NETWORK],
+    choices: &[
+        AF_AUTH,
+        POLICY_SOURCE,
+        ANONYMISATION,
+        EVENT_SOURCE,
+        OWNERSHIP_CHECK,
+        CONTROL_EXECUTION,
+        APP_ON_SDP,
+        NOT_CARRIED_OUT,
+    ],
+    as_flow: ims_as::flows::dc_exposure,
+    variants,
+};
+
+/// `9-af-auth`.
+pub const AF_AUTH: Choice = Choice {
+    id: "9-af-auth",
+    clause: "6.9.2 (\"based on the description in clause 13 or clause 12 of TS 33.501\"), 6.9.2.1 step 2",
+    question: "How the NEF authenticates and authorises a DC AS/AF.",
+    answer: "TS 33.501 §13: mutual TLS with a certificate of the world's CA (the AF is the certificate's DNS name), then an OAuth 2.0 client credentials token from `POST /nef/v1/dc-exposure/oauth2/token`: an RFC 9068 JWT (ES256, the NEF's key, x5t#S256) with iss the NEF, sub the AF, aud `nef-dc-exposure` (RFC 8707 `resource` may ask for another), scope `dc-events` or `dc-control`, iat, exp (300 s), jti and `cnf.x5t#S256`, binding it to the AF's certificate (RFC 8705). The token endpoint serves any client of the world's CA; what an AF may do is decided per request by the policy. A token that does not hold is answered as RFC 6750 §3.1 says: 401 invalid_token, or 403 insufficient_scope.",
+};
+
+/// `9-policy-source`.
+pub const POLICY_SOURCE: Choice = Choice {
+    id: "9-policy-source",
+    clause: "6.9.2 (\"preconfigured in HSS/UDM or NEF\"), 6.9.2.1 step 2 (\"locally or from HSS/UDM\")",
+    question: "Where the DC exposure policy and the user consent live, and in what form.",
+    answer: "In the HSS/UDM (fixtures/dc-exposure.toml), asked per request: `GET /udm/v1/dc-exposure-policy?af=…&impu=…` (only the NEF may ask) answers the AF's entry — trusted, the events it may subscribe to, whether its notifications are anonymised, the control operations and the kinds of data channel it may ask for, the DC applications it owns — and the subscriber's consent to the exposure of its DC events and to AF control of its data channels. A subscriber without an entry consented to nothing.",
+};
+
+/// `9-anonymisation`.
+pub const ANONYMISATION: Choice = Choice {
+    id: "9-anonymisation",
+    clause: "6.9.2.1 step 8 (\"may be anonymized based on privacy policies or regulations\")",
+    question: "What an anonymised notification is.",
+    answer: "For an AF whose policy entry says `anonymise`: the caller and the callee are replaced by per-AF pseudonyms, `anon-` and the first 16 hex digits of SHA-256(AF host, NUL, IMPU) — stable for one AF, different across AFs; the application is reduced to its id (name and download URL removed). Event, data channel id and kind, and time are kept. Not keyed: an AF that guesses an IMPU can test the guess (an HMAC with an NEF secret would prevent it).",
+};
+
+/// `9-event-source`.
+pub const EVENT_SOURCE: Choice = Choice {
+    id: "9-event-source",
+    clause: "6.9.2.1 steps 4 and 7 (the DCSF as the event source)",
+    question: "How the DCSF learns of a call's DC events.",
+    answer: "The originating IMS AS, on the path of calls with data channels, reports them to the DCSF (`POST /dcsf/v1/dc-events`, mutual TLS): the m=application sections answered with a port in a 2xx to an INVITE or re-INVITE (dc-established), and those still open when the call's BYE passes (dc-terminated). The DCSF numbers them (dc-1, …). A DC application download is the DCSF's own event: the MF asks it for the subscriber's application list when the UE asks over its bootstrap channel (one app-downloaded event per application served).",
+};
+
+/// `9-ownership-check`.
+pub const OWNERSHIP_CHECK: Choice = Choice {
+    id: "9-ownership-check",
+    clause: "6.9.2.2 step 3, NOTE 1 (NEF locally, NEF with the DCSF, or the DCSF)",
+    question: "Where the AF is matched to the DC application of the target ADC.",
+    answer: "At the NEF, asking the DCSF: for an ongoing ADC the NEF fetches its record (`GET /dcsf/v1/dcs/{id}`) and compares the ADC's application with the applications the policy says the AF owns; for an ADC to establish, the application the request names. A download over the bootstrap channel is checked the same way on the application to download.",
+};
+
+/// `9-control-execution`.
+pub const CONTROL_EXECUTION: Choice = Choice {
+    id: "9-control-execution",
+    clause: "6.9.2.2 step 5 (DCSF triggers the IMS AS re-INVITE and the MF reservation, no ids of their own)",
+    question: "How the DCSF carries out a granted control request.",
+    answer: "To establish an ADC: the caller's MF reserves it toward both parties (`POST /mf/v1/offer`, one m=application section mid `adc` per party, one channel stream 1200 labelled with the application); the DCSF asks the originating IMS AS (`POST /as/v1/dc-control`) to re-INVITE both parties in the call's dialog, caller first, each offered its current session with that section appended; the answers go back to the MF (`POST /mf/v1/complete`), and the channel opens between each UE and the MF. To terminate: the IMS AS re-INVITEs both with the section's port set to 0 and the MF releases it. The DCSF then notifies the event like any other.",
+};
+
+/// `9-app-on-sdp`.
+pub const APP_ON_SDP: Choice = Choice {
+    id: "9-app-on-sdp",
+    clause: "6.9.2.2 step 3 (\"the DC application associated to the target ADC\")",
+    question: "How an ADC names its DC application.",
+    answer: "With the RFC 8864 sub-protocol attribute `a=dcsa:<stream> 3gpp-req-app:<application id>` (the TS 26.114 name) on its channel; an ADC without one has no application, and its control is refused as naming none.",
+};
+
+/// `9-not-carried-out`.
+pub const NOT_CARRIED_OUT: Choice = Choice {
+    id: "9-not-carried-out",
+    clause: "6.9.2.2 step 1 (update, BDC establishment, application download)",
+    question: "Which granted operations the DCSF does not carry out.",
+    answer: "An ADC update, a BDC establishment and an application download pass the NEF's checks like any request, but the DCSF answers 501 (ControlDc refused, Policy): the testbed does not carry them out. The variants exercise establishment and termination of ADCs, and the refusals.",
+};
+
+const DISCLOSURE: Threat = Threat {
+    clause: "5.3.2",
+    text: "user private information (caller and callee IDs, DC events) disclosed to an untrusted third-party AS",
+};
+const MANIPULATION: Threat = Threat {
+    clause: "5.3.2",
+    text: "a malicious AF manipulating or terminating an ongoing DC to interrupt the communication",
+};
+const UNWANTED: Threat = Threat {
+    clause: "5.3.2",
+    text: "a malicious AF pushing unwanted services (an application over the bootstrap DC)",
+};
+const UNAUTHENTICATED: Threat = Threat {
+    clause: "5.3.2",
+    text: "an AF without valid credentials (certificate or access token) using the exposure APIs",
+};
+
+// ---- Figure 6.9.2.1-1: event subscription ---------------------------------------------------
+
+/// Where a subscription stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubStop {
+    /// Subscribed and notified (anonymised or not).
+    Notified {
+        /// Whether the AF gets anonymised notifications.
+        anonymised: bool,
+    },
+    /// The TLS handshake refuses the AF (step 2).
+    Tls,
+    /// The access token does not hold (step 2), for this reason.
+    Token(Reason),
+    /// The policy or the consent refuses (step 3), for this reason.
+    Decision(Reason),
+}
+
+fn sub_request(af: &'static [&'static str]) -> Step {
+    Step::new(
+        "1",
+        ("DC AF/AS", "NEF"),
+        "the DC AS/AF asks the NEF to subscribe it to the DC events of a subscriber, with its access token",
+        vec![
+            hop(af, &[NEF_O], http("POST", NEF_SUBSCRIPTIONS_PATH))
+                .with(Require::HeaderHas("Authorization", "Bearer "))
+                .with(Require::Json("/events/0")),
+        ],
+    )
+}
+
+fn policy_hops() -> Vec<crate::scenario::Hop> {
+    vec![
+        hop(&[NEF_O], &[HSS_O], http("GET", HSS_POLICY_PATH)),
+        act(&[HSS_O], Act::ServeExposurePolicy),
+        hop(&[HSS_O], &[NEF_O], http_response("GET", HSS_POLICY_PATH)).with(Require::Status(200)),
+    ]
+}
+
+fn subscription_figure(af: &'static [&'static str], stop: SubStop) -> Figure {
+    let authenticate = match stop {
+        SubStop::Tls => vec![act(af, Act::ObtainToken).refused(Reason::Unreachable)],
+        SubStop::Token(r) => vec![
+            act(&[NEF_O], Act::AuthorizeExposure).refused(r),
+            hop(&[NEF_O], af, http_response("POST", NEF_SUBSCRIPTIONS_PATH))
+                .with(Require::Header("WWW-Authenticate")),
+        ],
+        _ => policy_hops(),
+    };
+    let decide = match stop {
+        SubStop::Decision(r) => vec![
+            act(&[NEF_O], Act::AuthorizeExposure).refused(r),
+            hop(&[NEF_O], af, http_response("POST", NEF_SUBSCRIPTIONS_PATH))
+                .with(Require::Status(403)),
+        ],
+        _ => vec![act(&[NEF_O], Act::AuthorizeExposure)],
+    };
+    let (caller_in_8, anonymised) = match stop {
+        SubStop::Notified { anonymised: true } => (Require::JsonHas("/caller", "anon-"), "true"),
+        _ => (Require::JsonIs("/caller", UE_A_IMPU), "false"),
+    };
+    let steps = vec![
+        sub_request(af),
+        Step::new(
+            "2",
+            ("NEF", "HSS/UDM"),
+            "mutual TLS authenticates the AF (its certificate) and the NEF checks its access token; the NEF retrieves the DC exposure policy and the subscriber's consent from the HSS/UDM",
+            authenticate,
+        ),
+        Step::new(
+            "3",
+            ("NEF", "(internal)"),
+            "the NEF decides with the policy (the events the AF may have, anonymised or not) and the subscriber's consent",
+            decide,
+        ),
+        Step::new(
+            "4",
+            ("NEF", "DCSF"),
+            "the NEF subscribes at the DCSF, with its own notification URI",
+            vec![
+                hop(&[NEF_O], &[DCSF_O], http("POST", DCSF_SUBSCRIPTIONS_PATH))
+                    .with(Require::JsonHas("/notifyUri", NEF_NOTIFY_PREFIX)),
+                act(&[DCSF_O], Act::SubscribeDcEvents),
+            ],
+        ),
+        Step::new(
+            "5",
+            ("DCSF", "NEF"),
+            "the DCSF answers with the subscription",
+            vec![
+                hop(
+                    &[DCSF_O],
+                    &[NEF_O],
+                    http_response("POST", DCSF_SUBSCRIPTIONS_PATH),
+                )
+                .with(Require::Status(201)),
+            ],
+        ),
+        Step::new(
+            "6",
+            ("NEF", "DC AF/AS"),
+            "the NEF answers the AF: subscribed, and whether its notifications are anonymised",
+            vec![
+                hop(&[NEF_O], af, http_response("POST", NEF_SUBSCRIPTIONS_PATH))
+                    .with(Require::Status(201))
+                    .with(Require::JsonIs("/anonymised", anonymised)),
+            ],
+        ),
+        Step::new(
+            "7",
+            ("DCSF", "NEF"),
+            "UE-A calls UE-B with data channels; the IMS AS reports them to the DCSF, which notifies the NEF in full",
+            vec![
+                hop(&[AS_O], &[DCSF_O], http("POST", DCSF_EVENTS_PATH))
+                    .with(Require::JsonIs("/event", "dc-established")),
+                hop(&[DCSF_O], &[NEF_O], http("POST", NEF_NOTIFY_PREFIX))
+                    .with(Require::JsonIs("/event", "dc-established"))
+                    .with(Require::JsonIs("/caller", UE_A_IMPU)),
+            ],
+        ),
+        Step::new(
+            "8",
+            ("NEF", "DC AF/AS"),
+            "the NEF passes the notification on to the AF, anonymised if its policy says so",
+            vec![
+                act(&[NEF_O], Act::ForwardDcEvent),
+                hop(&[NEF_O], af, http("POST", AF_NOTIFY_PATH))
+                    .with(Require::JsonIs("/event", "dc-established"))
+                    .with(caller_in_8),
+                act(af, Act::ReceiveDcEvent),
+            ],
+        ),
+    ];
+    let figure = Figure {
+        clause: "6.9.2.1",
+        figure: "6.9.2.1-1",
+        title: "DC AS authorisation for DC event subscription",
+        steps,
+    };
+    match stop {
+        SubStop::Notified { .. } => figure,
+        SubStop::Tls => figure.prevent(&["1", "3", "4", "5", "6", "7", "8"], "2"),
+        SubStop::Token(_) => figure.prevent(&["3", "4", "5", "6", "7", "8"], "2"),
+        SubStop::Decision(_) => figure.prevent(&["4", "5", "6", "7", "8"], "3"),
+    }
+}
+
+// ---- Figure 6.9.2.2-1: DC session control -----------------------------------------------------
+
+/// What the control request of the figure is, and where it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    /// The operator's AF establishes an ADC of its application: carried out.
+    Establish,
+    /// The operator's AF terminates the ADC it established: carried out.
+    Terminate,
+    /// An AF terminates the ADC of an application it does not own: step 3 refuses.
+    NotOwner,
+    /// An AF the policy does not let terminate: step 4 refuses.
+    TerminateDenied,
+    /// An AF pushes an application over the BDC: step 4 refuses.
+    PushApp,
+}
+
+impl Control {
+    fn operation(self) -> &'static str {
+        match self {
+            Control::Establish => "establish",
+            Control::PushApp => "download",
+            _ => "terminate",
+        }
+    }
+
+    fn af(self) -> &'static [&'static str] {
+        match self {
+            Control::Establish | Control::Terminate => &[DC_AS_O],
+            Control::NotOwner => &[DC_AS_WB],
+            Control::TerminateDenied | Control::PushApp => &[DC_AS_3P],
+        }
+    }
+
+    fn refusal(self) -> Option<(&'static str, Reason)> {
+        match self {
+            Control::NotOwner => Some(("3", Reason::NotAuthorised)),
+            Control::TerminateDenied | Control::PushApp => Some(("4", Reason::Policy)),
+            _ => None,
+        }
+    }
+}
+
+/// Step 5's hops: the MF and the IMS AS's re-INVITEs to both parties.
+fn carried_out(control: Control) -> Vec<crate::scenario::Hop> {
+    let (line, mf) = match control {
+        Control::Establish => (
+            Require::BodyLine("a=mid:adc"),
+            vec![hop(&[DCSF_O], &[MF_O], http("POST", OFFER_PATH))],
+        ),
+        _ => (
+            Require::BodyLine("m=application 0 UDP/DTLS/SCTP webrtc-datachannel"),
+            Vec::new(),
+        ),
+    };
+    let mut hops = vec![
+        hop(&[NEF_O], &[DCSF_O], http("POST", DCSF_CONTROL_PATH))
+            .with(Require::JsonIs("/operation", control.operation())),
+    ];
+    hops.extend(mf);
+    hops.extend([
+        hop(&[DCSF_O], &[AS_O], http("POST", AS_DC_CONTROL_PATH)),
+        hop(&[AS_O], &[SCSCF_O], invite())
+            .with(Require::HeaderHas("To", "tag="))
+            .with(line.clone()),
+        hop(&[PCSCF_O], &[UE_A], invite()).with(line.clone()),
+        hop(&[UE_A], &[PCSCF_O], invite_response(200, 299)).with(Require::SameDialog),
+        act(&[AS_O], Act::ChangeDataChannels),
+        hop(&[AS_O], &[SCSCF_O, IBCF_O], invite()).with(line.clone()),
+        hop(&[PCSCF_T], &[UE_B], invite()).with(line),
+        hop(&[UE_B], &[PCSCF_T], invite_response(200, 299)).with(Require::SameDialog),
+        act(&[AS_O], Act::ChangeDataChannels),
+    ]);
+    match control {
+        Control::Establish => {
+            hops.push(hop(&[DCSF_O], &[MF_O], http("POST", COMPLETE_PATH)));
+        }
+        _ => hops.push(hop(&[DCSF_O], &[MF_O], http("POST", RELEASE_PATH))),
+    }
+    hops.push(act(&[DCSF_O], Act::ControlDc));
+    hops
+}
+
+fn control_figure(control: Control) -> Figure {
+    let af = control.af();
+    let mut check = Vec::new();
+    if matches!(control, Control::Terminate | Control::NotOwner) {
+        check.push(hop(&[NEF_O], &[DCSF_O], http("GET", DCSF_DC_PREFIX)));
+        check.push(match control {
+            Control::NotOwner => {
+                act(&[NEF_O], Act::CheckDcApplication).refused(Reason::NotAuthorised)
+            }
+            _ => act(&[NEF_O], Act::CheckDcApplication),
+        });
+    } else {
+        check.push(act(&[NEF_O], Act::CheckDcApplication));
+    }
+    let grant = match control.refusal() {
+        Some(("4", r)) => vec![
+            act(&[NEF_O], Act::AuthorizeExposure).refused(r),
+            hop(&[NEF_O], af, http_response("POST", NEF_CONTROL_PATH)).with(Require::Status(403)),
+        ],
+        _ => vec![act(&[NEF_O], Act::AuthorizeExposure)],
+    };
+    let mut request = hop(af, &[NEF_O], http("POST", NEF_CONTROL_PATH))
+        .with(Require::HeaderHas("Authorization", "Bearer "))
+        .with(Require::JsonIs("/operation", control.operation()));
+    if control == Control::PushApp {
+        request = request.with(Require::JsonIs("/target", "bdc"));
+    }
+    let steps = vec![
+        Step::new(
+            "1",
+            ("DC AF/AS", "NEF"),
+            "the DC AS/AF asks the NEF to control a data channel of the subscriber's ongoing call, with its access token",
+            vec![request],
+        ),
+        Step::new(
+            "2",
+            ("NEF", "HSS/UDM"),
+            "mutual TLS authenticates the AF and the NEF checks its access token; the NEF retrieves the policy and the consent from the HSS/UDM",
+            policy_hops(),
+        ),
+        Step::new(
+            "3",
+            ("NEF", "(internal) or DCSF"),
+            "for an ongoing ADC, the NEF asks the DCSF which DC application it carries and matches it with the applications the AF owns",
+            check,
+        ),
+        Step::new(
+            "4",
+            ("NEF", "(internal)"),
+            "the NEF grants the request if the policy lets the AF do this to this kind of data channel and the subscriber consented",
+            grant,
+        ),
+        Step::new(
+            "5",
+            ("NEF", "DCSF"),
+            "the DCSF carries it out: the MF reserves the channel toward both UEs and the IMS AS re-INVITEs both in the call's dialog",
+            carried_out(control),
+        ),
+        Step::new(
+            "6",
+            ("DCSF", "NEF"),
+            "the DCSF answers with what became of the data channel",
+            vec![
+                hop(
+                    &[DCSF_O],
+                    &[NEF_O],
+                    http_response("POST", DCSF_CONTROL_PATH),
+                )
+                .with(Require::Status(200)),
+            ],
+        ),
+        Step::new(
+            "7",
+            ("NEF", "DC AF/AS"),
+            "the NEF answers the AF",
+            vec![
+                hop(&[NEF_O], af, http_response("POST", NEF_CONTROL_PATH))
+                    .with(Require::Status(200))
+                    .with(Require::Json("/dcId")),
+            ],
+        ),
+    ];
+    let figure = Figure {
+        clause: "6.9.2.2",
+        figure: "6.9.2.2-1",
+        title: "DC AS authorisation for DC session control",
+        steps,
+    };
+    // The NEF checks what the policy lets the AF do before it asks which application an
+    // ongoing ADC carries: an AF refused by the policy (step 4's check) never gets step 3.
+    match control.refusal() {
+        Some(("3", _)) => figure.prevent(&["4", "5", "6", "7"], "3"),
+        Some(_) => figure.prevent(&["3", "5", "6", "7"], "4"),
+        None => figure,
+    }
+}
+
+// ---- variants ---------------------------------------------------------------------------------
+
+fn setup() -> Setup {
+    Setup {
+        dc: Some(DcSetup::Bootstrap),
+        ..Setup::default()
+    }
+}
+
+fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
+    [
+        &choices::WORLD_IMS_ENTRY,
+        &choices::WORLD_REGISTRATION,
+        &choices::DC_SDP_ANSWER,
+        &choices::DC_BOOTSTRAP_ANCHOR,
+        &AF_AUTH,
+        &POLICY_SOURCE,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn variant(
+    id: &'static str,
+    title: &'static str,
+    threat: Option<Threat>,
+    figure: Figure,
+    extra: &[&'static Choice],
+    setup: Setup,
+    plan: ExposurePlan,
+    checks: Vec<Check>,
+) -> Variant {
+    Variant {
+        solution: 9,
+        id,
+        title,
+        threat,
+        figure,
+        choices: with(extra),
+        setup,
+        script: Script::Exposure(plan),
+        checks,
+    }
+}
+
+/// Every variant of solution 9.
+pub fn variants() -> Vec<Variant> {
+    let mut all = subscriptions();
+    all.extend(tokens());
+    all.extend(controls());
+    all
+}
+
+fn subscribe(af: &'static str, subscriber: &'static str, token: TokenUse) -> ExposurePlan {
+    ExposurePlan {
+        before_call: vec![AfAct::Subscribe {
+            af,
+            subscriber,
+            token,
+        }],
+        during_call: Vec::new(),
+    }
+}
+
+fn refused_by_nef(reason: Reason) -> Check {
+    Check::Refusal {
+        by: NEF_O,
+        act: Act::AuthorizeExposure,
+        reason,
+    }
+}
+
+fn subscriptions() -> Vec<Variant> {
+    vec![
+        variant(
+            "subscribe-trusted",
+            "the operator's DC AS subscribes to UE-A's DC events; UE-A calls UE-B with data channels and hangs up: the AF is notified of each data channel established, each application downloaded and each data channel terminated, with the caller and callee in full",
+            None,
+            subscription_figure(&[DC_AS_O], SubStop::Notified { anonymised: false }),
+            &[&ANONYMISATION, &EVENT_SOURCE],
+            setup(),
+            subscribe(DC_AS_O, UE_A, TokenUse::Own),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 0,
+                    status: 201,
+                },
+                Check::Notified {
+                    af: DC_AS_O,
+                    event: "dc-established",
+                    anonymised: false,
+                },
+                Check::Notified {
+                    af: DC_AS_O,
+                    event: "app-downloaded",
+                    anonymised: false,
+                },
+                Check::Notified {
+                    af: DC_AS_O,
+                    event: "dc-terminated",
+                    anonymised: false,
+                },
+            ],
+        ),
+        variant(
+            "subscribe-untrusted",
+            "the avatar provider's DC AS, outside the operator's trust domain, subscribes to UE-A's DC events: every notification reaches it anonymised — the caller and callee as per-AF pseudonyms, the application as its id only",
+            Some(DISCLOSURE),
+            subscription_figure(&[DC_AS_3P], SubStop::Notified { anonymised: true }),
+            &[&ANONYMISATION, &EVENT_SOURCE],
+            setup(),
+            subscribe(DC_AS_3P, UE_A, TokenUse::Own),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 0,
+                    status: 201,
+                },
+                Check::Notified {
+                    af: DC_AS_3P,
+                    event: "dc-established",
+                    anonymised: true,
+                },
+                Check::Notified {
+                    af: DC_AS_3P,
+                    event: "app-downloaded",
+                    anonymised: true,
+                },
+                Check::Notified {
+                    af: DC_AS_3P,
+                    event: "dc-terminated",
+                    anonymised: true,
+                },
+            ],
+        ),
+        variant(
+            "subscribe-no-certificate",
+            "a rogue AF whose certificate comes from a CA the world does not trust: the NEF's TLS handshake refuses it before any request; nothing is subscribed and it learns nothing of the call",
+            Some(UNAUTHENTICATED),
+            subscription_figure(&[DC_AS_ROGUE], SubStop::Tls),
+            &[],
+            setup(),
+            subscribe(DC_AS_ROGUE, UE_A, TokenUse::Own),
+            vec![
+                Check::Answered,
+                Check::Refusal {
+                    by: DC_AS_ROGUE,
+                    act: Act::ObtainToken,
+                    reason: Reason::Unreachable,
+                },
+                Check::NotNotified { af: DC_AS_ROGUE },
+            ],
+        ),
+        variant(
+            "subscribe-not-allowed",
+            "the whiteboard provider's DC AS, which the policy lets subscribe to no event, asks for UE-A's: the NEF refuses (403) and nothing is subscribed at the DCSF",
+            Some(DISCLOSURE),
+            subscription_figure(&[DC_AS_WB], SubStop::Decision(Reason::Policy)),
+            &[],
+            setup(),
+            subscribe(DC_AS_WB, UE_A, TokenUse::Own),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 0,
+                    status: 403,
+                },
+                refused_by_nef(Reason::Policy),
+                Check::NotNotified { af: DC_AS_WB },
+            ],
+        ),
+        variant(
+            "subscribe-no-consent",
+            "the operator's DC AS subscribes to UE-M's DC events, which UE-M never consented to expose: the NEF refuses (403)",
+            Some(DISCLOSURE),
+            subscription_figure(&[DC_AS_O], SubStop::Decision(Reason::NotEntitled)),
+            &[],
+            setup(),
+            subscribe(DC_AS_O, UE_M, TokenUse::Own),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 0,
+                    status: 403,
+                },
+                refused_by_nef(Reason::NotEntitled),
+                Check::NotNotified { af: DC_AS_O },
+            ],
+        ),
+    ]
+}
+
+fn tokens() -> Vec<Variant> {
+    let token = |id, title, r: Reason, status: u16, use_: TokenUse, setup: Setup| {
+        variant(
+            id,
+            title,
+            Some(UNAUTHENTICATED),
+            subscription_figure(&[DC_AS_3P], SubStop::Token(r)),
+            &[],
+            setup,
+            subscribe(DC_AS_3P, UE_A, use_),
+            vec![
+                Check::Answered,
+                Check::AfStatus { step: 0, status },
+                refused_by_nef(r),
+                Check::NotNotified { af: DC_AS_3P },
+            ],
+        )
+    };
+    vec![
+        token(
+            "token-wrong-audience",
+            "the avatar provider's AF subscribes with a token the NEF issued it for another audience (the DAC, RFC 8707 resource): 401 invalid_token",
+            Reason::NotAuthorised,
+            401,
+            TokenUse::Resource("dac.avatars.example"),
+            setup(),
+        ),
+        token(
+            "token-wrong-scope",
+            "the avatar provider's AF subscribes with its dc-control token: 403 insufficient_scope",
+            Reason::Policy,
+            403,
+            TokenUse::ControlScope,
+            setup(),
+        ),
+        token(
+            "token-expired",
+            "the NEF's tokens have already expired when the AF presents them: 401 invalid_token",
+            Reason::Expired,
+            401,
+            TokenUse::Own,
+            Setup {
+                nef_expired_tokens: true,
+                ..setup()
+            },
+        ),
+        token(
+            "token-other-certificate",
+            "the avatar provider's AF presents a copy of the operator's AF's token with its own certificate: the token is bound to the other certificate (RFC 8705), 401 invalid_token",
+            Reason::ClaimMismatch,
+            401,
+            TokenUse::CopiedFrom(DC_AS_O),
+            setup(),
+        ),
+    ]
+}
+
+fn establish() -> AfAct {
+    AfAct::Control {
+        af: DC_AS_O,
+        operation: Operation::Establish,
+        adc: true,
+        app: Some(AVATAR_CALL),
+    }
+}
+
+fn terminate(af: &'static str) -> AfAct {
+    AfAct::Control {
+        af,
+        operation: Operation::Terminate,
+        adc: true,
+        app: None,
+    }
+}
+
+fn during(acts: Vec<AfAct>) -> ExposurePlan {
+    ExposurePlan {
+        before_call: Vec::new(),
+        during_call: acts,
+    }
+}
+
+fn controls() -> Vec<Variant> {
+    let untouched = |step: usize, status: u16, refusal: Check| {
+        vec![
+            Check::Answered,
+            Check::AfStatus {
+                step: 0,
+                status: 200,
+            },
+            Check::AfStatus { step, status },
+            refusal,
+            Check::Adc {
+                after: step,
+                open: true,
+            },
+        ]
+    };
+    vec![
+        variant(
+            "control-establish",
+            "during UE-A's call with UE-B, the operator's DC AS asks the NEF to establish an ADC of its avatar-call application: the DCSF has the MF reserve it and the IMS AS re-INVITE both UEs; the channel opens at both and carries a message each way to the MF",
+            None,
+            control_figure(Control::Establish),
+            &[&OWNERSHIP_CHECK, &CONTROL_EXECUTION, &APP_ON_SDP],
+            setup(),
+            during(vec![establish()]),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 0,
+                    status: 200,
+                },
+                Check::Adc {
+                    after: 0,
+                    open: true,
+                },
+            ],
+        ),
+        variant(
+            "control-terminate",
+            "the operator's DC AS terminates the ADC it established: the NEF checks it owns avatar-call, the IMS AS re-INVITEs both UEs with the section's port at 0, and the channel closes at both",
+            None,
+            control_figure(Control::Terminate),
+            &[&OWNERSHIP_CHECK, &CONTROL_EXECUTION, &APP_ON_SDP],
+            setup(),
+            during(vec![establish(), terminate(DC_AS_O)]),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 1,
+                    status: 200,
+                },
+                Check::Adc {
+                    after: 0,
+                    open: true,
+                },
+                Check::Adc {
+                    after: 1,
+                    open: false,
+                },
+            ],
+        ),
+        variant(
+            "control-not-owner",
+            "the whiteboard provider's DC AS tries to terminate the avatar-call ADC: it owns only whiteboard, so the NEF refuses (403) at the ownership check and the channel stays open at both UEs",
+            Some(MANIPULATION),
+            control_figure(Control::NotOwner),
+            &[&OWNERSHIP_CHECK, &CONTROL_EXECUTION, &APP_ON_SDP],
+            setup(),
+            during(vec![establish(), terminate(DC_AS_WB)]),
+            untouched(
+                1,
+                403,
+                Check::Refusal {
+                    by: NEF_O,
+                    act: Act::CheckDcApplication,
+                    reason: Reason::NotAuthorised,
+                },
+            ),
+        ),
+        variant(
+            "control-terminate-denied",
+            "the avatar provider's DC AS tries to terminate the ongoing avatar-call ADC (a denial of service): the policy lets it only establish and update, so the NEF refuses (403) and the channel stays open",
+            Some(MANIPULATION),
+            control_figure(Control::TerminateDenied),
+            &[&CONTROL_EXECUTION, &APP_ON_SDP],
+            setup(),
+            during(vec![establish(), terminate(DC_AS_3P)]),
+            untouched(1, 403, refused_by_nef(Reason::Policy)),
+        ),
+        variant(
+            "control-push-app",
+            "the avatar provider's DC AS asks to push its screen-share application to UE-A over the bootstrap DC: the policy lets it control no bootstrap channel and no download, so the NEF refuses (403); nothing reaches the UEs",
+            Some(UNWANTED),
+            control_figure(Control::PushApp),
+            &[&CONTROL_EXECUTION],
+            setup(),
+            during(vec![
+                establish(),
+                AfAct::Control {
+                    af: DC_AS_3P,
+                    operation: Operation::Download,
+                    adc: false,
+                    app: Some(SCREEN_SHARE),
+                },
+            ]),
+            untouched(1, 403, refused_by_nef(Reason::Policy)),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fourteen_variants_cover_the_issue() {
+        let all = variants();
+        assert_eq!(all.len(), 14);
+        // Each threat of clause 5.3.2 is shown by at least one variant.
+        for threat in [DISCLOSURE, MANIPULATION, UNWANTED, UNAUTHENTICATED] {
+            assert!(
+                all.iter().any(|v| v.threat == Some(threat)),
+                "{}",
+                threat.text
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_prevent_what_follows_their_decision() {
+        let f = subscription_figure(&[DC_AS_O], SubStop::Decision(Reason::Policy));
+        assert!(f.steps[2].taken() && !f.steps[3].taken() && !f.steps[7].taken());
+        let f = control_figure(Control::NotOwner);
+        assert!(f.steps[2].taken() && !f.steps[3].taken() && !f.steps[6].taken());
+        let f = control_figure(Control::PushApp);
+        assert!(!f.steps[2].taken() && f.steps[3].taken() && !f.steps[4].taken());
+    }
+}
