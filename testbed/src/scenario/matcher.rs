@@ -104,27 +104,50 @@ impl<'a> Read<'a> {
 }
 
 /// Lines the ordered trace up with the figure: one result per step, in the figure's order.
+/// A step the variant does not take, or that its threat's mitigation prevents, must be absent
+/// from the flow: from the first record of the figure's first taken step on (what a variant
+/// sets up before its flow — solution 9's ADC established before another AF tries to
+/// terminate it — is not the flow).
 pub fn match_steps(figure: &Figure, trace: &[Record]) -> Vec<StepResult> {
     let read = Read::new(trace);
     let mut step_start = 0;
     // The last message a taken step matched: what a step's first hop answers, if it is a
     // response (`Require::AnswersPrevious`) or in the same dialog.
     let mut last_message = None;
-    figure
+    let mut flow_start: Option<usize> = None;
+    let taken: Vec<Option<Status>> = figure
         .steps
         .iter()
         .map(|step| {
-            let status = match &step.plan {
-                Plan::Taken => {
-                    let (status, first, last) = find_step(&read, step, step_start, last_message);
-                    if let Some(first) = first {
-                        step_start = first + 1;
-                    }
-                    last_message = last.or(last_message);
-                    status
+            if step.plan != Plan::Taken {
+                return None;
+            }
+            let (status, first, last) = find_step(&read, step, step_start, last_message);
+            if let Some(first) = first {
+                step_start = first + 1;
+                flow_start = Some(flow_start.map_or(first, |f| f.min(first)));
+            }
+            last_message = last.or(last_message);
+            Some(status)
+        })
+        .collect();
+    let from = flow_start.unwrap_or(0);
+    figure
+        .steps
+        .iter()
+        .zip(taken)
+        .map(|(step, status)| {
+            let status = match (&step.plan, status) {
+                (_, Some(status)) => status,
+                (Plan::NotTaken(why), None) => {
+                    absent(&read, step, from).unwrap_or(Status::NotTaken { why })
                 }
-                Plan::NotTaken(why) => absent(&read, step).unwrap_or(Status::NotTaken { why }),
-                Plan::Prevented { by } => absent(&read, step).unwrap_or(Status::Prevented { by }),
+                (Plan::Prevented { by }, None) => {
+                    absent(&read, step, from).unwrap_or(Status::Prevented { by })
+                }
+                (Plan::Taken, None) => Status::Missing {
+                    records: Vec::new(),
+                },
             };
             StepResult {
                 step: step.id,
@@ -170,10 +193,10 @@ fn find_step(
     (status, first, last_message)
 }
 
-/// `Some(Happened)` if the step's first hop is anywhere in the trace.
-fn absent(read: &Read<'_>, step: &Step) -> Option<Status> {
+/// `Some(Happened)` if the step's first hop is in the trace from record `from` on.
+fn absent(read: &Read<'_>, step: &Step, from: usize) -> Option<Status> {
     let hop = step.hops.first()?;
-    (0..read.trace.len())
+    (from..read.trace.len())
         .find(|&i| matches(read, hop, i, None))
         .map(|record| Status::Happened { record })
 }

@@ -10,7 +10,7 @@
 
 use proto::trace::{Act, Reason};
 use proto::wire::exposure::{
-    AF_NOTIFY_PATH, AS_DC_CONTROL_PATH, DCSF_CONTROL_PATH, DCSF_DC_PREFIX, DCSF_EVENTS_PATH,
+    AF_NOTIFY_PATH, AS_DC_CONTROL_PATH, DCSF_CONTROL_PATH, DCSF_DC_PREFIX,
     DCSF_SUBSCRIPTIONS_PATH, HSS_POLICY_PATH, NEF_CONTROL_PATH, NEF_NOTIFY_PREFIX,
     NEF_SUBSCRIPTIONS_PATH, Operation,
 };
@@ -248,10 +248,8 @@ fn subscription_figure(af: &'static [&'static str], stop: SubStop) -> Figure {
         Step::new(
             "7",
             ("DCSF", "NEF"),
-            "UE-A calls UE-B with data channels; the IMS AS reports them to the DCSF, which notifies the NEF in full",
+            "UE-A calls UE-B with data channels; the IMS AS reports them to the DCSF (the event source), which notifies the NEF in full",
             vec![
-                hop(&[AS_O], &[DCSF_O], http("POST", DCSF_EVENTS_PATH))
-                    .with(Require::JsonIs("/event", "dc-established")),
                 hop(&[DCSF_O], &[NEF_O], http("POST", NEF_NOTIFY_PREFIX))
                     .with(Require::JsonIs("/event", "dc-established"))
                     .with(Require::JsonIs("/caller", UE_A_IMPU)),
