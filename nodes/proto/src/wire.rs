@@ -400,6 +400,18 @@ pub mod dcsf {
         format!("/dcsf/v1/subscribers/{tn_digits}/apps")
     }
 
+    /// `GET /dcsf/v1/subscribers/{tn}/apps/{id}`: one application downloaded (the MF asks when
+    /// a UE sends `GET /apps/{id}` on its bootstrap channel; TR 33.790 §6.9's app-downloaded
+    /// event).
+    pub fn app_path(tn_digits: &str, app_id: &str) -> String {
+        format!("/dcsf/v1/subscribers/{tn_digits}/apps/{app_id}")
+    }
+
+    /// The path a UE sends on its bootstrap channel to download application `app_id`.
+    pub fn bootstrap_app_path(app_id: &str) -> String {
+        format!("/apps/{app_id}")
+    }
+
     /// One data channel application.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct App {

@@ -223,6 +223,7 @@ pub(crate) fn take_call_peers(state: &Mutex<State>, call_id: &str) -> Vec<Arc<Pe
     let mut st = lock(state);
     let st = &mut *st;
     st.own_peers.retain(|(id, _)| id != call_id);
+    st.network_ufrags.retain(|(id, _), _| id != call_id);
     [
         &mut st.peers,
         &mut st.bootstrap_peers,

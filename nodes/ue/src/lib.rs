@@ -33,7 +33,8 @@
 //! the local session description of each call that a re-INVITE of the network gets and the
 //! avatar a callee accepts or rejects in one (`session`, [`Ue::reject_avatar`]; TR 33.790
 //! §6.7.2.1 steps 5 and 6; and the application data channel sections the network adds or
-//! declines in one, solution #9 §6.9.2.2 step 5: [`Ue::channel`]), and an attacker's
+//! declines or renews in one, solution #9 §6.9.2.2 step 5: [`Ue::channel`], and the DC
+//! application one asks it to download over its bootstrap channel: [`Ue::downloaded`]), and an attacker's
 //! forgeries (`forgery`). What it did is noted on
 //! the trace as typed actions (`proto::trace::Act`).
 
@@ -224,6 +225,15 @@ struct State {
     /// Application data channels the network added to a call by re-INVITE (TR 33.790
     /// §6.9.2.2 step 5), either side, by Call-ID; closed ones stay until the call ends.
     network_peers: Vec<(String, Arc<Peer>)>,
+    /// The ICE ufrag of the offer this agent answered for each section the network added by
+    /// re-INVITE, by (Call-ID, mid): a re-offer with another one is an update (a new
+    /// association), until the call ends.
+    network_ufrags: std::collections::BTreeMap<(String, String), String>,
+    /// The DC applications a re-INVITE asked this agent to download, by (Call-ID, app): each
+    /// is downloaded once per call however many re-INVITEs repeat the ask.
+    downloads_asked: Vec<(String, String)>,
+    /// The DC applications downloaded over a bootstrap channel, in order ([`Ue::downloaded`]).
+    downloaded: Vec<String>,
     /// The caller's own associations of its calls (held by the [`Call`]), by Call-ID: so a
     /// re-INVITE declining one of their sections can close it.
     own_peers: Vec<(String, Weak<Peer>)>,
@@ -491,6 +501,13 @@ impl Ue {
     /// call ends.
     pub fn channel(&self, call_id: &str, mid: &str) -> Option<Arc<Peer>> {
         channels::find(&lock(&self.state), call_id, mid)
+    }
+
+    /// The DC applications this agent downloaded over its bootstrap channel as re-INVITEs of
+    /// the network asked (TR 33.790 §6.9.2.2, "DC application download"), in order, over all
+    /// its calls (kept after they end).
+    pub fn downloaded(&self) -> Vec<String> {
+        lock(&self.state).downloaded.clone()
     }
 
     /// The Call-IDs of the calls this agent placed (answered) or answered, oldest first: the

@@ -11,14 +11,17 @@
 //! header with `ppt` `avatar` (the terminating network removes one that does not verify; step
 //! 3), decoded without verifying.
 //!
-//! Otherwise a re-INVITE whose offer adds an application data channel section or declines one
-//! the call has (TR 33.790 §6.9.2.2 step 5) changes the session: answered as `change` plans it.
+//! Otherwise a re-INVITE whose offer adds an application data channel section, declines one
+//! the call has or renews one the network added (TR 33.790 §6.9.2.2 step 5) changes the
+//! session: answered as `change` plans it. One naming a DC application on the bootstrap section
+//! asks for its download ([`download`], §6.9.2.2 "DC application download").
 //!
-//! Pure: [`decide`] and [`signed_avatar_id`]; `uas` carries the decision out and notes it.
+//! Pure: [`decide`], [`download`] and [`signed_avatar_id`]; `uas` carries the decision out and
+//! notes it.
 
 mod change;
 
-pub(crate) use change::{Plan, Step, Why};
+pub(crate) use change::{Added, Plan, Step, Why, download};
 
 use proto::sipmsg::{self, Headers};
 use stir::jose::b64u_decode;
@@ -124,14 +127,15 @@ pub(crate) enum Reinvite {
 
 /// The decision for a re-INVITE with `headers` and SDP `offer` in a call whose local session
 /// is `session`; `reject_avatar` is the user's wish as callee, `capable` whether the agent has
-/// data channel capability. An avatar proposed is considered first; an offer that changes
-/// nothing keeps the session. Pure.
+/// data channel capability, `added` the sections the network added to the call. An avatar
+/// proposed is considered first; an offer that changes nothing keeps the session. Pure.
 pub(crate) fn decide(
     session: Option<&LocalSession>,
     headers: &Headers,
     offer: &[u8],
     reject_avatar: bool,
     capable: bool,
+    added: &Added,
 ) -> Reinvite {
     let Some(session) = session else {
         return Reinvite::Unknown;
@@ -143,7 +147,7 @@ pub(crate) fn decide(
     let avatar_id = match (session.side, proposed) {
         (Side::Callee, Some(id)) => id.to_owned(),
         _ => {
-            return match change::plan(&sdp, session.side, offer, capable) {
+            return match change::plan(&sdp, session.side, offer, capable, added) {
                 Some(plan) => Reinvite::Change(plan),
                 None => Reinvite::Keep { sdp },
             };
@@ -259,11 +263,14 @@ mod tests {
     #[test]
     fn a_reinvite_without_a_session_is_unknown() {
         assert_eq!(
-            decide(None, &headers(""), b"", false, true),
+            decide(None, &headers(""), b"", false, true, &[]),
             Reinvite::Unknown
         );
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
-        assert_eq!(decide(None, &avatar, b"", true, true), Reinvite::Unknown);
+        assert_eq!(
+            decide(None, &avatar, b"", true, true, &[]),
+            Reinvite::Unknown
+        );
     }
 
     #[test]
@@ -271,7 +278,7 @@ mod tests {
         for side in [Side::Caller, Side::Callee] {
             for reject in [false, true] {
                 assert_eq!(
-                    decide(Some(&session(side)), &headers(""), b"", reject, true),
+                    decide(Some(&session(side)), &headers(""), b"", reject, true, &[]),
                     Reinvite::Keep {
                         sdp: "v=0\r\n".into()
                     }
@@ -281,7 +288,7 @@ mod tests {
         // The caller does not consider an avatar (UE-A chose it).
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
         assert_eq!(
-            decide(Some(&session(Side::Caller)), &avatar, b"", true, true),
+            decide(Some(&session(Side::Caller)), &avatar, b"", true, true, &[]),
             Reinvite::Keep {
                 sdp: "v=0\r\n".into()
             }
@@ -289,7 +296,7 @@ mod tests {
         // An empty header names no avatar.
         let empty = headers("P-Avatar-ID: \r\n");
         assert!(matches!(
-            decide(Some(&session(Side::Callee)), &empty, b"", true, true),
+            decide(Some(&session(Side::Callee)), &empty, b"", true, true, &[]),
             Reinvite::Keep { .. }
         ));
     }
@@ -299,13 +306,13 @@ mod tests {
         let callee = session(Side::Callee);
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
         assert_eq!(
-            decide(Some(&callee), &avatar, b"", true, true),
+            decide(Some(&callee), &avatar, b"", true, true, &[]),
             Reinvite::RejectAvatar {
                 avatar_id: "qbranch-agent".into()
             }
         );
         assert_eq!(
-            decide(Some(&callee), &avatar, b"", false, true),
+            decide(Some(&callee), &avatar, b"", false, true, &[]),
             Reinvite::AcceptAvatar {
                 avatar_id: "qbranch-agent".into(),
                 signed: Signed::Unsigned,
@@ -317,7 +324,7 @@ mod tests {
             identity("avatar", &avatar_claims("qbranch-agent"))
         ));
         assert!(matches!(
-            decide(Some(&callee), &signed, b"", false, true),
+            decide(Some(&callee), &signed, b"", false, true, &[]),
             Reinvite::AcceptAvatar {
                 signed: Signed::Verified,
                 ..
@@ -328,7 +335,7 @@ mod tests {
             identity("avatar", &avatar_claims("owl"))
         ));
         assert!(matches!(
-            decide(Some(&callee), &other, b"", false, true),
+            decide(Some(&callee), &other, b"", false, true, &[]),
             Reinvite::AcceptAvatar { signed: Signed::Other(id), .. } if id == "owl"
         ));
     }
@@ -347,14 +354,28 @@ mod tests {
                 side,
                 sdp: local.into(),
             };
-            let decided = decide(Some(&session), &headers(""), offer.as_bytes(), false, true);
+            let decided = decide(
+                Some(&session),
+                &headers(""),
+                offer.as_bytes(),
+                false,
+                true,
+                &[],
+            );
             assert!(
                 matches!(&decided, Reinvite::Change(plan) if plan.side == side && plan.steps.len() == 2),
                 "{decided:?}"
             );
             // The same session offered back changes nothing.
             assert!(matches!(
-                decide(Some(&session), &headers(""), local.as_bytes(), false, true),
+                decide(
+                    Some(&session),
+                    &headers(""),
+                    local.as_bytes(),
+                    false,
+                    true,
+                    &[]
+                ),
                 Reinvite::Keep { .. }
             ));
         }
@@ -366,7 +387,7 @@ mod tests {
         };
         let avatar = headers("P-Avatar-ID: qbranch-agent\r\n");
         assert!(matches!(
-            decide(Some(&callee), &avatar, offer.as_bytes(), false, true),
+            decide(Some(&callee), &avatar, offer.as_bytes(), false, true, &[]),
             Reinvite::AcceptAvatar { .. }
         ));
     }

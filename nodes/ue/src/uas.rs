@@ -4,17 +4,21 @@
 //! or ends with 487 when the caller cancels and 480 when nobody answers; a re-INVITE gets the
 //! same session description again (as caller too: its last offer; `session`), unless as callee
 //! it proposes an avatar the user rejects (488, TR 33.790 §6.7.2.1 step 6), or its offer adds
-//! an application data channel section or declines one (TR 33.790 §6.9.2.2 step 5: answered
-//! section by section, the association answered or closed); a BYE ends the call's data
+//! an application data channel section, declines one or renews one the network added (TR 33.790
+//! §6.9.2.2 step 5: answered section by section, the association answered, closed or replaced);
+//! one naming a DC application on the bootstrap section is answered as it is, then the
+//! application downloaded over the bootstrap channel (`download`); a BYE ends the call's data
 //! channels.
 //!
 //! Notes: [`Act::Alert`], [`Act::StopRinging`], [`Act::KeepSession`], [`Act::ConsiderAvatar`]
 //! (done, or refused `Declined`), [`Act::DcRelease`], [`Act::DcClose`] (a section a re-INVITE
 //! declines: done, or refused `Closed` when this agent holds no association for it);
-//! answering a data channel section [`Act::DcAnswer`] (refused when declined with port 0), and
-//! the `unreachable` fault [`Act::Tamper`].
+//! answering a data channel section [`Act::DcAnswer`] (refused when declined with port 0),
+//! [`Act::DownloadApp`] (done, or refused with why), and the `unreachable` fault
+//! [`Act::Tamper`].
 
 mod change;
+mod download;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -225,7 +229,7 @@ impl NetworkSection {
 struct Callee<'a> {
     ep: &'a Endpoint,
     ctx: &'a Ctx,
-    state: &'a Mutex<State>,
+    state: &'a Arc<Mutex<State>>,
     config: &'a UeConfig,
 }
 
@@ -233,19 +237,12 @@ impl Callee<'_> {
     /// A re-INVITE in a dialog: decided on the local session of the call and the avatar it may
     /// propose ([`session::decide`]), then answered — 481 without a session; as callee, 488 for
     /// a rejected avatar ([`Act::ConsiderAvatar`] refused, `Declined`) or, for an accepted one,
-    /// [`Act::ConsiderAvatar`] done; otherwise 200 with the same session description
-    /// ([`Act::KeepSession`]).
+    /// [`Act::ConsiderAvatar`] done; the answer a change of the data channel sections plans;
+    /// otherwise 200 with the same session description ([`Act::KeepSession`]). A 200 to an
+    /// offer naming a DC application on the bootstrap section is followed by its download
+    /// ([`session::download`]; once per call and application).
     async fn reinvite(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
-        let decision = {
-            let st = lock(self.state);
-            session::decide(
-                session::find(&st.sessions, call_id),
-                &request.headers,
-                &request.body,
-                st.reject_avatar,
-                self.config.dc.is_some(),
-            )
-        };
+        let (decision, download) = self.decide_reinvite(request, call_id);
         let msg = Some(incoming.trace_id());
         let sdp = match decision {
             Reinvite::Unknown => {
@@ -288,19 +285,70 @@ impl Callee<'_> {
                         ),
                     ),
                 );
+                self.keep_session(msg);
                 sdp
             }
-            Reinvite::Keep { sdp } => sdp,
-            Reinvite::Change(plan) => {
-                let sdp = self.change(msg, call_id, plan).await;
-                let addr = self.ep.local_addr();
-                let contact = format!("<sip:{}:{}>", addr.ip(), addr.port());
-                let _ = incoming
-                    .respond(ok_with_sdp(request, None, contact, sdp))
-                    .await;
-                return;
+            Reinvite::Keep { sdp } => {
+                self.keep_session(msg);
+                sdp
             }
+            Reinvite::Change(plan) => self.change(msg, call_id, plan).await,
         };
+        let addr = self.ep.local_addr();
+        let contact = format!("<sip:{}:{}>", addr.ip(), addr.port());
+        let _ = incoming
+            .respond(ok_with_sdp(request, None, contact, sdp))
+            .await;
+        // §6.9.2.2 "DC application download": after the 200, so the trace reads re-INVITE,
+        // 200, then the download.
+        if let Some(app) = download {
+            download::spawn(
+                self.ctx.clone(),
+                self.state.clone(),
+                msg,
+                call_id.to_owned(),
+                app,
+            );
+        }
+    }
+
+    /// The decision for a re-INVITE ([`session::decide`]) and, when it is answered 200, the DC
+    /// application it asks to download that this call has not downloaded yet (kept as asked).
+    fn decide_reinvite(&self, request: &Request, call_id: &str) -> (Reinvite, Option<String>) {
+        let mut st = lock(self.state);
+        let kept = session::find(&st.sessions, call_id);
+        let added: Vec<(String, String)> = st
+            .network_ufrags
+            .iter()
+            .filter(|((id, _), _)| id == call_id)
+            .map(|((_, mid), ufrag)| (mid.clone(), ufrag.clone()))
+            .collect();
+        let decision = session::decide(
+            kept,
+            &request.headers,
+            &request.body,
+            st.reject_avatar,
+            self.config.dc.is_some(),
+            &added,
+        );
+        let answered = matches!(
+            decision,
+            Reinvite::Keep { .. } | Reinvite::AcceptAvatar { .. } | Reinvite::Change(_)
+        );
+        let download = kept
+            .filter(|_| answered)
+            .and_then(|k| session::download(&k.sdp, &request.body))
+            .map(|app| (call_id.to_owned(), app))
+            .filter(|asked| !st.downloads_asked.contains(asked));
+        let Some((call, app)) = download else {
+            return (decision, None);
+        };
+        st.downloads_asked.push((call, app.clone()));
+        (decision, Some(app))
+    }
+
+    /// Notes that a re-INVITE is answered with the same session description.
+    fn keep_session(&self, msg: Option<u64>) {
         self.ctx.note(
             msg,
             Note::done(
@@ -308,11 +356,6 @@ impl Callee<'_> {
                 "re-INVITE: answer with the same session description",
             ),
         );
-        let addr = self.ep.local_addr();
-        let contact = format!("<sip:{}:{}>", addr.ip(), addr.port());
-        let _ = incoming
-            .respond(ok_with_sdp(request, None, contact, sdp))
-            .await;
     }
 
     /// An initial INVITE: alert, ring until answered (unless answering at once), then 200 with

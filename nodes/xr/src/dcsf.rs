@@ -1,6 +1,6 @@
 //! The DCSF: the data channel application lists of its subscribers (`fixtures/dc-apps.toml`),
-//! served over HTTPS (`proto::wire::dcsf`) to the MF, which asks when a UE fetches its list over
-//! the bootstrap data channel; and the Avatar ID relay of TR 33.790 §6.5.2 steps 3–4: the XR AS
+//! served over HTTPS (`proto::wire::dcsf`) to the MF, which asks when a UE fetches its list, or
+//! downloads one application of it, over the bootstrap data channel; and the Avatar ID relay of TR 33.790 §6.5.2 steps 3–4: the XR AS
 //! posts an accepted Avatar ID ([`DCSF_AVATAR_PATH`]) and the DCSF passes it on to the MF
 //! ([`MF_AVATAR_PATH`], mutual TLS), answering with the MF's answer. An application entry may
 //! carry the Avatar-ids the subscriber may use with it (TR 33.790 §6.7.2.1 step 1, choice
@@ -9,9 +9,11 @@
 //! For DC capability exposure (TR 33.790 §6.9, solution 9) it is also the source of DC events
 //! and the executor of DC session control ([`Exposure`]): the IMS ASs report the data
 //! channels of calls ([`DCSF_EVENTS_PATH`]), which it records and notifies to the NEF's
-//! subscriptions; the NEF subscribes, reads a record, and asks for an application data channel
-//! to be established or a data channel terminated, which the DCSF carries out with the MF and
-//! the originating IMS AS (re-INVITEs to both parties, §6.9.2.2 step 5).
+//! subscriptions, as it does a UE's download of one application (`app-downloaded`); the NEF
+//! subscribes, reads a record, and asks for an application data channel to be established,
+//! updated or terminated, a bootstrap channel terminated, or an application downloaded over
+//! one, which the DCSF carries out with the MF and the originating IMS AS (re-INVITEs,
+//! §6.9.2.2 step 5).
 //!
 //! Notes: passing the Avatar ID on [`Act::ForwardAvatarId`]; a subscription created
 //! [`Act::SubscribeDcEvents`]; each notification [`Act::NotifyDcEvent`] (also a refused event
@@ -82,26 +84,67 @@ impl Store {
     pub fn get(&self, tn_digits: &str) -> Option<&AppList> {
         self.0.get(tn_digits)
     }
+
+    /// Application `id` of the list of the subscriber with these telephone number digits.
+    pub fn app(&self, tn_digits: &str, id: &str) -> Option<&App> {
+        self.get(tn_digits)?.apps.iter().find(|a| a.id == id)
+    }
 }
 
-/// The number (digits) whose application list `target` asks for, if it is such a path.
-fn list_tn(target: &str) -> Option<&str> {
-    target
-        .strip_prefix("/dcsf/v1/subscribers/")
-        .and_then(|rest| rest.strip_suffix("/apps"))
+/// What a request on the application lists' paths asks for. Pure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resource<'a> {
+    /// `GET …/subscribers/{tn}/apps`: the subscriber's list.
+    List {
+        /// The number's digits.
+        tn: &'a str,
+    },
+    /// `GET …/subscribers/{tn}/apps/{id}`: one application, downloaded (TR 33.790 §6.9's
+    /// `app-downloaded` event).
+    App {
+        /// The number's digits.
+        tn: &'a str,
+        /// The application's id.
+        id: &'a str,
+    },
+}
+
+impl<'a> Resource<'a> {
+    /// The resource `target` names, if it is one of the lists' paths
+    /// ([`proto::wire::dcsf::path`], [`proto::wire::dcsf::app_path`]). Pure.
+    fn of(target: &'a str) -> Option<Self> {
+        let rest = target.strip_prefix("/dcsf/v1/subscribers/")?;
+        let (tn, rest) = rest.split_once('/')?;
+        if tn.is_empty() {
+            return None;
+        }
+        match rest.strip_prefix("apps")? {
+            "" => Some(Resource::List { tn }),
+            id => id
+                .strip_prefix('/')
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .map(|id| Resource::App { tn, id }),
+        }
+    }
 }
 
 /// The answer to one request. Pure.
 pub fn answer(store: &Store, method: &str, target: &str) -> Response {
-    let Some(tn) = list_tn(target) else {
+    let Some(resource) = Resource::of(target) else {
         return Response::text(404, format!("no such resource: {target}"));
     };
     if method != "GET" {
         return Response::text(405, "only GET");
     }
-    match store.get(tn) {
-        Some(list) => json_response(200, list),
-        None => Response::text(404, format!("no DC applications for {tn}")),
+    match resource {
+        Resource::List { tn } => match store.get(tn) {
+            Some(list) => json_response(200, list),
+            None => Response::text(404, format!("no DC applications for {tn}")),
+        },
+        Resource::App { tn, id } => match store.app(tn, id) {
+            Some(app) => json_response(200, app),
+            None => Response::text(404, format!("no DC application {id} for {tn}")),
+        },
     }
 }
 
@@ -191,11 +234,12 @@ impl Dcsf {
             (DCSF_AVATAR_PATH, Some(_)) => Response::text(405, "only POST"),
             _ => {
                 let served = answer(&self.config.store, &req.method, &req.target);
+                // One application downloaded (not a list: a list is not an application).
                 if served.status == 200
                     && self.config.exposure.is_some()
-                    && let Some(tn) = list_tn(&req.target)
+                    && let Some(Resource::App { tn, id }) = Resource::of(&req.target)
                 {
-                    self.app_downloaded(tn, msg).await;
+                    self.app_downloaded(tn, id, msg).await;
                 }
                 served
             }
@@ -224,6 +268,7 @@ pub async fn start(ctx: &Ctx, config: DcsfConfig) -> Result<Server, Error> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proto::wire::dcsf;
 
     #[test]
     fn fixture_lists_are_served_by_number() {
@@ -241,6 +286,40 @@ mod tests {
             answer(&store, "POST", "/dcsf/v1/subscribers/12025551000/apps").status,
             405
         );
+        // One application: its entry, or 404.
+        let one = answer(&store, "GET", &dcsf::app_path("12025551000", "avatar-call"));
+        assert_eq!(one.status, 200);
+        let app: App = serde_json::from_slice(&one.body).unwrap();
+        assert_eq!(
+            (app.id.as_str(), app.name.as_str()),
+            ("avatar-call", "Avatar call")
+        );
+        for missing in [
+            dcsf::app_path("12025551000", "nope"),
+            dcsf::app_path("1", "avatar-call"),
+            "/dcsf/v1/subscribers/12025551000/apps/".into(),
+            "/dcsf/v1/subscribers/12025551000/apps/avatar-call/x".into(),
+            "/dcsf/v1/subscribers/12025551000/appsx".into(),
+            "/dcsf/v1/subscribers//apps".into(),
+        ] {
+            assert_eq!(answer(&store, "GET", &missing).status, 404, "{missing}");
+        }
+    }
+
+    #[test]
+    fn resources_by_path() {
+        assert_eq!(
+            Resource::of(&dcsf::path("12025551000")),
+            Some(Resource::List { tn: "12025551000" })
+        );
+        assert_eq!(
+            Resource::of(&dcsf::app_path("12025551000", "screen-share")),
+            Some(Resource::App {
+                tn: "12025551000",
+                id: "screen-share"
+            })
+        );
+        assert_eq!(Resource::of("/dcsf/v1/dcs/dc-1"), None);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! * the bootstrap channel (subprotocol `http`, stream 0 or 10): HTTP/1.1 ([`bootstrap`]); the
 //!   UE sends `GET /` and the MF answers with the UE's DC application list, which it asks the
-//!   DCSF for; the UE's avatar requests (`/xr/`) are relayed to the XR AS;
+//!   DCSF for, or `GET /apps/{id}` to download one application of it (the DCSF's entry); the
+//!   UE's avatar requests (`/xr/`) are relayed to the XR AS;
 //! * an application channel (person to application, P2A): avatar messages
 //!   (TR 33.790 §6.5, §6.6: [`avatar`]; §6.7: the UE token relayed to the XR AS, [`metadata`]);
 //!   any other message is acknowledged with a JSON message from the MF's application; the same
@@ -20,8 +21,8 @@
 //! Notes: answering a section [`Act::DcAnswer`], offering the callee its bootstrap channel or
 //! the avatar media channel [`Act::DcOffer`] (each refused with the engine's reason when it
 //! fails); serving an offered channel [`Act::DcServe`] (the callee accepted the offer) and a
-//! bootstrap channel's requests (a UE asks for its application list and the MF asks the DCSF —
-//! refused with the reason when that fails); an offered channel the callee's answer did not
+//! bootstrap channel's requests (a UE asks for its application list, or downloads one
+//! application, and the MF asks the DCSF — refused with the reason when that fails); an offered channel the callee's answer did not
 //! complete [`Act::DcUnavailable`]; closing a call's associations [`Act::DcRelease`]; the
 //! avatar notes of [`avatar`] and [`metadata`].
 
@@ -556,11 +557,12 @@ impl Mf {
     }
 
     /// HTTP/1.1 over the bootstrap channel ([`bootstrap`]): `GET /` is the UE's application
-    /// list from the DCSF; `/xr/` requests are relayed to the XR AS; anything else is refused.
+    /// list from the DCSF, `GET /apps/{id}` one application of it; `/xr/` requests are relayed to the XR AS; anything else is refused.
     async fn http(&self, data: &[u8], who: &Who) -> Vec<u8> {
         let xr = self.config.xr_as_host.is_some();
         let reply = match bootstrap::route(bootstrap::parse(data), xr) {
             Route::AppList => self.app_list(&who.tn).await,
+            Route::App(id) => self.app(&who.tn, &id).await,
             Route::Relay(relay) => self.relay(relay, who).await,
             Route::Refuse(refusal) => {
                 self.ctx.note(
@@ -581,11 +583,23 @@ impl Mf {
     /// list as it came, or 502 with a problem).
     async fn app_list(&self, tn: &str) -> Reply {
         let label = format!("bootstrap: {tn} asks for its DC application list; ask the DCSF");
-        let url = format!(
-            "https://{}{}",
-            self.config.dcsf_host,
-            proto::wire::dcsf::path(&proto::tn::digits(tn))
-        );
+        let path = proto::wire::dcsf::path(&proto::tn::digits(tn));
+        self.ask_dcsf(label, &path, 502).await
+    }
+
+    /// One DC application the UE downloads (`GET /apps/{id}`), asked of the DCSF (whose
+    /// answer is the `app-downloaded` event, TR 33.790 §6.9): the answer on the channel (the
+    /// DCSF's entry as it came, 404 when it has none, or 502 with a problem).
+    async fn app(&self, tn: &str, id: &str) -> Reply {
+        let label = format!("bootstrap: {tn} downloads DC application {id}; ask the DCSF");
+        let path = proto::wire::dcsf::app_path(&proto::tn::digits(tn), id);
+        self.ask_dcsf(label, &path, 404).await
+    }
+
+    /// `GET` of `path` at the DCSF, noted [`Act::DcServe`] with `label`: its JSON body on the
+    /// channel when 200; `missing` (with a problem) when it has none (404); else 502.
+    async fn ask_dcsf(&self, label: String, path: &str, missing: u16) -> Reply {
+        let url = format!("https://{}{path}", self.config.dcsf_host);
         let (note, answer) = match self.client.send(Request::get(url)).await {
             Ok(r) if r.status == 200 => (
                 Note::done(Act::DcServe, label),
@@ -593,6 +607,7 @@ impl Mf {
             ),
             Ok(r) => {
                 let reason = dcsf_refusal(Ok(r.status));
+                let status = if r.status == 404 { missing } else { 502 };
                 let detail = format!("DCSF answered {}", r.status);
                 (
                     Note::refused(
@@ -600,7 +615,7 @@ impl Mf {
                         reason,
                         format!("{label}: it answered {}", r.status),
                     ),
-                    Reply::problem(502, reason, &detail),
+                    Reply::problem(status, reason, &detail),
                 )
             }
             Err(e) => {

@@ -166,6 +166,23 @@ pub enum Check {
         /// Whether it is open.
         open: bool,
     },
+    /// Solution 9: after request number `after`, UE-A's bootstrap channel is open (or closed).
+    Bdc {
+        /// The request's index.
+        after: usize,
+        /// Whether it is open.
+        open: bool,
+    },
+    /// Solution 9: UE `ue` downloaded DC application `app` over its bootstrap channel because
+    /// the network asked (`yes`), or downloaded nothing it was asked to.
+    Downloaded {
+        /// The UE.
+        ue: &'static str,
+        /// The application.
+        app: &'static str,
+        /// Whether it did.
+        yes: bool,
+    },
 }
 
 /// A party of the call, for [`Check::PeerAvatar`].
@@ -249,6 +266,8 @@ impl Check {
             } => exposure::notified(observed, af, event, *anonymised),
             Check::NotNotified { af } => exposure::not_notified(observed, af),
             Check::Adc { after, open } => exposure::adc(observed, *after, *open),
+            Check::Bdc { after, open } => exposure::bdc(observed, *after, *open),
+            Check::Downloaded { ue, app, yes } => exposure::downloaded(observed, ue, app, *yes),
         }
     }
 }

@@ -10,9 +10,8 @@
 
 use proto::trace::{Act, Reason};
 use proto::wire::exposure::{
-    AF_NOTIFY_PATH, AS_DC_CONTROL_PATH, DCSF_CONTROL_PATH, DCSF_DC_PREFIX,
-    DCSF_SUBSCRIPTIONS_PATH, HSS_POLICY_PATH, NEF_CONTROL_PATH, NEF_NOTIFY_PREFIX,
-    NEF_SUBSCRIPTIONS_PATH, Operation,
+    AF_NOTIFY_PATH, AS_DC_CONTROL_PATH, DCSF_CONTROL_PATH, DCSF_DC_PREFIX, DCSF_SUBSCRIPTIONS_PATH,
+    HSS_POLICY_PATH, NEF_CONTROL_PATH, NEF_NOTIFY_PREFIX, NEF_SUBSCRIPTIONS_PATH, Operation,
 };
 use proto::wire::mf::{COMPLETE_PATH, OFFER_PATH, RELEASE_PATH};
 
@@ -50,6 +49,7 @@ pub const SOLUTION: Solution = Solution {
         OWNERSHIP_CHECK,
         CONTROL_EXECUTION,
         APP_ON_SDP,
+        DOWNLOAD_TRIGGER,
         NOT_CARRIED_OUT,
     ],
     as_flow: ims_as::flows::dc_exposure,
@@ -101,7 +101,7 @@ pub const CONTROL_EXECUTION: Choice = Choice {
     id: "9-control-execution",
     clause: "6.9.2.2 step 5 (DCSF triggers the IMS AS re-INVITE and the MF reservation, no ids of their own)",
     question: "How the DCSF carries out a granted control request.",
-    answer: "To establish an ADC: the caller's MF reserves it toward both parties (`POST /mf/v1/offer`, one m=application section mid `adc` per party, one channel stream 1200 labelled with the application); the DCSF asks the originating IMS AS (`POST /as/v1/dc-control`) to re-INVITE both parties in the call's dialog, caller first, each offered its current session with that section appended; the answers go back to the MF (`POST /mf/v1/complete`), and the channel opens between each UE and the MF. To terminate: the IMS AS re-INVITEs both with the section's port set to 0 and the MF releases it. The DCSF then notifies the event like any other.",
+    answer: "To establish an ADC: the caller's MF reserves it toward both parties (`POST /mf/v1/offer`, one m=application section mid `adc` per party, one channel stream 1200 labelled with the application); the DCSF asks the originating IMS AS (`POST /as/v1/dc-control`) to re-INVITE both parties in the call's dialog, caller first, each offered its current session with that section appended; the answers go back to the MF (`POST /mf/v1/complete`), and the channel opens between each UE and the MF. To update: the MF releases the old association and offers a new one for the same mid, re-offered to both the same way. To terminate: the IMS AS re-INVITEs both with the section's port set to 0 and the MF releases it; a bootstrap channel is the subscriber's own, so only its party is re-INVITEd. The DCSF then notifies the event like any other.",
 };
 
 /// `9-app-on-sdp`.
@@ -112,12 +112,20 @@ pub const APP_ON_SDP: Choice = Choice {
     answer: "With the RFC 8864 sub-protocol attribute `a=dcsa:<stream> 3gpp-req-app:<application id>` (the TS 26.114 name) on its channel; an ADC without one has no application, and its control is refused as naming none.",
 };
 
+/// `9-download-trigger`.
+pub const DOWNLOAD_TRIGGER: Choice = Choice {
+    id: "9-download-trigger",
+    clause: "6.9.2.2 (\"DC session control includes … DC application download\"), step 5",
+    question: "How a granted application download reaches the UE.",
+    answer: "The DCSF has the IMS AS re-INVITE the subscriber alone, re-offering its bootstrap section with `a=dcsa:0 3gpp-req-app:<application id>`; the UE answers with its session unchanged and then downloads the application over its bootstrap channel (`GET /apps/<id>`, which the MF answers from the DCSF). That download is the DCSF's app-downloaded event (a UE's `GET /` of its list is not).",
+};
+
 /// `9-not-carried-out`.
 pub const NOT_CARRIED_OUT: Choice = Choice {
     id: "9-not-carried-out",
-    clause: "6.9.2.2 step 1 (update, BDC establishment, application download)",
-    question: "Which granted operations the DCSF does not carry out.",
-    answer: "An ADC update, a BDC establishment and an application download pass the NEF's checks like any request, but the DCSF answers 501 (ControlDc refused, Policy): the testbed does not carry them out. The variants exercise establishment and termination of ADCs, and the refusals.",
+    clause: "6.9.2.2 step 1 (BDC establishment)",
+    question: "Which granted operation the DCSF does not carry out.",
+    answer: "Establishing a bootstrap channel: every DC call in the testbed brings its own up in the initial INVITE, so the DCSF answers 409 while the subscriber's is open (and 501 otherwise: the testbed does not re-establish one). An update of an ADC is a new association for the same mid (new ICE credentials and fingerprint), re-offered to both UEs.",
 };
 
 const DISCLOSURE: Threat = Threat {
@@ -297,20 +305,38 @@ enum Control {
     TerminateDenied,
     /// An AF pushes an application over the BDC: step 4 refuses.
     PushApp,
+    /// The operator's AF updates the ADC it established (a new association): carried out.
+    Update,
+    /// The operator's AF has UE-A download its application over the BDC: carried out.
+    Download,
+    /// The operator's AF terminates UE-A's BDC (named by the event it was notified of).
+    TerminateBdc,
 }
 
 impl Control {
     fn operation(self) -> &'static str {
         match self {
             Control::Establish => "establish",
-            Control::PushApp => "download",
+            Control::PushApp | Control::Download => "download",
+            Control::Update => "update",
             _ => "terminate",
+        }
+    }
+
+    fn target(self) -> &'static str {
+        match self {
+            Control::PushApp | Control::Download | Control::TerminateBdc => "bdc",
+            _ => "adc",
         }
     }
 
     fn af(self) -> &'static [&'static str] {
         match self {
-            Control::Establish | Control::Terminate => &[DC_AS_O],
+            Control::Establish
+            | Control::Terminate
+            | Control::Update
+            | Control::Download
+            | Control::TerminateBdc => &[DC_AS_O],
             Control::NotOwner => &[DC_AS_WB],
             Control::TerminateDenied | Control::PushApp => &[DC_AS_3P],
         }
@@ -325,23 +351,27 @@ impl Control {
     }
 }
 
-/// Step 5's hops: the MF and the IMS AS's re-INVITEs to both parties.
+/// Step 5's hops: the MF and the IMS AS's re-INVITEs (to both parties, or to UE-A alone for
+/// its bootstrap channel).
 fn carried_out(control: Control) -> Vec<crate::scenario::Hop> {
-    let (line, mf) = match control {
-        Control::Establish => (
-            Require::BodyLine("a=mid:adc"),
-            vec![hop(&[DCSF_O], &[MF_O], http("POST", OFFER_PATH))],
-        ),
-        _ => (
-            Require::BodyLine("m=application 0 UDP/DTLS/SCTP webrtc-datachannel"),
-            Vec::new(),
-        ),
+    let line = match control {
+        Control::Establish | Control::Update => Require::BodyLine("a=mid:adc"),
+        Control::Download => Require::BodyLine("a=dcsa:0 3gpp-req-app:avatar-call"),
+        _ => Require::BodyLine("m=application 0 UDP/DTLS/SCTP webrtc-datachannel"),
     };
     let mut hops = vec![
         hop(&[NEF_O], &[DCSF_O], http("POST", DCSF_CONTROL_PATH))
-            .with(Require::JsonIs("/operation", control.operation())),
+            .with(Require::JsonIs("/operation", control.operation()))
+            .with(Require::JsonIs("/target", control.target())),
     ];
-    hops.extend(mf);
+    match control {
+        Control::Establish => hops.push(hop(&[DCSF_O], &[MF_O], http("POST", OFFER_PATH))),
+        Control::Update => hops.extend([
+            hop(&[DCSF_O], &[MF_O], http("POST", RELEASE_PATH)),
+            hop(&[DCSF_O], &[MF_O], http("POST", OFFER_PATH)),
+        ]),
+        _ => {}
+    }
     hops.extend([
         hop(&[DCSF_O], &[AS_O], http("POST", AS_DC_CONTROL_PATH)),
         hop(&[AS_O], &[SCSCF_O], invite())
@@ -350,15 +380,20 @@ fn carried_out(control: Control) -> Vec<crate::scenario::Hop> {
         hop(&[PCSCF_O], &[UE_A], invite()).with(line.clone()),
         hop(&[UE_A], &[PCSCF_O], invite_response(200, 299)).with(Require::SameDialog),
         act(&[AS_O], Act::ChangeDataChannels),
-        hop(&[AS_O], &[SCSCF_O, IBCF_O], invite()).with(line.clone()),
-        hop(&[PCSCF_T], &[UE_B], invite()).with(line),
-        hop(&[UE_B], &[PCSCF_T], invite_response(200, 299)).with(Require::SameDialog),
-        act(&[AS_O], Act::ChangeDataChannels),
     ]);
+    if !matches!(control, Control::Download | Control::TerminateBdc) {
+        hops.extend([
+            hop(&[AS_O], &[SCSCF_O, IBCF_O], invite()).with(line.clone()),
+            hop(&[PCSCF_T], &[UE_B], invite()).with(line),
+            hop(&[UE_B], &[PCSCF_T], invite_response(200, 299)).with(Require::SameDialog),
+            act(&[AS_O], Act::ChangeDataChannels),
+        ]);
+    }
     match control {
-        Control::Establish => {
+        Control::Establish | Control::Update => {
             hops.push(hop(&[DCSF_O], &[MF_O], http("POST", COMPLETE_PATH)));
         }
+        Control::Download => {}
         _ => hops.push(hop(&[DCSF_O], &[MF_O], http("POST", RELEASE_PATH))),
     }
     hops.push(act(&[DCSF_O], Act::ControlDc));
@@ -368,7 +403,10 @@ fn carried_out(control: Control) -> Vec<crate::scenario::Hop> {
 fn control_figure(control: Control) -> Figure {
     let af = control.af();
     let mut check = Vec::new();
-    if matches!(control, Control::Terminate | Control::NotOwner) {
+    if matches!(
+        control,
+        Control::Terminate | Control::NotOwner | Control::Update
+    ) {
         check.push(hop(&[NEF_O], &[DCSF_O], http("GET", DCSF_DC_PREFIX)));
         check.push(match control {
             Control::NotOwner => {
@@ -389,9 +427,7 @@ fn control_figure(control: Control) -> Figure {
     let mut request = hop(af, &[NEF_O], http("POST", NEF_CONTROL_PATH))
         .with(Require::HeaderHas("Authorization", "Bearer "))
         .with(Require::JsonIs("/operation", control.operation()));
-    if control == Control::PushApp {
-        request = request.with(Require::JsonIs("/target", "bdc"));
-    }
+    request = request.with(Require::JsonIs("/target", control.target()));
     let steps = vec![
         Step::new(
             "1",
@@ -443,7 +479,7 @@ fn control_figure(control: Control) -> Figure {
             vec![
                 hop(&[NEF_O], af, http_response("POST", NEF_CONTROL_PATH))
                     .with(Require::Status(200))
-                    .with(Require::Json("/dcId")),
+                    .with(Require::JsonIs("/operation", control.operation())),
             ],
         ),
     ];
@@ -801,6 +837,97 @@ fn controls() -> Vec<Variant> {
             ],
         ),
         variant(
+            "control-update",
+            "the operator's DC AS updates the ADC it established: the MF releases the old association and offers a new one for the same mid, the IMS AS re-INVITEs both UEs with it, and the new channel opens at both and carries messages",
+            None,
+            control_figure(Control::Update),
+            &[&OWNERSHIP_CHECK, &CONTROL_EXECUTION, &APP_ON_SDP],
+            setup(),
+            during(vec![
+                establish(),
+                AfAct::Control {
+                    af: DC_AS_O,
+                    operation: Operation::Update,
+                    adc: true,
+                    app: None,
+                },
+            ]),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 1,
+                    status: 200,
+                },
+                Check::Adc {
+                    after: 1,
+                    open: true,
+                },
+            ],
+        ),
+        variant(
+            "control-download",
+            "the operator's DC AS, owner of avatar-call, has UE-A download it: the IMS AS re-INVITEs UE-A with its bootstrap section naming the application, and UE-A downloads it over its bootstrap channel",
+            None,
+            control_figure(Control::Download),
+            &[&OWNERSHIP_CHECK, &CONTROL_EXECUTION, &DOWNLOAD_TRIGGER],
+            setup(),
+            during(vec![AfAct::Control {
+                af: DC_AS_O,
+                operation: Operation::Download,
+                adc: false,
+                app: Some(AVATAR_CALL),
+            }]),
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 0,
+                    status: 200,
+                },
+                Check::Downloaded {
+                    ue: UE_A,
+                    app: AVATAR_CALL,
+                    yes: true,
+                },
+            ],
+        ),
+        variant(
+            "control-bdc-terminate",
+            "the operator's DC AS, subscribed to UE-A's events, terminates UE-A's bootstrap channel by the id it was notified of: the IMS AS re-INVITEs UE-A alone with the section's port at 0, and the channel closes",
+            None,
+            control_figure(Control::TerminateBdc),
+            &[&CONTROL_EXECUTION, &EVENT_SOURCE],
+            setup(),
+            ExposurePlan {
+                before_call: vec![AfAct::Subscribe {
+                    af: DC_AS_O,
+                    subscriber: UE_A,
+                    token: TokenUse::Own,
+                }],
+                during_call: vec![AfAct::Control {
+                    af: DC_AS_O,
+                    operation: Operation::Terminate,
+                    adc: false,
+                    app: None,
+                }],
+            },
+            vec![
+                Check::Answered,
+                Check::AfStatus {
+                    step: 1,
+                    status: 200,
+                },
+                Check::Bdc {
+                    after: 1,
+                    open: false,
+                },
+                Check::Notified {
+                    af: DC_AS_O,
+                    event: "dc-terminated",
+                    anonymised: false,
+                },
+            ],
+        ),
+        variant(
             "control-not-owner",
             "the whiteboard provider's DC AS tries to terminate the avatar-call ADC: it owns only whiteboard, so the NEF refuses (403) at the ownership check and the channel stays open at both UEs",
             Some(MANIPULATION),
@@ -854,9 +981,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fourteen_variants_cover_the_issue() {
+    fn seventeen_variants_cover_the_issue() {
         let all = variants();
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 17);
         // Each threat of clause 5.3.2 is shown by at least one variant.
         for threat in [DISCLOSURE, MANIPULATION, UNWANTED, UNAUTHENTICATED] {
             assert!(

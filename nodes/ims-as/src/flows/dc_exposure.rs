@@ -8,9 +8,13 @@
 //!   still open when the call's BYE passes `dc-terminated`;
 //! - DC session control (§6.9.2.2 step 5: "DCSF triggers IMS AS to re-invite the IMS call to
 //!   include DC offer with UEs"): the DCSF (`POST /as/v1/dc-control`, only the DCSF may ask)
-//!   has the AS re-INVITE both parties in the call's dialog, caller first, each offered its
-//!   current session with the MF's section appended (or the section declined), and gets back
-//!   what each answered.
+//!   has the AS re-INVITE the parties in the call's dialog, caller first, each offered its
+//!   current session (a new version) with the MF's section appended (an add) or put in place of
+//!   the old one of its mid (an update: a new association), or the section declined (a
+//!   removal: at both parties, or at one, its own bootstrap channel), or its bootstrap section
+//!   asking for a DC application (`a=dcsa:0 3gpp-req-app:<app>`, a download: that party only),
+//!   and gets back what each answered (a party the change does not concern is not
+//!   re-INVITEd).
 //!
 //! The SDP work is pure ([`sections`]), as are naming the parties by IMPU ([`parties`]) and
 //! the offers and outcomes of a control request ([`control`]).
@@ -37,7 +41,7 @@ use super::caller_number::CallerNumber;
 use super::{Flow, Origination, Side};
 use crate::dialog::Toward;
 use crate::io::Io;
-use control::{Reoffers, answered, reoffers};
+use control::{Reoffer, Reoffers, What, answered, not_reinvited, reoffers};
 
 /// The bound on each of the AS's own re-INVITEs.
 const WAIT: Duration = Duration::from_secs(2);
@@ -302,8 +306,8 @@ impl Flow for DcExposureFlow {
 
 impl DcExposureFlow {
     /// §6.9.2.2 step 5 for the DCSF (`POST /as/v1/dc-control`, its client certificate must name
-    /// the operator's DCSF): the re-INVITEs to the caller, then the callee, and what each
-    /// answered.
+    /// the operator's DCSF): the re-INVITEs to the caller, then the callee (each only if the
+    /// change concerns it), and what each answered.
     async fn serve_control(&self, io: &Io<'_>, req: &HttpRequest, peer: &Peer) -> HttpResponse {
         if !io.is_dcsf(peer.certificate.as_deref()) {
             io.note(Note::refused(
@@ -331,29 +335,38 @@ impl DcExposureFlow {
         let caller = self.reoffer(io, id, Toward::Caller, &plan).await;
         let callee = self.reoffer(io, id, Toward::Callee, &plan).await;
         if let Some(call) = self.calls().get_mut(id) {
-            let up = [&caller, &callee].iter().any(|a| {
-                a.answer
-                    .as_deref()
-                    .and_then(|s| Session::parse(s).ok())
-                    .and_then(|s| s.application(&plan.mid).map(|a| !a.is_declined()))
-                    .unwrap_or(false)
-            });
-            match &plan.added {
-                // The DCSF notifies the added section itself: kept open, not reported here.
-                Some(section) if up => {
+            let answered: Vec<Session> = [&caller, &callee]
+                .iter()
+                .filter_map(|a| a.answer.as_deref())
+                .filter_map(|s| Session::parse(s).ok())
+                .collect();
+            let up = answered
+                .iter()
+                .any(|s| s.application(&plan.mid).is_some_and(|a| !a.is_declined()));
+            match &plan.what {
+                // The DCSF notifies an added or updated section itself: kept open, not
+                // reported here.
+                What::Add(section) | What::Update(section) if up => {
                     call.open.insert(plan.mid.clone(), section.clone());
                 }
-                _ => {
+                What::Add(_) | What::Remove => {
                     call.open.remove(&plan.mid);
                 }
+                // An update both parties answered declined closes the section; one both
+                // refused leaves the session as it was (RFC 3261 §14.1).
+                What::Update(_) if !answered.is_empty() => {
+                    call.open.remove(&plan.mid);
+                }
+                What::Update(_) | What::Download(_) => {}
             }
         }
         kit::node::json_response(200, &DcChanged { caller, callee })
     }
 
     /// One party's re-INVITE of `plan`: sent in the dialog (the ACK landed before going on),
-    /// noted, the party's local session updated from its 2xx. What it answered: for an added
-    /// section, the answered section as a session holding only it.
+    /// noted, the party's local session updated from its 2xx. What it answered: for an added or
+    /// updated section, the answered section as a session holding only it; not re-INVITEd
+    /// (status 0) when the change does not concern it.
     async fn reoffer(
         &self,
         io: &Io<'_>,
@@ -361,23 +374,20 @@ impl DcExposureFlow {
         party: Toward,
         plan: &Reoffers,
     ) -> PartyAnswer {
-        let offer = match party {
-            Toward::Caller => plan.caller.as_ref(),
-            Toward::Callee => plan.callee.as_ref(),
-        };
-        let Some(offer) = offer else {
-            io.note(Note::done(
-                Act::ChangeDataChannels,
-                format!(
-                    "{} has no data channel section {}: nothing to remove",
-                    who(party),
-                    plan.mid
-                ),
-            ));
-            return PartyAnswer {
-                status: 200,
-                answer: None,
-            };
+        let offer = match plan.to(party) {
+            Reoffer::Send(offer) => offer,
+            Reoffer::NoSection => {
+                io.note(Note::done(
+                    Act::ChangeDataChannels,
+                    format!(
+                        "{} has no data channel section {}: not re-INVITEd",
+                        who(party),
+                        plan.mid
+                    ),
+                ));
+                return not_reinvited();
+            }
+            Reoffer::OtherParty => return not_reinvited(),
         };
         // Dialog::request writes the Content-Type of an SDP body itself.
         let sent = io

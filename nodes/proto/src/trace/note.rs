@@ -502,4 +502,7 @@ pub enum Act {
     ChangeDataChannels,
     /// DC AF/AS: a DC event notification received from the NEF.
     ReceiveDcEvent,
+    /// UE (solution 9): a DC application downloaded over its bootstrap channel, as a
+    /// re-INVITE of the network asked (refused: the download failed).
+    DownloadApp,
 }

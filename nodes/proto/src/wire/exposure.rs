@@ -314,6 +314,14 @@ pub struct ControlOutcome {
     pub reinvites: Vec<u16>,
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 // ---- the DC events of calls (IMS AS to DCSF) and the DCSF's records ----------------------------
 
 /// One data channel section of a call: an `m=application` section with its mid.
@@ -396,11 +404,33 @@ pub enum Change {
         /// The offer to the callee.
         callee: String,
     },
-    /// Remove the section `mid` (port 0) at both parties.
+    /// Remove the section `mid` (port 0) at both parties, or only at `only` (a party's own
+    /// bootstrap channel: the other party has its own `bdc`, from its own network).
     Remove {
         /// The section's mid.
         mid: String,
+        /// The one party to re-INVITE; both when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        only: Option<Party>,
     },
+    /// Have `party` download DC application `app` over its bootstrap channel (§6.9.2.2: "DC
+    /// application download"): its `bdc` section re-offered with `a=dcsa:0 3gpp-req-app:<app>`.
+    Download {
+        /// Whose bootstrap channel.
+        party: Party,
+        /// The DC application.
+        app: String,
+    },
+}
+
+/// A party of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Party {
+    /// The caller.
+    Caller,
+    /// The callee.
+    Callee,
 }
 
 /// What the parties answered.
@@ -417,7 +447,11 @@ pub struct DcChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartyAnswer {
-    /// The final status.
+    /// Whether the party was re-INVITEd at all (a change for the other party only, or a
+    /// section it does not have: not); `status` is then 0.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub reinvited: bool,
+    /// The final status (0 when not re-INVITEd).
     pub status: u16,
     /// The answered section (an SDP session holding it), for an added or updated section.
     #[serde(default, skip_serializing_if = "Option::is_none")]

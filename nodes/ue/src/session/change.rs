@@ -3,15 +3,22 @@
 //! application in `a=dcsa:<stream> 3gpp-req-app:<app>`, or declines — port 0 — a section the
 //! call has), as a plan for the answer (RFC 3264 §6, §8). Pure; `uas` carries it out.
 //!
-//! An offer changes the session when it declines a section the local session has open, or
-//! offers with a port a section the local session lacks that names a DC application
-//! ([`REQ_APP`]): what the network asks for. Any other offer leaves the session as it is
+//! An offer changes the session when it declines a section the local session has open, offers
+//! with a port a section the local session lacks that names a DC application ([`REQ_APP`]):
+//! what the network asks for, or re-offers a section the network added with other ICE
+//! credentials than the offer that added it (an update: a new association for the mid; new
+//! credentials restart ICE, RFC 8839 §4.4.1.1.1). Any other offer leaves the session as it is
 //! (solution #7's re-INVITEs re-offer a party's session, its peer's sections included).
+//!
+//! Apart from the answer, an offer re-offering the bootstrap section naming a DC application its
+//! local section does not name asks for that application's download over the bootstrap
+//! channel ([`download`]; §6.9.2.2 "DC application download").
 
 use proto::sdp::{Application, Media, Session};
 use proto::wire::exposure::REQ_APP;
 
 use super::Side;
+use crate::BOOTSTRAP_MID;
 
 /// Why a new section is declined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,12 @@ pub(crate) enum Step {
         offered: Application,
         /// The DC application it names.
         app: String,
+    },
+    /// A section the network added re-offered with new ICE credentials: its association is
+    /// replaced by a new one answering this offer.
+    Renew {
+        /// The offered section.
+        offered: Application,
     },
     /// A new section this agent does not take: declined (port 0).
     Decline {
@@ -77,24 +90,45 @@ pub(crate) fn requested_app(app: &Application) -> Option<String> {
     })
 }
 
-/// Whether `offer` changes `local`: it declines a section `local` has open, or adds (with a
-/// port) a section naming a DC application that `local` lacks.
-fn changes(local: &Session, offer: &Session) -> bool {
+/// The sections the network added to a call by re-INVITE: each mid with the ICE ufrag of the
+/// offer this agent answered for it.
+pub(crate) type Added = [(String, String)];
+
+/// Whether `offered` re-offers a section the network `added` (open locally) with an ICE ufrag
+/// other than the one of the offer answered: an update, a new association for the mid.
+fn renews(added: &Added, local: &Application, offered: &Application) -> bool {
+    !offered.is_declined()
+        && !local.is_declined()
+        && added
+            .iter()
+            .any(|(mid, ufrag)| *mid == offered.mid && *ufrag != offered.ice_ufrag)
+}
+
+/// Whether `offer` changes `local`: it declines a section `local` has open, adds (with a port)
+/// a section naming a DC application that `local` lacks, or renews one the network `added`.
+fn changes(local: &Session, offer: &Session, added: &Added) -> bool {
     offer
         .applications()
         .any(|o| match local.application(&o.mid) {
-            Some(l) => o.is_declined() && !l.is_declined(),
+            Some(l) => (o.is_declined() && !l.is_declined()) || renews(added, l, o),
             None => !o.is_declined() && requested_app(o).is_some(),
         })
 }
 
 /// The plan for the answer to `offer` given the local session `local` (SDP texts) of an agent
-/// on `side`, `capable` of data channels; `None` when the offer changes nothing (or either
-/// does not parse): the local session is answered as it is.
-pub(crate) fn plan(local: &str, side: Side, offer: &[u8], capable: bool) -> Option<Plan> {
+/// on `side`, `capable` of data channels, in a call the network `added` sections to; `None`
+/// when the offer changes nothing (or either does not parse): the local session is answered
+/// as it is.
+pub(crate) fn plan(
+    local: &str,
+    side: Side,
+    offer: &[u8],
+    capable: bool,
+    added: &Added,
+) -> Option<Plan> {
     let offer = Session::parse(std::str::from_utf8(offer).ok()?).ok()?;
     let local = Session::parse(local).ok()?;
-    if !changes(&local, &offer) {
+    if !changes(&local, &offer, added) {
         return None;
     }
     let mut used = vec![false; local.media.len()];
@@ -126,6 +160,8 @@ pub(crate) fn plan(local: &str, side: Side, offer: &[u8], capable: bool) -> Opti
                         used[i] = true;
                         if o.is_declined() && !l.is_declined() {
                             Step::Close(Application::declined(l))
+                        } else if renews(added, l, o) {
+                            Step::Renew { offered: o.clone() }
                         } else {
                             Step::Keep(Media::Application(l.clone()))
                         }
@@ -141,6 +177,27 @@ pub(crate) fn plan(local: &str, side: Side, offer: &[u8], capable: bool) -> Opti
     let rest = local.media.iter().zip(&used).filter(|(_, u)| !**u);
     steps.extend(rest.map(|(m, _)| Step::Keep(m.clone())));
     Some(Plan { side, local, steps })
+}
+
+/// The DC application a re-INVITE's `offer` asks this agent to download over its bootstrap
+/// channel (TR 33.790 §6.9.2.2, "DC application download"): the offer re-offers the bootstrap
+/// section of the `local` session (mid [`BOOTSTRAP_MID`], with a port) with an
+/// `a=dcsa:<stream> 3gpp-req-app:<app>` the local section does not have. `None` otherwise (or
+/// when either does not parse).
+pub(crate) fn download(local: &str, offer: &[u8]) -> Option<String> {
+    let offer = Session::parse(std::str::from_utf8(offer).ok()?).ok()?;
+    let local = Session::parse(local).ok()?;
+    let kept = local.application(BOOTSTRAP_MID)?;
+    let offered = offer
+        .application(BOOTSTRAP_MID)
+        .filter(|o| !o.is_declined())?;
+    let app = requested_app(offered)?;
+    let named = kept.dcsa.iter().any(|(_, attr)| {
+        attr.strip_prefix(REQ_APP)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|id| id.trim() == app)
+    });
+    (!named).then_some(app)
 }
 
 /// The step for an offered section the local session lacks.
@@ -199,6 +256,7 @@ mod tests {
                 Step::Keep(Media::Application(a)) => format!("keep {} {}", a.mid, a.port),
                 Step::Close(a) => format!("close {} {}", a.mid, a.port),
                 Step::Answer { offered, app } => format!("answer {} {app}", offered.mid),
+                Step::Renew { offered } => format!("renew {} {}", offered.mid, offered.ice_ufrag),
                 Step::Decline { offered, why } => format!("decline {} {why:?}", offered.mid),
             })
             .collect()
@@ -208,21 +266,33 @@ mod tests {
     fn an_offer_repeating_the_session_changes_nothing() {
         let local = sdp(0, &[section("dc", 5000, None), section("bdc", 5001, None)]);
         let offer = sdp(3, &[section("dc", 6000, None), section("bdc", 6001, None)]);
-        assert_eq!(plan(&local, Side::Caller, offer.as_bytes(), true), None);
+        assert_eq!(
+            plan(&local, Side::Caller, offer.as_bytes(), true, &[]),
+            None
+        );
         // Solution #7: a peer's section the party lacks (no DC application named), sections
         // left out, an audio-only offer, no SDP or no session at all.
         let peers = sdp(3, &[section("dc", 6000, None), section("p2a", 6002, None)]);
-        assert_eq!(plan(&local, Side::Callee, peers.as_bytes(), true), None);
         assert_eq!(
-            plan(&local, Side::Callee, sdp(1, &[]).as_bytes(), true),
+            plan(&local, Side::Callee, peers.as_bytes(), true, &[]),
             None
         );
-        assert_eq!(plan(&local, Side::Callee, b"", true), None);
-        assert_eq!(plan("not sdp", Side::Callee, offer.as_bytes(), true), None);
+        assert_eq!(
+            plan(&local, Side::Callee, sdp(1, &[]).as_bytes(), true, &[]),
+            None
+        );
+        assert_eq!(plan(&local, Side::Callee, b"", true, &[]), None);
+        assert_eq!(
+            plan("not sdp", Side::Callee, offer.as_bytes(), true, &[]),
+            None
+        );
         // A section the local session has declined already, offered declined.
         let declined = sdp(0, &[section("dc", 0, None)]);
         let again = sdp(1, &[section("dc", 0, None)]);
-        assert_eq!(plan(&declined, Side::Caller, again.as_bytes(), true), None);
+        assert_eq!(
+            plan(&declined, Side::Caller, again.as_bytes(), true, &[]),
+            None
+        );
     }
 
     #[test]
@@ -236,7 +306,7 @@ mod tests {
                 section("bdc", 6001, None),
             ],
         );
-        let plan = plan(&local, Side::Callee, offer.as_bytes(), true).unwrap();
+        let plan = plan(&local, Side::Callee, offer.as_bytes(), true, &[]).unwrap();
         assert_eq!(
             mids(&plan),
             [
@@ -262,7 +332,7 @@ mod tests {
                 section("y", 0, None),
             ],
         );
-        let plan = plan(&local, Side::Caller, offer.as_bytes(), false).unwrap();
+        let plan = plan(&local, Side::Caller, offer.as_bytes(), false, &[]).unwrap();
         assert_eq!(
             mids(&plan),
             [
@@ -286,11 +356,80 @@ mod tests {
         );
         // The offer leaves bdc out: it stays, after the offered sections.
         let offer = sdp(5, &[section("dc", 6000, None), section("adc", 0, None)]);
-        let plan = plan(&local, Side::Caller, offer.as_bytes(), true).unwrap();
+        let plan = plan(&local, Side::Caller, offer.as_bytes(), true, &[]).unwrap();
         assert_eq!(
             mids(&plan),
             ["audio", "keep dc 5000", "close adc 0", "keep bdc 5001"]
         );
+    }
+
+    #[test]
+    fn a_network_section_reoffered_with_new_credentials_is_renewed() {
+        let local = sdp(
+            3,
+            &[
+                section("dc", 5000, None),
+                section("adc", 5002, Some("chess")),
+            ],
+        );
+        // The offer that added adc had ufrag "uadc" (the test's sections all do).
+        let same = [("adc".to_owned(), "uadc".to_owned())];
+        let offer = sdp(5, &[section("dc", 6000, None), section("adc", 7000, None)]);
+        assert_eq!(
+            plan(&local, Side::Callee, offer.as_bytes(), true, &same),
+            None
+        );
+        // Other credentials: a new association; the rest kept.
+        let older = [("adc".to_owned(), "old".to_owned())];
+        let plan = plan(&local, Side::Callee, offer.as_bytes(), true, &older).unwrap();
+        assert_eq!(mids(&plan), ["audio", "keep dc 5000", "renew adc uadc"]);
+        // A section the network did not add (dc) is never renewed; a declined one is closed.
+        let dc = [("dc".to_owned(), "old".to_owned())];
+        let declined = sdp(5, &[section("adc", 0, None)]);
+        let closing = super::plan(&local, Side::Caller, declined.as_bytes(), true, &older);
+        assert_eq!(
+            mids(&closing.unwrap()),
+            ["audio", "close adc 0", "keep dc 5000"]
+        );
+        let renewed = super::plan(&local, Side::Caller, offer.as_bytes(), true, &dc).unwrap();
+        assert_eq!(mids(&renewed), ["audio", "renew dc udc", "keep adc 5002"]);
+    }
+
+    #[test]
+    fn a_bootstrap_section_naming_a_new_application_asks_for_its_download() {
+        let local = sdp(0, &[section("dc", 5000, None), section("bdc", 5001, None)]);
+        let asked = sdp(
+            1,
+            &[
+                section("dc", 6000, None),
+                section("bdc", 6001, Some("avatar-call")),
+            ],
+        );
+        assert_eq!(
+            download(&local, asked.as_bytes()).as_deref(),
+            Some("avatar-call")
+        );
+        // The download leaves the session as it is.
+        assert_eq!(
+            plan(&local, Side::Callee, asked.as_bytes(), true, &[]),
+            None
+        );
+        // Not asked: the local section names it already, no bootstrap section here or there,
+        // declined, another mid, not SDP.
+        let named = sdp(0, &[section("bdc", 5001, Some("avatar-call"))]);
+        assert_eq!(download(&named, asked.as_bytes()), None);
+        let other = sdp(0, &[section("bdc", 5001, Some("chess"))]);
+        assert_eq!(
+            download(&other, asked.as_bytes()).as_deref(),
+            Some("avatar-call")
+        );
+        assert_eq!(download(&sdp(0, &[]), asked.as_bytes()), None);
+        let declined = sdp(1, &[section("bdc", 0, Some("avatar-call"))]);
+        assert_eq!(download(&local, declined.as_bytes()), None);
+        let adc = sdp(1, &[section("adc", 7000, Some("avatar-call"))]);
+        assert_eq!(download(&local, adc.as_bytes()), None);
+        assert_eq!(download(&local, b"\xff"), None);
+        assert_eq!(download("not sdp", asked.as_bytes()), None);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! the callee answers a re-INVITE naming an avatar in `P-Avatar-ID` with 488 when its user
 //! rejects the avatar, with the same session when not; and (TR 33.790 solution #9, §6.9.2.2
 //! step 5) a re-INVITE adding an application data channel section opens it at both ends (the
-//! test holds the MF's end), one declining a section closes the UE's association. Checked on
-//! the answers, the associations and the typed notes.
+//! test holds the MF's end), one declining a section closes the UE's association, one
+//! re-offering it with new ICE credentials replaces the association; one naming a DC
+//! application on the bootstrap section has the UE download it over its bootstrap channel
+//! after the 200. Checked on the answers, the associations and the typed notes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -18,10 +20,12 @@ use kit::sip::TlsConfig;
 use kit::tap::Tap;
 use proto::clock::Clock;
 use proto::sdp::DcMap;
+use proto::sdp::{Application, Media, Session};
 use proto::sip::proxy::response_to;
 use proto::sip::{Method, Request, Response, Timers};
 use proto::sipmsg;
 use proto::trace::{Act, Body, Outcome, Reason};
+use proto::wire::exposure::REQ_APP;
 use tokio::net::UdpSocket;
 use ue::{Access, DcConfig, TrunkTls, Ue, UeConfig};
 
@@ -284,6 +288,16 @@ async fn the_caller_answers_a_reinvite_with_its_last_offer() {
 
 /// UE-B answers an INVITE from `caller`; returns (From, To with UE-B's tag, the 200's body).
 async fn answered_call(caller: &Wire, ue: SocketAddr, call_id: &str) -> (String, String, Vec<u8>) {
+    answered_offer(caller, ue, call_id, AS_SDP).await
+}
+
+/// [`answered_call`] with the INVITE offering `offer`.
+async fn answered_offer(
+    caller: &Wire,
+    ue: SocketAddr,
+    call_id: &str,
+    offer: &str,
+) -> (String, String, Vec<u8>) {
     let from = format!("<{UE_A}>;tag=a1");
     let to = format!("<{UE_B}>");
     let uri = format!("sip:ue@{ue}");
@@ -296,7 +310,7 @@ async fn answered_call(caller: &Wire, ue: SocketAddr, call_id: &str) -> (String,
         call_id,
         1,
         "",
-        AS_SDP,
+        offer,
     );
     caller.send(&invite, ue).await;
     let ok = caller.responses().await.pop().unwrap();
@@ -669,5 +683,275 @@ async fn the_caller_takes_an_added_section_and_closes_declined_ones() {
         .collect();
     assert_eq!(closes, [DONE, DONE]);
     a.shutdown();
+    b.shutdown();
+}
+
+/// The MF's end of a data channel section `mid` (stream 1200 naming `app`, or the bootstrap
+/// channel when `app` is `None`), from its own seeded stream `mf/<seed>`.
+async fn mf_offer(tap: &Tap, seed: &str, mid: &str, app: Option<&str>) -> (dc::Peer, Application) {
+    let owner = dc::DcOwner {
+        node: "mf".into(),
+        tap: tap.clone(),
+        timers: DcTimers::default(),
+    };
+    let mut rng = proto::clock::Rng::for_node(7, &format!("mf/{seed}"));
+    let (maps, dcsa) = match app {
+        Some(app) => (
+            vec![DcMap::reliable(1200, app, "json")],
+            vec![(1200, format!("{REQ_APP}:{app}"))],
+        ),
+        None => (vec![ue::bootstrap_channel()], Vec::new()),
+    };
+    dc::Peer::offer(&owner, &mut rng, mid, &maps, &dcsa)
+        .await
+        .unwrap()
+}
+
+/// `session` as its next version with the section of the same mid replaced by `section`.
+fn reoffer(session: &Session, section: &Application) -> Session {
+    let mut next = session.clone();
+    next.version += 1;
+    for m in &mut next.media {
+        if let Media::Application(a) = m
+            && a.mid == section.mid
+        {
+            *a = section.clone();
+        }
+    }
+    next
+}
+
+/// Polls `done` every 20 ms until it holds, for at most `WAIT`.
+async fn until(mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("in time");
+}
+
+/// §6.9.2.2 "DC application download" at the callee: the IMS AS's re-INVITE re-offers the
+/// bootstrap section naming `3gpp-req-app:avatar-call`; the UE answers 200 with its session as
+/// it is, then sends `GET /apps/avatar-call` on its bootstrap channel (the test holds the MF's
+/// end) and keeps the application. The same ask again downloads nothing; an application the MF
+/// does not have (404) is refused `NoRecord`.
+#[tokio::test]
+async fn a_reinvite_naming_an_application_on_the_bootstrap_section_downloads_it() {
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let ctx = hosts.ctx("ue-b", "ue-b.test", &tap, Clock::Fixed(NOW), 7);
+    let mut cfg = config(UE_B, "nobody.test");
+    if let Some(dc) = cfg.dc.as_mut() {
+        dc.bootstrap = true;
+    }
+    let b = Ue::start(&ctx, cfg).await.unwrap();
+    let ue = b.endpoint().local_addr();
+    let ims_as = Wire::bind().await;
+    let call_id = "download-call@ue-a.test";
+
+    // The INVITE carries the MF's bootstrap section; UE-B accepts it and it opens.
+    let (mf, bdc) = mf_offer(&tap, "dc1", ue::BOOTSTRAP_MID, None).await;
+    let mut offer = Session::parse(AS_SDP).unwrap();
+    offer.media.push(Media::Application(bdc.clone()));
+    let (from, to, answered) = answered_offer(&ims_as, ue, call_id, &offer.render()).await;
+    let answer = Session::parse(std::str::from_utf8(&answered).unwrap()).unwrap();
+    mf.complete(answer.application(ue::BOOTSTRAP_MID).unwrap())
+        .await
+        .unwrap();
+    let at_b = b.answered_bdc().unwrap();
+    let (x, y) = tokio::join!(mf.wait_open(), at_b.wait_open());
+    x.unwrap();
+    y.unwrap();
+
+    // The MF's end serves two downloads: the application, then a 404.
+    let mf = Arc::new(mf);
+    let serving = mf.clone();
+    let server = tokio::spawn(async move {
+        let entry = r#"{"id":"avatar-call","name":"Avatar call","url":"/apps/avatar-call"}"#;
+        let answers = [
+            (
+                "avatar-call",
+                format!(
+                    "200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{entry}",
+                    entry.len()
+                ),
+            ),
+            (
+                "chess",
+                "404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned(),
+            ),
+        ];
+        for (app, answer) in answers {
+            let got = serving.recv(0, WAIT).await.unwrap();
+            let text = String::from_utf8(got).unwrap();
+            assert!(
+                text.starts_with(&format!("GET /apps/{app} HTTP/1.1\r\n")),
+                "{text}"
+            );
+            serving
+                .send(0, format!("HTTP/1.1 {answer}").as_bytes())
+                .await
+                .unwrap();
+        }
+    });
+
+    let mut asking = bdc.clone();
+    asking.dcsa.push((0, format!("{REQ_APP}:avatar-call")));
+    let ask = reoffer(&offer, &asking);
+    let ok = reinvite_with(&ims_as, ue, &from, &to, call_id, 2, "", &ask.render()).await;
+    assert_eq!(ok.status_code.code(), 200);
+    assert_eq!(ok.body, answered, "the session as it is");
+    until(|| !b.downloaded().is_empty()).await;
+    assert_eq!(b.downloaded(), ["avatar-call"]);
+
+    // Asked again in the same call: answered, nothing downloaded again (the server would
+    // fail on a second GET /apps/avatar-call).
+    let again = reoffer(&ask, &asking);
+    let ok = reinvite_with(&ims_as, ue, &from, &to, call_id, 3, "", &again.render()).await;
+    assert_eq!(ok.body, answered);
+
+    let mut chess = bdc.clone();
+    chess.dcsa.push((0, format!("{REQ_APP}:chess")));
+    let ask = reoffer(&again, &chess);
+    let ok = reinvite_with(&ims_as, ue, &from, &to, call_id, 4, "", &ask.render()).await;
+    assert_eq!(ok.status_code.code(), 200);
+    until(|| labels(&tap, "ue-b", Act::DownloadApp).len() == 2).await;
+    server.await.unwrap();
+    assert_eq!(b.downloaded(), ["avatar-call"]);
+    assert_eq!(
+        labels(&tap, "ue-b", Act::DownloadApp),
+        [
+            (
+                DONE,
+                "download avatar-call over the bootstrap channel: Avatar call (/apps/avatar-call)"
+                    .to_owned()
+            ),
+            (
+                Outcome::Refused(Reason::NoRecord),
+                format!(
+                    "download chess over the bootstrap channel of call {call_id}: the MF answered 404"
+                )
+            ),
+        ]
+    );
+    assert_eq!(
+        acts(&tap, "ue-b"),
+        [
+            (Act::Alert, DONE),
+            (Act::DcAnswer, DONE),
+            (Act::KeepSession, DONE),
+            (Act::DownloadApp, DONE),
+            (Act::KeepSession, DONE),
+            (Act::KeepSession, DONE),
+            (Act::DownloadApp, Outcome::Refused(Reason::NoRecord)),
+        ]
+    );
+    // The 200 to the re-INVITE went out before the download's GET.
+    let records = tap.records();
+    let sent = |r: &proto::trace::Record| match &r.body {
+        Body::Sent { message, .. } if r.node == "ue-b" => Some((r.node_seq, message.clone())),
+        _ => None,
+    };
+    let oks: Vec<u64> = records
+        .iter()
+        .filter_map(sent)
+        .filter(|(_, m)| m.summary.starts_with("200 ") && m.raw.contains("CSeq: 2 INVITE"))
+        .map(|(n, _)| n)
+        .collect();
+    let get = records
+        .iter()
+        .filter_map(sent)
+        .find(|(_, m)| m.stream == Some(0) && m.raw.starts_with("GET /apps/avatar-call"))
+        .map(|(n, _)| n)
+        .unwrap();
+    assert!(
+        !oks.is_empty() && oks.iter().all(|n| *n < get),
+        "{oks:?} {get}"
+    );
+    mf.close().await;
+    b.shutdown();
+}
+
+/// An update of a section the network added (§6.9.2.2): the re-INVITE re-offers `adc` with new
+/// ICE credentials (a new MF end); the UE closes its association, answers the new offer with
+/// a new one in place, which opens and carries a message. The same offer again changes nothing.
+#[tokio::test]
+async fn a_reinvite_renewing_an_added_section_replaces_its_association() {
+    let tap = Tap::new();
+    let hosts = Arc::new(HostTable::default());
+    let ctx = hosts.ctx("ue-b", "ue-b.test", &tap, Clock::Fixed(NOW), 7);
+    let b = Ue::start(&ctx, config(UE_B, "nobody.test")).await.unwrap();
+    let ue = b.endpoint().local_addr();
+    let ims_as = Wire::bind().await;
+    let call_id = "update-call@ue-a.test";
+    let (from, to, answered) = answered_call(&ims_as, ue, call_id).await;
+
+    let (mf, section) = mf_offer(&tap, "dc1", "adc", Some("avatar-call")).await;
+    let mut offer = Session::parse(std::str::from_utf8(&answered).unwrap()).unwrap();
+    offer.version += 1;
+    offer.media.push(Media::Application(section.clone()));
+    let ok = reinvite_with(&ims_as, ue, &from, &to, call_id, 2, "", &offer.render()).await;
+    let first = Session::parse(std::str::from_utf8(&ok.body).unwrap()).unwrap();
+    mf.complete(first.application("adc").unwrap())
+        .await
+        .unwrap();
+    let old = b.channel(call_id, "adc").unwrap();
+    let (x, y) = tokio::join!(mf.wait_open(), old.wait_open());
+    x.unwrap();
+    y.unwrap();
+
+    // The update: the MF's new end, new credentials.
+    let (mf2, renewed) = mf_offer(&tap, "dc2", "adc", Some("avatar-call")).await;
+    assert_ne!(renewed.ice_ufrag, section.ice_ufrag);
+    let update = reoffer(&offer, &renewed);
+    let ok = reinvite_with(&ims_as, ue, &from, &to, call_id, 3, "", &update.render()).await;
+    assert_eq!(ok.status_code.code(), 200);
+    let second = Session::parse(std::str::from_utf8(&ok.body).unwrap()).unwrap();
+    assert_eq!(second.media.len(), first.media.len());
+    assert_eq!(second.version, first.version + 1);
+    let adc = second.application("adc").unwrap();
+    assert!(!adc.is_declined());
+    assert_ne!(adc, first.application("adc").unwrap());
+    assert!(old.is_closed());
+    let new = b.channel(call_id, "adc").unwrap();
+    assert!(!Arc::ptr_eq(&new, &old));
+    mf2.complete(adc).await.unwrap();
+    let (x, y) = tokio::join!(mf2.wait_open(), new.wait_open());
+    x.unwrap();
+    y.unwrap();
+    mf2.send(1200, b"{\"move\":\"d4\"}").await.unwrap();
+    assert_eq!(new.recv(1200, WAIT).await.unwrap(), b"{\"move\":\"d4\"}");
+
+    // The same update again: the session kept, the association too.
+    let kept = reinvite_with(&ims_as, ue, &from, &to, call_id, 4, "", &update.render()).await;
+    assert_eq!(kept.body, ok.body);
+    assert!(Arc::ptr_eq(&b.channel(call_id, "adc").unwrap(), &new));
+
+    assert_eq!(
+        acts(&tap, "ue-b"),
+        [
+            (Act::Alert, DONE),
+            (Act::DcAnswer, DONE),
+            (Act::DcAnswer, DONE),
+            (Act::KeepSession, DONE),
+        ]
+    );
+    let closes: Vec<_> = labels(&tap, "ue-b", Act::DcClose)
+        .into_iter()
+        .filter(|(_, l)| l.contains("re-INVITE"))
+        .collect();
+    assert_eq!(
+        closes,
+        [(
+            DONE,
+            format!(
+                "the re-INVITE re-offers m=application mid adc of call {call_id} with new ICE credentials: close its association"
+            )
+        )]
+    );
+    mf.close().await;
+    mf2.close().await;
     b.shutdown();
 }

@@ -153,22 +153,17 @@ impl Dcsf {
         }
     }
 
-    /// The UE with number `tn_digits` got its application list over its bootstrap channel:
-    /// when it is a party of an ongoing call, `app-downloaded` for each application served.
-    pub(super) async fn app_downloaded(&self, tn_digits: &str, msg: Option<u64>) {
+    /// The UE with number `tn_digits` downloaded application `app_id` over its bootstrap
+    /// channel: when it is a party of an ongoing call, `app-downloaded` of that application.
+    pub(super) async fn app_downloaded(&self, tn_digits: &str, app_id: &str, msg: Option<u64>) {
         let Some((call, bdc)) = lock(&self.book).ongoing_of_tn(tn_digits) else {
             return;
         };
-        let Some(list) = self.config.store.get(tn_digits) else {
-            return;
-        };
         let subs = lock(&self.book).matching(EventKind::AppDownloaded, &call);
-        for app in &list.apps {
-            let info = records::app_info(Some(list), &app.id);
-            let n = records::downloaded(&call, bdc.clone(), info, self.ctx.clock.now());
-            for sub in &subs {
-                self.notify(sub, &n, msg).await;
-            }
+        let info = records::app_info(self.config.store.get(tn_digits), app_id);
+        let n = records::downloaded(&call, bdc, info, self.ctx.clock.now());
+        for sub in &subs {
+            self.notify(sub, &n, msg).await;
         }
     }
 

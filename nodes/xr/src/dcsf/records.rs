@@ -5,7 +5,7 @@
 
 use proto::wire::dcsf::AppList;
 use proto::wire::exposure::{
-    AppInfo, DcRecord, DcReport, DcSection, DcsfSubscribe, EventKind, Notification, Target,
+    AppInfo, DcRecord, DcReport, DcSection, DcsfSubscribe, EventKind, Notification, Party, Target,
 };
 
 /// One of the NEF's subscriptions.
@@ -53,6 +53,31 @@ pub(super) fn same_subscriber(a: &str, b: &str) -> bool {
 /// Whether `impu` is a party of the record's call.
 fn party_of(record: &DcRecord, impu: &str) -> bool {
     same_subscriber(&record.caller, impu) || same_subscriber(&record.callee, impu)
+}
+
+/// Which party of the record's call `impu` is (the caller first); `None`: neither.
+pub(super) fn party(record: &DcRecord, impu: &str) -> Option<Party> {
+    if same_subscriber(&record.caller, impu) {
+        Some(Party::Caller)
+    } else if same_subscriber(&record.callee, impu) {
+        Some(Party::Callee)
+    } else {
+        None
+    }
+}
+
+/// The IMPU of `party` in the record's call.
+pub(super) fn impu_of(record: &DcRecord, party: Party) -> &str {
+    match party {
+        Party::Caller => &record.caller,
+        Party::Callee => &record.callee,
+    }
+}
+
+/// Whose bootstrap channel a `bdc` record is: the caller's, as the originating IMS AS reports
+/// the sections of its own party (the callee has its own `bdc`, from its own network).
+pub(super) fn bdc_party(_record: &DcRecord) -> Party {
+    Party::Caller
 }
 
 /// The application `app` as the subscriber's list describes it (just its id when the list
@@ -185,6 +210,16 @@ impl Book {
             .find(|r| r.open && party_of(r, impu))
     }
 
+    /// The subscriber's open bootstrap data channel: an open `bdc` record of a call whose
+    /// bootstrap channel is its own ([`bdc_party`]).
+    pub fn open_bdc_of(&self, impu: &str) -> Option<&DcRecord> {
+        self.records.iter().rev().find(|r| {
+            r.open
+                && r.section.target == Target::Bdc
+                && same_subscriber(impu_of(r, bdc_party(r)), impu)
+        })
+    }
+
     /// The latest open record of a call of the party with number `tn` (a UE fetching its
     /// application list over its bootstrap channel), and the id of its bootstrap data channel
     /// in that call, if recorded.
@@ -281,6 +316,13 @@ mod tests {
         assert!(book.ongoing("sip:+19995550000@x").is_none());
         let (r, bdc) = book.ongoing_of_tn("+12155551001").unwrap();
         assert_eq!((r.dc_id.as_str(), bdc.as_deref()), ("dc-2", Some("dc-1")));
+        // The bootstrap channel is the caller's.
+        assert_eq!(book.open_bdc_of("tel:+12025551000").unwrap().dc_id, "dc-1");
+        assert!(book.open_bdc_of(B).is_none());
+        assert_eq!(party(&r, "tel:+12155551001"), Some(Party::Callee));
+        assert_eq!(party(&r, A), Some(Party::Caller));
+        assert_eq!(party(&r, "sip:+19995550000@x"), None);
+        assert_eq!(impu_of(&r, Party::Callee), B);
 
         // One section terminated; then the call ended (no sections).
         let down = report(
@@ -295,6 +337,7 @@ mod tests {
         assert_eq!(book.ongoing(A).unwrap().dc_id, "dc-1");
         let ended = book.report(&report(EventKind::DcTerminated, "c1", vec![]));
         assert_eq!(ended[0].dc_id, "dc-1");
+        assert!(book.open_bdc_of(A).is_none());
         assert!(book.ongoing(A).is_none());
         // Re-established after closing: a new data channel.
         let again = book.report(&up);

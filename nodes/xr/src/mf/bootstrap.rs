@@ -5,7 +5,9 @@
 //! reassembled (its first part is answered 400 as malformed), and bytes after the
 //! `Content-Length` body are ignored. Chunked bodies are not accepted.
 //!
-//! Routes: `GET /` (the UE's DC application list, from the DCSF); `POST` [`SELECT_PATH`] and
+//! Routes: `GET /` (the UE's DC application list, from the DCSF); `GET /apps/{id}` (one DC
+//! application downloaded, from the DCSF: `proto::wire::dcsf::bootstrap_app_path`, TR 33.790
+//! §6.9's `app-downloaded` event); `POST` [`SELECT_PATH`] and
 //! `POST` [`RENDERING_PATH`] (relayed to the XR AS, TR 33.790 §6.5.2 step 0b and §6.6.2 step 2;
 //! only when the MF has an XR AS, else they are unknown). Every answer is JSON with a reason
 //! phrase; errors carry a [`Problem`].
@@ -183,6 +185,8 @@ impl Refusal {
 pub(super) enum Route {
     /// `GET /`: the UE's application list from the DCSF.
     AppList,
+    /// `GET /apps/{id}`: one application downloaded, from the DCSF.
+    App(String),
     /// Relay to the XR AS.
     Relay(Relay),
     /// Refuse.
@@ -198,6 +202,7 @@ pub(super) fn route(parsed: Result<HttpRequest, ParseError>, xr: bool) -> Route 
     };
     let allowed = match req.path() {
         "/" => "GET",
+        path if app_id(path).is_some() => "GET",
         SELECT_PATH | RENDERING_PATH if xr => "POST",
         _ => {
             return refuse(
@@ -221,8 +226,18 @@ pub(super) fn route(parsed: Result<HttpRequest, ParseError>, xr: bool) -> Route 
         RENDERING_PATH => {
             body(&req).map_or_else(Route::Refuse, |b| Route::Relay(Relay::Rendering(b)))
         }
-        _ => Route::AppList,
+        path => app_id(path).map_or(Route::AppList, |id| Route::App(id.to_owned())),
     }
+}
+
+/// The application id of a `/apps/{id}` path (one path segment of letters, digits, `-`, `_`
+/// and `.`, not a dot segment: what the MF may put in the DCSF's path). Pure.
+pub(super) fn app_id(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/apps/")?;
+    let word = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    (word && !id.is_empty() && id != "." && id != "..").then_some(id)
 }
 
 fn refuse(status: u16, reason: Reason, allow: Option<&'static str>, detail: String) -> Route {
@@ -394,6 +409,26 @@ mod tests {
     fn the_router_by_path_and_method() {
         let r = |data: &[u8], xr| route(parse(data), xr);
         assert_eq!(r(b"GET / HTTP/1.1\r\n\r\n", false), Route::AppList);
+        let get_app = format!(
+            "GET {} HTTP/1.1\r\n\r\n",
+            proto::wire::dcsf::bootstrap_app_path("avatar-call")
+        );
+        assert_eq!(
+            r(get_app.as_bytes(), false),
+            Route::App("avatar-call".into())
+        );
+        assert_eq!(
+            refusal(r(&post("/apps/avatar-call", "{}"), false)),
+            (405, Reason::Malformed, Some("GET"))
+        );
+        for bad in ["/apps/", "/apps/..", "/apps/a/b", "/apps/a%2Fb", "/apps"] {
+            let line = format!("GET {bad} HTTP/1.1\r\n\r\n");
+            assert_eq!(
+                refusal(r(line.as_bytes(), true)),
+                (404, Reason::NoRecord, None),
+                "{bad}"
+            );
+        }
         assert_eq!(
             r(&post(SELECT_PATH, r#"{"avatar_id":"owl"}"#), true),
             Route::Relay(Relay::Select(AvatarSelection {

@@ -112,15 +112,64 @@ pub(super) fn adc(observed: &Observed, after: usize, open: bool) -> Outcome {
     let Some(&(a, b)) = s.adc.get(after) else {
         return Outcome::new(what, false, "the request was not made");
     };
-    let carried = match &s.adc_exchange {
+    let used = s.adc_used.range(..=after).next_back().map(|(_, r)| r);
+    let carried = match used {
         Some(Ok(n)) => format!("; it carried {n} messages"),
         Some(Err(e)) => format!("; using it failed: {e}"),
         None => String::new(),
     };
-    let used = !open || matches!(s.adc_exchange, Some(Ok(n)) if n > 0);
+    let used = !open || matches!(used, Some(Ok(n)) if *n > 0);
     Outcome::new(
         what,
         a == Some(open) && b == Some(open) && used,
         format!("UE-A {}, UE-B {}{carried}", describe(a), describe(b)),
     )
+}
+
+/// After request `after`, UE-A's bootstrap channel is open (or closed).
+pub(super) fn bdc(observed: &Observed, after: usize, open: bool) -> Outcome {
+    let state = if open { "open" } else { "closed" };
+    let what = format!(
+        "after request {}, UE-A's bootstrap data channel is {state}",
+        after + 1
+    );
+    match seen(observed) {
+        Ok(s) => {
+            let got = s.bdc.get(after).copied().flatten();
+            Outcome::new(
+                what,
+                got == Some(open),
+                match got {
+                    Some(true) => "open",
+                    Some(false) => "closed",
+                    None => "none",
+                },
+            )
+        }
+        Err(e) => Outcome::new(what, false, e),
+    }
+}
+
+/// UE `ue` downloaded DC application `app` over its bootstrap channel (or did not).
+pub(super) fn downloaded(observed: &Observed, ue: &str, app: &str, yes: bool) -> Outcome {
+    let what = if yes {
+        format!("{ue} downloads {app} over its bootstrap data channel")
+    } else {
+        format!("{ue} downloads nothing the network asked for")
+    };
+    match seen(observed) {
+        Ok(s) => {
+            let got = s.downloaded.get(ue).cloned().unwrap_or_default();
+            Outcome::new(
+                what,
+                got.iter().any(|a| a == app) == yes && (yes || got.is_empty()),
+                if got.is_empty() {
+                    "none".to_owned()
+                } else {
+                    got.join(", ")
+                },
+            )
+        }
+        Err(e) => Outcome::new(what, false, e),
+    }
 }

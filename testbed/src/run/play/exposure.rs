@@ -76,8 +76,13 @@ pub struct ExposureObserved {
     /// After each request, whether the AF-established ADC was open at (UE-A, UE-B): `None`
     /// where the UE holds no such channel.
     pub adc: Vec<(Option<bool>, Option<bool>)>,
-    /// Messages the ADC carried each way when it was established (or why not).
-    pub adc_exchange: Option<Result<usize, PlayError>>,
+    /// After each request that set the ADC up (established or updated), the messages it carried
+    /// each way between the UEs and the MF (or why not), by request index.
+    pub adc_used: BTreeMap<usize, Result<usize, PlayError>>,
+    /// After each request, whether UE-A's bootstrap channel was open (`None`: it holds none).
+    pub bdc: Vec<Option<bool>>,
+    /// The DC applications each UE downloaded over its bootstrap channel, by UE id.
+    pub downloaded: BTreeMap<String, Vec<String>>,
     /// The notifications each AF received, by AF id.
     pub notifications: BTreeMap<String, Vec<Notification>>,
 }
@@ -100,6 +105,7 @@ pub(super) async fn play(
         let (status, _) = perform(world, act, None).await?;
         seen.statuses.push(status);
         seen.adc.push((None, None));
+        seen.bdc.push(None);
         world.settle(QUIET, BOUND).await;
     }
     let began = std::time::Instant::now();
@@ -120,29 +126,44 @@ pub(super) async fn play(
             .to_owned();
         let mut last_dc: Option<String> = None;
         for act in &plan.during_call {
-            let (status, dc_id) = perform(world, act, last_dc.as_deref()).await?;
+            // A BDC is named by the event the AF was notified of; an ADC by the last answer.
+            let dc = match act {
+                AfAct::Control { af, adc: false, .. } => bootstrap_dc(world, af),
+                _ => last_dc.clone(),
+            };
+            let (status, dc_id) = perform(world, act, dc.as_deref()).await?;
             if dc_id.is_some() {
                 last_dc = dc_id;
             }
+            let index = seen.statuses.len();
             seen.statuses.push(status);
             world.settle(QUIET, BOUND).await;
-            let established = matches!(
+            let sets_up = matches!(
                 act,
                 AfAct::Control {
-                    operation: Operation::Establish,
+                    operation: Operation::Establish | Operation::Update,
+                    adc: true,
                     ..
                 }
             ) && status == Some(200);
-            if established && seen.adc_exchange.is_none() {
-                seen.adc_exchange = Some(use_adc(world, &call_id).await);
+            if sets_up {
+                seen.adc_used.insert(index, use_adc(world, &call_id).await);
                 world.settle(QUIET, BOUND).await;
             }
             seen.adc.push(adc_state(world, &call_id));
+            seen.bdc.push(
+                caller
+                    .channel(&call_id, ue::BOOTSTRAP_MID)
+                    .map(|p| !p.is_closed()),
+            );
         }
         observed.bye = Some(caller.hang_up(&call).await?);
         world.settle(QUIET, BOUND).await;
     }
     observed.callee_got = callee.received().last().cloned();
+    for (id, ue) in [(UE_A, caller), (UE_B, callee)] {
+        seen.downloaded.insert(id.to_owned(), ue.downloaded());
+    }
     for (id, af) in &world.afs {
         seen.notifications.insert(id.clone(), af.received());
     }
@@ -269,8 +290,21 @@ async fn control(
     })
 }
 
-/// UE-A's bootstrap channel: `GET /` for its application list (the DCSF's app-downloaded
-/// events).
+/// The id of UE-A's bootstrap channel as `af` learnt it: the latest dc-established event for a
+/// BDC it was notified of.
+fn bootstrap_dc(world: &World, af: &str) -> Option<String> {
+    world
+        .afs
+        .get(af)?
+        .received()
+        .into_iter()
+        .rev()
+        .find(|n| n.event == EventKind::DcEstablished && n.target == Some(Target::Bdc))
+        .and_then(|n| n.dc_id)
+}
+
+/// UE-A's bootstrap channel: `GET /` for its application list, then `GET /apps/avatar-call`
+/// to download the avatar application (the DCSF's app-downloaded event).
 async fn bootstrap(world: &World, call: &ue::Call) -> Result<usize, PlayError> {
     let bdc = call
         .bdc
@@ -284,7 +318,36 @@ async fn bootstrap(world: &World, call: &ue::Call) -> Result<usize, PlayError> {
         .to_owned();
     world.settle(QUIET, BOUND).await;
     fetch_app_list(&bdc, &mf_host).await?;
-    Ok(1)
+    world.settle(QUIET, BOUND).await;
+    fetch_app(&bdc, &mf_host, DOWNLOADED_APP).await?;
+    Ok(2)
+}
+
+/// The application UE-A downloads after its list.
+const DOWNLOADED_APP: &str = "avatar-call";
+
+/// `GET /apps/{id}` over a bootstrap channel: the application's entry.
+async fn fetch_app(
+    bdc: &dc::Peer,
+    mf_host: &str,
+    id: &str,
+) -> Result<proto::wire::dcsf::App, PlayError> {
+    let stream = ue::bootstrap_channel().stream;
+    let path = proto::wire::dcsf::bootstrap_app_path(id);
+    let get = format!("GET {path} HTTP/1.1\r\nHost: {mf_host}\r\nAccept: application/json\r\n\r\n");
+    bdc.send(stream, get.as_bytes()).await?;
+    let got = bdc.recv(stream, WAIT).await?;
+    let text = String::from_utf8_lossy(&got);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| PlayError::Bootstrap("not HTTP".into()))?;
+    if !head.starts_with("HTTP/1.1 200 ") {
+        return Err(PlayError::Bootstrap(format!(
+            "{:?}",
+            head.lines().next().unwrap_or("")
+        )));
+    }
+    serde_json::from_str(body).map_err(|e| PlayError::Bootstrap(format!("application: {e}")))
 }
 
 /// The AF-established ADC at each UE: opens, and carries a message each way to the MF.

@@ -5,22 +5,77 @@ use kit::http::Response as HttpResponse;
 use proto::sdp::{Application, Session};
 use proto::sip::Response;
 use proto::trace::{Act, Note, Reason};
-use proto::wire::exposure::{Change, DcSection, PartyAnswer};
+use proto::wire::exposure::{Change, DcSection, Party, PartyAnswer};
 
 use super::{Call, sections, who};
 use crate::dialog::Toward;
+
+/// What a change does to the section `mid` of [`Reoffers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum What {
+    /// A section added (its description, kept open when a party answers it with a port).
+    Add(DcSection),
+    /// A section re-offered as a new association for the same mid (its new description).
+    Update(DcSection),
+    /// A section declined (port 0).
+    Remove,
+    /// A party asked to download this DC application over its bootstrap channel.
+    Download(String),
+}
+
+/// What the AS sends one party for one change.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Reoffer {
+    /// A re-INVITE with this offer.
+    Send(Session),
+    /// No re-INVITE: the party has no section of the mid.
+    NoSection,
+    /// No re-INVITE: the change is for the other party only.
+    OtherParty,
+}
 
 /// What the AS sends each party for one change: the offers, and the mid concerned.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reoffers {
     /// The section's mid.
     pub mid: String,
-    /// The section added (its description, kept open), or `None` for a removal.
-    pub added: Option<DcSection>,
-    /// The offer to the caller (`None`: it has no such section to remove).
-    pub caller: Option<Session>,
-    /// The offer to the callee.
-    pub callee: Option<Session>,
+    /// What the change does.
+    pub what: What,
+    /// The re-INVITE to the caller.
+    pub caller: Reoffer,
+    /// The re-INVITE to the callee.
+    pub callee: Reoffer,
+}
+
+impl Reoffers {
+    /// The re-INVITE to `party`.
+    pub(super) fn to(&self, party: Toward) -> &Reoffer {
+        match party {
+            Toward::Caller => &self.caller,
+            Toward::Callee => &self.callee,
+        }
+    }
+}
+
+/// The dialog side of a party of the wire.
+pub(super) fn toward(party: Party) -> Toward {
+    match party {
+        Party::Caller => Toward::Caller,
+        Party::Callee => Toward::Callee,
+    }
+}
+
+/// A party, as a description of a change names it.
+fn role(party: Toward) -> &'static str {
+    match party {
+        Toward::Caller => "the caller",
+        Toward::Callee => "the callee",
+    }
+}
+
+/// A re-INVITE with `offer`, or none when the party has no section of the mid (`None`).
+fn reoffer(offer: Option<Session>) -> Reoffer {
+    offer.map_or(Reoffer::NoSection, Reoffer::Send)
 }
 
 /// The offers for `change` in `call` (pure): `Err` is the HTTP answer when there are none.
@@ -33,49 +88,131 @@ pub(super) fn reoffers(call: &Call, change: &Change) -> Result<Reoffers, HttpRes
             )
         })
     };
+    let section = |offer: &str, party| {
+        sections::offered_section(offer).ok_or_else(|| {
+            HttpResponse::text(
+                400,
+                format!("the offer to {} holds no m=application section", who(party)),
+            )
+        })
+    };
+    let none_of =
+        |mid: &str| HttpResponse::text(404, format!("no data channel section {mid} in the call"));
     match change {
-        Change::Update { .. } => Err(HttpResponse::text(
-            501,
-            "an update of a data channel is not carried out by this testbed",
-        )),
         Change::Add { caller, callee } => {
-            let section = |offer: &str, party| {
-                sections::offered_section(offer).ok_or_else(|| {
-                    HttpResponse::text(
-                        400,
-                        format!("the offer to {} holds no m=application section", who(party)),
-                    )
-                })
-            };
             let (to_caller, to_callee) = (
                 section(caller, Toward::Caller)?,
                 section(callee, Toward::Callee)?,
             );
-            let add =
-                |s: &Application, party| local(party).map(|l| Some(sections::with_section(&l, s)));
+            let add = |s: &Application, party| {
+                local(party).map(|l| Reoffer::Send(sections::with_section(&l, s)))
+            };
             Ok(Reoffers {
                 mid: to_caller.mid.clone(),
-                added: Some(sections::describe(&to_caller)),
+                what: What::Add(sections::describe(&to_caller)),
                 caller: add(&to_caller, Toward::Caller)?,
                 callee: add(&to_callee, Toward::Callee)?,
             })
         }
-        Change::Remove { mid } => {
+        Change::Update { caller, callee } => {
+            let (to_caller, to_callee) = (
+                section(caller, Toward::Caller)?,
+                section(callee, Toward::Callee)?,
+            );
+            if to_caller.mid != to_callee.mid {
+                return Err(HttpResponse::text(
+                    400,
+                    format!(
+                        "the offers update two sections ({} and {})",
+                        to_caller.mid, to_callee.mid
+                    ),
+                ));
+            }
+            let update = |s: &Application, party| {
+                local(party).map(|l| reoffer(sections::with_replaced(&l, s)))
+            };
+            let (a, b) = (
+                update(&to_caller, Toward::Caller)?,
+                update(&to_callee, Toward::Callee)?,
+            );
+            if a == Reoffer::NoSection && b == Reoffer::NoSection {
+                return Err(none_of(&to_caller.mid));
+            }
+            Ok(Reoffers {
+                mid: to_caller.mid.clone(),
+                what: What::Update(sections::describe(&to_caller)),
+                caller: a,
+                callee: b,
+            })
+        }
+        Change::Remove { mid, only: None } => {
             let caller = sections::with_declined(&local(Toward::Caller)?, mid);
             let callee = sections::with_declined(&local(Toward::Callee)?, mid);
             if caller.is_none() && callee.is_none() {
-                return Err(HttpResponse::text(
-                    404,
-                    format!("no data channel section {mid} in the call"),
-                ));
+                return Err(none_of(mid));
             }
             Ok(Reoffers {
                 mid: mid.clone(),
-                added: None,
-                caller,
-                callee,
+                what: What::Remove,
+                caller: reoffer(caller),
+                callee: reoffer(callee),
             })
         }
+        Change::Remove {
+            mid,
+            only: Some(party),
+        } => {
+            let party = toward(*party);
+            let offer = sections::with_declined(&local(party)?, mid).ok_or_else(|| {
+                HttpResponse::text(
+                    404,
+                    format!("{} has no data channel section {mid}", who(party)),
+                )
+            })?;
+            Ok(one(party, mid, What::Remove, offer))
+        }
+        Change::Download { party, app } => {
+            let party = toward(*party);
+            let offer = sections::with_download(&local(party)?, app).ok_or_else(|| {
+                HttpResponse::text(
+                    409,
+                    format!(
+                        "{} has no bootstrap data channel ({}) to download {app} over",
+                        who(party),
+                        sections::BDC_MID
+                    ),
+                )
+            })?;
+            Ok(one(
+                party,
+                sections::BDC_MID,
+                What::Download(app.clone()),
+                offer,
+            ))
+        }
+    }
+}
+
+/// A change re-INVITEing `party` only, with `offer`.
+fn one(party: Toward, mid: &str, what: What, offer: Session) -> Reoffers {
+    let (caller, callee) = match party {
+        Toward::Caller => (Reoffer::Send(offer), Reoffer::OtherParty),
+        Toward::Callee => (Reoffer::OtherParty, Reoffer::Send(offer)),
+    };
+    Reoffers {
+        mid: mid.to_owned(),
+        what,
+        caller,
+        callee,
+    }
+}
+
+/// A party not re-INVITEd (status 0).
+pub(super) fn not_reinvited() -> PartyAnswer {
+    PartyAnswer {
+        reinvited: false,
+        status: 0,
+        answer: None,
     }
 }
 
@@ -86,9 +223,14 @@ pub(super) fn answered(
     plan: &Reoffers,
     sent: Result<Response, crate::Error>,
 ) -> (PartyAnswer, Note, Option<String>) {
-    let what = match plan.added {
-        Some(_) => format!("adding data channel section {}", plan.mid),
-        None => format!("removing data channel section {}", plan.mid),
+    let what = match &plan.what {
+        What::Add(_) => format!("adding data channel section {}", plan.mid),
+        What::Update(_) => format!("updating data channel section {}", plan.mid),
+        What::Remove => format!("removing data channel section {}", plan.mid),
+        What::Download(app) => format!(
+            "asking {} to download {app} over its bootstrap channel",
+            role(party)
+        ),
     };
     let r = match sent {
         Ok(r) => r,
@@ -104,6 +246,7 @@ pub(super) fn answered(
             );
             return (
                 PartyAnswer {
+                    reinvited: true,
                     status,
                     answer: None,
                 },
@@ -125,6 +268,7 @@ pub(super) fn answered(
         );
         return (
             PartyAnswer {
+                reinvited: true,
                 status,
                 answer: None,
             },
@@ -133,15 +277,22 @@ pub(super) fn answered(
         );
     }
     let body = String::from_utf8_lossy(&r.body).into_owned();
-    let answer = plan
-        .added
-        .as_ref()
-        .and(Session::parse(&body).ok())
+    let answer = matches!(plan.what, What::Add(_) | What::Update(_))
+        .then(|| Session::parse(&body).ok())
+        .flatten()
         .and_then(|s| sections::only(&s, &plan.mid))
         .map(|s| s.render());
     let note = Note::done(
         Act::ChangeDataChannels,
         format!("re-INVITE to {} {what}: {status}", who(party)),
     );
-    (PartyAnswer { status, answer }, note, Some(body))
+    (
+        PartyAnswer {
+            reinvited: true,
+            status,
+            answer,
+        },
+        note,
+        Some(body),
+    )
 }

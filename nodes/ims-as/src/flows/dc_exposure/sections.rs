@@ -1,6 +1,7 @@
 //! The SDP side of solution 9, pure: which data channel sections a 2xx to an INVITE or
 //! re-INVITE opened or closed (the DC events the AS reports), and the offers of the AS's own
-//! re-INVITEs that add or remove a section (§6.9.2.2 step 5).
+//! re-INVITEs that add, update or remove a section or ask for a DC application download over
+//! the bootstrap channel (§6.9.2.2 step 5).
 
 use std::collections::BTreeMap;
 
@@ -96,6 +97,27 @@ pub(crate) fn with_section(local: &Session, section: &Application) -> Session {
 pub(crate) fn with_declined(local: &Session, mid: &str) -> Option<Session> {
     let declined = Application::declined(local.application(mid)?);
     Some(with_section(local, &declined))
+}
+
+/// `local` as a new version with its section of `section`'s mid replaced in place by `section`
+/// (an update: a new association for the same mid, RFC 8864 §5); `None` when it has none.
+pub(crate) fn with_replaced(local: &Session, section: &Application) -> Option<Session> {
+    local.application(&section.mid)?;
+    Some(with_section(local, section))
+}
+
+/// `local` as a new version whose bootstrap section asks for DC application `app` on its
+/// stream 0, the bootstrap channel (`a=dcsa:0 3gpp-req-app:<app>`, RFC 8864 §6), in place of
+/// any application asked for there before; `None` when it has no open bootstrap section.
+pub(crate) fn with_download(local: &Session, app: &str) -> Option<Session> {
+    let mut bdc = local
+        .application(BDC_MID)
+        .filter(|a| !a.is_declined())?
+        .clone();
+    bdc.dcsa
+        .retain(|(stream, attr)| !(*stream == 0 && attr.starts_with(REQ_APP)));
+    bdc.dcsa.push((0, format!("{REQ_APP}:{app}")));
+    Some(with_section(local, &bdc))
 }
 
 /// `session` holding only its section `mid` (a party's answer to an added section, as the MF
@@ -249,6 +271,58 @@ mod tests {
         assert!(!offer.application("bdc").unwrap().is_declined());
         assert!(offer.render().contains("m=application 0 UDP/DTLS/SCTP"));
         assert_eq!(with_declined(&local, "nope"), None);
+    }
+
+    #[test]
+    fn an_updated_section_replaces_the_old_in_place() {
+        let local = session(
+            3,
+            &[
+                section("bdc", 9, "bootstrap", None),
+                section("adc", 9, "x", None),
+            ],
+        );
+        let mut new =
+            offered_section(&session(0, &[section("adc", 9, "y", None)]).render()).unwrap();
+        new.ice_ufrag = "fresh".into();
+        let offer = with_replaced(&local, &new).unwrap();
+        assert_eq!(offer.version, 4);
+        let mids: Vec<&str> = offer.applications().map(|a| a.mid.as_str()).collect();
+        assert_eq!(mids, ["bdc", "adc"]);
+        assert_eq!(offer.application("adc"), Some(&new));
+        new.mid = "other".into();
+        assert_eq!(with_replaced(&local, &new), None);
+    }
+
+    #[test]
+    fn a_download_is_asked_on_the_bootstrap_stream() {
+        let local = session(
+            5,
+            &[
+                section("bdc", 9, "bootstrap", None),
+                section("adc", 9, "x", Some("chat")),
+            ],
+        );
+        let offer = with_download(&local, "avatar-call").unwrap();
+        assert_eq!(offer.version, 6);
+        let bdc = offer.application("bdc").unwrap();
+        assert_eq!(bdc.dcsa, [(0, format!("{REQ_APP}:avatar-call"))]);
+        assert_eq!(app_of(bdc).as_deref(), Some("avatar-call"));
+        assert_eq!(offer.application("adc"), local.application("adc"));
+        let text = offer.render();
+        assert!(
+            text.contains("a=dcsa:0 3gpp-req-app:avatar-call\r\n"),
+            "{text}"
+        );
+        // Asked again: the new application in place of the old.
+        let again = with_download(&offer, "screen-share").unwrap();
+        let bdc = again.application("bdc").unwrap();
+        assert_eq!(bdc.dcsa, [(0, format!("{REQ_APP}:screen-share"))]);
+        // No bootstrap channel, or a declined one: nothing to ask over.
+        let none = session(1, &[section("adc", 9, "x", None)]);
+        assert_eq!(with_download(&none, "avatar-call"), None);
+        let closed = with_declined(&local, "bdc").unwrap();
+        assert_eq!(with_download(&closed, "avatar-call"), None);
     }
 
     #[test]

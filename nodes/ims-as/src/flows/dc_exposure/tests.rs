@@ -17,8 +17,8 @@ use proto::sip::{Request, Response, Timers};
 use proto::sipmsg;
 use proto::trace::{Act, Body, Note, Outcome, Reason};
 use proto::wire::exposure::{
-    AS_DC_CONTROL_PATH, Change, DcChange, DcChanged, DcReport, DcSection, EventKind, REQ_APP,
-    Target,
+    AS_DC_CONTROL_PATH, Change, DcChange, DcChanged, DcReport, DcSection, EventKind, Party,
+    REQ_APP, Target,
 };
 
 use super::DcExposureFlow;
@@ -289,15 +289,13 @@ async fn reports_dc_events_and_changes_channels_by_reinvite() {
     assert_eq!(control(&flow, &io, DCSF, b"{}").await.status, 400);
     let elsewhere = serde_json::to_vec(&DcChange {
         call_id: "c2".into(),
-        change: Change::Remove { mid: "adc".into() },
+        change: Change::Remove {
+            mid: "adc".into(),
+            only: None,
+        },
     })
     .unwrap();
     assert_eq!(control(&flow, &io, DCSF, &elsewhere).await.status, 404);
-    let update = change(Change::Update {
-        caller: String::new(),
-        callee: String::new(),
-    });
-    assert_eq!(control(&flow, &io, DCSF, &update).await.status, 501);
 
     // Add: caller first, each offered its session (a new version) with the section appended.
     let answer = control(&flow, &io, DCSF, &add).await;
@@ -330,7 +328,10 @@ async fn reports_dc_events_and_changes_channels_by_reinvite() {
     assert_eq!((changed.callee.status, changed.callee.answer), (488, None));
 
     // Remove: the section declined at both parties.
-    let remove = change(Change::Remove { mid: "adc".into() });
+    let remove = change(Change::Remove {
+        mid: "adc".into(),
+        only: None,
+    });
     let answer = control(&flow, &io, DCSF, &remove).await;
     assert_eq!(answer.status, 200);
     let last_b = f.offers_b.lock().unwrap().last().cloned().unwrap();
@@ -350,13 +351,129 @@ async fn reports_dc_events_and_changes_channels_by_reinvite() {
             .starts_with("re-INVITE to UE-A adding data channel section adc")
     );
 
+    // Update: the section of that mid replaced in place (a new association) at both parties.
+    let fresh =
+        || sdp(0, &[("dc", 9, Some("avatar-call"))]).replace("ice-ufrag:udc", "ice-ufrag:fresh");
+    let update = change(Change::Update {
+        caller: fresh(),
+        callee: fresh(),
+    });
+    let answer = control(&flow, &io, DCSF, &update).await;
+    assert_eq!(answer.status, 200);
+    let changed: DcChanged = serde_json::from_slice(&answer.body).unwrap();
+    for party in [&changed.caller, &changed.callee] {
+        assert!(party.reinvited);
+        assert_eq!(party.status, 200);
+        let only = Session::parse(party.answer.as_deref().unwrap()).unwrap();
+        assert_eq!(only.application("dc").unwrap().ice_ufrag, "fresh");
+    }
+    let last_a = f.offers_a.lock().unwrap().last().cloned().unwrap();
+    let to_a = Session::parse(&last_a).unwrap();
+    let mids: Vec<&str> = to_a.applications().map(|a| a.mid.as_str()).collect();
+    assert_eq!(mids, ["bdc", "dc", "x", "adc", REFUSED_MID]);
+    assert_eq!(to_a.application("dc").unwrap().ice_ufrag, "fresh");
+    assert_eq!(to_a.application("bdc").unwrap().ice_ufrag, "ubdc");
+    // A section only the caller has (UE-B refused it): UE-B is not re-INVITEd.
+    let b_before = f.offers_b.lock().unwrap().len();
+    let nope = || sdp(0, &[(REFUSED_MID, 9, None)]);
+    let update = change(Change::Update {
+        caller: nope(),
+        callee: nope(),
+    });
+    let answer = control(&flow, &io, DCSF, &update).await;
+    let changed: DcChanged = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(changed.caller.status, 200);
+    assert_eq!(
+        (changed.callee.reinvited, changed.callee.status),
+        (false, 0)
+    );
+    assert_eq!(f.offers_b.lock().unwrap().len(), b_before);
+    // A section neither has; offers of two different sections.
+    let none = change(Change::Update {
+        caller: sdp(0, &[("zzz", 9, None)]),
+        callee: sdp(0, &[("zzz", 9, None)]),
+    });
+    assert_eq!(control(&flow, &io, DCSF, &none).await.status, 404);
+    let two = change(Change::Update {
+        caller: fresh(),
+        callee: nope(),
+    });
+    assert_eq!(control(&flow, &io, DCSF, &two).await.status, 400);
+
+    // Remove at one party only: its own bootstrap channel; the other is not re-INVITEd.
+    let a_before = f.offers_a.lock().unwrap().len();
+    let remove_b = change(Change::Remove {
+        mid: "bdc".into(),
+        only: Some(Party::Callee),
+    });
+    let answer = control(&flow, &io, DCSF, &remove_b).await;
+    assert_eq!(answer.status, 200);
+    let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "caller": { "reinvited": false, "status": 0 },
+            "callee": { "status": 200 },
+        })
+    );
+    assert_eq!(f.offers_a.lock().unwrap().len(), a_before);
+    let last_b = f.offers_b.lock().unwrap().last().cloned().unwrap();
+    let to_b = Session::parse(&last_b).unwrap();
+    assert!(to_b.application("bdc").unwrap().is_declined());
+    assert!(!to_b.application("dc").unwrap().is_declined());
+
+    // Download: the caller's bootstrap section asks for the application on stream 0.
+    let download = change(Change::Download {
+        party: Party::Caller,
+        app: "avatar-call".into(),
+    });
+    let answer = control(&flow, &io, DCSF, &download).await;
+    assert_eq!(answer.status, 200);
+    let changed: DcChanged = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!((changed.caller.status, changed.caller.answer), (200, None));
+    assert!(changed.caller.reinvited);
+    assert!(!changed.callee.reinvited);
+    let last_a = f.offers_a.lock().unwrap().last().cloned().unwrap();
+    assert!(
+        last_a.contains("a=dcsa:0 3gpp-req-app:avatar-call\r\n"),
+        "{last_a}"
+    );
+    let to_a = Session::parse(&last_a).unwrap();
+    assert_eq!(
+        to_a.application("bdc").unwrap().dcsa,
+        [(0, format!("{REQ_APP}:avatar-call"))]
+    );
+    assert_eq!(to_a.application("dc").unwrap().dcsa.len(), 1);
+    // UE-B's bootstrap channel is gone: nothing to download over.
+    let download_b = change(Change::Download {
+        party: Party::Callee,
+        app: "avatar-call".into(),
+    });
+    assert_eq!(control(&flow, &io, DCSF, &download_b).await.status, 409);
+
+    let changes = f.changes();
+    assert_eq!(changes.len(), 13, "{changes:?}");
+    let labels: Vec<&str> = changes[7..].iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "re-INVITE to UE-A updating data channel section dc: 200",
+            "re-INVITE to UE-B updating data channel section dc: 200",
+            "re-INVITE to UE-A updating data channel section nope: 200",
+            "UE-B has no data channel section nope: not re-INVITEd",
+            "re-INVITE to UE-B removing data channel section bdc: 200",
+            "re-INVITE to UE-A asking the caller to download avatar-call over its bootstrap channel: 200",
+        ]
+    );
+    assert!(changes[7..].iter().all(|(o, _)| matches!(o, Outcome::Done)));
+
     // The call ends: what is still open is reported terminated, and the call forgotten.
     flow.ended(&io, "c1").await;
     let ended = f.reports();
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].event, EventKind::DcTerminated);
     let mids: Vec<&str> = ended[0].sections.iter().map(|s| s.mid.as_str()).collect();
-    assert_eq!(mids, ["bdc", "dc", REFUSED_MID]);
+    assert_eq!(mids, ["dc", REFUSED_MID]);
     flow.ended(&io, "c1").await;
     assert!(f.reports().is_empty());
     assert_eq!(control(&flow, &io, DCSF, &remove).await.status, 404);
