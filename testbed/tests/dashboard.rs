@@ -243,3 +243,48 @@ fn binary_in_a_pseudo_terminal() {
         "alternate screen not left"
     );
 }
+
+#[test]
+fn exposure_pane_shows_the_decision_and_the_notification_before_and_after() {
+    // Solution 9, an untrusted AF: the NEF's decision, and each notification as the DCSF sent
+    // it (IMPUs) beside what the AF got (pseudonyms, the application id only).
+    let mut app = App::new(scenarios::all(), Theme::Default);
+    app.solution = 9;
+    app.variant = 1;
+    let variant = app.current().unwrap().clone();
+    assert_eq!(variant.id, "subscribe-untrusted");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = rt.block_on(execute(&variant, 1));
+    assert!(run.passed());
+    app.finished(View::from_run(&run));
+    app.status.clear();
+    let visible = app.visible();
+    let view = app.view().unwrap();
+    let pos = visible
+        .iter()
+        .position(|i| {
+            let e = &view.entries[*i];
+            e.from == "nef-o" && e.summary.starts_with("POST /af/v1/dc-notifications")
+        })
+        .unwrap();
+    app.key(Input::ClickRow(pos));
+    let text = frame(&app, 160, 48);
+    for want in [
+        "DC exposure: policy decision",
+        "DCSF → NEF (before)",
+        "NEF → AF (after)",
+        "sip:+12025551000@",
+        "anon-",
+        "grant",
+        "dc-as.avatars.example",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("dashboard__sol9_exposure_160x48", text);
+    });
+}

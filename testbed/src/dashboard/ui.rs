@@ -116,7 +116,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
             details::details(frame, c[0], app, &p);
             avatar::pane(frame, c[1], app, &p);
         }
-        _ => match exposure::height(app) {
+        _ => match exposure::height(app, detail_area.width) {
             Some(h) if detail_area.height >= h + 8 => {
                 let c = Layout::vertical([Constraint::Min(8), Constraint::Length(h)])
                     .split(detail_area);

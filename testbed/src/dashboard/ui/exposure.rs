@@ -31,10 +31,17 @@ fn lines<'a>(card: &ExposureCard<'_>, width: usize, p: &Palette) -> Vec<Line<'a>
         } else {
             ("✘", p.fail)
         };
-        out.push(Line::from(vec![
-            Span::styled(format!(" {mark} "), style),
-            Span::raw(clip(line, width.saturating_sub(4))),
-        ]));
+        for (i, part) in wrap(line, width.saturating_sub(4), DECISION_LINES)
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 {
+                format!(" {mark} ")
+            } else {
+                "   ".into()
+            };
+            out.push(Line::from(vec![Span::styled(lead, style), Span::raw(part)]));
+        }
     }
     let Some(before) = card.before else {
         return out;
@@ -57,6 +64,33 @@ fn lines<'a>(card: &ExposureCard<'_>, width: usize, p: &Palette) -> Vec<Line<'a>
         ]));
     }
     out
+}
+
+/// How many lines the decision may take.
+const DECISION_LINES: usize = 3;
+
+/// `text` wrapped at spaces into at most `max` lines of `width` characters (the last one cut).
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let len = current.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() > max {
+        let rest = lines.split_off(max - 1).join(" ");
+        lines.push(rest);
+    }
+    lines.into_iter().map(|l| clip(&l, width)).collect()
 }
 
 /// A field's value as one short string (`-` when absent).
@@ -85,11 +119,16 @@ fn clip(s: &str, n: usize) -> String {
     cut
 }
 
-/// The rows the pane needs at the selected row (its lines and the border), if any.
-pub(super) fn height(app: &App) -> Option<u16> {
+/// The rows the pane needs at the selected row (its lines and the border), if any, when it is
+/// `width` columns wide.
+pub(super) fn height(app: &App, width: u16) -> Option<u16> {
     let (view, idx) = (app.view()?, app.selected_entry()?);
     let card = view.exposure_at(idx)?;
-    let n = usize::from(card.decision.is_some()) + if card.before.is_some() { 6 } else { 0 };
+    let text = usize::from(width.saturating_sub(2)).saturating_sub(4);
+    let decision = card
+        .decision
+        .map_or(0, |(_, line)| wrap(line, text, DECISION_LINES).len());
+    let n = decision + if card.before.is_some() { 6 } else { 0 };
     u16::try_from(n + 2).ok()
 }
 
