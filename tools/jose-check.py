@@ -12,7 +12,7 @@ fixture PKI:
     certificate's SHA-256;
   * `avatar-attestation+jwt` (solution 6's attestation): the owner of its `avatar_id`
     (fixtures/avatars/avatars.toml);
-  * `at+jwt` (solution 7's OAuth 2.0 access token, RFC 9068) and `avatar-metadata+jwt`
+  * `at+jwt` (solution 7's and solution 9's OAuth 2.0 access tokens, RFC 9068) and `avatar-metadata+jwt`
     (solution 7's signed avatar metadata): the TLS certificate of the host in `iss` (the NEF, the
     DAC), issued by the world's TLS CA;
   * `passport` with `ppt` avatar (solution 7's signed Avatar-id) or rcd (solution 8's signed
