@@ -80,74 +80,12 @@ fn reoffer(offer: Option<Session>) -> Reoffer {
 
 /// The offers for `change` in `call` (pure): `Err` is the HTTP answer when there are none.
 pub(super) fn reoffers(call: &Call, change: &Change) -> Result<Reoffers, HttpResponse> {
-    let local = |party| {
-        Session::parse(call.sdp(party)).map_err(|e| {
-            HttpResponse::text(
-                409,
-                format!("{}'s session description is not known: {e}", who(party)),
-            )
-        })
-    };
-    let section = |offer: &str, party| {
-        sections::offered_section(offer).ok_or_else(|| {
-            HttpResponse::text(
-                400,
-                format!("the offer to {} holds no m=application section", who(party)),
-            )
-        })
-    };
-    let none_of =
-        |mid: &str| HttpResponse::text(404, format!("no data channel section {mid} in the call"));
     match change {
-        Change::Add { caller, callee } => {
-            let (to_caller, to_callee) = (
-                section(caller, Toward::Caller)?,
-                section(callee, Toward::Callee)?,
-            );
-            let add = |s: &Application, party| {
-                local(party).map(|l| Reoffer::Send(sections::with_section(&l, s)))
-            };
-            Ok(Reoffers {
-                mid: to_caller.mid.clone(),
-                what: What::Add(sections::describe(&to_caller)),
-                caller: add(&to_caller, Toward::Caller)?,
-                callee: add(&to_callee, Toward::Callee)?,
-            })
-        }
-        Change::Update { caller, callee } => {
-            let (to_caller, to_callee) = (
-                section(caller, Toward::Caller)?,
-                section(callee, Toward::Callee)?,
-            );
-            if to_caller.mid != to_callee.mid {
-                return Err(HttpResponse::text(
-                    400,
-                    format!(
-                        "the offers update two sections ({} and {})",
-                        to_caller.mid, to_callee.mid
-                    ),
-                ));
-            }
-            let update = |s: &Application, party| {
-                local(party).map(|l| reoffer(sections::with_replaced(&l, s)))
-            };
-            let (a, b) = (
-                update(&to_caller, Toward::Caller)?,
-                update(&to_callee, Toward::Callee)?,
-            );
-            if a == Reoffer::NoSection && b == Reoffer::NoSection {
-                return Err(none_of(&to_caller.mid));
-            }
-            Ok(Reoffers {
-                mid: to_caller.mid.clone(),
-                what: What::Update(sections::describe(&to_caller)),
-                caller: a,
-                callee: b,
-            })
-        }
+        Change::Add { caller, callee } => added(call, caller, callee),
+        Change::Update { caller, callee } => updated(call, caller, callee),
         Change::Remove { mid, only: None } => {
-            let caller = sections::with_declined(&local(Toward::Caller)?, mid);
-            let callee = sections::with_declined(&local(Toward::Callee)?, mid);
+            let caller = sections::with_declined(&local(call, Toward::Caller)?, mid);
+            let callee = sections::with_declined(&local(call, Toward::Callee)?, mid);
             if caller.is_none() && callee.is_none() {
                 return Err(none_of(mid));
             }
@@ -163,7 +101,7 @@ pub(super) fn reoffers(call: &Call, change: &Change) -> Result<Reoffers, HttpRes
             only: Some(party),
         } => {
             let party = toward(*party);
-            let offer = sections::with_declined(&local(party)?, mid).ok_or_else(|| {
+            let offer = sections::with_declined(&local(call, party)?, mid).ok_or_else(|| {
                 HttpResponse::text(
                     404,
                     format!("{} has no data channel section {mid}", who(party)),
@@ -173,7 +111,7 @@ pub(super) fn reoffers(call: &Call, change: &Change) -> Result<Reoffers, HttpRes
         }
         Change::Download { party, app } => {
             let party = toward(*party);
-            let offer = sections::with_download(&local(party)?, app).ok_or_else(|| {
+            let offer = sections::with_download(&local(call, party)?, app).ok_or_else(|| {
                 HttpResponse::text(
                     409,
                     format!(
@@ -191,6 +129,81 @@ pub(super) fn reoffers(call: &Call, change: &Change) -> Result<Reoffers, HttpRes
             ))
         }
     }
+}
+
+/// `party`'s current session description in `call`.
+fn local(call: &Call, party: Toward) -> Result<Session, HttpResponse> {
+    Session::parse(call.sdp(party)).map_err(|e| {
+        HttpResponse::text(
+            409,
+            format!("{}'s session description is not known: {e}", who(party)),
+        )
+    })
+}
+
+/// The one m=application section of the MF's `offer` to `party`.
+fn section(offer: &str, party: Toward) -> Result<Application, HttpResponse> {
+    sections::offered_section(offer).ok_or_else(|| {
+        HttpResponse::text(
+            400,
+            format!("the offer to {} holds no m=application section", who(party)),
+        )
+    })
+}
+
+/// 404: no section `mid` at either party.
+fn none_of(mid: &str) -> HttpResponse {
+    HttpResponse::text(404, format!("no data channel section {mid} in the call"))
+}
+
+/// `Change::Add`: each party's session with the MF's section appended.
+fn added(call: &Call, caller: &str, callee: &str) -> Result<Reoffers, HttpResponse> {
+    let (to_caller, to_callee) = (
+        section(caller, Toward::Caller)?,
+        section(callee, Toward::Callee)?,
+    );
+    let add = |s: &Application, party| {
+        local(call, party).map(|l| Reoffer::Send(sections::with_section(&l, s)))
+    };
+    Ok(Reoffers {
+        mid: to_caller.mid.clone(),
+        what: What::Add(sections::describe(&to_caller)),
+        caller: add(&to_caller, Toward::Caller)?,
+        callee: add(&to_callee, Toward::Callee)?,
+    })
+}
+
+/// `Change::Update`: each party's section of the mid replaced in place by the MF's new one.
+fn updated(call: &Call, caller: &str, callee: &str) -> Result<Reoffers, HttpResponse> {
+    let (to_caller, to_callee) = (
+        section(caller, Toward::Caller)?,
+        section(callee, Toward::Callee)?,
+    );
+    if to_caller.mid != to_callee.mid {
+        return Err(HttpResponse::text(
+            400,
+            format!(
+                "the offers update two sections ({} and {})",
+                to_caller.mid, to_callee.mid
+            ),
+        ));
+    }
+    let update = |s: &Application, party| {
+        local(call, party).map(|l| reoffer(sections::with_replaced(&l, s)))
+    };
+    let (a, b) = (
+        update(&to_caller, Toward::Caller)?,
+        update(&to_callee, Toward::Callee)?,
+    );
+    if a == Reoffer::NoSection && b == Reoffer::NoSection {
+        return Err(none_of(&to_caller.mid));
+    }
+    Ok(Reoffers {
+        mid: to_caller.mid.clone(),
+        what: What::Update(sections::describe(&to_caller)),
+        caller: a,
+        callee: b,
+    })
 }
 
 /// A change re-INVITEing `party` only, with `offer`.
