@@ -124,6 +124,12 @@ pub enum Refusal {
         /// The data channel named.
         dc_id: String,
     },
+    /// A notification for a subscription the NEF does not hold (§6.9.2.1 step 7).
+    #[error("no subscription {id} at the NEF")]
+    NoSuchSubscription {
+        /// The subscription named.
+        id: String,
+    },
     /// The data channel the request names is not one of the subscriber's calls, or not an
     /// ADC (§6.9.2.2 step 3).
     #[error("data channel {dc_id} is not an application data channel of {impu}")]
@@ -171,7 +177,7 @@ impl Refusal {
             | Refusal::OperationNotAllowed { .. }
             | Refusal::TargetNotAllowed { .. } => Reason::Policy,
             Refusal::ForeignNotifyUri { .. } | Refusal::OtherDc { .. } => Reason::Mismatch,
-            Refusal::NoSuchDc { .. } => Reason::NoRecord,
+            Refusal::NoSuchDc { .. } | Refusal::NoSuchSubscription { .. } => Reason::NoRecord,
             Refusal::NoConsent { .. } => Reason::NotEntitled,
             Refusal::Unavailable { .. } => Reason::Unreachable,
         }
@@ -186,7 +192,7 @@ impl Refusal {
             | Refusal::BadBody { .. }
             | Refusal::NoApplication { .. }
             | Refusal::DownloadNotOverBdc { .. } => 400,
-            Refusal::NoSuchDc { .. } => 404,
+            Refusal::NoSuchDc { .. } | Refusal::NoSuchSubscription { .. } => 404,
             Refusal::Unavailable { .. } => 502,
             _ => 403,
         }
@@ -309,6 +315,13 @@ mod tests {
             (
                 Refusal::NoSuchDc {
                     dc_id: "dc-9".into(),
+                },
+                404,
+                Reason::NoRecord,
+            ),
+            (
+                Refusal::NoSuchSubscription {
+                    id: "nef-sub-9".into(),
                 },
                 404,
                 Reason::NoRecord,

@@ -301,12 +301,8 @@ impl Exposure {
         )?;
         let kept = self.kept().get(id).cloned();
         let Some(kept) = kept else {
-            let why = format!("no subscription {id}");
-            call.note(Note::refused(act, Reason::NoRecord, why.clone()));
-            return Err(Refusal::BadBody {
-                what: "known subscription",
-                detail: why,
-            });
+            let refusal = Refusal::NoSuchSubscription { id: id.to_owned() };
+            return Err(call.refuse(act, refusal));
         };
         let n: Notification = body(call.req, "notification").map_err(|r| call.refuse(act, r))?;
         if !kept.events.contains(&n.event) {
