@@ -342,6 +342,27 @@ impl Control {
         }
     }
 
+    /// What step 5 does for this request, in our words.
+    fn carried(self) -> &'static str {
+        match self {
+            Control::Establish => {
+                "the DCSF carries it out: the MF reserves the channel toward both UEs and the IMS AS re-INVITEs both in the call's dialog with it"
+            }
+            Control::Update => {
+                "the DCSF carries it out: the MF replaces the association with a new one toward both UEs and the IMS AS re-INVITEs both with it"
+            }
+            Control::TerminateBdc => {
+                "the DCSF carries it out: the IMS AS re-INVITEs UE-A alone with its bootstrap section's port at 0, and the MF releases it"
+            }
+            Control::Download => {
+                "the DCSF carries it out: the IMS AS re-INVITEs UE-A with its bootstrap section naming the application, which UE-A then downloads over it"
+            }
+            _ => {
+                "the DCSF carries it out: the IMS AS re-INVITEs both UEs with the section's port at 0, and the MF releases it"
+            }
+        }
+    }
+
     fn refusal(self) -> Option<(&'static str, Reason)> {
         match self {
             Control::NotOwner => Some(("3", Reason::NotAuthorised)),
@@ -444,7 +465,7 @@ fn control_figure(control: Control) -> Figure {
         Step::new(
             "3",
             ("NEF", "(internal) or DCSF"),
-            "for an ongoing ADC, the NEF asks the DCSF which DC application it carries and matches it with the applications the AF owns",
+            "the NEF matches the AF with the DC application concerned — an ongoing ADC's, which it asks the DCSF for, or the one the request names — against the applications it owns",
             check,
         ),
         Step::new(
@@ -456,7 +477,7 @@ fn control_figure(control: Control) -> Figure {
         Step::new(
             "5",
             ("NEF", "DCSF"),
-            "the DCSF carries it out: the MF reserves the channel toward both UEs and the IMS AS re-INVITEs both in the call's dialog",
+            control.carried(),
             carried_out(control),
         ),
         Step::new(
