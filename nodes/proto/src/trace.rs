@@ -15,14 +15,14 @@ use std::hash::{Hash as _, Hasher as _};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod note;
 
 pub use note::{Act, Note, Outcome, Reason};
 
 /// Protocol of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Proto {
     /// SIP (RFC 3261).
     Sip,
@@ -35,7 +35,7 @@ pub enum Proto {
 }
 
 /// How a message travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Transport {
     /// UDP (data channels: SCTP over DTLS over UDP).
     Udp,
@@ -46,7 +46,7 @@ pub enum Transport {
 }
 
 /// The wire facts of one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// What protocol it is.
     pub proto: Proto,
@@ -158,7 +158,7 @@ impl Message {
 }
 
 /// What a record is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Body {
     /// The recording node sent a message.
@@ -190,7 +190,7 @@ pub enum Body {
 }
 
 /// One trace record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Lamport timestamp (see the module docs).
     pub lamport: u64,

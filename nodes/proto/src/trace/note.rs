@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What a network function adds about a message or about what it did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "note", rename_all = "kebab-case")]
 pub enum Note {
     /// A JWS it signed or decoded: JOSE header and claims as carried.
@@ -150,7 +150,7 @@ impl Note {
 }
 
 /// Whether an action was carried out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "outcome", content = "reason", rename_all = "kebab-case")]
 pub enum Outcome {
     /// Done (for a verification: it passed; for an authorisation: granted).
@@ -270,7 +270,7 @@ impl std::fmt::Display for Reason {
 
 /// What kind of action a node took: the tag steps and outcome checks match on. Grouped by the
 /// network function that takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Act {
     // ---- SIP core (P-CSCF, S-CSCF, IBCF) ---------------------------------------------------------
