@@ -162,6 +162,14 @@ pub const AVATAR_VIDEO: Choice = Choice {
     answer: "Frames: each rendered picture (48×48 pixels, as rows of Braille characters) in a JSON message on a data channel. From the network: the caller's IMS AS has its MF offer UE-B an `m=application` section (mid \"avm\", stream 1300 \"avatar-video\") in the INITIAL INVITE — the session's video connection of step 1 — and takes UE-B's answer out of the 200 for the MF; the MF sends rendered frames and protected objects for UE-B on it. From UE-A (UE-A centric): the peer-to-peer data channel (stream 1000). The dashboard draws the frames.",
 };
 
+/// `serve-digest-md5`.
+pub const SERVE_DIGEST_MD5: Choice = Choice {
+    id: "serve-digest-md5",
+    clause: "(outside the figures; served worlds only: RFC 2617, RFC 3261 §22.4, RFC 8760 §2.4)",
+    question: "How SIP clients that only know MD5 Digest (baresip 1.0.0 with libre 1.1.0 refuses a 401 that offers SHA-256 at all, even beside MD5) register with `testbed serve`.",
+    answer: "A legacy allowance of served worlds only (world option `Setup::digest_md5`, off in every scenario): the S-CSCF challenges a REGISTER that carries no Authorization (a client that is not an IMS UE; TS 24.229 §5.1.1.2.1 has every IMS UE name its IMPI in its first REGISTER) with MD5 Digest, qop=auth, and takes an answer naming MD5 or no algorithm. The HSS derives H(A1)-MD5 from the stored password and serves it to its own S-CSCF only (GET /sh/v1/auth/{impi}?algorithm=MD5, mutual TLS). A REGISTER naming its IMPI gets the SHA-256 challenge as in scenarios. One challenge per 401 rather than RFC 8760's list in order of preference, because the list is what libre 1.1.0 rejects.",
+};
+
 /// The choices every solution may share.
 pub const COMMON: &[Choice] = &[
     WORLD_IMS_ENTRY,
@@ -182,6 +190,7 @@ pub const COMMON: &[Choice] = &[
     DC_BOOTSTRAP_ANCHOR,
     DC_P2A_REINVITE,
     AVATAR_VIDEO,
+    SERVE_DIGEST_MD5,
 ];
 
 /// Every choice: the common ones, then each registered solution's.

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod diff;
 pub mod keys;
+pub mod live;
 pub mod model;
 pub mod ui;
 
@@ -65,11 +66,14 @@ fn input_of(event: &Event, geometry: &ui::LadderGeometry) -> Option<Input> {
     }
 }
 
+/// A finished run: its view, and the run itself (kept for exports).
+type Finished = (View, run::Run);
+
 /// Runs scenarios on a background thread with its own runtime, so the UI never blocks on the
 /// network.
-fn spawn_runner(seed: u64) -> anyhow::Result<(mpsc::Sender<String>, mpsc::Receiver<View>)> {
+fn spawn_runner(seed: u64) -> anyhow::Result<(mpsc::Sender<String>, mpsc::Receiver<Finished>)> {
     let (ask, asked) = mpsc::channel::<String>();
-    let (tell, told) = mpsc::channel::<View>();
+    let (tell, told) = mpsc::channel::<Finished>();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -80,7 +84,7 @@ fn spawn_runner(seed: u64) -> anyhow::Result<(mpsc::Sender<String>, mpsc::Receiv
             while let Ok(name) = asked.recv() {
                 if let Some(variant) = scenarios::select(&name).into_iter().next() {
                     let result = runtime.block_on(run::execute(&variant, seed));
-                    if tell.send(View::from_run(&result)).is_err() {
+                    if tell.send((View::from_run(&result), result)).is_err() {
                         break;
                     }
                 }
@@ -93,6 +97,8 @@ fn spawn_runner(seed: u64) -> anyhow::Result<(mpsc::Sender<String>, mpsc::Receiv
 pub fn run(theme: Theme, seed: u64) -> anyhow::Result<()> {
     let mut app = App::new(scenarios::all(), theme);
     let (ask, told) = spawn_runner(seed)?;
+    // The latest run of each variant, for exports (the view keeps only what the screen shows).
+    let mut runs: std::collections::HashMap<String, run::Run> = std::collections::HashMap::new();
     // `ratatui::init` enters the alternate screen and raw mode and installs a panic hook that
     // restores the terminal; `restore` below undoes it on every other way out.
     let mut terminal = ratatui::try_init()?;
@@ -114,17 +120,23 @@ pub fn run(theme: Theme, seed: u64) -> anyhow::Result<()> {
                 if let Some(input) = input_of(&ev, &geometry) {
                     match app.key(input) {
                         Effect::Run(name) => ask.send(name)?,
-                        Effect::Export { path, text } => {
-                            app.status = match std::fs::write(&path, text) {
-                                Ok(()) => format!("trace written to {path}"),
-                                Err(e) => format!("cannot write {path}: {e}"),
+                        Effect::Export {
+                            variant,
+                            form,
+                            path,
+                        } => {
+                            app.status = match runs.get(&variant) {
+                                Some(run) => crate::render::export::write(run, form, path.as_ref())
+                                    .unwrap_or_else(|e| format!("{e:#}")),
+                                None => format!("no run of {variant} to export"),
                             };
                         }
                         Effect::None => {}
                     }
                 }
             }
-            while let Ok(view) = told.try_recv() {
+            while let Ok((view, result)) = told.try_recv() {
+                runs.insert(view.name.clone(), result);
                 app.finished(view);
             }
             if app.playing && last_play.elapsed() >= PLAY_STEP {

@@ -6,11 +6,15 @@
 #![warn(missing_docs)]
 
 pub mod choices;
+pub mod coverage;
 pub mod dashboard;
+pub mod live;
 pub mod node;
 pub mod render;
 pub mod run;
 pub mod scenario;
 pub mod scenarios;
+pub mod serve;
 pub mod solution;
+pub mod threats;
 pub mod world;

@@ -46,6 +46,22 @@ enum Command {
     Run(RunArgs),
     /// Open the dashboard (what `testbed` alone does on a terminal).
     Tui(TuiArgs),
+    /// Serve one solution's whole world (default 2) to SIP clients from outside until Ctrl-C:
+    /// prints the DNS, the P-CSCFs, the subscribers and their credentials, the Ms endpoints,
+    /// and the control endpoint (`POST /serve/v1/calls`, `testbed tui --attach`).
+    Serve(testbed::serve::Args),
+    /// Run every variant and print how much of the TR they cover: each step of the solutions'
+    /// figures (seen in which variants, n/a or prevented where and why, or missing) and each
+    /// threat of clauses 5.1.2, 5.2.2 and 5.3.2 with the variants that demonstrate it. Exits 1
+    /// below 100% or when a variant fails.
+    Coverage {
+        /// How many worlds run at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// The README form: one row per figure, the threats table, the totals (no timings).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Measure solution-2 call set-up (INVITE → 200 at the caller, callee answering at once)
     /// over real sockets; prints min, median, p90 and max.
     Bench {
@@ -71,6 +87,10 @@ struct TuiArgs {
     /// Seed of the world's random streams.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Attach to a served world (`testbed serve`) at this control address (HOST:PORT) and
+    /// show its calls as they happen.
+    #[arg(long, value_name = "ADDR")]
+    attach: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -84,7 +104,10 @@ fn tui(args: &TuiArgs) -> anyhow::Result<ExitCode> {
         ThemeArg::Default => testbed::dashboard::app::Theme::Default,
         ThemeArg::Contrast => testbed::dashboard::app::Theme::Contrast,
     };
-    testbed::dashboard::run(theme, args.seed)?;
+    match &args.attach {
+        Some(addr) => testbed::dashboard::live::run(addr, theme)?,
+        None => testbed::dashboard::run(theme, args.seed)?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -107,6 +130,10 @@ struct RunArgs {
     /// How each trace is printed.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Write to FILE instead of standard output (required for pcap); with several variants,
+    /// one file each, `-<solution>-<variant>` inserted before the extension.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
 }
 
 /// Trace formats of `testbed run`.
@@ -120,6 +147,20 @@ enum Format {
     Json,
     /// A Mermaid sequence diagram with TR step notes.
     Mermaid,
+    /// A pcapng capture of every SIP, DNS and HTTP message (needs --out FILE).
+    Pcap,
+}
+
+impl Format {
+    fn form(self) -> render::export::Form {
+        match self {
+            Format::Text => render::export::Form::Text,
+            Format::Review => render::export::Form::Review,
+            Format::Json => render::export::Form::Json,
+            Format::Mermaid => render::export::Form::Mermaid,
+            Format::Pcap => render::export::Form::Pcap,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -138,10 +179,20 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run_scenarios(args),
         Some(Command::Bench { calls, dc, avatar }) => bench(calls, dc, avatar),
         Some(Command::Tui(args)) => tui(&args),
+        Some(Command::Serve(args)) => testbed::serve::command(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Coverage { jobs, markdown }) => testbed::coverage::command(jobs, markdown)
+            .map(|complete| {
+                if complete {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }),
         // On a terminal, the dashboard; anywhere else (a pipe, CI), what there is to run.
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(&TuiArgs {
             theme: ThemeArg::Default,
             seed: 1,
+            attach: None,
         }),
         None => {
             let mut help = <Cli as clap::CommandFactory>::command();
@@ -288,6 +339,10 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         !variants.is_empty(),
         "name a scenario (`testbed run 2:single`) or use --all"
     );
+    anyhow::ensure!(
+        !args.format.form().binary() || args.out.is_some() || args.summary,
+        "--format pcap is binary and is not written to standard output: add --out FILE"
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -310,12 +365,18 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         let result = runtime
             .block_on(handle)
             .map_err(|e| anyhow::anyhow!("{}: the run panicked: {e}", variant.name()))?;
-        if !args.summary {
+        if let (false, Some(out)) = (args.summary, &args.out) {
+            let path = render::export::path(out, &variant.name(), variants.len() > 1);
+            let wrote = render::export::write(&result, args.format.form(), &path)?;
+            eprintln!("{}: {wrote}", variant.name());
+        } else if !args.summary {
             match args.format {
                 Format::Text => println!("{}", render::text(&result)),
                 Format::Review => println!("{}", render::review(&result)),
                 Format::Json => println!("{}", render::json(&result)),
                 Format::Mermaid => println!("{}", render::mermaid(&result)),
+                // Refused above: binary needs --out.
+                Format::Pcap => {}
             }
         }
         verdict(&result);

@@ -7,9 +7,11 @@
 //! (chosen by the OS) are replaced by the node that owns them and DTLS fingerprints (which
 //! cannot be seeded) by a placeholder, so every form is byte-stable.
 
+pub mod export;
 mod ladder;
 mod mermaid;
 mod normal;
+pub mod pcap;
 
 use std::fmt::Write as _;
 

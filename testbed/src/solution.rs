@@ -10,6 +10,7 @@ use crate::choices::Choice;
 use crate::run::judge::Check;
 use crate::run::play::Script;
 use crate::scenario::Figure;
+use crate::threats::ThreatId;
 use crate::world::{Family, Setup};
 
 /// A key issue of TR 33.790 clause 5.
@@ -76,6 +77,11 @@ pub struct Threat {
     pub clause: &'static str,
     /// The threat, in our words.
     pub text: &'static str,
+    /// The catalogue threats ([`crate::threats`]) the variant demonstrates; empty when it shows
+    /// a check of the clause without any of the TR's threats as the TR states them. Not part of
+    /// the JSON export (format version 2).
+    #[serde(skip)]
+    pub ids: &'static [ThreatId],
 }
 
 /// A scenario variant: one flow of one solution, with or without a threat switched on.

@@ -2,6 +2,16 @@
 //! verification service would answer. It enforces the STI-VS's certificate rules: chain to the
 //! trust anchors, validity, keyUsage digitalSignature, a TNAuthList covering `orig`, and the
 //! issuer's CRL (`--crl FILE`, else fetched from the certificate's distribution point).
+//!
+//! Three inputs: an Identity header value (the facts from `--from`, `--to`, `--date`); a whole
+//! SIP request (`--sip`), whose Identity headers and facts are read as the terminating IMS AS
+//! reads them; or a capture (`--pcap`, pcap or pcapng), where every INVITE carrying Identity is
+//! verified, at its packet's time unless `--now` says otherwise. For a SIP request the RCD
+//! content (`jcl`, `icn`, the Call-Info `rcd-jcard` URL) is fetched over HTTPS unless
+//! `--content` gives it, and an RCD whose content cannot be checked fails the request.
+
+mod capture;
+mod message;
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -24,7 +34,16 @@ use stir::{
 pub struct Args {
     /// The Identity header value (a leading "Identity:" is ignored); several may be separated
     /// by commas. "-" reads it from standard input.
-    identity: String,
+    #[arg(required_unless_present_any = ["sip", "pcap"], conflicts_with_all = ["sip", "pcap"])]
+    identity: Option<String>,
+    /// A whole SIP request (file, or "-" for standard input): its Identity headers, the caller
+    /// (P-Asserted-Identity, else From), the callee (Request-URI, else To), Date and Call-Info.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pcap", "from", "to", "date"])]
+    sip: Option<String>,
+    /// A capture (pcap or pcapng): verifies every INVITE in it that carries Identity, SIP over
+    /// UDP and over TCP (reassembled); `--now` defaults to each packet's time.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "date"])]
+    pcap: Option<PathBuf>,
     /// Read the certificate chain (PEM, end-entity first) from this file instead of fetching x5u.
     #[arg(long, value_name = "PEM")]
     cert: Option<PathBuf>,
@@ -42,8 +61,9 @@ pub struct Args {
     #[arg(long, value_name = "HOST=ADDR:PORT")]
     resolve: Vec<String>,
     /// Verification time: "now", seconds since the epoch, or RFC 3339 (2026-03-02T09:00:00Z).
-    #[arg(long, default_value = "now")]
-    now: String,
+    /// Default: now (for --pcap, the time of the packet carrying the INVITE).
+    #[arg(long)]
+    now: Option<String>,
     /// Largest accepted distance of iat from now and from --date, in seconds.
     #[arg(long, default_value_t = 60)]
     freshness: i64,
@@ -101,12 +121,13 @@ fn party(text: &str) -> Party {
 /// The Identity header value: the argument, or standard input for `-`; a leading
 /// `Identity:` is dropped.
 fn identity_value(args: &Args) -> anyhow::Result<String> {
-    let mut value = if args.identity == "-" {
+    let identity = args.identity.clone().unwrap_or_default();
+    let mut value = if identity == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
         s
     } else {
-        args.identity.clone()
+        identity
     };
     if let Some((name, rest)) = value.split_once(':')
         && name.trim().eq_ignore_ascii_case("identity")
@@ -160,6 +181,12 @@ fn fetcher(args: &Args) -> anyhow::Result<Fetcher> {
 
 /// x5u and CRLs over HTTPS, trusting `--tls-ca` (else the fixture TLS CA).
 fn https_fetcher(args: &Args) -> anyhow::Result<X5uFetcher> {
+    Ok(X5uFetcher::new(https_client(args)?, true))
+}
+
+/// An HTTPS client trusting `--tls-ca` (else the fixture TLS CA), `--resolve` applied,
+/// bounded by `--timeout-ms`.
+fn https_client(args: &Args) -> anyhow::Result<Client> {
     let ca = match &args.tls_ca {
         Some(path) => std::fs::read(path).with_context(|| path.display().to_string())?,
         None => fixtures::read(fixtures::TLS_CA)?,
@@ -184,7 +211,7 @@ fn https_fetcher(args: &Args) -> anyhow::Result<X5uFetcher> {
         Arc::new(resolver),
     )
     .with_timeout(Duration::from_millis(args.timeout_ms));
-    Ok(X5uFetcher::new(client, true))
+    Ok(client)
 }
 
 /// An Identity value that does not even parse: the answer a verification service gives.
@@ -209,33 +236,82 @@ fn unparsable(args: &Args, error: stir::Error) -> anyhow::Result<ExitCode> {
 
 /// `testbed verify`: decode, verify each PASSporT, print, answer.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.sip.is_some() || args.pcap.is_some() {
+        return message::run(&args);
+    }
     let value = identity_value(&args)?;
-    let now = crate::parse_time(&args.now)?;
+    let now = crate::parse_time(args.now.as_deref().unwrap_or("now"))?;
     let facts = SipFacts {
         orig: args.from.as_deref().map(party),
         dest: args.to.as_deref().map(party),
         date: args.date.as_deref().map(crate::parse_time).transpose()?,
     };
     let (anchors, fetched, fetcher) = (anchors(&args)?, content(&args)?, fetcher(&args)?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let tools = Tools {
+        anchors,
+        fetcher,
+        runtime,
+    };
+    let passed = verify_values(&args, &tools, &[value], &facts, now, &fetched)?.passed;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// What verifying needs besides the token and the facts, made once per command.
+struct Tools {
+    anchors: TrustAnchors,
+    fetcher: Fetcher,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// What became of a set of Identity values.
+struct Verdict {
+    /// Every PASSporT verified.
+    passed: bool,
+    /// The RCD outcome of each verified token that carried RCD.
+    rcd: Vec<verify::RcdOutcome>,
+}
+
+/// Verifies the Identity header `values` against `facts` at `now`, prints each PASSporT, its
+/// checks and the verification service's answer (text or `--json`).
+fn verify_values(
+    args: &Args,
+    tools: &Tools,
+    values: &[String],
+    facts: &SipFacts,
+    now: i64,
+    fetched: &Fetched,
+) -> anyhow::Result<Verdict> {
     let policy = Policy {
         freshness: args.freshness,
         revocation: Revocation::Crl,
     };
     let ctx = Context {
-        facts: &facts,
+        facts,
         now,
-        fetcher: &fetcher,
-        anchors: &anchors,
+        fetcher: &tools.fetcher,
+        anchors: &tools.anchors,
         policy: &policy,
-        fetched: &fetched,
+        fetched,
     };
-    let identities = match IdentityHeader::from_headers([value.as_str()]) {
+    let identities = match IdentityHeader::from_headers(values.iter().map(String::as_str)) {
         Ok(ids) => ids,
-        Err(error) => return unparsable(&args, error),
+        Err(error) => {
+            unparsable(args, error)?;
+            return Ok(Verdict {
+                passed: false,
+                rcd: Vec::new(),
+            });
+        }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = &tools.runtime;
+    let mut rcd = Vec::new();
     let mut all_passed = true;
     let mut results = Vec::new();
     let mut shaken_outcome = None;
@@ -244,6 +320,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let report = runtime.block_on(verify::verify_report(identity, &ctx));
         let ppt = identity.ppt.clone().unwrap_or_else(|| "shaken".into());
         all_passed &= report.outcome.is_ok();
+        if let Ok(v) = &report.outcome
+            && let Some(outcome) = &v.rcd
+        {
+            rcd.push(outcome.clone());
+        }
         if !args.json {
             print_text(i + 1, identities.len(), identity, &report);
         }
@@ -268,10 +349,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else if identities.len() > 1 {
         println!("verstat for the caller: {}", response.verstat_value);
     }
-    Ok(if all_passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(Verdict {
+        passed: all_passed,
+        rcd,
     })
 }
 

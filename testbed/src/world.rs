@@ -169,6 +169,8 @@ pub struct Setup {
     pub dc: Option<DcSetup>,
     /// Whether the HSSs hand out data or pointers where they hold both (solutions 1 and 3).
     pub hss_storage: proto::wire::sh::Storage,
+    /// The originating HSS follows a 3P ID information URI itself (solution 1, §6.1.2 step 4).
+    pub hss_fetch: bool,
     /// The enterprise changes this jCard after its first fetch (solution 3's threat).
     pub jcard_revision: Option<third_party::id_server::Revision>,
     /// The 3P authorization server hands out tokens that have already expired (solution 4's
@@ -196,6 +198,10 @@ pub struct Setup {
     pub nef_expired_tokens: bool,
     /// Solution 7: the DAC signs avatar metadata that has already expired.
     pub dac_expired_metadata: bool,
+    /// Served worlds only (`testbed serve`, choice `serve-digest-md5`): the S-CSCFs challenge
+    /// a REGISTER without Authorization (a SIP client that is not an IMS UE) with legacy MD5
+    /// Digest. Off in every scenario.
+    pub digest_md5: bool,
 }
 
 /// The certificate an STI-AS signs with: the operator's own by default.

@@ -6,8 +6,6 @@
 //! left running, the step ids of the TR's inventory, the CLI verifying what crossed the NNI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-
 use libtest_mimic::{Arguments, Failed, Trial};
 use proto::trace::{Body, Note};
 use testbed::run::{Run, execute};
@@ -208,37 +206,14 @@ fn two_worlds_run_at_once_in_one_process() -> Result<(), Failed> {
 /// The scenario's step ids are the TR figure's (fixtures/tr/tr-steps.md, copied from the
 /// project's reference inventory).
 fn step_ids_match_the_tr_inventory() -> Result<(), Failed> {
-    let text = std::fs::read_to_string(kit::fixtures::dir().join("tr/tr-steps.md"))?;
-    let mut figures: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current = None;
-    for line in text.lines() {
-        if let Some(heading) = line.strip_prefix("## ") {
-            current = heading
-                .split("Figure ")
-                .nth(1)
-                .map(|f| f.split_whitespace().next().unwrap_or_default().to_owned());
-            continue;
-        }
-        if let (Some(fig), Some(row)) = (&current, line.strip_prefix("| ")) {
-            let id = row.split(" |").next().unwrap_or_default().trim().to_owned();
-            if !id.is_empty() && id != "step" && !id.starts_with("---") {
-                figures.entry(fig.clone()).or_default().push(id);
-            }
-        }
-    }
+    let inventory = testbed::coverage::Inventory::load()?;
     for v in scenarios::all() {
-        let ids: Vec<String> = v.figure.steps.iter().map(|s| s.id.to_owned()).collect();
+        let ids: Vec<&str> = v.figure.steps.iter().map(|s| s.id).collect();
         // A flow drawn over two figures (solution 1) lists both: "6.1.2-1, 6.1.2-2".
-        let inventory: Option<Vec<String>> = v
-            .figure
-            .figure
-            .split(", ")
-            .map(|f| figures.get(f).cloned())
-            .collect::<Option<Vec<_>>>()
-            .map(|parts| parts.concat());
-        ensure(inventory.as_ref() == Some(&ids), || {
+        let expected = inventory.step_ids(v.figure.figure);
+        ensure(expected.as_ref() == Some(&ids), || {
             format!(
-                "{}: steps of Figure {}: {ids:?} vs {inventory:?}",
+                "{}: steps of Figure {}: {ids:?} vs {expected:?}",
                 v.name(),
                 v.figure.figure
             )

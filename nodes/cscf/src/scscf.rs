@@ -49,6 +49,10 @@ pub struct ScscfConfig {
     pub trusted: Vec<String>,
     /// SIP timers (RFC 3261 §17).
     pub timers: Timers,
+    /// Served worlds only (choice `serve-digest-md5`): a REGISTER that names no private
+    /// identity (no Authorization, so not an IMS UE: TS 24.229 §5.1.1.2.1) is challenged with
+    /// legacy MD5 Digest instead of SHA-256. Off in every scenario world.
+    pub digest_md5: bool,
 }
 
 /// A request refused because a routing marker came from outside the trust domain.
@@ -361,6 +365,7 @@ mod tests {
             hss_host: "hss.ims.b".into(),
             trusted: vec!["pcscf-b".into(), "as-b".into(), "ibcf-b".into()],
             timers: Timers::default(),
+            digest_md5: false,
         }
     }
 

@@ -62,7 +62,12 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The credential of `impi` if `registrar` (the S-CSCF's host) is the client. Pure.
+/// The query asking for the legacy MD5 credential instead (a served world's registrar only:
+/// choice `serve-digest-md5`).
+pub const MD5_QUERY: &str = "algorithm=MD5";
+
+/// The credential of `impi` if `registrar` (the S-CSCF's host) is the client: SHA-256, or MD5
+/// when `impi` ends in `?`[`MD5_QUERY`]. Pure.
 pub fn decide(
     db: &Db,
     registrar: Option<&str>,
@@ -71,8 +76,12 @@ pub fn decide(
 ) -> Result<DigestCredential, Refusal> {
     let scscf = registrar.ok_or(Refusal::NoRegistrar)?;
     kit::tls::client_is(client_certificate, scscf).map_err(Refusal::WrongClient)?;
-    db.credential(impi)
-        .ok_or_else(|| Refusal::UnknownImpi(impi.to_owned()))
+    let credential = match impi.split_once('?') {
+        None => db.credential(impi),
+        Some((name, MD5_QUERY)) => db.credential_md5(name),
+        Some(_) => None,
+    };
+    credential.ok_or_else(|| Refusal::UnknownImpi(impi.to_owned()))
 }
 
 /// The answer to `GET {PREFIX}{impi}`: 200 with the credential, or the refusal's answer.
@@ -131,5 +140,22 @@ mod tests {
         let c: DigestCredential = serde_json::from_slice(&ok.body).unwrap();
         assert_eq!(c, db.credential(IMPI).unwrap());
         assert!(!String::from_utf8_lossy(&ok.body).contains("fixture-secret"));
+        let md5 = answer(
+            &db,
+            Some(SCSCF),
+            Some(&scscf),
+            &format!("{IMPI}?{MD5_QUERY}"),
+        );
+        let c: DigestCredential = serde_json::from_slice(&md5.unwrap().body).unwrap();
+        assert_eq!(c, db.credential_md5(IMPI).unwrap());
+        assert_eq!(
+            refused(answer(
+                &db,
+                Some(SCSCF),
+                Some(&scscf),
+                &format!("{IMPI}?x=1")
+            )),
+            (404, Reason::NoRecord, false)
+        );
     }
 }

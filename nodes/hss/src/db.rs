@@ -53,6 +53,18 @@ impl std::fmt::Debug for Credential {
 /// The Digest algorithm of every credential this HSS hands out (RFC 8760).
 pub const ALGORITHM: &str = "SHA-256";
 
+/// The legacy algorithm a served world's S-CSCF may also challenge with (RFC 2617, RFC 3261
+/// §22.4; choice `serve-digest-md5`): the HSS derives its H(A1) from the stored password.
+pub const ALGORITHM_MD5: &str = "MD5";
+
+/// H(A1) of RFC 2617 §3.2.2.2 with MD5: hex(MD5(username ":" realm ":" password)).
+pub fn ha1_md5(username: &str, realm: &str, password: &str) -> String {
+    md5::Md5::digest(format!("{username}:{realm}:{password}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// H(A1) of RFC 7616 §3.4.2 with SHA-256: hex(SHA-256(username ":" realm ":" password)).
 pub fn ha1(username: &str, realm: &str, password: &str) -> String {
     Sha256::digest(format!("{username}:{realm}:{password}").as_bytes())
@@ -178,6 +190,19 @@ impl Db {
             ha1: ha1(impi, &self.realm, &c.password),
         })
     }
+
+    /// The legacy MD5 Digest credential of `impi` (H(A1) with MD5 in this operator's realm),
+    /// for a served world's registrar only (choice `serve-digest-md5`).
+    pub fn credential_md5(&self, impi: &str) -> Option<DigestCredential> {
+        let c = self.credentials.get(impi)?;
+        Some(DigestCredential {
+            impi: impi.to_owned(),
+            impus: c.impus.clone(),
+            realm: self.realm.clone(),
+            algorithm: ALGORITHM_MD5.to_owned(),
+            ha1: ha1_md5(impi, &self.realm, &c.password),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +289,20 @@ mod tests {
         assert_eq!(c.ha1.len(), 64);
         assert!(orig.credential("nobody@ims.example").is_none());
         assert!(!format!("{orig:?}").contains("fixture-secret"));
+    }
+
+    #[test]
+    fn md5_h_a1_for_served_worlds() {
+        // RFC 2617 §3.5's example: H(A1) of Mufasa / testrealm@host.com / Circle Of Life.
+        assert_eq!(
+            ha1_md5("Mufasa", "testrealm@host.com", "Circle Of Life"),
+            "939e7578ed9e3c518a452acee763bce9"
+        );
+        let orig = Db::from_toml(&fixture(), ORIG).unwrap();
+        let c = orig.credential_md5(UE_A_IMPI).unwrap();
+        assert_eq!(c.algorithm, "MD5");
+        assert_eq!(c.ha1, ha1_md5(UE_A_IMPI, ORIG, "fixture-secret-ue-a"));
+        assert_eq!(c.impus, orig.credential(UE_A_IMPI).unwrap().impus);
     }
 
     #[test]

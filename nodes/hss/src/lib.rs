@@ -5,8 +5,9 @@
 //! the operator's IMS AS with mutual TLS. In solution #4 the NEF provisions designated IMPUs
 //! here ([`provision`](mod@provision)).
 //!
-//! It is not a repository: it hands out the 3P ID information or the URI it holds and fetches
-//! nothing (choice `6.1-hss-fetch`).
+//! It is not a repository. For solution 1 it hands out the 3P ID information or the URI it
+//! holds; configured to ([`HssConfig::fetch_id_info`]), it follows a URI itself and hands out
+//! what the repository returns (§6.1.2 step 4, "if needed", choice `6.1-hss-fetch`).
 //!
 //! For authenticated registration it serves each private user identity's SIP Digest
 //! credential (H(A1) with SHA-256, RFC 7616/8760) to the operator's S-CSCF only ([`auth`]).
@@ -34,7 +35,7 @@ use kit::node::{ClientAuth, Ctx};
 use proto::trace::{Act, Note};
 use proto::wire::authz::PROVISION_PATH;
 use proto::wire::exposure::HSS_POLICY_PATH;
-use proto::wire::sh::Storage;
+use proto::wire::sh::{IdInfo, IdInfoAnswer, Storage};
 
 pub use db::{ALGORITHM, Db, ha1};
 pub use provision::provision;
@@ -152,6 +153,20 @@ fn serve_policy(
     }
 }
 
+/// The URI in a 3P ID information answer that holds only a URI.
+fn pointer(response: &Response) -> Option<String> {
+    if response.status != 200 {
+        return None;
+    }
+    match serde_json::from_slice::<IdInfoAnswer>(&response.body).ok()? {
+        IdInfoAnswer {
+            info: None,
+            url: Some(url),
+        } => Some(url),
+        _ => None,
+    }
+}
+
 /// What an HSS serves beyond reading subscriptions, and to whom.
 #[derive(Debug, Clone, Default)]
 pub struct HssConfig {
@@ -162,6 +177,37 @@ pub struct HssConfig {
     pub provisioner: Option<String>,
     /// The S-CSCF allowed to fetch Digest credentials (its TLS host name), if any.
     pub registrar: Option<String>,
+    /// Solution 1, §6.1.2 step 4: where its answer would be a URI, the HSS fetches the 3P ID
+    /// information from the repository itself (mutual TLS) and hands out the information.
+    pub fetch_id_info: bool,
+}
+
+/// §6.1.2 step 4: the 3P ID information behind `url`, fetched by the HSS (mutual TLS), as the
+/// answer to the IMS AS; a 502 naming the fault when the repository does not deliver it.
+async fn fetch_id_info(client: &kit::http::Client, url: &str) -> Response {
+    let failed = |detail: String| {
+        Response::text(
+            502,
+            format!("the HSS could not fetch the 3P ID information from {url}: {detail}"),
+        )
+    };
+    let response = match client.send(kit::http::Request::get(url)).await {
+        Ok(response) => response,
+        Err(e) => return failed(e.to_string()),
+    };
+    if response.status != 200 {
+        return failed(format!("the repository answered {}", response.status));
+    }
+    match serde_json::from_slice::<IdInfo>(&response.body) {
+        Ok(info) => kit::node::json_response(
+            200,
+            &IdInfoAnswer {
+                info: Some(info),
+                url: None,
+            },
+        ),
+        Err(e) => failed(format!("its answer is not 3P ID information: {e}")),
+    }
 }
 
 /// Starts the HSS over HTTPS; only clients with a certificate of the world's CA are served.
@@ -172,11 +218,13 @@ pub async fn start(ctx: &Ctx, db: Db, config: HssConfig) -> Result<Server, Error
     let policy = Arc::new(exposure::Policy::load()?);
     let node = ctx.clone();
     let config = Arc::new(config);
+    let repository = Arc::new(ctx.https_client(true)?);
     let h = handler(move |req: Request, peer: Peer| {
         let db = db.clone();
         let node = node.clone();
         let config = config.clone();
         let policy = policy.clone();
+        let repository = repository.clone();
         async move {
             let path = req.target.split('?').next().unwrap_or_default();
             if path == HSS_POLICY_PATH {
@@ -200,9 +248,49 @@ pub async fn start(ctx: &Ctx, db: Db, config: HssConfig) -> Result<Server, Error
                 }
                 return serve_avatars(&node, &db, impu, &peer);
             }
-            let db = db.read().unwrap_or_else(|p| p.into_inner());
-            answer(&db, config.storage, &req.method, &req.target)
+            let response = {
+                let db = db.read().unwrap_or_else(|p| p.into_inner());
+                answer(&db, config.storage, &req.method, &req.target)
+            };
+            if config.fetch_id_info
+                && req.target.starts_with(proto::wire::sh::ID_INFO_PREFIX)
+                && let Some(url) = pointer(&response)
+            {
+                return fetch_id_info(&repository, &url).await;
+            }
+            response
         }
     });
     ctx.https_server(h, ClientAuth::Required).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_an_answer_holding_just_a_uri_is_followed() {
+        let url = "https://id.enterprise.example/3pid/v1/subscribers/12025551000";
+        let uri_only = kit::node::json_response(
+            200,
+            &IdInfoAnswer {
+                info: None,
+                url: Some(url.into()),
+            },
+        );
+        assert_eq!(pointer(&uri_only).as_deref(), Some(url));
+        let info = kit::node::json_response(
+            200,
+            &IdInfoAnswer {
+                info: Some(IdInfo {
+                    id: "sip:q@qbranch.example".into(),
+                    name: "Q".into(),
+                }),
+                url: None,
+            },
+        );
+        assert_eq!(pointer(&info), None);
+        assert_eq!(pointer(&Response::text(404, "not subscribed")), None);
+    }
 }

@@ -18,8 +18,9 @@ enum Resource {
 ///
 /// - `GET /sh/v1/subscribers/{tn}`: the subscription (authorisation facts).
 /// - `GET /sh/v1/3pid-info/{tn}`: solution 1's 3P ID information, or its URI, per `storage`.
-///   TR 33.790 §6.1.2 step 4 ("if needed, the HSS fetches the 3P ID information"): this HSS
-///   never does; it hands out what it holds (choice `6.1-hss-fetch`).
+///   TR 33.790 §6.1.2 step 4 ("if needed, the HSS fetches the 3P ID information") is not
+///   here: this is what the HSS holds; the server follows a URI when configured to
+///   (`HssConfig::fetch_id_info`, choice `6.1-hss-fetch`).
 /// - `GET /sh/v1/rcd/{tn}`: solution 3's RCD URL(s) or concrete RCD, per `storage`.
 pub fn answer(db: &Db, storage: Storage, method: &str, target: &str) -> Response {
     let routes: [(&str, Resource); 3] = [

@@ -130,6 +130,23 @@ fn status_line(status: u16) -> String {
 
 /// An HTTP/1.1 message as text: start line, headers, blank line, body (UTF-8, lossy).
 fn wire_text(start: &str, headers: &[(String, String)], body: &[u8]) -> String {
+    let mut out = wire_head(start, headers, body);
+    out.push_str(&String::from_utf8_lossy(body));
+    out
+}
+
+/// The message's exact bytes when its body is not UTF-8 (so [`wire_text`] is lossy): the
+/// trace's `wire` (a DER CRL, for example). `None` when `wire_text` is the bytes.
+fn wire_bytes(start: &str, headers: &[(String, String)], body: &[u8]) -> Option<Vec<u8>> {
+    std::str::from_utf8(body).is_err().then(|| {
+        let mut out = wire_head(start, headers, body).into_bytes();
+        out.extend_from_slice(body);
+        out
+    })
+}
+
+/// The start line and header fields, with the blank line that ends them.
+fn wire_head(start: &str, headers: &[(String, String)], body: &[u8]) -> String {
     let mut out = String::from(start);
     out.push_str("\r\n");
     for (name, value) in headers {
@@ -146,7 +163,6 @@ fn wire_text(start: &str, headers: &[(String, String)], body: &[u8]) -> String {
         out.push_str(&format!("content-length: {}\r\n", body.len()));
     }
     out.push_str("\r\n");
-    out.push_str(&String::from_utf8_lossy(body));
     out
 }
 
@@ -187,6 +203,15 @@ mod tests {
         assert_eq!(
             wire_text("GET / HTTP/1.1", &[], b""),
             "GET / HTTP/1.1\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn wire_bytes_only_for_a_body_that_is_not_utf8() {
+        assert_eq!(wire_bytes("HTTP/1.1 200 OK", &[], b"hi"), None);
+        assert_eq!(
+            wire_bytes("HTTP/1.1 200 OK", &[], &[0x30, 0x82, 0xff]).as_deref(),
+            Some(&b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n\x30\x82\xff"[..])
         );
     }
 }

@@ -375,12 +375,20 @@ impl Tap {
         self.state().records.clone()
     }
 
+    /// Records from index `from` of arrival order on (none when `from` is past the end),
+    /// cloning only that tail: a live reader's next page.
+    pub fn records_since(&self, from: usize) -> Vec<Record> {
+        self.state()
+            .records
+            .get(from..)
+            .map(<[Record]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Records in causal order, independent of thread timing (see the module docs).
     pub fn ordered(&self) -> Vec<Record> {
         let mut records = self.records();
-        records.sort_by(|a, b| {
-            (a.lamport, &a.node, a.node_seq).cmp(&(b.lamport, &b.node, b.node_seq))
-        });
+        order(&mut records);
         records
     }
 
@@ -393,6 +401,12 @@ impl Tap {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Sorts records into the causal order of [`Tap::ordered`]: by (Lamport timestamp, node, the
+/// node's own sequence). For records that left the tap (a live trace read over the network).
+pub fn order(records: &mut [Record]) {
+    records.sort_by(|a, b| (a.lamport, &a.node, a.node_seq).cmp(&(b.lamport, &b.node, b.node_seq)));
 }
 
 #[cfg(test)]

@@ -66,6 +66,11 @@ pub struct Message {
     /// Identifies the message on both sides (same value at sender and receiver).
     #[serde(skip)]
     pub key: u64,
+    /// The bytes as they crossed the wire, where `raw` is not them: DNS (`raw` is decoded
+    /// text), and SIP or HTTP whose bytes are not valid UTF-8 (a DER CRL body). `None` when
+    /// `raw`'s bytes are the wire bytes. Only exports (pcap) read it; it is not serialised.
+    #[serde(skip, default)]
+    pub wire: Option<Vec<u8>>,
 }
 
 fn hash_of(parts: &[&[u8]]) -> u64 {
@@ -95,6 +100,7 @@ impl Message {
             raw,
             stream: None,
             key,
+            wire: None,
         }
     }
 
@@ -117,6 +123,7 @@ impl Message {
             raw,
             stream: None,
             key: hash_of(identity),
+            wire: None,
         }
     }
 
@@ -138,6 +145,7 @@ impl Message {
             raw,
             stream: Some(stream),
             key: hash_of(&[&stream.to_be_bytes(), payload]),
+            wire: None,
         }
     }
 
@@ -153,8 +161,29 @@ impl Message {
             raw,
             stream: None,
             key,
+            wire: None,
         }
     }
+}
+
+impl Message {
+    /// The same message with its wire bytes (see [`Message::wire`]); the key is unchanged.
+    #[must_use]
+    pub fn with_wire(mut self, wire: Option<Vec<u8>>) -> Self {
+        self.wire = wire;
+        self
+    }
+
+    /// The bytes that crossed the wire: [`Message::wire`] when set, else `raw`'s bytes (for
+    /// DNS without `wire`, that is decoded text, not a DNS message).
+    pub fn bytes(&self) -> &[u8] {
+        self.wire.as_deref().unwrap_or(self.raw.as_bytes())
+    }
+}
+
+/// The bytes of `bytes` when they are not valid UTF-8 (so a lossy `raw` is not them).
+pub fn wire_if_lossy(bytes: &[u8]) -> Option<Vec<u8>> {
+    std::str::from_utf8(bytes).is_err().then(|| bytes.to_vec())
 }
 
 /// What a record is.

@@ -60,9 +60,12 @@ pub mod sh {
         Pointer,
     }
 
+    /// The prefix of [`id_info_path`].
+    pub const ID_INFO_PREFIX: &str = "/sh/v1/3pid-info/";
+
     /// `GET /sh/v1/3pid-info/{tn}`: solution 1's 3P ID information (§6.1.2 steps 3 and 5).
     pub fn id_info_path(tn_digits: &str) -> String {
-        format!("/sh/v1/3pid-info/{tn_digits}")
+        format!("{ID_INFO_PREFIX}{tn_digits}")
     }
 
     /// `GET /sh/v1/rcd/{tn}`: solution 3's RCD or RCD URL (§6.3.2 step 4a).

@@ -91,12 +91,14 @@ pub enum Effect {
     None,
     /// Run this variant (by name) for real in the background.
     Run(String),
-    /// Write this text to this file.
+    /// Write the latest run of `variant` in `form` to this file.
     Export {
+        /// The variant (`2:single`).
+        variant: String,
+        /// Text, JSON, Mermaid or pcap.
+        form: crate::render::export::Form,
         /// Where.
         path: String,
-        /// What.
-        text: String,
     },
 }
 
@@ -140,6 +142,8 @@ pub struct App {
     pub diffing: bool,
     /// Whether the help is open.
     pub help: bool,
+    /// Whether `e` is asking for the export's form (`t`, `j`, `m`, `p`; Esc cancels).
+    pub export_prompt: bool,
     /// The colour scheme.
     pub theme: Theme,
     /// The status line.
@@ -149,6 +153,9 @@ pub struct App {
     /// Lines the detail pane (Message / Tokens / Checks / Step) is scrolled down by; back to
     /// the top whenever the message or the tab changes.
     pub detail_scroll: u16,
+    /// The view of an attached served world (`tui --attach`): shown instead of the
+    /// catalogue's runs when set.
+    pub live: Option<View>,
 }
 
 impl App {
@@ -170,10 +177,12 @@ impl App {
             diff_base: None,
             diffing: false,
             help: false,
+            export_prompt: false,
             theme,
             status: String::new(),
             quit: false,
             detail_scroll: 0,
+            live: None,
         }
     }
 
@@ -204,6 +213,9 @@ impl App {
 
     /// The selected variant's latest run, if it ran.
     pub fn view(&self) -> Option<&View> {
+        if let Some(live) = &self.live {
+            return Some(live);
+        }
         self.current_name().and_then(|n| self.results.get(&n))
     }
 

@@ -84,7 +84,7 @@ pub const KEYS: &[Key] = &[
     Key {
         keys: "e",
         short: "export",
-        help: "export the trace as text (trace-<variant>.txt)",
+        help: "export: then t text, j JSON, m Mermaid or p pcap",
         bar: false,
     },
     Key {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use proto::trace::{Act, Body, Message, Note, Outcome, Proto};
+use proto::trace::{Act, Body, Message, Note, Outcome, Proto, Record};
 use proto::wire::exposure::{AF_NOTIFY_PATH, NEF_NOTIFY_PREFIX};
 use serde_json::Value;
 
@@ -250,6 +250,28 @@ impl View {
     }
 }
 
+impl View {
+    /// The view of a live trace (an attached served world, see [`crate::live`]): `records` in
+    /// causal order, named with `ports`. No TR figure, so no step numbers and no outcomes.
+    pub fn from_records(name: String, records: &[Record], ports: &[(u16, String)]) -> View {
+        let entries = rows(records, &HashMap::new(), ports);
+        let nodes = columns(&entries);
+        View {
+            name,
+            passed: true,
+            error: None,
+            steps_seen: 0,
+            steps_total: 0,
+            steps: Vec::new(),
+            outcomes: Vec::new(),
+            entries,
+            nodes,
+            text: String::new(),
+            elapsed_ms: 0.0,
+        }
+    }
+}
+
 /// The ladder's rows, in trace order: one per message sent and one per action, each message
 /// with the notes about it.
 fn entries(run: &Run) -> Vec<Entry> {
@@ -259,16 +281,20 @@ fn entries(run: &Run) -> Vec<Entry> {
             step_of.insert(i, m.step.to_owned());
         }
     }
+    rows(&run.trace, &step_of, &run.ports)
+}
+
+/// The rows of `trace` (in causal order), with the TR step of each record in `step_of`.
+fn rows(trace: &[Record], step_of: &HashMap<usize, String>, ports: &[(u16, String)]) -> Vec<Entry> {
     let mut rows = Rows::default();
-    for (i, r) in run.trace.iter().enumerate() {
+    for (i, r) in trace.iter().enumerate() {
         let step = step_of.get(&i).cloned();
         match &r.body {
             Body::Sent { msg, to, message } => {
                 let n = rows.number(*msg);
                 rows.by_msg.insert(*msg, rows.entries.len());
                 rows.last_of.insert(r.node.clone(), rows.entries.len());
-                let mut entry =
-                    Entry::message(n, &r.node, to.as_deref(), message, step, &run.ports);
+                let mut entry = Entry::message(n, &r.node, to.as_deref(), message, step, ports);
                 entry.exposure = notification(message);
                 rows.entries.push(entry);
             }

@@ -14,10 +14,12 @@ mod avatar;
 mod details;
 mod exposure;
 mod ladder;
+mod live;
 mod sidebar;
 
 use super::app::{App, Theme};
 use super::keys::KEYS;
+pub use live::draw as draw_live;
 
 /// Smallest usable terminal.
 pub const MIN: (u16, u16) = (80, 24);
@@ -173,6 +175,8 @@ fn keybar(frame: &mut Frame<'_>, area: Rect, app: &App, p: &Palette) {
     if let Some(text) = &app.search_input {
         spans.push(Span::styled(format!(" /{text}▏"), p.title));
         spans.push(Span::raw("  Enter search · Esc cancel"));
+    } else if app.export_prompt {
+        spans.push(Span::styled(format!(" {}", app.status), p.title));
     } else {
         for k in KEYS.iter().filter(|k| k.bar) {
             spans.push(Span::styled(format!(" {}", k.keys), p.title));

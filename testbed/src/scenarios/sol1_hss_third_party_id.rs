@@ -14,6 +14,7 @@ use crate::run::judge::Check;
 use crate::run::play::{Attack, Prep, Script};
 use crate::scenario::{Figure, Require, Step, act, hop, http, http_response, invite, token};
 use crate::solution::{KI1, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -47,7 +48,7 @@ pub const HSS_FETCH: Choice = Choice {
     id: "6.1-hss-fetch",
     clause: "6.1.2 step 4",
     question: "When and from where the HSS fetches the 3P ID information (\"if needed\").",
-    answer: "Never at call time: the HSS returns what it holds, so step 4 is shown as not taken (n/a). With a pointer, the IMS AS fetches (step 6) from the repository over mutual TLS.",
+    answer: "The TR leaves \"if needed\" open. We read it as: the HSS holds only a URI and the operator has it resolve the URI itself. Variant 1:hss-fetch runs that way: the HSS fetches from the repository over mutual TLS (step 4) and returns the information (step 5), so the IMS AS never meets the repository. Everywhere else the HSS returns what it holds and step 4 is n/a; given a URI, the IMS AS fetches (step 6).",
 };
 
 /// `6.1-passport`.
@@ -65,6 +66,9 @@ enum Answer {
     Info,
     /// The HSS returned a URI: the AS fetches from the repository.
     Uri,
+    /// The HSS held a URI, fetched from the repository itself (step 4) and returned the
+    /// information.
+    Fetched,
     /// The IMPU is not subscribed (404).
     NotSubscribed,
 }
@@ -78,10 +82,17 @@ fn originating(answer: Answer) -> Vec<Step> {
 
 /// Steps 1–6: the INVITE reaches the IMS AS, which gets the 3P ID information.
 fn lookup(answer: Answer) -> Vec<Step> {
-    let answered = hop(&[HSS_O], &[AS_O], http_response("GET", "/sh/v1/3pid-info/"))
-        .with(Require::AnswersPrevious);
+    let response = hop(&[HSS_O], &[AS_O], http_response("GET", "/sh/v1/3pid-info/"));
+    // The answer follows step 3's request directly, except when the HSS fetched in between
+    // (step 4's exchange is then the previous match): matched by its request line instead.
+    let answered = match answer {
+        Answer::Fetched => response.with(Require::Status(200)),
+        Answer::Info | Answer::Uri | Answer::NotSubscribed => {
+            response.with(Require::AnswersPrevious)
+        }
+    };
     let step5 = match answer {
-        Answer::Info => vec![
+        Answer::Info | Answer::Fetched => vec![
             answered.with(Require::Json("/info")),
             act(&[AS_O], Act::IdInfoLookup),
         ],
@@ -110,13 +121,7 @@ fn lookup(answer: Answer) -> Vec<Step> {
             "the IMS AS asks the HSS for the IMPU's 3P ID information (mutual TLS)",
             vec![hop(&[AS_O], &[HSS_O], http("GET", "/sh/v1/3pid-info/"))],
         ),
-        Step::new(
-            "4",
-            ("HSS", "repository"),
-            "the HSS fetches the 3P ID information from the repository if it needs to",
-            vec![hop(&[HSS_O], &[ID3P], http("GET", "/3pid/v1/subscribers/"))],
-        )
-        .not_taken("the HSS hands out what it holds and never fetches (choice 6.1-hss-fetch)"),
+        step4(answer),
         Step::new(
             "5",
             ("HSS", "IMS AS"),
@@ -140,6 +145,32 @@ fn lookup(answer: Answer) -> Vec<Step> {
             ],
         ),
     ]
+}
+
+/// Step 4: the HSS fetches from the repository, when it holds only a URI and is set to follow
+/// it (choice `6.1-hss-fetch`).
+fn step4(answer: Answer) -> Step {
+    let step = Step::new(
+        "4",
+        ("HSS", "repository"),
+        "the HSS, holding only a URI, fetches the 3P ID information from the repository itself (mutual TLS)",
+        vec![
+            hop(&[HSS_O], &[ID3P], http("GET", "/3pid/v1/subscribers/")),
+            hop(
+                &[ID3P],
+                &[HSS_O],
+                http_response("GET", "/3pid/v1/subscribers/"),
+            )
+            .with(Require::AnswersPrevious)
+            .with(Require::Json("/name")),
+        ],
+    );
+    match answer {
+        Answer::Fetched => step,
+        Answer::Info | Answer::Uri | Answer::NotSubscribed => step.not_taken(
+            "this HSS returns what it holds; only 1:hss-fetch has it follow a URI (choice 6.1-hss-fetch)",
+        ),
+    }
 }
 
 /// Steps 7–10a: the information signed with the caller's number, and the INVITE sent on.
@@ -256,7 +287,9 @@ fn figures(answer: Answer, verified: Result<(), Reason>) -> Figure {
         steps,
     };
     match answer {
-        Answer::Info => figure.skip(&["6"], "the HSS returned the information itself"),
+        Answer::Info | Answer::Fetched => {
+            figure.skip(&["6"], "the HSS returned the information itself")
+        }
         Answer::Uri => figure,
         Answer::NotSubscribed => figure.prevent(&["6", "7-8", "9", "15"], "5"),
     }
@@ -297,6 +330,22 @@ fn setup(storage: Storage) -> Setup {
     }
 }
 
+/// Who asked the repository: the IMS AS (step 6) and the HSS (step 4).
+fn repository_asked_by(ims_as: bool, hss: bool) -> Vec<Check> {
+    vec![
+        Check::Asked {
+            from: AS_O,
+            to: ID3P,
+            yes: ims_as,
+        },
+        Check::Asked {
+            from: HSS_O,
+            to: ID3P,
+            yes: hss,
+        },
+    ]
+}
+
 fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
     [
         &choices::WORLD_IMS_ENTRY,
@@ -314,7 +363,8 @@ pub fn variants() -> Vec<Variant> {
     [happy(), threats()].concat()
 }
 
-/// The happy paths: the information held by the HSS, or behind its URI.
+/// The happy paths: the information held by the HSS, or behind its URI (fetched by the IMS AS,
+/// or by the HSS itself).
 fn happy() -> Vec<Variant> {
     vec![
         Variant {
@@ -326,15 +376,7 @@ fn happy() -> Vec<Variant> {
             choices: with(&[&STORAGE, &PASSPORT]),
             setup: setup(Storage::Data),
             script: call(UE_A, None),
-            checks: [
-                delivered(),
-                vec![Check::Asked {
-                    from: AS_O,
-                    to: ID3P,
-                    yes: false,
-                }],
-            ]
-            .concat(),
+            checks: [delivered(), repository_asked_by(false, false)].concat(),
         },
         Variant {
             solution: 1,
@@ -345,15 +387,21 @@ fn happy() -> Vec<Variant> {
             choices: with(&[&STORAGE, &PASSPORT]),
             setup: setup(Storage::Pointer),
             script: call(UE_A, None),
-            checks: [
-                delivered(),
-                vec![Check::Asked {
-                    from: AS_O,
-                    to: ID3P,
-                    yes: true,
-                }],
-            ]
-            .concat(),
+            checks: [delivered(), repository_asked_by(true, false)].concat(),
+        },
+        Variant {
+            solution: 1,
+            id: "hss-fetch",
+            title: "the HSS holds only a URI and follows it itself: it fetches the 3P ID information from the repository and hands the IMS AS the information",
+            threat: None,
+            figure: figures(Answer::Fetched, Ok(())),
+            choices: with(&[&STORAGE, &PASSPORT]),
+            setup: Setup {
+                hss_fetch: true,
+                ..setup(Storage::Pointer)
+            },
+            script: call(UE_A, None),
+            checks: [delivered(), repository_asked_by(false, true)].concat(),
         },
     ]
 }
@@ -368,6 +416,7 @@ fn threats() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 1: a malicious UE uses IDs belonging to others or forged IDs",
+                ids: &[ThreatId::ForgedId],
             }),
             figure: figures(Answer::NotSubscribed, Ok(())),
             choices: with(&[&STORAGE, &choices::TERM_DISPLAY]),
@@ -396,6 +445,7 @@ fn threats() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 3: the ID is manipulated between IMS networks",
+                ids: &[ThreatId::IdInTransit],
             }),
             figure: figures(Answer::Info, Err(Reason::SignatureInvalid)).prevent(&["15"], "12-13"),
             choices: with(&[

@@ -18,6 +18,7 @@ use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
 };
 use crate::solution::{KI1, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{DcSetup, Setup, family};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -453,14 +454,17 @@ fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
 const FORGED: Threat = Threat {
     clause: "5.1.2",
     text: "threat 1: a malicious UE uses IDs belonging to others or forged IDs",
+    ids: &[ThreatId::ForgedId],
 };
 const NO_LONGER_OWNED: Threat = Threat {
     clause: "5.1.2",
     text: "threat 2: a UE uses an ID that no longer belongs to it (ex-employee)",
+    ids: &[ThreatId::FormerId],
 };
 const IN_TRANSIT: Threat = Threat {
     clause: "5.1.2",
     text: "threat 3: the ID is manipulated between IMS networks",
+    ids: &[ThreatId::IdInTransit],
 };
 
 /// Every variant of solution 2.
@@ -540,6 +544,7 @@ fn refused() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 1: a UE uses a forged ID",
+                ids: &[ThreatId::ForgedId],
             }),
             figure: single_registration(
                 Lookup::RefusedByServer(Reason::Mismatch),

@@ -16,6 +16,7 @@ use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response, token,
 };
 use crate::solution::{KI1, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::Setup;
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -330,6 +331,7 @@ fn happy() -> Vec<Variant> {
 const IN_TRANSIT: Threat = Threat {
     clause: "5.1.2",
     text: "threat 3: the ID is manipulated between IMS networks",
+    ids: &[ThreatId::IdInTransit],
 };
 
 /// The NNI attacker's changes: the signed RCD rewritten, the jCard URL swapped. The caller's
@@ -416,6 +418,7 @@ fn changed_or_gone() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 3: the callee would receive a wrong ID — here from a changed source (the card behind the signed URL edited after signing), not an attacker in transit",
+                ids: &[],
             }),
             figure: unchecked_figure(),
             choices: with(&[&AS_FETCH, &RCD_HEADER, &choices::TERM_DISPLAY]),
@@ -448,6 +451,7 @@ fn changed_or_gone() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 2: a UE uses an ID that no longer belongs to it (ex-employee)",
+                ids: &[ThreatId::FormerId],
             }),
             figure: figure(Rcd::None),
             choices: with(&[&choices::TERM_DISPLAY]),

@@ -20,6 +20,7 @@ use crate::scenario::{
     Figure, Hop, Require, Step, act, hop, http, http_response, invite, invite_response,
 };
 use crate::solution::{KI1, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{Setup, family};
 
 const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
@@ -392,6 +393,7 @@ fn with(extra: &[&'static Choice]) -> Vec<&'static Choice> {
 const NO_LONGER_OWNED: Threat = Threat {
     clause: "5.1.2",
     text: "threat 2: a UE uses an ID that no longer belongs to it",
+    ids: &[ThreatId::FormerId],
 };
 
 /// Every variant of solution 4.
@@ -407,6 +409,7 @@ const PBX_USER: &str = "ue-pbx";
 const FORGED: Threat = Threat {
     clause: "5.1.2",
     text: "threat 1: a UE uses IDs belonging to others or forged IDs",
+    ids: &[ThreatId::ForgedId],
 };
 
 /// Callers presenting what is not theirs: a proof with another UE's key, another employee's
@@ -504,6 +507,7 @@ fn in_transit() -> Vec<Variant> {
     let threat = Threat {
         clause: "5.1.2",
         text: "threat 3: the ID is manipulated between IMS networks",
+        ids: &[ThreatId::IdInTransit],
     };
     let choices = with(&[
         &AUTHORIZATION_HEADER,
@@ -590,6 +594,7 @@ fn threats() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 2: a UE uses an ID that no longer belongs to it (an old token)",
+                ids: &[ThreatId::FormerId],
             }),
             figure: figure(How::Token, Some(Reason::Expired), Callee::Verifies),
             choices: with(&[&AUTHORIZATION_HEADER, &REJECTED]),
@@ -621,6 +626,7 @@ fn threats() -> Vec<Variant> {
             threat: Some(Threat {
                 clause: "5.1.2",
                 text: "threat 1: a UE uses IDs belonging to others (the server proves who asks)",
+                ids: &[],
             }),
             figure: figure(How::Authenticate, None, Callee::Verifies),
             choices: with(&[&AUTHORIZATION_HEADER, &AUTHENTICATE, &NAME_CARD]),

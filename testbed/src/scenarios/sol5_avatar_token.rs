@@ -19,6 +19,7 @@ use crate::scenario::{
     Expect, Figure, Require, Step, act, dc, dc_http, hop, http, http_response, jws, jws_claim,
 };
 use crate::solution::{KI2, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{DcSetup, Setup, family};
 
 /// UE-A's avatar (fixtures/avatars).
@@ -130,10 +131,12 @@ pub const XR_TOKEN: Choice = Choice {
 const OTHERS_ID: Threat = Threat {
     clause: "5.2.2",
     text: "a malicious UE uses an Avatar ID belonging to another UE",
+    ids: &[ThreatId::ForgedAvatarId],
 };
 const FORGED: Threat = Threat {
     clause: "5.2.2",
     text: "avatar objects used to impersonate: a token that does not vouch for the download",
+    ids: &[ThreatId::AvatarImpersonation],
 };
 
 /// How far the flow gets.

@@ -21,6 +21,7 @@ use crate::scenario::{
     invite_response, jws, jws_claim,
 };
 use crate::solution::{KI2, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{DcSetup, Setup, family};
 
 /// UE-A's avatar (fixtures/avatars).
@@ -155,10 +156,12 @@ pub const XR_THREAT: Choice = Choice {
 const IMPERSONATE: Threat = Threat {
     clause: "5.2.2",
     text: "avatar objects used to impersonate: an attestation that does not entitle the requester",
+    ids: &[ThreatId::AvatarImpersonation],
 };
 const MANIPULATED: Threat = Threat {
     clause: "5.2.2",
     text: "avatar objects manipulated (or read) by an intermediary on their way",
+    ids: &[ThreatId::MediaInTransit],
 };
 
 /// How far the flow gets.
@@ -824,7 +827,12 @@ fn intercepted() -> Variant {
         Def {
             id: "ue-b-intercepted",
             title: "UE-B centric: the XR AS relaying the object tries to open it with an ephemeral key of its own; the key it derives is not UE-B's, it cannot read the object, and UE-B still renders it",
-            threat: Some(MANIPULATED),
+            // Reading, not altering: an intermediary after the avatar object itself (what one
+            // would need to pass as UE-A), not a manipulation of the media.
+            threat: Some(Threat {
+                ids: &[ThreatId::AvatarImpersonation],
+                ..MANIPULATED
+            }),
             outcome: Outcome::Rendered,
             attest: HONEST,
             tamper: Some(xr::xr_as::XrTamper::TryOpen),

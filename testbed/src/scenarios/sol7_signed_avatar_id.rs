@@ -27,6 +27,7 @@ use crate::scenario::{
     invite_response, jws_claim, token,
 };
 use crate::solution::{KI2, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{DcSetup, Setup, family};
 
 /// UE-A's avatar, in its list and its subscription.
@@ -149,18 +150,22 @@ pub const MF_VERIFIES: Choice = Choice {
 const FORGED_ID: Threat = Threat {
     clause: "5.2.2",
     text: "a forged or foreign Avatar-ID: a UE names an Avatar-id it may not use",
+    ids: &[ThreatId::ForgedAvatarId],
 };
 const IMPERSONATION: Threat = Threat {
     clause: "5.2.2",
     text: "impersonation: a UE token signed with a certificate other than the one SIP carried",
+    ids: &[ThreatId::AvatarImpersonation],
 };
 const ASSET_ACCESS: Threat = Threat {
     clause: "5.2.2",
     text: "unauthorised access to avatar assets (a token for another avatar, an expired token, an AF without credentials)",
+    ids: &[ThreatId::AvatarImpersonation],
 };
 const TAMPERED: Threat = Threat {
     clause: "5.2.2",
     text: "avatar metadata tampered with, or stale",
+    ids: &[ThreatId::MetadataInTransit],
 };
 
 /// Where a variant's flow stops.
@@ -770,7 +775,12 @@ fn metadata_threats() -> Vec<Variant> {
         variant(
             "metadata-expired",
             "the DAC's signed metadata has already expired: the XR AS refuses it (9.1) and nothing is rendered",
-            Some(TAMPERED),
+            // Stale metadata from its own source: no intermediary alters it, so none of the
+            // TR's 5.2.2 threats as stated.
+            Some(Threat {
+                ids: &[],
+                ..TAMPERED
+            }),
             figure(AGENT, Stop::XrRefuses(Reason::Expired), false),
             &FULL,
             Setup {

@@ -19,6 +19,7 @@ use crate::run::judge::Check;
 use crate::run::play::{AfAct, ExposurePlan, Script, TokenUse};
 use crate::scenario::Figure;
 use crate::solution::{KI3, Solution, Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{DcSetup, Setup, family};
 use figures::{Control, SubStop, control_figure, subscription_figure};
 
@@ -128,18 +129,22 @@ pub const NOT_CARRIED_OUT: Choice = Choice {
 const DISCLOSURE: Threat = Threat {
     clause: "5.3.2",
     text: "user private information (caller and callee IDs, DC events) disclosed to an untrusted third-party AS",
+    ids: &[ThreatId::Disclosure],
 };
 const MANIPULATION: Threat = Threat {
     clause: "5.3.2",
     text: "a malicious AF manipulating or terminating an ongoing DC to interrupt the communication",
+    ids: &[ThreatId::Interruption],
 };
 const UNWANTED: Threat = Threat {
     clause: "5.3.2",
     text: "a malicious AF pushing unwanted services (an application over the bootstrap DC)",
+    ids: &[ThreatId::UnwantedServices],
 };
 const UNAUTHENTICATED: Threat = Threat {
     clause: "5.3.2",
     text: "an AF without valid credentials (certificate or access token) using the exposure APIs",
+    ids: &[ThreatId::Disclosure],
 };
 
 // ---- variants ---------------------------------------------------------------------------------

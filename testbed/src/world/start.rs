@@ -155,6 +155,7 @@ impl Builder {
             storage: setup.hss_storage,
             provisioner: self.started(NEF_O)?,
             registrar: Some(self.host(SCSCF_O)?),
+            fetch_id_info: setup.hss_fetch,
         };
         let server = hss::start(&ctx, hss::Db::load(ORIG)?, config).await?;
         self.add_https(&dns, &ctx, server);
@@ -167,6 +168,7 @@ impl Builder {
             storage: setup.hss_storage,
             provisioner: None,
             registrar: Some(self.host(SCSCF_T)?),
+            fetch_id_info: false,
         };
         let server = hss::start(&ctx, db, config).await?;
         self.add_https(&dns, &ctx, server);
@@ -215,6 +217,7 @@ impl Builder {
                 // originating (choice `trust-by-address`).
                 trusted: vec![pcscf.to_owned(), as_id.to_owned(), ibcf.to_owned()],
                 timers,
+                digest_md5: self.options.setup.digest_md5,
             };
             let node = cscf::scscf::start(&ctx, config).await?;
             self.add_sip(&dns, &ctx, node);

@@ -6,8 +6,12 @@
 use proto::sipmsg::auth_params;
 use sha2::{Digest as _, Sha256};
 
-/// The only algorithm challenged and accepted (RFC 8760 §2.1).
+/// The algorithm challenged and accepted (RFC 8760 §2.1).
 pub const ALGORITHM: &str = "SHA-256";
+
+/// The legacy algorithm a served world's registrar also challenges clients that are not IMS
+/// UEs with (RFC 2617, RFC 3261 §22.4; choice `serve-digest-md5`). Never in scenario worlds.
+pub const ALGORITHM_MD5: &str = "MD5";
 
 /// The only quality of protection challenged and accepted (RFC 7616 §3.3).
 pub const QOP: &str = "auth";
@@ -20,11 +24,34 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// Lowercase hex of MD5 over `text` (RFC 2617 §3.2.1: `H` of the legacy algorithm).
+fn md5_hex(text: &str) -> String {
+    use md5::Digest as _;
+    md5::Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The `response` of RFC 7616 §3.4.1 with `qop=auth`:
 /// `H(H(A1) ":" nonce ":" nc ":" cnonce ":" "auth" ":" H(method ":" uri))`.
 pub fn response(ha1: &str, nonce: &str, nc: &str, cnonce: &str, method: &str, uri: &str) -> String {
     let ha2 = sha256_hex(&format!("{method}:{uri}"));
     sha256_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{QOP}:{ha2}"))
+}
+
+/// [`response`] with MD5 as `H` (RFC 2617 §3.2.2.1), for the legacy challenge of served
+/// worlds.
+pub fn response_md5(
+    ha1: &str,
+    nonce: &str,
+    nc: &str,
+    cnonce: &str,
+    method: &str,
+    uri: &str,
+) -> String {
+    let ha2 = md5_hex(&format!("{method}:{uri}"));
+    md5_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{QOP}:{ha2}"))
 }
 
 /// The private user identity of a REGISTER that names none (TS 24.229 §5.4.1.2.1): the public
@@ -43,7 +70,12 @@ pub fn derive_impi(impu: &str) -> Option<String> {
 
 /// The `WWW-Authenticate` value of a 401 challenging with `nonce` in `realm`.
 pub fn challenge(realm: &str, nonce: &str) -> String {
-    format!(r#"Digest realm="{realm}", nonce="{nonce}", algorithm={ALGORITHM}, qop="{QOP}""#)
+    challenge_with(realm, nonce, ALGORITHM)
+}
+
+/// The `WWW-Authenticate` value of a 401 challenging with `nonce` in `realm` for `algorithm`.
+pub fn challenge_with(realm: &str, nonce: &str, algorithm: &str) -> String {
+    format!(r#"Digest realm="{realm}", nonce="{nonce}", algorithm={algorithm}, qop="{QOP}""#)
 }
 
 /// The Digest credentials an `Authorization` header carries (RFC 3261 §25.1
@@ -111,6 +143,8 @@ pub struct Issued {
     pub realm: String,
     /// H(A1) (hex).
     pub ha1: String,
+    /// The algorithm challenged ([`ALGORITHM`], or [`ALGORITHM_MD5`] in served worlds).
+    pub algorithm: String,
 }
 
 /// Why a Digest answer does not hold.
@@ -160,11 +194,10 @@ pub fn verify(
     if c.realm != issued.realm {
         return Err(DigestError::Mismatch("realm"));
     }
-    if !c
-        .algorithm
-        .as_deref()
-        .is_some_and(|a| a.eq_ignore_ascii_case(ALGORITHM))
-    {
+    let md5 = issued.algorithm.eq_ignore_ascii_case(ALGORITHM_MD5);
+    // RFC 2617 §3.2.2: an answer naming no algorithm means MD5; SHA-256 must be named.
+    let named = c.algorithm.as_deref().or(md5.then_some(ALGORITHM_MD5));
+    if !named.is_some_and(|a| a.eq_ignore_ascii_case(&issued.algorithm)) {
         return Err(DigestError::Mismatch("algorithm"));
     }
     if c.qop.as_deref() != Some(QOP) {
@@ -181,7 +214,11 @@ pub fn verify(
     if cnonce.is_empty() {
         return Err(DigestError::Malformed("cnonce"));
     }
-    let expected = response(&issued.ha1, &c.nonce, nc, cnonce, method, &c.uri);
+    let expected = if md5 {
+        response_md5(&issued.ha1, &c.nonce, nc, cnonce, method, &c.uri)
+    } else {
+        response(&issued.ha1, &c.nonce, nc, cnonce, method, &c.uri)
+    };
     if same(&expected, &c.response.to_ascii_lowercase()) {
         Ok(())
     } else {
@@ -238,6 +275,7 @@ mod tests {
             impus: Vec::new(),
             realm: s("realm"),
             ha1: h,
+            algorithm: ALGORITHM.into(),
         };
         assert_eq!(verify(&c, &issued, "GET", &s("uri")), Ok(()));
         assert_eq!(
@@ -253,6 +291,7 @@ mod tests {
             impus: vec!["sip:+1@ims.a".into()],
             realm: realm.into(),
             ha1: ha1(impi, realm, "secret"),
+            algorithm: ALGORITHM.into(),
         };
         let r = response(
             &ha1(impi, realm, password),
@@ -314,6 +353,42 @@ mod tests {
         for (change, error) in cases {
             assert_eq!(with(change), Err(error));
         }
+    }
+
+    #[test]
+    fn legacy_md5_answers_of_served_worlds() {
+        // RFC 2617 §3.5's example (its H(A1) is the HSS's `ha1_md5` of Mufasa's password).
+        let value = r#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#;
+        let c = Credentials::parse(value).unwrap();
+        let issued = Issued {
+            impi: "Mufasa".into(),
+            impus: Vec::new(),
+            realm: "testrealm@host.com".into(),
+            ha1: "939e7578ed9e3c518a452acee763bce9".into(),
+            algorithm: ALGORITHM_MD5.into(),
+        };
+        assert_eq!(verify(&c, &issued, "GET", "/dir/index.html"), Ok(()));
+        let named = Credentials {
+            algorithm: Some("md5".into()),
+            ..c.clone()
+        };
+        assert_eq!(verify(&named, &issued, "GET", "/dir/index.html"), Ok(()));
+        let sha = Credentials {
+            algorithm: Some(ALGORITHM.into()),
+            ..c.clone()
+        };
+        assert_eq!(
+            verify(&sha, &issued, "GET", "/dir/index.html"),
+            Err(DigestError::Mismatch("algorithm"))
+        );
+        assert_eq!(
+            verify(&c, &issued, "POST", "/dir/index.html"),
+            Err(DigestError::WrongResponse)
+        );
+        assert_eq!(
+            challenge_with("r", "n", ALGORITHM_MD5),
+            r#"Digest realm="r", nonce="n", algorithm=MD5, qop="auth""#
+        );
     }
 
     #[test]

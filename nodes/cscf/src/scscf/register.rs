@@ -174,15 +174,32 @@ pub fn step(registration: &Registration) -> Result<Step, Refusal> {
     }
 }
 
+/// The Digest algorithm to challenge `registration` with (pure): SHA-256; in a served world
+/// that allows it (`md5_allowed`, choice `serve-digest-md5`), MD5 for a REGISTER without
+/// Authorization — a client that is not an IMS UE (TS 24.229 §5.1.1.2.1 has every IMS UE name
+/// its private identity in its first REGISTER).
+pub fn algorithm(registration: &Registration, md5_allowed: bool) -> &'static str {
+    if md5_allowed && registration.credentials.is_none() {
+        digest::ALGORITHM_MD5
+    } else {
+        digest::ALGORITHM
+    }
+}
+
 /// Whether `impus` lists `aor` (URI parameters aside).
 fn registrable(impus: &[String], aor: &str) -> bool {
     let bare = |u: &str| u.split(';').next().unwrap_or(u).to_ascii_lowercase();
     impus.iter().any(|i| bare(i) == bare(aor))
 }
 
-/// What a challenge for `aor` is issued for, given the HSS's credential. Pure.
-pub fn issue_for(aor: &str, credential: DigestCredential) -> Result<Issued, Refusal> {
-    if !credential.algorithm.eq_ignore_ascii_case(digest::ALGORITHM) {
+/// What a challenge for `aor` with `algorithm` is issued for, given the HSS's credential (which
+/// must be for that algorithm). Pure.
+pub fn issue_for(
+    aor: &str,
+    credential: DigestCredential,
+    algorithm: &str,
+) -> Result<Issued, Refusal> {
+    if !credential.algorithm.eq_ignore_ascii_case(algorithm) {
         return Err(Refusal::Hss(format!(
             "credential for algorithm {}",
             credential.algorithm
@@ -199,6 +216,7 @@ pub fn issue_for(aor: &str, credential: DigestCredential) -> Result<Issued, Refu
         impus: credential.impus,
         realm: credential.realm,
         ha1: credential.ha1,
+        algorithm: credential.algorithm,
     })
 }
 
@@ -232,9 +250,13 @@ enum Answer {
 }
 
 impl Scscf {
-    /// The Digest credential of `impi` from the HSS (mutual TLS; only this S-CSCF may ask).
-    async fn credential(&self, impi: &str) -> Result<DigestCredential, Refusal> {
-        let url = format!("https://{}{}", self.config.hss_host, auth_path(impi));
+    /// The Digest credential of `impi` for `algorithm` from the HSS (mutual TLS; only this
+    /// S-CSCF may ask).
+    async fn credential(&self, impi: &str, algorithm: &str) -> Result<DigestCredential, Refusal> {
+        let mut url = format!("https://{}{}", self.config.hss_host, auth_path(impi));
+        if algorithm == digest::ALGORITHM_MD5 {
+            url.push_str("?algorithm=MD5");
+        }
         let response = self
             .hss
             .send(kit::http::Request::get(url))
@@ -248,9 +270,10 @@ impl Scscf {
         }
     }
 
-    /// A challenge for `aor`: the credential fetched, a fresh nonce issued for it.
-    async fn challenge(&self, aor: &str, impi: &str) -> Result<Answer, Refusal> {
-        let issued = issue_for(aor, self.credential(impi).await?)?;
+    /// A challenge for `aor` with `algorithm`: the credential fetched, a fresh nonce issued
+    /// for it.
+    async fn challenge(&self, aor: &str, impi: &str, algorithm: &str) -> Result<Answer, Refusal> {
+        let issued = issue_for(aor, self.credential(impi, algorithm).await?, algorithm)?;
         let nonce = self.rng().hex(16);
         self.nonces()
             .issue(nonce.clone(), issued.clone(), self.ctx.clock.now());
@@ -261,7 +284,10 @@ impl Scscf {
     async fn decide(&self, request: &Request) -> Result<(Registration, Answer), Refusal> {
         let registration = parse(request)?;
         let answer = match step(&registration)? {
-            Step::Challenge { impi } => self.challenge(&registration.aor, &impi).await?,
+            Step::Challenge { impi } => {
+                let algorithm = algorithm(&registration, self.config.digest_md5);
+                self.challenge(&registration.aor, &impi, algorithm).await?
+            }
             Step::Answer(c) => {
                 let issued = self.nonces().take(&c.nonce, self.ctx.clock.now());
                 let method = request.method.to_string();
@@ -279,10 +305,15 @@ impl Scscf {
         let (response, note) = match self.decide(&request).await {
             Ok((r, Answer::Challenge(nonce, issued))) => {
                 let mut answer = response_to(&request, 401, "Unauthorized", Some(&ep.next_tag()));
-                let value = digest::challenge(&issued.realm, &nonce);
+                let value = digest::challenge_with(&issued.realm, &nonce, &issued.algorithm);
                 sipmsg::push(&mut answer.headers, "WWW-Authenticate", value);
+                let how = if issued.algorithm == digest::ALGORITHM_MD5 {
+                    "MD5, qop=auth (RFC 2617: a served world's legacy allowance, choice serve-digest-md5)"
+                } else {
+                    "SHA-256, qop=auth (RFC 7616, RFC 8760)"
+                };
                 let label = format!(
-                    "challenge the registration of {} (private identity {}): SIP Digest, SHA-256, qop=auth (RFC 7616, RFC 8760)",
+                    "challenge the registration of {} (private identity {}): SIP Digest, {how}",
                     r.aor, issued.impi
                 );
                 (answer, Note::done(Act::ChallengeUser, label))
@@ -392,10 +423,31 @@ mod tests {
     }
 
     #[test]
+    fn md5_only_for_clients_naming_no_private_identity_in_served_worlds() {
+        let bare = parse(&register("")).unwrap();
+        let named = "Authorization: Digest username=\"+1@ims.a\", realm=\"ims.a\", uri=\"sip:ims.a\", nonce=\"\", response=\"\"\r\n";
+        let ims = parse(&register(named)).unwrap();
+        assert_eq!(algorithm(&bare, false), "SHA-256");
+        assert_eq!(algorithm(&ims, false), "SHA-256");
+        assert_eq!(algorithm(&ims, true), "SHA-256");
+        assert_eq!(algorithm(&bare, true), "MD5");
+        let mut md5 = credential(&["sip:+1@ims.a"]);
+        md5.algorithm = "MD5".into();
+        assert_eq!(issue_for(AOR, md5, "MD5").unwrap().algorithm, "MD5");
+        let sha = credential(&["sip:+1@ims.a"]);
+        assert_eq!(
+            issue_for(AOR, sha, "MD5").unwrap_err().reason(),
+            Reason::Unreachable
+        );
+    }
+
+    #[test]
     fn only_registrable_identities_challenged() {
-        assert!(issue_for(AOR, credential(&["sip:+1@ims.a"])).is_ok());
-        assert!(issue_for("sip:+1@ims.a;user=phone", credential(&["sip:+1@ims.a"])).is_ok());
-        let refusal = issue_for(AOR, credential(&["sip:+2@ims.a"])).unwrap_err();
+        let sha = digest::ALGORITHM;
+        assert!(issue_for(AOR, credential(&["sip:+1@ims.a"]), sha).is_ok());
+        let phone = "sip:+1@ims.a;user=phone";
+        assert!(issue_for(phone, credential(&["sip:+1@ims.a"]), sha).is_ok());
+        let refusal = issue_for(AOR, credential(&["sip:+2@ims.a"]), sha).unwrap_err();
         assert_eq!(
             (refusal.reason(), refusal.status().0),
             (Reason::NotAuthorised, 403)
@@ -403,7 +455,7 @@ mod tests {
         let mut md5 = credential(&[AOR]);
         md5.algorithm = "MD5".into();
         assert_eq!(
-            issue_for(AOR, md5).unwrap_err().reason(),
+            issue_for(AOR, md5, sha).unwrap_err().reason(),
             Reason::Unreachable
         );
     }
@@ -446,7 +498,7 @@ mod tests {
 
     #[test]
     fn answers_checked_against_their_nonce() {
-        let issued = issue_for(AOR, credential(&[AOR])).unwrap();
+        let issued = issue_for(AOR, credential(&[AOR]), digest::ALGORITHM).unwrap();
         let c = Credentials::default();
         assert_eq!(
             check_answer(AOR, &c, None, "REGISTER", "sip:ims.a"),

@@ -143,6 +143,7 @@ async fn world() -> World {
             hss_host: HSS.into(),
             trusted: vec!["pcscf-o".into(), "as-o".into(), "ibcf-o".into()],
             timers: timers(),
+            digest_md5: false,
         },
     )
     .await

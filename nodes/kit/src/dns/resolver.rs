@@ -15,6 +15,7 @@
 
 mod answer;
 mod locate;
+mod wire;
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -192,9 +193,12 @@ impl DnsResolver {
                 format!("{rtype}? {shown}"),
                 format!("{name} IN {rtype}"),
                 id,
-            ),
+            )
+            .with_wire(wire::query(id, name, rtype)),
         );
-        let (outcome, raw, answer) = classify(self.lookup(name, rtype).await);
+        let result = self.lookup(name, rtype).await;
+        let answer_wire = wire::answer(id, name, rtype, &result);
+        let (outcome, raw, answer) = classify(result);
         self.tap.received(
             &self.node,
             Message::dns(
@@ -203,7 +207,8 @@ impl DnsResolver {
                 format!("{rtype} {shown} → {outcome}"),
                 raw,
                 id,
-            ),
+            )
+            .with_wire(answer_wire),
         );
         answer
     }

@@ -16,7 +16,9 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 
-use super::{Request, Resolve, Response, Trace, collect_headers, status_line, wire_text};
+use super::{
+    Request, Resolve, Response, Trace, collect_headers, status_line, wire_bytes, wire_text,
+};
 use crate::Error;
 use proto::trace::{Message, Transport};
 
@@ -292,7 +294,8 @@ impl Client {
         request: &Request,
     ) -> Option<u64> {
         let trace = self.trace.as_ref()?;
-        let raw = wire_text(&format!("{request_line} HTTP/1.1"), headers, &request.body);
+        let start = format!("{request_line} HTTP/1.1");
+        let raw = wire_text(&start, headers, &request.body);
         let identity = [
             request.method.as_bytes(),
             path.as_bytes(),
@@ -305,7 +308,8 @@ impl Client {
             request_line.to_owned(),
             raw,
             &identity,
-        );
+        )
+        .with_wire(wire_bytes(&start, headers, &request.body));
         Some(trace.tap.sent(&trace.node, message))
     }
 
@@ -313,11 +317,8 @@ impl Client {
     fn trace_response(&self, wire: Wire, request_line: &str, response: &Response) {
         let Some(trace) = &self.trace else { return };
         let status_line = status_line(response.status);
-        let raw = wire_text(
-            &format!("HTTP/1.1 {status_line}"),
-            &response.headers,
-            &response.body,
-        );
+        let start = format!("HTTP/1.1 {status_line}");
+        let raw = wire_text(&start, &response.headers, &response.body);
         let summary = format!("{status_line} ({request_line})");
         let identity = [&response.status.to_be_bytes()[..], &response.body[..]];
         let message = Message::http(
@@ -327,7 +328,8 @@ impl Client {
             summary,
             raw,
             &identity,
-        );
+        )
+        .with_wire(wire_bytes(&start, &response.headers, &response.body));
         trace.tap.received(&trace.node, message);
     }
 }

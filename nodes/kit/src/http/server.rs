@@ -19,7 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::{BoxFuture, Request, Response, Trace, collect_headers, status_line, wire_text};
+use super::{
+    BoxFuture, Request, Response, Trace, collect_headers, status_line, wire_bytes, wire_text,
+};
 use crate::Error;
 use proto::trace::{Message, Transport};
 
@@ -227,11 +229,8 @@ impl Conn {
         request: &Request,
     ) -> Option<u64> {
         let trace = self.trace.as_ref()?;
-        let raw = wire_text(
-            &format!("{request_line} HTTP/1.1"),
-            &request.headers,
-            &request.body,
-        );
+        let start = format!("{request_line} HTTP/1.1");
+        let raw = wire_text(&start, &request.headers, &request.body);
         let identity = [
             request.method.as_bytes(),
             request.target.as_bytes(),
@@ -244,7 +243,8 @@ impl Conn {
             request_line.to_owned(),
             raw,
             &identity,
-        );
+        )
+        .with_wire(wire_bytes(&start, &request.headers, &request.body));
         Some(trace.tap.received(&trace.node, message))
     }
 
@@ -258,11 +258,8 @@ impl Conn {
     ) {
         let Some(trace) = &self.trace else { return };
         let status_line = status_line(response.status);
-        let raw = wire_text(
-            &format!("HTTP/1.1 {status_line}"),
-            &response.headers,
-            &response.body,
-        );
+        let start = format!("HTTP/1.1 {status_line}");
+        let raw = wire_text(&start, &response.headers, &response.body);
         let identity = [&response.status.to_be_bytes()[..], &response.body[..]];
         let message = Message::http(
             transport,
@@ -271,7 +268,8 @@ impl Conn {
             format!("{status_line} ({request_line})"),
             raw,
             &identity,
-        );
+        )
+        .with_wire(wire_bytes(&start, &response.headers, &response.body));
         trace.tap.sent(&trace.node, message);
     }
 }

@@ -120,3 +120,16 @@ fn names_go_by_transport_and_a_port_number_names_one_node() {
         "port 40000 was used by as and by ue-a: the trace cannot say whose it is"
     );
 }
+
+#[test]
+fn records_since_is_the_tail_of_arrival_order() {
+    let tap = Tap::new();
+    for i in 0..4 {
+        tap.note("a", None, Note::done(Act::Route, format!("n{i}")));
+    }
+    let all = tap.records();
+    assert_eq!(tap.records_since(0), all);
+    assert_eq!(tap.records_since(3), all[3..].to_vec());
+    assert!(tap.records_since(4).is_empty());
+    assert!(tap.records_since(99).is_empty());
+}

@@ -2,6 +2,10 @@
 //! ([`crate::dashboard::keys::KEYS`]).
 
 use super::{App, Effect, Input, Tab, Theme};
+use crate::render::export::Form;
+
+/// What the bottom line says while `e` asks for the form.
+const EXPORT_PROMPT: &str = "export as: t text · j JSON · m Mermaid · p pcap · Esc cancels";
 
 impl App {
     /// Applies one key: to the search line while one is typed, to the help while it is open,
@@ -10,6 +14,9 @@ impl App {
         if self.search_input.is_some() {
             self.search_key(input);
             return Effect::None;
+        }
+        if self.export_prompt {
+            return self.export_key(input);
         }
         if self.help {
             if matches!(input, Input::Quit | Input::Char('q')) {
@@ -159,12 +166,40 @@ impl App {
         }
     }
 
-    /// `e`: the trace's text form, to `trace-<variant>.txt`.
-    fn export(&self) -> Effect {
+    /// `e`: asks for the form of the export (the answer is [`App::export_key`]).
+    fn export(&mut self) -> Effect {
+        if self.view().is_some() {
+            self.export_prompt = true;
+            self.status = EXPORT_PROMPT.into();
+        } else {
+            self.status = "nothing to export: no run yet".into();
+        }
+        Effect::None
+    }
+
+    /// The key after `e`: the form, written to `trace-<variant>.<ext>`; Esc or any other key
+    /// cancels.
+    fn export_key(&mut self, input: Input) -> Effect {
+        self.export_prompt = false;
+        let form = match input {
+            Input::Char('t') => Form::Text,
+            Input::Char('j') => Form::Json,
+            Input::Char('m') => Form::Mermaid,
+            Input::Char('p') => Form::Pcap,
+            Input::Quit => {
+                self.quit = true;
+                return Effect::None;
+            }
+            _ => {
+                self.status = "export cancelled".into();
+                return Effect::None;
+            }
+        };
         match self.view() {
             Some(v) => Effect::Export {
-                path: format!("trace-{}.txt", v.name.replace(':', "-")),
-                text: v.text.clone(),
+                variant: v.name.clone(),
+                form,
+                path: format!("trace-{}.{}", v.name.replace(':', "-"), form.extension()),
             },
             None => Effect::None,
         }

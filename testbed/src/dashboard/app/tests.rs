@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::dashboard::model::Entry;
+use crate::render::export::Form;
 
 fn entry(step: Option<&str>, supporting: bool, raw: &str) -> Entry {
     Entry {
@@ -123,8 +124,10 @@ fn search_play_diff_export_help_quit() {
     app.key(Input::Char('G'));
     app.key(Input::Char('d'));
     assert!(app.diffing);
+    assert_eq!(app.key(Input::Char('e')), Effect::None);
+    assert!(app.export_prompt);
     assert!(
-        matches!(app.key(Input::Char('e')), Effect::Export { ref path, .. } if path.starts_with("trace-1-"))
+        matches!(app.key(Input::Char('t')), Effect::Export { ref path, .. } if path.starts_with("trace-1-"))
     );
     app.key(Input::Char('?'));
     assert!(app.help);
@@ -154,4 +157,52 @@ fn choosing_solutions_and_variants_asks_for_runs() {
     assert_eq!(app.key(Input::Char('0')), Effect::None);
     app.key(Input::ClickRow(99));
     assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn export_asks_for_the_form_then_names_the_file() {
+    let mut app = app_with_view();
+    let name = app.current_name().unwrap();
+    let file = name.replace(':', "-");
+    for (key, form, ext) in [
+        ('t', Form::Text, "txt"),
+        ('j', Form::Json, "json"),
+        ('m', Form::Mermaid, "mmd"),
+        ('p', Form::Pcap, "pcapng"),
+    ] {
+        assert_eq!(app.key(Input::Char('e')), Effect::None, "e only asks");
+        assert!(
+            app.export_prompt && app.status.contains("p pcap"),
+            "{}",
+            app.status
+        );
+        assert_eq!(
+            app.key(Input::Char(key)),
+            Effect::Export {
+                variant: name.clone(),
+                form,
+                path: format!("trace-{file}.{ext}"),
+            }
+        );
+        assert!(!app.export_prompt);
+    }
+    // Esc cancels, and the key does nothing else (j would move the selection).
+    let selected = app.selected;
+    app.key(Input::Char('e'));
+    assert_eq!(app.key(Input::Esc), Effect::None);
+    assert!(!app.export_prompt && app.status == "export cancelled");
+    assert_eq!(app.key(Input::Char('x')), Effect::None);
+    assert_eq!(app.selected, selected);
+    // A key the prompt does not know cancels too; it is not taken as a command.
+    app.key(Input::Char('e'));
+    assert_eq!(app.key(Input::Char('q')), Effect::None);
+    assert!(!app.quit && !app.export_prompt);
+}
+
+#[test]
+fn export_without_a_run_says_so() {
+    let mut app = App::new(crate::scenarios::all(), Theme::Default);
+    assert_eq!(app.key(Input::Char('e')), Effect::None);
+    assert!(!app.export_prompt);
+    assert!(app.status.contains("no run"), "{}", app.status);
 }

@@ -18,6 +18,7 @@ use crate::run::judge::Check;
 use crate::run::play::{Attack, Prep, Script};
 use crate::scenario::{Figure, Require, act, hop, invite};
 use crate::solution::{Threat, Variant};
+use crate::threats::ThreatId;
 use crate::world::{Setup, StiSpCert};
 
 /// A number of UE-A's, as UE-M forges it.
@@ -30,14 +31,17 @@ const EVIL_JCARD: &str = "https://id.enterprise.example/rcd/v1/jcards/totally-le
 const SPOOFED_TRUNK: Threat = Threat {
     clause: "5.1.2",
     text: "threat 1: an attacker poses as the enterprise's trunk to use its IDs",
+    ids: &[ThreatId::ForgedId],
 };
 const ROGUE_SIGNER: Threat = Threat {
     clause: "5.1.2",
     text: "threat 1: forged IDs signed by asking the signing server directly",
+    ids: &[ThreatId::ForgedId],
 };
 const BAD_CERT: Threat = Threat {
     clause: "5.1.2",
     text: "threat 3: an ID signed with a certificate that does not vouch for it",
+    ids: &[],
 };
 
 /// Every trust model variant.

@@ -100,7 +100,8 @@ impl Inner {
                 conn.local,
                 wire::garbage_summary(bytes),
                 lossy(bytes),
-            ),
+            )
+            .with_wire(proto::trace::wire_if_lossy(bytes)),
         );
         self.note_check(id, "SIP message well-formed", reason.to_owned(), Some(400));
         if let Some((reply, summary)) = wire::salvage_reply(bytes, reason) {
@@ -134,7 +135,8 @@ impl Inner {
                 local,
                 summary,
                 lossy(bytes),
-            ),
+            )
+            .with_wire(proto::trace::wire_if_lossy(bytes)),
         );
         let path = ReplyPath {
             transport,

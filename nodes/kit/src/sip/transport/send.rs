@@ -72,7 +72,8 @@ impl Inner {
                 dst,
                 summary.to_owned(),
                 lossy(bytes),
-            ),
+            )
+            .with_wire(proto::trace::wire_if_lossy(bytes)),
         );
         let bound = self.io_bound();
         match tokio::time::timeout(bound, socket.send_to(bytes, dst)).await {
@@ -102,7 +103,8 @@ impl Inner {
                     conn.peer,
                     summary.to_owned(),
                     lossy(bytes),
-                ),
+                )
+                .with_wire(proto::trace::wire_if_lossy(bytes)),
             );
             writer.write_all(bytes).await
         })
