@@ -355,5 +355,5 @@ fn parallel_runs_print_what_sequential_runs_print() {
     assert!(p.contains("═══ Solution 3"), "{p}");
     assert_eq!(p, s);
     let verdicts = String::from_utf8_lossy(&parallel.stderr);
-    assert_eq!(verdicts.matches("PASS ").count(), 10, "{verdicts}");
+    assert_eq!(verdicts.matches("PASS ").count(), 11, "{verdicts}");
 }
