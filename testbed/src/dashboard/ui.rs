@@ -76,40 +76,68 @@ pub struct LadderGeometry {
     pub offset: usize,
 }
 
-/// Draws one frame; returns where the ladder rows are.
-pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
+/// Where each pane of a dashboard frame goes (the offline and the attached one share them).
+struct Panes {
+    /// The top line.
+    top: Rect,
+    /// The key bar at the bottom.
+    keys: Rect,
+    /// The list on the left (solutions and variants, or calls).
+    list: Rect,
+    /// The ladder.
+    ladder: Rect,
+    /// The detail tabs (and any picture pane under them).
+    details: Rect,
+}
+
+/// The frame cut into its panes: side by side from 140 columns, the ladder over the details
+/// below that. Too small a terminal gets a message instead, and no panes.
+fn panes(frame: &mut Frame<'_>) -> Option<Panes> {
     let area = frame.area();
-    let p = palette(app.theme);
     if area.width < MIN.0 || area.height < MIN.1 {
         let text = format!(
             "terminal too small: {}×{}, needs {}×{} — enlarge it or press q",
             area.width, area.height, MIN.0, MIN.1
         );
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
-        return LadderGeometry::default();
+        return None;
     }
+    let wide = area.width >= 140;
     let rows = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(10),
         Constraint::Length(1),
     ])
     .split(area);
-    header(frame, rows[0], app, &p);
-    keybar(frame, rows[2], app, &p);
-    let left_width = if area.width >= 140 { 40 } else { 24 };
+    let left_width = if wide { 40 } else { 24 };
     let cols =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(40)]).split(rows[1]);
-    sidebar::sidebar(frame, cols[0], app, &p);
-    let (ladder_area, detail_area) = if area.width >= 140 {
-        let c = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-            .split(cols[1]);
-        (c[0], c[1])
+    let main = if wide {
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).split(cols[1])
     } else {
-        let c = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(cols[1]);
-        (c[0], c[1])
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(cols[1])
     };
-    let geometry = ladder::ladder(frame, ladder_area, app, &p);
+    Some(Panes {
+        top: rows[0],
+        keys: rows[2],
+        list: cols[0],
+        ladder: main[0],
+        details: main[1],
+    })
+}
+
+/// Draws one frame; returns where the ladder rows are.
+pub fn draw(frame: &mut Frame<'_>, app: &App) -> LadderGeometry {
+    let area = frame.area();
+    let p = palette(app.theme);
+    let Some(panes) = panes(frame) else {
+        return LadderGeometry::default();
+    };
+    header(frame, panes.top, app, &p);
+    keybar(frame, panes.keys, app, &p);
+    sidebar::sidebar(frame, panes.list, app, &p);
+    let detail_area = panes.details;
+    let geometry = ladder::ladder(frame, panes.ladder, app, &p);
     // The avatar, when the run drew one and the details keep at least 8 rows.
     match avatar::height(app) {
         Some(h) if detail_area.height >= h + 8 => {

@@ -3,11 +3,11 @@
 //! the bottom (with the connection's trouble, when there is any).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{LadderGeometry, MIN, Palette, details, ladder, palette};
+use super::{LadderGeometry, Palette, details, ladder, palette, panes};
 use crate::dashboard::live::{Link, Live};
 
 /// The keys of the attached dashboard: keys, what they do.
@@ -33,37 +33,14 @@ pub const KEYS: &[(&str, &str)] = &[
 pub fn draw(frame: &mut Frame<'_>, live: &Live) -> LadderGeometry {
     let area = frame.area();
     let p = palette(live.app.theme);
-    if area.width < MIN.0 || area.height < MIN.1 {
-        let text = format!(
-            "terminal too small: {}×{}, needs {}×{} — enlarge it or press q",
-            area.width, area.height, MIN.0, MIN.1
-        );
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+    let Some(panes) = panes(frame) else {
         return LadderGeometry::default();
-    }
-    let rows = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(10),
-        Constraint::Length(1),
-    ])
-    .split(area);
-    header(frame, rows[0], live, &p);
-    keybar(frame, rows[2], live, &p);
-    let left_width = if area.width >= 140 { 40 } else { 24 };
-    let cols =
-        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(40)]).split(rows[1]);
-    call_list(frame, cols[0], live, &p);
-    let (ladder_area, detail_area) = if area.width >= 140 {
-        let c = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-            .split(cols[1]);
-        (c[0], c[1])
-    } else {
-        let c = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(cols[1]);
-        (c[0], c[1])
     };
-    let geometry = ladder::ladder(frame, ladder_area, &live.app, &p);
-    details::details(frame, detail_area, &live.app, &p);
+    header(frame, panes.top, live, &p);
+    keybar(frame, panes.keys, live, &p);
+    call_list(frame, panes.list, live, &p);
+    let geometry = ladder::ladder(frame, panes.ladder, &live.app, &p);
+    details::details(frame, panes.details, &live.app, &p);
     if live.help {
         help(frame, area, &p);
     }
