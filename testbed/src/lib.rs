@@ -5,6 +5,7 @@
 //! ([`dashboard`]).
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod choices;
 pub mod coverage;
 pub mod dashboard;

@@ -62,21 +62,141 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Measure solution-2 call set-up (INVITE → 200 at the caller, callee answering at once)
-    /// over real sockets; prints min, median, p90 and max.
+    /// Measure what the testbed costs over real sockets (reported, never asserted): `setup`
+    /// per solution, `load` (sustained solution-2 calls, many in flight), `scaling` (load at
+    /// 1/8/64/256 in flight), `ms` (Ms over HTTPS, `--peer secsipidx`), `start`, and the
+    /// sequential latencies `calls`, `dc` and `avatar`. `--json` for machines.
     Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Call set-up per solution: each solution's first happy variant `--calls` times; INVITE →
+    /// 200 at the caller (and → the first data channel message where the flow has one).
+    Setup {
+        /// Runs per solution.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+        /// Only these solutions (repeatable); default all.
+        #[arg(long = "solution")]
+        solutions: Vec<u8>,
+        /// JSON on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sustained solution-2 calls (signed by the STI-AS, verified by the STI-VS) at `--rate`
+    /// calls/s, or as fast as `--in-flight` allows, for `--duration` seconds; reports calls/s,
+    /// set-up p50/p99, failures with reasons, CPU per call, memory, and the SIP transactions,
+    /// connections and sockets left after the run.
+    Load(LoadCli),
+    /// `load` as fast as it goes at each number of calls in flight.
+    Scaling {
+        #[command(flatten)]
+        load: LoadCli,
+        /// Calls in flight, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64, 256])]
+        levels: Vec<usize>,
+    },
+    /// Ms (STI-AS signing, STI-VS verification) over HTTPS with client certificates:
+    /// requests/s, p50/p99 and errors at `--concurrency` for `--duration` seconds each;
+    /// `--peer secsipidx` drives secsipidx the same way in the same run and reports the ratio.
+    Ms {
+        /// Which operations.
+        #[arg(long, value_enum, default_value_t = testbed::bench::ms::Op::Both)]
+        op: testbed::bench::ms::Op,
+        /// Connections, each with one request at a time.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Seconds per operation.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// A peer to drive the same way: `secsipidx` (Debian package secsipidx).
+        #[arg(long, value_parser = ["secsipidx"])]
+        peer: Option<String>,
+        /// JSON on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// World start-up time (every NF of every solution) and resident memory, over `--runs`.
+    Start {
+        /// Worlds started and stopped.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// JSON on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sequential solution-2 calls: INVITE → 200 at the caller, callee answering at once.
+    Calls {
         /// Number of calls.
         #[arg(long, default_value_t = 200)]
         calls: usize,
-        /// Measure INVITE → first application data channel message instead (UEs with
-        /// WebRTC data channels).
-        #[arg(long)]
-        dc: bool,
-        /// Measure the avatar rendering round trip instead (solution 6 network centric: facial
-        /// points → the MF's rendered frame back at UE-A), over `--calls` runs of `6:net-happy`.
-        #[arg(long, conflicts_with = "dc")]
-        avatar: bool,
     },
+    /// Sequential calls with data channels: INVITE → first application data channel message.
+    Dc {
+        /// Number of calls.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+    },
+    /// The avatar rendering round trip of `6:net-happy` (facial points → the MF's rendered
+    /// frame back at UE-A), over `--calls` runs.
+    Avatar {
+        /// Number of runs.
+        #[arg(long, default_value_t = 10)]
+        calls: usize,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct LoadCli {
+    /// Seconds during which calls are started.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Calls per second to start (default: as fast as `--in-flight` allows).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Most calls at once.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+    /// What the world's trace keeps: `counters` (memory stays flat), `ring` (the last
+    /// 10,000 records) or `full`.
+    #[arg(long, value_enum, default_value_t = TraceArg::Counters)]
+    trace: TraceArg,
+    /// Longest wait, in seconds, for SIP transactions to end after the last call.
+    #[arg(long, default_value_t = 40.0)]
+    drain: f64,
+    /// JSON on standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TraceArg {
+    Counters,
+    Ring,
+    Full,
+}
+
+impl LoadCli {
+    fn args(&self) -> anyhow::Result<testbed::bench::load::LoadArgs> {
+        anyhow::ensure!(self.duration > 0.0, "--duration must be positive");
+        anyhow::ensure!(self.rate.is_none_or(|r| r > 0.0), "--rate must be positive");
+        Ok(testbed::bench::load::LoadArgs {
+            duration: std::time::Duration::from_secs_f64(self.duration),
+            rate: self.rate,
+            in_flight: self.in_flight.max(1),
+            trace: match self.trace {
+                TraceArg::Counters => kit::tap::TraceMode::Counters,
+                TraceArg::Ring => kit::tap::TraceMode::Ring(10_000),
+                TraceArg::Full => kit::tap::TraceMode::Full,
+            },
+            drain: std::time::Duration::from_secs_f64(self.drain.max(0.0)),
+            seed: 1,
+        })
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -177,7 +297,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => run_scenarios(args),
-        Some(Command::Bench { calls, dc, avatar }) => bench(calls, dc, avatar),
+        Some(Command::Bench { bench: b }) => bench(b),
         Some(Command::Tui(args)) => tui(&args),
         Some(Command::Serve(args)) => testbed::serve::command(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Coverage { jobs, markdown }) => testbed::coverage::command(jobs, markdown)
@@ -249,53 +369,103 @@ fn print_choices(filter: Option<&str>) {
     }
 }
 
-fn bench(calls: usize, dc: bool, avatar: bool) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(calls > 0, "--calls must be at least 1");
+/// Prints `report` as JSON or in its human form.
+fn emit<T: serde::Serialize>(json: bool, report: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", text(report));
+    }
+    Ok(())
+}
+
+fn bench(which: Bench) -> anyhow::Result<ExitCode> {
+    use testbed::bench;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    if avatar {
-        let mut times = runtime.block_on(run::bench::avatar_frames(calls, 1))?;
-        anyhow::ensure!(!times.is_empty(), "no frame round trip in the traces");
-        times.sort();
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "avatar rendering round trip (facial points → rendered frame back at UE-A, 6:net-happy), {} frames in {calls} runs: min {:.2} ms · median {:.2} ms · p90 {:.2} ms · max {:.2} ms",
-            times.len(),
-            ms(times[0]),
-            ms(at(0.5)),
-            ms(at(0.9)),
-            ms(times[times.len() - 1])
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if dc {
-        let mut times = runtime.block_on(run::bench::dc_calls(calls, 1))?;
-        times.sort();
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        println!(
-            "INVITE → first application data channel message, {} calls: min {:.1} ms · median {:.1} ms · max {:.1} ms",
-            times.len(),
-            ms(times[0]),
-            ms(times[times.len() / 2]),
-            ms(times[times.len() - 1])
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let (startup, mut times) = runtime.block_on(run::bench::calls(calls, 1))?;
-    times.sort();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    println!("world start-up: {:.2} ms", ms(startup));
-    println!(
-        "solution-2 call set-up (INVITE → 200 at UE-A), {} calls: min {:.2} ms · median {:.2} ms · p90 {:.2} ms · max {:.2} ms",
-        times.len(),
-        ms(times[0]),
-        ms(at(0.5)),
-        ms(at(0.9)),
-        ms(times[times.len() - 1])
-    );
+    match which {
+        Bench::Setup {
+            calls,
+            solutions,
+            json,
+        } => {
+            anyhow::ensure!(calls > 0, "--calls must be at least 1");
+            let results = runtime.block_on(bench::setup::run(&solutions, calls, 1, json))?;
+            anyhow::ensure!(!results.is_empty(), "no such solution");
+            emit(json, &results, |r| bench::setup::text(r))?;
+            let failed = results.iter().any(|r| !r.failed.is_empty());
+            return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        Bench::Load(cli) => {
+            let report = runtime.block_on(bench::load::run(&cli.args()?, cli.json))?;
+            emit(cli.json, &report, bench::load::LoadReport::text)?;
+            return Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        Bench::Scaling { load, levels } => {
+            anyhow::ensure!(!levels.is_empty(), "--levels needs at least one number");
+            let levels = runtime.block_on(bench::scaling(&levels, &load.args()?, load.json))?;
+            emit(load.json, &levels, |l| bench::scaling_text(l))?;
+        }
+        Bench::Ms {
+            op,
+            concurrency,
+            duration,
+            peer,
+            json,
+        } => {
+            anyhow::ensure!(duration > 0.0, "--duration must be positive");
+            let args = bench::ms::MsArgs {
+                op,
+                concurrency: concurrency.max(1),
+                duration: std::time::Duration::from_secs_f64(duration),
+                peer: peer.is_some(),
+                seed: 1,
+            };
+            let report = runtime.block_on(bench::ms::run(&args, json))?;
+            emit(json, &report, bench::ms::MsReport::text)?;
+        }
+        Bench::Start { runs, json } => {
+            anyhow::ensure!(runs > 0, "--runs must be at least 1");
+            let report = runtime.block_on(bench::start::run(runs, 1, json))?;
+            emit(json, &report, bench::start::StartReport::text)?;
+        }
+        Bench::Avatar { calls } => {
+            anyhow::ensure!(calls > 0, "--calls must be at least 1");
+            let times = runtime.block_on(run::bench::avatar_frames(calls, 1))?;
+            let s = bench::stats::Summary::of(&times)
+                .ok_or_else(|| anyhow::anyhow!("no frame round trip in the traces"))?;
+            println!(
+                "avatar rendering round trip (facial points → rendered frame back at UE-A, 6:net-happy), {} frames in {calls} runs: {}",
+                s.n,
+                s.line()
+            );
+        }
+        Bench::Dc { calls } => {
+            anyhow::ensure!(calls > 0, "--calls must be at least 1");
+            let times = runtime.block_on(run::bench::dc_calls(calls, 1))?;
+            let s = bench::stats::Summary::of(&times)
+                .ok_or_else(|| anyhow::anyhow!("no call"))?;
+            println!(
+                "INVITE → first application data channel message, {} calls: {}",
+                s.n,
+                s.line()
+            );
+        }
+        Bench::Calls { calls } => {
+            anyhow::ensure!(calls > 0, "--calls must be at least 1");
+            let (startup, times) = runtime.block_on(run::bench::calls(calls, 1))?;
+            let s = bench::stats::Summary::of(&times)
+                .ok_or_else(|| anyhow::anyhow!("no call"))?;
+            println!("world start-up: {:.2} ms", ms(startup));
+            println!(
+                "solution-2 call set-up (INVITE → 200 at UE-A), {} sequential calls: {}",
+                s.n,
+                s.line()
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -315,6 +315,16 @@ impl World {
         Ok(world)
     }
 
+    /// What every SIP endpoint of the world (network functions and user agents) holds open,
+    /// summed.
+    pub fn sip_stats(&self) -> kit::sip::EndpointStats {
+        self.sip
+            .iter()
+            .map(|n| n.endpoint.stats())
+            .chain(self.ues.values().map(|u| u.endpoint().stats()))
+            .fold(kit::sip::EndpointStats::default(), |a, b| a + b)
+    }
+
     /// A user agent by id.
     pub fn ue(&self, id: &str) -> anyhow::Result<&Ue> {
         self.ues

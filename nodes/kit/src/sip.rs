@@ -24,7 +24,7 @@ mod transaction;
 mod transport;
 mod tu;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, EndpointStats};
 use proto::sip::{SipTarget, SipTransport, Timers, UDP_SIZE_LIMIT, proxy, ua, wire};
 pub use tls::TlsConfig;
 pub use tu::{ClientTransaction, Incoming};

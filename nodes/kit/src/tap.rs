@@ -16,10 +16,38 @@ use std::time::Instant;
 
 use proto::trace::{Body, Message, Note, Proto, Record, Transport};
 
+/// What the tap keeps of the records it is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceMode {
+    /// Every record (scenario runs, the dashboard, exports).
+    #[default]
+    Full,
+    /// The most recent records only, at least this many and at most twice as many (a load run
+    /// that still wants to look at its last calls).
+    Ring(usize),
+    /// No records, only [`Counts`] (a load run: memory stays flat however many calls).
+    Counters,
+}
+
+/// What a tap has been handed, whatever its [`TraceMode`] kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Counts {
+    /// Messages recorded as sent.
+    pub sent: u64,
+    /// Messages recorded as received.
+    pub received: u64,
+    /// Notes.
+    pub notes: u64,
+    /// Records not kept (ring overflow, or every record in counters mode).
+    pub dropped: u64,
+}
+
 /// Everything the tap holds, behind one lock.
 #[derive(Debug)]
 struct State {
     started: Instant,
+    mode: TraceMode,
+    counts: Counts,
     records: Vec<Record>,
     clocks: HashMap<String, (u64, u64)>,
     in_flight: HashMap<(SocketAddr, SocketAddr, u64), Vec<(u64, u64)>>,
@@ -106,6 +134,8 @@ impl Tap {
     pub fn new() -> Self {
         Tap(Arc::new(Mutex::new(State {
             started: Instant::now(),
+            mode: TraceMode::Full,
+            counts: Counts::default(),
             records: Vec::new(),
             clocks: HashMap::new(),
             in_flight: HashMap::new(),
@@ -118,6 +148,47 @@ impl Tap {
             guards: Vec::new(),
             floor: 0,
         })))
+    }
+
+    /// Sets what the tap keeps from now on ([`TraceMode`]); records kept so far stay.
+    pub fn set_mode(&self, mode: TraceMode) {
+        self.state().mode = mode;
+    }
+
+    /// What the tap keeps.
+    pub fn mode(&self) -> TraceMode {
+        self.state().mode
+    }
+
+    /// What the tap has been handed so far.
+    pub fn counts(&self) -> Counts {
+        self.state().counts
+    }
+
+    /// Messages sent whose receive is still expected (a steady load keeps this bounded).
+    pub fn in_flight(&self) -> usize {
+        self.state().in_flight.values().map(Vec::len).sum()
+    }
+
+    /// Keeps `record` as the mode says.
+    fn keep(s: &mut State, record: Record) {
+        match &record.body {
+            Body::Sent { .. } => s.counts.sent += 1,
+            Body::Received { .. } => s.counts.received += 1,
+            Body::Note { .. } => s.counts.notes += 1,
+        }
+        match s.mode {
+            TraceMode::Full => s.records.push(record),
+            TraceMode::Ring(keep) => {
+                if s.records.len() >= keep.max(1) * 2 {
+                    let excess = s.records.len() - keep.max(1);
+                    s.records.drain(..excess);
+                    s.counts.dropped += excess as u64;
+                }
+                s.records.push(record);
+            }
+            TraceMode::Counters => s.counts.dropped += 1,
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -245,13 +316,14 @@ impl Tap {
             .push((msg, lamport));
         let to = Self::lookup(&s, message.transport.into(), message.dst);
         let at = s.started.elapsed();
-        s.records.push(Record {
+        let record = Record {
             lamport,
             node: node.to_owned(),
             node_seq,
             at,
             body: Body::Sent { msg, to, message },
-        });
+        };
+        Self::keep(&mut s, record);
         msg
     }
 
@@ -267,6 +339,17 @@ impl Tap {
         if s.in_flight.get(&key).is_some_and(Vec::is_empty) {
             s.in_flight.remove(&key);
         }
+        if message.proto == Proto::Dns {
+            // The DNS server records nothing, so its query is never received: the answer
+            // closes it (a load run would otherwise keep every query in flight).
+            let query = (message.dst, message.src, message.key);
+            if let Some(v) = s.in_flight.get_mut(&query) {
+                v.pop();
+                if v.is_empty() {
+                    s.in_flight.remove(&query);
+                }
+            }
+        }
         if matched.is_some() && message.proto != Proto::Dns {
             s.awaiting = s.awaiting.saturating_sub(1);
         }
@@ -281,13 +364,14 @@ impl Tap {
         let (lamport, node_seq) = Self::tick(&mut s, node, sent_at);
         let from = Self::lookup(&s, message.transport.into(), message.src);
         let at = s.started.elapsed();
-        s.records.push(Record {
+        let record = Record {
             lamport,
             node: node.to_owned(),
             node_seq,
             at,
             body: Body::Received { msg, from, message },
-        });
+        };
+        Self::keep(&mut s, record);
         msg
     }
 
@@ -327,13 +411,14 @@ impl Tap {
         let mut s = self.state();
         let (lamport, node_seq) = Self::tick(&mut s, node, 0);
         let at = s.started.elapsed();
-        s.records.push(Record {
+        let record = Record {
             lamport,
             node: node.to_owned(),
             node_seq,
             at,
             body: Body::Note { msg, note },
-        });
+        };
+        Self::keep(&mut s, record);
     }
 
     /// Messages (SIP, HTTP, data channel) sent and not yet received, less those that arrived and

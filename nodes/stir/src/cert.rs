@@ -11,8 +11,11 @@
 
 use std::fmt;
 
-use p256::ecdsa::signature::Verifier as _;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use p256::ecdsa::{Signature, VerifyingKey};
+use sha2::{Digest as _, Sha256};
 use serde::Serialize;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
@@ -21,6 +24,7 @@ use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer as _;
 
 use crate::Error;
+use crate::es256::{self, Encoding};
 
 mod crl;
 mod tn_auth_list;
@@ -33,10 +37,40 @@ const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
 /// Longest chain accepted (end-entity, intermediates, anchor).
 const MAX_DEPTH: usize = 5;
 
-/// Trust anchors: DER certificates of the roots a verifier accepts (the STI-CA).
+/// Trust anchors: DER certificates of the roots a verifier accepts (the STI-CA), with the
+/// chains and CRLs already validated against them ([`validate_chain_cached`],
+/// [`check_revocation_cached`]). Clones share that cache; [`TrustAnchors::extend`] empties it.
 #[derive(Debug, Clone, Default)]
 pub struct TrustAnchors {
     ders: Vec<Vec<u8>>,
+    validated: Arc<Mutex<Validated>>,
+}
+
+/// Most entries the validation cache holds; past it, the cache starts again empty.
+const CACHE_ENTRIES: usize = 1024;
+
+/// Chains and CRL checks that passed against these anchors. A chain is keyed by its `x5u` and
+/// the SHA-256 of the bytes served there (new bytes at the same URL are validated afresh), and
+/// is reused only while `now` lies inside every certificate's validity on its path. A CRL check
+/// is keyed by the chain's digest and the CRL's, and is reused only inside the CRL's
+/// thisUpdate..nextUpdate (and the chain's window). Only successes are kept: a failing chain or
+/// a revoked certificate is judged in full each time.
+#[derive(Debug, Default)]
+struct Validated {
+    chains: HashMap<(String, [u8; 32]), CachedChain>,
+    crls: HashMap<([u8; 32], [u8; 32]), (i64, i64)>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedChain {
+    key: VerifyingKey,
+    info: CertInfo,
+    from: i64,
+    until: i64,
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 impl TrustAnchors {
@@ -46,7 +80,16 @@ impl TrustAnchors {
         for der in &ders {
             parse(der)?;
         }
-        Ok(Self { ders })
+        Ok(Self {
+            ders,
+            validated: Arc::default(),
+        })
+    }
+
+    /// How many chains and CRL checks the validation cache holds.
+    pub fn cached(&self) -> (usize, usize) {
+        let v = self.validated.lock().unwrap_or_else(|e| e.into_inner());
+        (v.chains.len(), v.crls.len())
     }
 
     /// How many anchors there are.
@@ -62,6 +105,8 @@ impl TrustAnchors {
     /// Adds the anchors of `other`.
     pub fn extend(&mut self, other: TrustAnchors) {
         self.ders.extend(other.ders);
+        // New anchors may validate what failed before; the old cache was judged without them.
+        self.validated = Arc::default();
     }
 }
 
@@ -211,16 +256,23 @@ fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result
     if cert.signature_algorithm.algorithm != ecdsa_sha256 {
         return Err(unsupported());
     }
-    let key =
-        VerifyingKey::from_sec1_bytes(&issuer.tbs_certificate.subject_pki.subject_public_key.data)
-            .map_err(|_| ChainFault::UnsupportedAlgorithm {
-                subject: subject(issuer),
-            })?;
-    let signature = Signature::from_der(&cert.signature_value.data).map_err(|_| unsupported())?;
-    key.verify(cert.tbs_certificate.as_ref(), &signature)
-        .map_err(|_| ChainFault::BadSignature {
+    let key = &issuer.tbs_certificate.subject_pki.subject_public_key.data;
+    if VerifyingKey::from_sec1_bytes(key).is_err() {
+        return Err(ChainFault::UnsupportedAlgorithm {
+            subject: subject(issuer),
+        });
+    }
+    let signature = &cert.signature_value.data;
+    if Signature::from_der(signature).is_err() {
+        return Err(unsupported());
+    }
+    if es256::verify(key, cert.tbs_certificate.as_ref(), signature, Encoding::Der) {
+        Ok(())
+    } else {
+        Err(ChainFault::BadSignature {
             subject: subject(cert),
         })
+    }
 }
 
 /// Validates the chain an x5u served (end-entity first) against `anchors` at `now` (seconds since
@@ -252,6 +304,98 @@ pub fn validate_chain(
             crl_urls: crl_urls(leaf),
         },
     ))
+}
+
+/// [`validate_chain`] for the chain served at `x5u`, reusing an earlier success for the same
+/// URL and bytes while `now` is inside the validity of every certificate on its path (see
+/// [`TrustAnchors`]). Same answer as [`validate_chain`], without redoing the certificate
+/// signatures on every PASSporT.
+pub fn validate_chain_cached(
+    x5u: &str,
+    pem: &[u8],
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Result<(VerifyingKey, CertInfo), Error> {
+    let id = (x5u.to_owned(), digest(pem));
+    {
+        let cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.chains.get(&id)
+            && c.from <= now
+            && now <= c.until
+        {
+            return Ok((c.key, c.info.clone()));
+        }
+    }
+    let (key, info) = validate_chain(pem, anchors, now)?;
+    let (from, until) = chain_window(pem, anchors, &info.path);
+    let mut cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.chains.len() >= CACHE_ENTRIES {
+        cache.chains.clear();
+    }
+    cache.chains.insert(
+        id,
+        CachedChain {
+            key,
+            info: info.clone(),
+            from,
+            until,
+        },
+    );
+    Ok((key, info))
+}
+
+/// The span in which every certificate of `pem` and the anchors on `path` are valid.
+fn chain_window(pem: &[u8], anchors: &TrustAnchors, path: &[String]) -> (i64, i64) {
+    let ders = pem_certificates(pem).unwrap_or_default();
+    let certs = ders
+        .iter()
+        .chain(anchors.ders.iter())
+        .filter_map(|d| parse(d).ok())
+        .collect::<Vec<_>>();
+    let on_path = certs
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| *i < ders.len() || path.contains(&subject(c)));
+    on_path.fold((i64::MIN, i64::MAX), |(from, until), (_, c)| {
+        let v = c.validity();
+        (
+            from.max(v.not_before.timestamp()),
+            until.min(v.not_after.timestamp()),
+        )
+    })
+}
+
+/// [`check_revocation`], reusing an earlier "not revoked" for the same chain and CRL bytes while
+/// `now` is inside the CRL's thisUpdate..nextUpdate and the chain's validity (see
+/// [`TrustAnchors`]).
+pub fn check_revocation_cached(
+    pem: &[u8],
+    anchors: &TrustAnchors,
+    crl: &[u8],
+    url: &str,
+    now: i64,
+) -> Result<(), Error> {
+    let id = (digest(pem), digest(crl));
+    {
+        let cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((from, until)) = cache.crls.get(&id)
+            && *from <= now
+            && now <= *until
+        {
+            return Ok(());
+        }
+    }
+    check_revocation(pem, anchors, crl, url, now)?;
+    let (from, until) = crl::current_window(crl).unwrap_or((now, now));
+    let chain = chain_window(pem, anchors, &[]);
+    let mut cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.crls.len() >= CACHE_ENTRIES {
+        cache.crls.clear();
+    }
+    cache
+        .crls
+        .insert(id, (from.max(chain.0), until.min(chain.1)));
+    Ok(())
 }
 
 /// Checks the end-entity certificate of `pem` (the chain [`validate_chain`] accepted) against

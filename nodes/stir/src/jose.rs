@@ -8,11 +8,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 
 use crate::Error;
+use crate::es256::Encoding;
 
 /// base64url without padding (RFC 7515 §2).
 pub fn b64u(bytes: &[u8]) -> String {
@@ -128,9 +129,11 @@ pub fn verify_es256(key: &VerifyingKey, jws: &CompactJws<'_>) -> Result<(), Erro
             fault: JwsFault::SignatureLength(raw.len()),
         });
     }
-    let signature = Signature::from_slice(&raw).map_err(|_| Error::BadSignature)?;
-    key.verify(jws.signing_input().as_bytes(), &signature)
-        .map_err(|_| Error::BadSignature)
+    if crate::es256::verify_key(key, jws.signing_input().as_bytes(), &raw, Encoding::Fixed) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature)
+    }
 }
 
 #[cfg(test)]

@@ -427,7 +427,7 @@ async fn credential_checks<F: CertFetcher>(
     let (key, cert) = check(
         checks,
         "certificate chain, validity, keyUsage and TNAuthList",
-        cert::validate_chain(&pem, ctx.anchors, ctx.now),
+        cert::validate_chain_cached(&header.x5u, &pem, ctx.anchors, ctx.now),
         |(_, c)| {
             let entries: Vec<String> = c.tn_auth_list.iter().map(ToString::to_string).collect();
             format!("{} [{}]", c.path.join(" → "), entries.join(", "))
@@ -463,7 +463,7 @@ async fn revocation<F: CertFetcher>(
             url: url.clone(),
             fault,
         })?;
-    cert::check_revocation(pem, ctx.anchors, &crl, url, ctx.now)?;
+    cert::check_revocation_cached(pem, ctx.anchors, &crl, url, ctx.now)?;
     Ok(url.clone())
 }
 

@@ -5,32 +5,19 @@
 
 use std::time::{Duration, Instant};
 
-use proto::clock::Clock;
 use proto::trace::{Body, Proto, Record};
 use proto::wire::avatar::AVATAR_APP_STREAM;
 
 use super::play::p2p_channels;
-use super::scenario_timers;
 use crate::node::{UE_A, UE_B};
-use crate::world::{DcSetup, Description, Options, Setup, World};
+use crate::world::{DcSetup, Description, World};
 
-const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
+pub(crate) const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 
 /// A solution-2 world whose callees answer at once, with UE-A and UE-B registered.
-async fn world(seed: u64, dc: Option<DcSetup>) -> anyhow::Result<World> {
+pub(crate) async fn world(seed: u64, dc: Option<DcSetup>) -> anyhow::Result<World> {
     let description = Description::load()?;
-    let options = Options {
-        seed,
-        clock: Clock::Fixed(description.start_time()?),
-        timers: scenario_timers(),
-        setup: Setup {
-            dc,
-            ..Setup::default()
-        },
-        needs: Vec::new(),
-        as_flow: crate::scenarios::sol2_third_party_rcd::SOLUTION.as_flow,
-        auto_answer: true,
-    };
+    let options = crate::bench::load::options(&description, seed, dc)?;
     let world = World::start(description, options).await?;
     let registered = async {
         let (a, b) = (world.ue(UE_A)?, world.ue(UE_B)?);

@@ -54,6 +54,34 @@ pub struct Endpoint {
     guard: Arc<Guard>,
 }
 
+/// What an endpoint holds open ([`Endpoint::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EndpointStats {
+    /// Client transactions not yet terminated.
+    pub client_transactions: usize,
+    /// Server transactions not yet terminated.
+    pub server_transactions: usize,
+    /// 2xx responses retransmitted until their ACK.
+    pub awaiting_ack: usize,
+    /// Open TCP and TLS connections.
+    pub connections: usize,
+    /// Tasks still running (listeners, transactions, connections).
+    pub tasks: usize,
+}
+
+impl std::ops::Add for EndpointStats {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Self {
+            client_transactions: self.client_transactions + o.client_transactions,
+            server_transactions: self.server_transactions + o.server_transactions,
+            awaiting_ack: self.awaiting_ack + o.awaiting_ack,
+            connections: self.connections + o.connections,
+            tasks: self.tasks + o.tasks,
+        }
+    }
+}
+
 /// Shuts the endpoint down when the last [`Endpoint`] clone goes.
 struct Guard(Arc<Inner>);
 
@@ -386,6 +414,18 @@ impl Endpoint {
             while tasks.join_next().await.is_some() {}
         })
         .await;
+    }
+
+    /// What the endpoint holds open now: a load run checks none of it grows.
+    pub fn stats(&self) -> EndpointStats {
+        let inner = self.inner();
+        EndpointStats {
+            client_transactions: lock(&inner.clients).len(),
+            server_transactions: lock(&inner.servers).len(),
+            awaiting_ack: lock(&inner.awaiting_ack).len(),
+            connections: lock(&inner.conns).len(),
+            tasks: self.running_tasks(),
+        }
     }
 
     /// Tasks still running (sockets, transactions, connections): 0 after [`Endpoint::close`].

@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
@@ -15,6 +14,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::{OID_ECDSA_SHA256, subject};
 use crate::Error;
+use crate::es256::Encoding;
 
 /// Why a CRL cannot be used to decide (the certificate's status stays unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,13 +147,25 @@ fn signed_by_issuer(
     if crl.signature_algorithm.algorithm.to_id_string() != OID_ECDSA_SHA256 {
         return Err(CrlFault::UnsupportedAlgorithm);
     }
-    let key =
-        VerifyingKey::from_sec1_bytes(&issuer.tbs_certificate.subject_pki.subject_public_key.data)
-            .map_err(|_| CrlFault::UnsupportedAlgorithm)?;
-    let signature =
-        Signature::from_der(&crl.signature_value.data).map_err(|_| CrlFault::BadSignature)?;
-    key.verify(crl.tbs_cert_list.as_ref(), &signature)
-        .map_err(|_| CrlFault::BadSignature)
+    let key = &issuer.tbs_certificate.subject_pki.subject_public_key.data;
+    VerifyingKey::from_sec1_bytes(key).map_err(|_| CrlFault::UnsupportedAlgorithm)?;
+    let signature = &crl.signature_value.data;
+    Signature::from_der(signature).map_err(|_| CrlFault::BadSignature)?;
+    if crate::es256::verify(key, crl.tbs_cert_list.as_ref(), signature, Encoding::Der) {
+        Ok(())
+    } else {
+        Err(CrlFault::BadSignature)
+    }
+}
+
+/// A CRL's thisUpdate and nextUpdate (or the end of time without one), if it parses.
+pub(super) fn current_window(crl: &[u8]) -> Option<(i64, i64)> {
+    let der = crl_der(crl).ok()?;
+    let (_, crl) = x509_parser::parse_x509_crl(&der).ok()?;
+    Some((
+        crl.last_update().timestamp(),
+        crl.next_update().map_or(i64::MAX, |t| t.timestamp()),
+    ))
 }
 
 fn current(crl: &CertificateRevocationList<'_>, now: i64) -> Result<(), CrlFault> {

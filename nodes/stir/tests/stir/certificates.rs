@@ -203,3 +203,86 @@ fn a_key_not_for_digital_signature_is_437() {
     assert_eq!(c, 437, "{e}");
     assert!(matches!(e, Error::KeyUsage { .. }), "{e}");
 }
+
+// ---- the validated-chain and CRL caches ------------------------------------------------------
+
+/// The verifier reuses a validated chain and CRL check only where a full check would say the
+/// same: same x5u and bytes, inside every certificate's validity and the CRL's update window;
+/// failures are never cached.
+#[test]
+fn cached_chains_answer_as_a_full_validation_would() {
+    let anchors = anchors();
+    let good = read("pki/sti-sp-1001.chain.pem").into_bytes();
+    let uncached = cert::validate_chain(&good, &anchors, NOW).unwrap();
+    let first = cert::validate_chain_cached(X5U, &good, &anchors, NOW).unwrap();
+    assert_eq!(anchors.cached(), (1, 0));
+    let again = cert::validate_chain_cached(X5U, &good, &anchors, NOW + 60).unwrap();
+    assert_eq!((first.1.clone(), again.1.clone()), (uncached.1.clone(), uncached.1.clone()));
+    assert_eq!((first.0, again.0), (uncached.0, uncached.0));
+    assert_eq!(anchors.cached(), (1, 0), "the second call was a hit");
+    // Outside the end-entity's validity the cached entry is not used: the full check answers.
+    let late = uncached.1.not_after + 1;
+    let cached_late = cert::validate_chain_cached(X5U, &good, &anchors, late).unwrap_err();
+    let full_late = cert::validate_chain(&good, &anchors, late).unwrap_err();
+    assert_eq!(cached_late.to_string(), full_late.to_string());
+    assert!(matches!(cached_late, Error::CertificateNotValid { .. }), "{cached_late}");
+    // Other bytes at the same x5u are validated afresh (and a failure is not kept).
+    let rogue = read("pki/sti-sp-rogue.chain.pem").into_bytes();
+    let e = cert::validate_chain_cached(X5U, &rogue, &anchors, NOW).unwrap_err();
+    assert!(matches!(e, Error::UntrustedCertificate { .. }), "{e}");
+    assert_eq!(anchors.cached(), (1, 0));
+    // The same bytes under another x5u are another entry.
+    cert::validate_chain_cached("https://other.example/c.pem", &good, &anchors, NOW).unwrap();
+    assert_eq!(anchors.cached(), (2, 0));
+    // Anchors added empty the cache: what was judged without them is judged again.
+    let mut more = anchors.clone();
+    more.extend(TrustAnchors::from_pem(read("pki/rogue-ca.pem").as_bytes()).unwrap());
+    assert_eq!(more.cached(), (0, 0));
+}
+
+#[test]
+fn cached_crl_checks_keep_only_not_revoked_inside_the_crl_window() {
+    let anchors = anchors();
+    let crl = read("pki/sti-ica.crl.pem").into_bytes();
+    let good = read("pki/sti-sp-1001.chain.pem").into_bytes();
+    cert::check_revocation_cached(&good, &anchors, &crl, CRL_URL, NOW).unwrap();
+    cert::check_revocation_cached(&good, &anchors, &crl, CRL_URL, NOW + 1).unwrap();
+    assert_eq!(anchors.cached(), (0, 1));
+    // A revoked certificate is answered in full every time, and never kept.
+    let revoked = read("pki/sti-sp-revoked.chain.pem").into_bytes();
+    for _ in 0..2 {
+        let e = cert::check_revocation_cached(&revoked, &anchors, &crl, CRL_URL, NOW).unwrap_err();
+        assert!(matches!(e, Error::Revoked { .. }), "{e}");
+    }
+    assert_eq!(anchors.cached(), (0, 1));
+    // Long after the CRL's nextUpdate the cached "not revoked" is not used.
+    let later = 2_400_000_000; // 2046, past the fixture CRL's nextUpdate (2045)
+    let cached = cert::check_revocation_cached(&good, &anchors, &crl, CRL_URL, later).unwrap_err();
+    let full = cert::check_revocation(&good, &anchors, &crl, CRL_URL, later).unwrap_err();
+    assert_eq!(cached.to_string(), full.to_string());
+}
+
+/// A whole verification reuses both caches across calls and gives the same result each time.
+#[test]
+fn repeated_verifications_hit_the_caches_and_agree() {
+    let anchors = anchors();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let f = fetcher("sti-sp-1001");
+    let id = signed_by("sti-sp-1001");
+    let once = || {
+        rt.block_on(verify::verify(
+            &id,
+            &facts(),
+            NOW,
+            &f,
+            &anchors,
+            &Policy::default(),
+            &Fetched::new(),
+        ))
+    };
+    let (a, b) = (once().unwrap(), once().unwrap());
+    assert_eq!(a.cert, b.cert);
+    assert_eq!(anchors.cached(), (1, 1));
+}
