@@ -307,13 +307,15 @@ impl Tap {
         let (lamport, node_seq) = Self::tick(&mut s, node, 0);
         let msg = s.next_msg;
         s.next_msg += 1;
+        // The DNS server records nothing, so a query is never received and its answer never
+        // matches a send: a query is not kept in flight (a load run would keep every one).
         if message.proto != Proto::Dns {
             s.awaiting += 1;
+            s.in_flight
+                .entry((message.src, message.dst, message.key))
+                .or_default()
+                .push((msg, lamport));
         }
-        s.in_flight
-            .entry((message.src, message.dst, message.key))
-            .or_default()
-            .push((msg, lamport));
         let to = Self::lookup(&s, message.transport.into(), message.dst);
         let at = s.started.elapsed();
         let record = Record {
@@ -338,17 +340,6 @@ impl Tap {
             .and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
         if s.in_flight.get(&key).is_some_and(Vec::is_empty) {
             s.in_flight.remove(&key);
-        }
-        if message.proto == Proto::Dns {
-            // The DNS server records nothing, so its query is never received: the answer
-            // closes it (a load run would otherwise keep every query in flight).
-            let query = (message.dst, message.src, message.key);
-            if let Some(v) = s.in_flight.get_mut(&query) {
-                v.pop();
-                if v.is_empty() {
-                    s.in_flight.remove(&query);
-                }
-            }
         }
         if matched.is_some() && message.proto != Proto::Dns {
             s.awaiting = s.awaiting.saturating_sub(1);

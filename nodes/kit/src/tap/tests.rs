@@ -133,3 +133,61 @@ fn records_since_is_the_tail_of_arrival_order() {
     assert!(tap.records_since(4).is_empty());
     assert!(tap.records_since(99).is_empty());
 }
+
+fn exchange(tap: &Tap, n: u16) {
+    let m = Message::sip(
+        Transport::Udp,
+        addr(1),
+        addr(2),
+        format!("MESSAGE {n}"),
+        format!("MESSAGE {n} raw"),
+    );
+    tap.sent("a", m.clone());
+    tap.received("b", m);
+}
+
+#[test]
+fn a_ring_keeps_the_latest_records_and_counters_keep_none() {
+    let ring = Tap::new();
+    ring.set_mode(TraceMode::Ring(10));
+    for n in 0..100 {
+        exchange(&ring, n);
+    }
+    let kept = ring.records();
+    assert!((10..=20).contains(&kept.len()), "{}", kept.len());
+    // The newest record is the last receive.
+    assert!(matches!(&kept[kept.len() - 1].body,
+        Body::Received { message, .. } if message.summary == "MESSAGE 99"));
+    let c = ring.counts();
+    assert_eq!((c.sent, c.received, c.notes), (100, 100, 0));
+    assert_eq!(c.dropped, 200 - kept.len() as u64);
+
+    let counters = Tap::new();
+    counters.set_mode(TraceMode::Counters);
+    for n in 0..50 {
+        exchange(&counters, n);
+    }
+    counters.note("a", None, Note::done(Act::Route, "x"));
+    assert!(counters.is_empty());
+    let c = counters.counts();
+    assert_eq!((c.sent, c.received, c.notes, c.dropped), (50, 50, 1, 101));
+    // Pairing still works without records: nothing is left in flight.
+    assert_eq!((counters.in_flight(), counters.awaiting()), (0, 0));
+}
+
+#[test]
+fn a_dns_answer_closes_its_query() {
+    let tap = Tap::new();
+    for id in 0..20u16 {
+        tap.sent(
+            "a",
+            Message::dns(addr(1), addr(53), "A? x".into(), "x IN A".into(), id),
+        );
+        tap.received(
+            "a",
+            Message::dns(addr(53), addr(1), "A x → 1".into(), "x IN A".into(), id),
+        );
+    }
+    assert_eq!(tap.in_flight(), 0);
+    assert_eq!(tap.len(), 40);
+}
