@@ -168,6 +168,10 @@ struct LoadCli {
     /// Longest wait, in seconds, for SIP transactions to end after the last call.
     #[arg(long, default_value_t = 40.0)]
     drain: f64,
+    /// Run the load this many times in the same world, each drained before the next (shows
+    /// whether anything stays behind).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// JSON on standard output.
     #[arg(long)]
     json: bool,
@@ -195,6 +199,7 @@ impl LoadCli {
             },
             drain: std::time::Duration::from_secs_f64(self.drain.max(0.0)),
             seed: 1,
+            rounds: self.rounds.max(1),
         })
     }
 }

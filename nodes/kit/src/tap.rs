@@ -240,6 +240,23 @@ impl Tap {
         self.state().guards.push(guard);
     }
 
+    /// A TCP port a node's connection used is free again (the connection closed). In
+    /// [`TraceMode::Full`] nothing changes: the trace names ports by number after the run, so
+    /// the world keeps every claim for its lifetime. In the other modes (a load run, where
+    /// connections come and go by the thousand) the claim, its guard socket and its address
+    /// book entries go, so neither sockets nor the maps grow with the number of connections.
+    pub fn release_port(&self, port: u16) {
+        let mut s = self.state();
+        if s.mode == TraceMode::Full {
+            return;
+        }
+        s.ports.remove(&port);
+        s.names
+            .retain(|(layer, addr), _| !(*layer == Layer::Tcp && addr.port() == port));
+        s.guards
+            .retain(|g| g.local_addr().map_or(true, |a| a.port() != port));
+    }
+
     /// Closes the guard sockets (the world has stopped).
     pub fn release_guards(&self) {
         self.state().guards.clear();

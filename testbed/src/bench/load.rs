@@ -59,6 +59,8 @@ pub struct LoadArgs {
     pub drain: Duration,
     /// Seed of the world.
     pub seed: u64,
+    /// Times the load runs in the same world, each drained before the next.
+    pub rounds: usize,
 }
 
 /// What `bench load` reports.
@@ -104,6 +106,8 @@ pub struct LoadReport {
     pub sip_after: EndpointStats,
     /// Seconds until the endpoints held no more than before the run.
     pub drained_after_s: Option<f64>,
+    /// Each round.
+    pub rounds: Vec<Round>,
     /// What the trace was handed.
     pub trace: Counts,
     /// Trace messages still expected to arrive after the run.
@@ -148,7 +152,40 @@ fn collect(result: CallResult, times: &mut Vec<Duration>, failures: &mut BTreeMa
     }
 }
 
-/// Runs the load in a fresh solution-2 world.
+/// One round's figures (`--rounds`: the same load again in the same world, to show whether
+/// anything stays behind from one round to the next).
+#[derive(Debug, Clone, Serialize)]
+pub struct Round {
+    /// Calls started.
+    pub started: u64,
+    /// Calls answered and hung up.
+    pub completed: u64,
+    /// Calls that failed.
+    pub failed: u64,
+    /// Completed calls per second.
+    pub calls_per_s: f64,
+    /// Resident memory once the round drained, KiB.
+    pub rss_after_kib: u64,
+    /// Peak resident memory so far, KiB.
+    pub peak_rss_kib: u64,
+    /// SIP endpoints right after the round's last call.
+    pub sip_at_end: EndpointStats,
+    /// SIP endpoints once drained.
+    pub sip_after: EndpointStats,
+    /// Seconds until the endpoints were back at the baseline.
+    pub drained_after_s: Option<f64>,
+}
+
+/// What one round leaves for the whole report.
+struct RoundRun {
+    round: Round,
+    times: Vec<Duration>,
+    failures: BTreeMap<String, u64>,
+    elapsed: Duration,
+    cpu_ms: u64,
+}
+
+/// Runs the load in a fresh solution-2 world, `rounds` times.
 pub async fn run(args: &LoadArgs, json: bool) -> anyhow::Result<LoadReport> {
     let world = crate::run::bench::world(args.seed, None).await?;
     world.tap.set_mode(args.trace);
@@ -160,14 +197,86 @@ pub async fn run(args: &LoadArgs, json: bool) -> anyhow::Result<LoadReport> {
         anyhow::bail!("the warm-up call failed: {e}");
     }
     let world = Arc::new(world);
-    let drain_to = settle(&world, args.drain).await;
-    let sip_before = drain_to.0;
+    let (sip_before, _) = settle(&world, args.drain).await;
     let before = Process::now();
     let in_flight = args.in_flight.max(1);
+    let mut rounds = Vec::new();
+    let (mut times, mut failures) = (Vec::new(), BTreeMap::<String, u64>::new());
+    let (mut elapsed, mut cpu_ms) = (Duration::ZERO, 0);
+    for n in 0..args.rounds.max(1) {
+        let r = round(&world, args, in_flight, &sip_before, n, json).await;
+        times.extend(r.times);
+        for (reason, k) in r.failures {
+            *failures.entry(reason).or_default() += k;
+        }
+        elapsed += r.elapsed;
+        cpu_ms += r.cpu_ms;
+        rounds.push(r.round);
+    }
+    // Sockets of connections and lookups that ended with the drain close as their tasks do:
+    // a moment (at most 3 s) for them before the count.
+    let mut after = Process::now();
+    let waited = Instant::now();
+    while after.sockets > before.sockets && waited.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = Process::now();
+    }
+    let last = rounds.last().cloned();
+    let trace = world.tap.counts();
+    let trace_in_flight = world.tap.in_flight();
+    let failed: u64 = failures.values().sum();
+    let completed = times.len() as u64;
+    let report = LoadReport {
+        rate_target: args.rate,
+        in_flight,
+        duration_s: args.duration.as_secs_f64(),
+        elapsed_s: elapsed.as_secs_f64(),
+        started: rounds.iter().map(|r| r.started).sum(),
+        completed,
+        failed,
+        failures,
+        calls_per_s: completed as f64 / elapsed.as_secs_f64().max(1e-9),
+        setup: Summary::of(&times),
+        cpu_ms_per_call: cpu_ms as f64 / (completed.max(1)) as f64,
+        rss_before_kib: before.rss_kib,
+        rss_after_kib: after.rss_kib,
+        peak_rss_kib: after.peak_rss_kib,
+        sockets_before: before.sockets,
+        sockets_after: after.sockets,
+        sip_before,
+        sip_at_end: last.as_ref().map(|r| r.sip_at_end).unwrap_or_default(),
+        sip_after: last.as_ref().map(|r| r.sip_after).unwrap_or_default(),
+        drained_after_s: last.and_then(|r| r.drained_after_s),
+        rounds,
+        trace,
+        trace_in_flight,
+    };
+    match Arc::try_unwrap(world) {
+        Ok(world) => world.shutdown().await,
+        Err(_) => anyhow::bail!("a call task still holds the world"),
+    }
+    Ok(report)
+}
+
+/// One round: calls for `args.duration`, then the drain.
+async fn round(
+    world: &Arc<World>,
+    args: &LoadArgs,
+    in_flight: usize,
+    sip_before: &EndpointStats,
+    n: usize,
+    json: bool,
+) -> RoundRun {
+    let before = Process::now();
     let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
     let mut calls = tokio::task::JoinSet::new();
     let (mut started, mut times, mut failures) = (0u64, Vec::new(), BTreeMap::<String, u64>::new());
-    let mut progress = Progress::new("bench load", json);
+    let label = if args.rounds > 1 {
+        format!("bench load round {}/{}", n + 1, args.rounds)
+    } else {
+        "bench load".into()
+    };
+    let mut progress = Progress::new(label, json);
     let began = Instant::now();
     let deadline = began + args.duration;
     loop {
@@ -216,45 +325,28 @@ pub async fn run(args: &LoadArgs, json: bool) -> anyhow::Result<LoadReport> {
     }
     let elapsed = began.elapsed();
     progress.finish();
-    let after_calls = Process::now();
+    let cpu_ms = Process::now().cpu_ms.saturating_sub(before.cpu_ms);
     let sip_at_end = world.sip_stats();
-    let (sip_after, drained_after) = settle(&world, args.drain).await;
-    let drained_after_s = drained(&sip_after, &sip_before).then(|| drained_after.as_secs_f64());
+    let (sip_after, drained_after) = settle(world, args.drain).await;
     let after = Process::now();
-    let trace = world.tap.counts();
-    let trace_in_flight = world.tap.in_flight();
-    let failed: u64 = failures.values().sum();
     let completed = times.len() as u64;
-    let report = LoadReport {
-        rate_target: args.rate,
-        in_flight,
-        duration_s: args.duration.as_secs_f64(),
-        elapsed_s: elapsed.as_secs_f64(),
-        started,
-        completed,
-        failed,
+    RoundRun {
+        round: Round {
+            started,
+            completed,
+            failed: failures.values().sum(),
+            calls_per_s: completed as f64 / elapsed.as_secs_f64().max(1e-9),
+            rss_after_kib: after.rss_kib,
+            peak_rss_kib: after.peak_rss_kib,
+            sip_at_end,
+            sip_after,
+            drained_after_s: drained(&sip_after, sip_before).then(|| drained_after.as_secs_f64()),
+        },
+        times,
         failures,
-        calls_per_s: completed as f64 / elapsed.as_secs_f64().max(1e-9),
-        setup: Summary::of(&times),
-        cpu_ms_per_call: after_calls.cpu_ms.saturating_sub(before.cpu_ms) as f64
-            / (completed.max(1)) as f64,
-        rss_before_kib: before.rss_kib,
-        rss_after_kib: after.rss_kib,
-        peak_rss_kib: after.peak_rss_kib,
-        sockets_before: before.sockets,
-        sockets_after: after.sockets,
-        sip_before,
-        sip_at_end,
-        sip_after,
-        drained_after_s,
-        trace,
-        trace_in_flight,
-    };
-    match Arc::try_unwrap(world) {
-        Ok(world) => world.shutdown().await,
-        Err(_) => anyhow::bail!("a call task still holds the world"),
+        elapsed,
+        cpu_ms,
     }
-    Ok(report)
 }
 
 /// Waits, at most `bound`, until the world's SIP endpoints stop shrinking to nothing pending
@@ -291,6 +383,21 @@ impl LoadReport {
         );
         for (reason, n) in &self.failures {
             out.push_str(&format!("  failed ×{n}: {reason}\n"));
+        }
+        if self.rounds.len() > 1 {
+            for (i, r) in self.rounds.iter().enumerate() {
+                out.push_str(&format!(
+                    "  round {}: {} completed · {} failed · {:.1} calls/s · {:.1} MiB after the drain · {:.1} MiB peak · endpoints {} → {}\n",
+                    i + 1,
+                    r.completed,
+                    r.failed,
+                    r.calls_per_s,
+                    r.rss_after_kib as f64 / 1024.0,
+                    r.peak_rss_kib as f64 / 1024.0,
+                    stats(&r.sip_at_end),
+                    stats(&r.sip_after),
+                ));
+            }
         }
         if let Some(s) = &self.setup {
             out.push_str(&format!("set-up (INVITE → 200 at UE-A): {}\n", s.line()));

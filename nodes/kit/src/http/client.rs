@@ -20,6 +20,7 @@ use super::{
     Request, Resolve, Response, Trace, collect_headers, status_line, wire_bytes, wire_text,
 };
 use crate::Error;
+use crate::tap::Tap;
 use proto::trace::{Message, Transport};
 
 /// Idle connections kept per origin.
@@ -169,6 +170,7 @@ impl Client {
                 detail: e.to_string(),
             })?;
         let (tcp, local) = self.open_tcp(addr).await?;
+        let claimed = self.trace.as_ref().map(|t| t.tap.clone());
         let wire = Wire {
             local,
             remote: addr,
@@ -179,20 +181,24 @@ impl Client {
             },
         };
         if !origin.tls {
-            return ClientConn::open(tcp, wire).await;
+            return ClientConn::open(tcp, wire, claimed).await;
         }
         let name = ServerName::try_from(host.clone()).map_err(|_| Error::Url {
             url: url.to_owned(),
         })?;
-        let stream = self
-            .tls
-            .connect(name, tcp)
-            .await
-            .map_err(|e| Error::Handshake {
-                peer: host.clone(),
-                detail: e.to_string(),
-            })?;
-        ClientConn::open(stream, wire).await
+        let stream = match self.tls.connect(name, tcp).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                if let Some(tap) = &claimed {
+                    tap.release_port(local.port());
+                }
+                return Err(Error::Handshake {
+                    peer: host.clone(),
+                    detail: e.to_string(),
+                });
+            }
+        };
+        ClientConn::open(stream, wire, claimed).await
     }
 
     /// A TCP connection to `addr` (TCP_NODELAY), its local address on the tap when traced.
@@ -369,17 +375,27 @@ struct ClientConn {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     wire: Wire,
     driver: JoinHandle<()>,
+    /// The tap that claimed the connection's local port, told when it closes.
+    claimed: Option<Tap>,
 }
 
+
 impl ClientConn {
-    async fn open<S>(stream: S, wire: Wire) -> Result<ClientConn, Error>
+    async fn open<S>(stream: S, wire: Wire, claimed: Option<Tap>) -> Result<ClientConn, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(http_error)?;
+            match hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
+            {
+                Ok(pair) => pair,
+                Err(e) => {
+                    if let Some(tap) = &claimed {
+                        tap.release_port(wire.local.port());
+                    }
+                    return Err(http_error(e));
+                }
+            };
         let driver = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -387,6 +403,7 @@ impl ClientConn {
             sender,
             wire,
             driver,
+            claimed,
         })
     }
 }
@@ -394,6 +411,9 @@ impl ClientConn {
 impl Drop for ClientConn {
     fn drop(&mut self) {
         self.driver.abort();
+        if let Some(tap) = &self.claimed {
+            tap.release_port(self.wire.local.port());
+        }
     }
 }
 
