@@ -26,8 +26,9 @@ use crate::http::BoxFuture;
 /// What reaches a client transaction.
 #[derive(Debug)]
 pub(crate) enum ClientEvent {
-    /// A response and its trace message id.
-    Response(Response, u64),
+    /// A response and its trace message id (boxed: a channel's blocks are sized by its
+    /// largest event, and a transaction lives 32 s after its last message over UDP).
+    Response(Box<Response>, u64),
 }
 
 /// What reaches a server transaction.
@@ -41,7 +42,8 @@ pub(crate) enum ServerEvent {
     Ack2xx,
     /// The TU answers.
     Respond {
-        response: Response,
+        /// Boxed, as in [`ClientEvent::Response`].
+        response: Box<Response>,
         relay: bool,
         done: oneshot::Sender<Result<(), Error>>,
     },
@@ -180,7 +182,7 @@ impl Inner {
         let response =
             proxy::response_to(request, 481, "Call/Transaction Does Not Exist", Some(&tag));
         let _ = events.send(ServerEvent::Respond {
-            response,
+            response: Box::new(response),
             relay: true,
             done,
         });
@@ -227,7 +229,7 @@ impl ServerTx {
                         .needs_tag(&response)
                         .then(|| self.inner.next_tag());
                     let input = ServerInput::Respond {
-                        response,
+                        response: *response,
                         relay,
                         fresh_tag,
                     };
@@ -235,7 +237,8 @@ impl ServerTx {
                 }
             };
             let outputs = self.machine.handle(now, input);
-            let result = self.carry_out(outputs).await;
+            // Boxed: the task's own future stays small while it waits out its timers.
+            let result = Box::pin(self.carry_out(outputs)).await;
             if let Some(done) = done {
                 let _ = done.send(result);
             }
@@ -369,7 +372,7 @@ struct ClientTx {
     target: SipTarget,
     conn: Option<Arc<TcpConn>>,
     /// Dropped when the machine says the TU gets nothing more, so its `next_response` ends.
-    tu: Option<mpsc::UnboundedSender<(Response, Option<u64>)>>,
+    tu: Option<mpsc::UnboundedSender<(Box<Response>, Option<u64>)>>,
     machine: Client,
 }
 
@@ -378,13 +381,14 @@ impl ClientTx {
         while let Some(wake) = self.machine.next_wake() {
             let input = tokio::select! {
                 e = events.recv() => match e {
-                    Some(ClientEvent::Response(response, id)) => ClientInput::Response(response, id),
+                    Some(ClientEvent::Response(response, id)) => ClientInput::Response(*response, id),
                     None => break,
                 },
                 () = tokio::time::sleep_until(Instant::from_std(wake)) => ClientInput::Tick,
             };
             let outputs = self.machine.handle(Instant::now().into_std(), input);
-            self.carry_out(outputs).await;
+            // Boxed: the task's own future stays small while it waits out its timers.
+            Box::pin(self.carry_out(outputs)).await;
         }
         let mut clients = lock(&self.inner.clients);
         if clients
@@ -417,7 +421,7 @@ impl ClientTx {
                 }
                 ClientOutput::ToTu(response, id) => {
                     if let Some(tu) = &self.tu {
-                        let _ = tu.send((response, id));
+                        let _ = tu.send((Box::new(response), id));
                     }
                 }
                 ClientOutput::TuDone => self.tu = None,

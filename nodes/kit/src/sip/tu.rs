@@ -103,7 +103,7 @@ impl Incoming {
         let (done, result) = oneshot::channel();
         events
             .send(ServerEvent::Respond {
-                response,
+                response: Box::new(response),
                 relay,
                 done,
             })
@@ -144,7 +144,7 @@ pub struct ClientTransaction {
     pub(super) request: Request,
     pub(super) target: SipTarget,
     pub(super) conn: Option<Arc<TcpConn>>,
-    pub(super) responses: mpsc::UnboundedReceiver<(Response, Option<u64>)>,
+    pub(super) responses: mpsc::UnboundedReceiver<(Box<Response>, Option<u64>)>,
     pub(super) last_trace_id: Option<u64>,
     pub(super) inner: Arc<Inner>,
 }
@@ -156,7 +156,7 @@ impl ClientTransaction {
     pub async fn next_response(&mut self) -> Option<Response> {
         let (response, id) = self.responses.recv().await?;
         self.last_trace_id = id;
-        Some(response)
+        Some(*response)
     }
 
     /// The request as sent (with its Via and Content-Length).

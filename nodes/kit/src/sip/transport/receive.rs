@@ -200,7 +200,7 @@ impl Inner {
         let client = lock(&self.clients).get(&key).cloned();
         match client {
             Some(client) => {
-                let _ = client.send(ClientEvent::Response(response, id));
+                let _ = client.send(ClientEvent::Response(Box::new(response), id));
             }
             None => self.note_check(
                 id,
