@@ -236,7 +236,7 @@ pub enum DcSetup {
     Bootstrap,
 }
 
-/// Data channel timers in the world: 5 ms ICE checks, a 40 ms keepalive, 1.5 s to connect.
+/// Data channel timers in the world: 5 ms ICE checks, a 10 ms keepalive, 1.5 s to connect.
 pub fn dc_timers() -> dc::DcTimers {
     dc::DcTimers {
         connect: Duration::from_millis(1500),

@@ -48,14 +48,15 @@ pub struct DcTimers {
 }
 
 impl Default for DcTimers {
-    /// A 5 ms check interval while connecting and a 40 ms keepalive once connected (the ICE
-    /// agent ticks at min(200 ms, keepalive), and DTLS/SCTP progress waits for its ticks: 40 ms
-    /// brings the first message ~48 ms after the answer on loopback, against ~208 ms with a 1 s
-    /// keepalive, at 25 small STUN indications a second per association); 3 s to connect.
+    /// A 5 ms check interval while connecting and a 10 ms keepalive once connected (the ICE
+    /// agent ticks at min(200 ms, keepalive), and DTLS/SCTP progress waits for its ticks: on
+    /// loopback INVITE → first application message takes a median ~21 ms with 10 ms, ~35 ms
+    /// with 20 ms, ~55 ms with 40 ms and ~400 ms with the defaults, at 100 small STUN
+    /// indications a second per association; `testbed bench dc`, BENCHMARKS.md); 3 s to connect.
     fn default() -> Self {
         Self {
             ice_check: Duration::from_millis(5),
-            ice_keepalive: Duration::from_millis(40),
+            ice_keepalive: Duration::from_millis(10),
             gather: Duration::from_secs(2),
             connect: Duration::from_secs(3),
         }
