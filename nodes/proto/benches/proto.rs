@@ -96,7 +96,14 @@ fn answer(offer: &Session) -> Session {
 fn sip_benches(c: &mut Criterion) {
     let text = invite();
     let request = Request::try_from(text.as_str()).expect("the INVITE parses");
-    assert_eq!(request.headers.iter().filter(|h| h.to_string().starts_with("Identity")).count(), 2);
+    assert_eq!(
+        request
+            .headers
+            .iter()
+            .filter(|h| h.to_string().starts_with("Identity"))
+            .count(),
+        2
+    );
     c.bench_function("INVITE parse (2 Identity, SDP with dcmap)", |b| {
         b.iter(|| black_box(Request::try_from(black_box(text.as_str())).is_ok()))
     });
@@ -110,13 +117,16 @@ fn sdp_benches(c: &mut Criterion) {
     c.bench_function("SDP parse (audio + data channel section)", |b| {
         b.iter(|| black_box(Session::parse(black_box(&offer_text)).is_ok()))
     });
-    c.bench_function("SDP offer/answer (parse offer, answer, render, parse answer)", |b| {
-        b.iter(|| {
-            let offer = Session::parse(black_box(&offer_text)).unwrap();
-            let text = answer(&offer).render();
-            black_box(Session::parse(&text).unwrap())
-        })
-    });
+    c.bench_function(
+        "SDP offer/answer (parse offer, answer, render, parse answer)",
+        |b| {
+            b.iter(|| {
+                let offer = Session::parse(black_box(&offer_text)).unwrap();
+                let text = answer(&offer).render();
+                black_box(Session::parse(&text).unwrap())
+            })
+        },
+    );
 }
 
 criterion_group!(benches, sip_benches, sdp_benches);

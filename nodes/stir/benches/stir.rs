@@ -98,9 +98,10 @@ fn verify_benches(c: &mut Criterion) {
         ))
     };
     once().expect("the fixture PASSporT verifies");
-    c.bench_function("passport verify (parse, claims, cached chain and CRL, signature)", |b| {
-        b.iter(|| black_box(once().is_ok()))
-    });
+    c.bench_function(
+        "passport verify (parse, claims, cached chain and CRL, signature)",
+        |b| b.iter(|| black_box(once().is_ok())),
+    );
     let chain = read("pki/sti-sp-1001.chain.pem").into_bytes();
     c.bench_function("certificate chain validation (uncached)", |b| {
         b.iter(|| black_box(cert::validate_chain(&chain, &anchors, NOW).is_ok()))
@@ -126,7 +127,13 @@ fn rcdi_benches(c: &mut Criterion) {
     let fetched = Fetched::new();
     let rcdi = rcd::compute_rcdi(&rcd, &fetched, DigestAlg::Sha256).unwrap();
     c.bench_function("rcdi compute (nam + embedded jCard, JCS + SHA-256)", |b| {
-        b.iter(|| black_box(rcd::compute_rcdi(black_box(&rcd), &fetched, DigestAlg::Sha256)))
+        b.iter(|| {
+            black_box(rcd::compute_rcdi(
+                black_box(&rcd),
+                &fetched,
+                DigestAlg::Sha256,
+            ))
+        })
     });
     c.bench_function("rcdi check", |b| {
         b.iter(|| black_box(rcd::check_rcdi(black_box(&rcd), &rcdi, &fetched)))

@@ -46,8 +46,18 @@ pub fn verify(sec1: &[u8], message: &[u8], signature: &[u8], encoding: Encoding)
 }
 
 /// [`verify`] with a `p256` key.
-pub fn verify_key(key: &VerifyingKey, message: &[u8], signature: &[u8], encoding: Encoding) -> bool {
-    verify(key.to_sec1_point(false).as_bytes(), message, signature, encoding)
+pub fn verify_key(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+    encoding: Encoding,
+) -> bool {
+    verify(
+        key.to_sec1_point(false).as_bytes(),
+        message,
+        signature,
+        encoding,
+    )
 }
 
 /// The pure-Rust reference for [`verify`] (RustCrypto `p256`): same inputs, same answer.
@@ -92,6 +102,9 @@ mod tests {
         out
     }
 
+    /// (public key, message, signature, encoding, expected).
+    type Case<'a> = (&'a [u8], &'a [u8], Vec<u8>, Encoding, bool);
+
     fn keys(n: u8) -> (SigningKey, Vec<u8>, Vec<u8>) {
         let key = SigningKey::from_slice(&[n; 32]).unwrap();
         let public = key.verifying_key();
@@ -117,26 +130,107 @@ mod tests {
             high[32..].copy_from_slice(&s);
             let mut flipped = fixed.clone();
             flipped[10] ^= 1;
-            let table: Vec<(&[u8], &[u8], Vec<u8>, Encoding, bool)> = vec![
-                (&uncompressed, message.as_bytes(), fixed.clone(), Encoding::Fixed, true),
-                (&compressed, message.as_bytes(), fixed.clone(), Encoding::Fixed, true),
-                (&uncompressed, message.as_bytes(), der.clone(), Encoding::Der, true),
-                (&uncompressed, message.as_bytes(), high.clone(), Encoding::Fixed, true),
-                (&uncompressed, b"other bytes", fixed.clone(), Encoding::Fixed, false),
-                (&other, message.as_bytes(), fixed.clone(), Encoding::Fixed, false),
-                (&uncompressed, message.as_bytes(), flipped, Encoding::Fixed, false),
-                (&uncompressed, message.as_bytes(), fixed[..63].to_vec(), Encoding::Fixed, false),
-                (&uncompressed, message.as_bytes(), der.clone(), Encoding::Fixed, false),
-                (&uncompressed, message.as_bytes(), fixed.clone(), Encoding::Der, false),
-                (&uncompressed, message.as_bytes(), vec![0; 64], Encoding::Fixed, false),
-                (&uncompressed[..40], message.as_bytes(), fixed.clone(), Encoding::Fixed, false),
-                (&[], message.as_bytes(), fixed.clone(), Encoding::Fixed, false),
+            let table: Vec<Case<'_>> = vec![
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    fixed.clone(),
+                    Encoding::Fixed,
+                    true,
+                ),
+                (
+                    &compressed,
+                    message.as_bytes(),
+                    fixed.clone(),
+                    Encoding::Fixed,
+                    true,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    der.clone(),
+                    Encoding::Der,
+                    true,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    high.clone(),
+                    Encoding::Fixed,
+                    true,
+                ),
+                (
+                    &uncompressed,
+                    b"other bytes",
+                    fixed.clone(),
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &other,
+                    message.as_bytes(),
+                    fixed.clone(),
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    flipped,
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    fixed[..63].to_vec(),
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    der.clone(),
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    fixed.clone(),
+                    Encoding::Der,
+                    false,
+                ),
+                (
+                    &uncompressed,
+                    message.as_bytes(),
+                    vec![0; 64],
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &uncompressed[..40],
+                    message.as_bytes(),
+                    fixed.clone(),
+                    Encoding::Fixed,
+                    false,
+                ),
+                (
+                    &[],
+                    message.as_bytes(),
+                    fixed.clone(),
+                    Encoding::Fixed,
+                    false,
+                ),
             ];
             for (i, (sec1, message, signature, encoding, expected)) in table.into_iter().enumerate()
             {
                 let fast = verify(sec1, message, &signature, encoding);
                 let reference = verify_p256(sec1, message, &signature, encoding);
-                assert_eq!(fast, reference, "key {n}, case {i}: ring {fast}, p256 {reference}");
+                assert_eq!(
+                    fast, reference,
+                    "key {n}, case {i}: ring {fast}, p256 {reference}"
+                );
                 assert_eq!(fast, expected, "key {n}, case {i}");
                 cases += 1;
             }

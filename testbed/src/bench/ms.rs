@@ -122,7 +122,10 @@ fn expect_identity(body: &[u8]) -> Result<(), String> {
     if body.starts_with(b"eyJ") && body.windows(6).any(|w| w == b";info=") {
         Ok(())
     } else {
-        Err(format!("not an Identity header: {}", String::from_utf8_lossy(body)))
+        Err(format!(
+            "not an Identity header: {}",
+            String::from_utf8_lossy(body)
+        ))
     }
 }
 
@@ -229,8 +232,11 @@ fn client(host: &str, addr: SocketAddr, client_host: Option<&str>) -> anyhow::Re
         entries: HashMap::from([(host.to_ascii_lowercase(), addr)]),
         fallback_to_system: false,
     };
-    Ok(Client::new(kit::tls::client_config(roots, identity)?, Arc::new(resolver))
-        .with_timeout(Duration::from_secs(5)))
+    Ok(Client::new(
+        kit::tls::client_config(roots, identity)?,
+        Arc::new(resolver),
+    )
+    .with_timeout(Duration::from_secs(5)))
 }
 
 fn addr_of(world: &World, id: &str) -> anyhow::Result<SocketAddr> {
@@ -270,7 +276,11 @@ async fn ours(world: &World) -> anyhow::Result<(Target, Target)> {
             body: Bytes::from(sign_body),
         })
         .await?;
-    anyhow::ensure!(response.status == 200, "the STI-AS answered {}", response.status);
+    anyhow::ensure!(
+        response.status == 200,
+        "the STI-AS answered {}",
+        response.status
+    );
     let signed: stir::ms::SigningResponseBody = serde_json::from_slice(&response.body)?;
     let verify_body = serde_json::to_vec(&stir::ms::VerificationRequestBody {
         verification_request: stir::ms::VerificationRequest {
@@ -342,14 +352,22 @@ async fn start_peer(tls_host: &str) -> anyhow::Result<(Peer, SocketAddr)> {
     let (key, public) = sti_sp_key()?;
     let pub_path = dir.0.join("sti-sp-1001.pub.pem");
     std::fs::write(&pub_path, public)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let tls = kit::fixtures::dir().join("pki/tls");
     let arg = |p: &Path| p.display().to_string();
     let child = std::process::Command::new("secsipidx")
         .args(["-https-srv", &addr.to_string()])
-        .args(["-https-pubkey", &arg(&tls.join(format!("{tls_host}.chain.pem")))])
-        .args(["-https-prvkey", &arg(&tls.join(format!("{tls_host}.key.pem")))])
+        .args([
+            "-https-pubkey",
+            &arg(&tls.join(format!("{tls_host}.chain.pem"))),
+        ])
+        .args([
+            "-https-prvkey",
+            &arg(&tls.join(format!("{tls_host}.key.pem"))),
+        ])
         .args(["-fprvkey", &arg(&key), "-fpubkey", &arg(&pub_path)])
         .args(["-expire", "3600"])
         .stdin(std::process::Stdio::null())
@@ -392,7 +410,11 @@ async fn peer_targets(host: &str, addr: SocketAddr) -> anyhow::Result<(Target, T
             body: signer.body.clone(),
         })
         .await?;
-    anyhow::ensure!(response.status == 200, "secsipidx answered {}", response.status);
+    anyhow::ensure!(
+        response.status == 200,
+        "secsipidx answered {}",
+        response.status
+    );
     let identity = String::from_utf8_lossy(&response.body).trim().to_owned();
     let verifier = Target {
         client: client(host, addr, None)?,
@@ -424,7 +446,17 @@ async fn drive_all(world: &World, args: &MsArgs, json: bool) -> anyhow::Result<M
     let mut runs = Vec::new();
     for op in ops {
         let target = if *op == "sign" { &signer } else { &verifier };
-        runs.push(drive("testbed", op, target.clone(), args.concurrency, args.duration, json).await);
+        runs.push(
+            drive(
+                "testbed",
+                op,
+                target.clone(),
+                args.concurrency,
+                args.duration,
+                json,
+            )
+            .await,
+        );
     }
     let mut ratio = BTreeMap::new();
     let mut peer_note = None;
@@ -435,8 +467,15 @@ async fn drive_all(world: &World, args: &MsArgs, json: bool) -> anyhow::Result<M
         let (signer, verifier) = (Arc::new(signer), Arc::new(verifier));
         for op in ops {
             let target = if *op == "sign" { &signer } else { &verifier };
-            let report =
-                drive("secsipidx", op, target.clone(), args.concurrency, args.duration, json).await;
+            let report = drive(
+                "secsipidx",
+                op,
+                target.clone(),
+                args.concurrency,
+                args.duration,
+                json,
+            )
+            .await;
             if let Some(ours) = runs.iter().find(|r| r.server == "testbed" && r.op == *op)
                 && report.requests_per_s > 0.0
             {

@@ -30,19 +30,15 @@ pub struct SolutionSetup {
 
 /// The value of the first `name:` (or compact `short:`) header line in a SIP message's text.
 fn header<'a>(raw: &'a str, name: &str, short: &str) -> Option<&'a str> {
-    raw.lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            let n = n.trim();
-            (n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case(short)).then(|| v.trim())
-        })
+    raw.lines().take_while(|l| !l.is_empty()).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        let n = n.trim();
+        (n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case(short)).then(|| v.trim())
+    })
 }
 
 /// (INVITE → 200, INVITE → first DC message) of the caller's first INVITE in `trace`.
-pub fn from_trace(
-    trace: &[Record],
-) -> Option<(std::time::Duration, Option<std::time::Duration>)> {
+pub fn from_trace(trace: &[Record]) -> Option<(std::time::Duration, Option<std::time::Duration>)> {
     let (index, invite) = trace.iter().enumerate().find(|(_, r)| {
         matches!(&r.body, Body::Sent { message, .. }
             if message.proto == Proto::Sip && message.raw.starts_with("INVITE "))
@@ -60,9 +56,9 @@ pub fn from_trace(
                     && header(&message.raw, "Call-ID", "i") == Some(call_id)
                     && header(&message.raw, "CSeq", "CSeq").is_some_and(|c| c.ends_with("INVITE")))
     })?;
-    let dc = rest.iter().find(|r| {
-        matches!(&r.body, Body::Received { message, .. } if message.proto == Proto::Dc)
-    });
+    let dc = rest
+        .iter()
+        .find(|r| matches!(&r.body, Body::Received { message, .. } if message.proto == Proto::Dc));
     Some((
         ok.at.saturating_sub(invite.at),
         dc.map(|r| r.at.saturating_sub(invite.at)),
@@ -96,7 +92,9 @@ pub async fn run(
                 failed.push(format!(
                     "run {}: {}",
                     n + 1,
-                    run.error.as_deref().unwrap_or("a step or outcome is missing")
+                    run.error
+                        .as_deref()
+                        .unwrap_or("a step or outcome is missing")
                 ));
                 continue;
             }
@@ -124,7 +122,9 @@ pub fn text(results: &[SolutionSetup]) -> String {
         let setup = r
             .setup
             .as_ref()
-            .map_or("no INVITE in the flow".into(), |s| format!("INVITE → 200 {}", s.short()));
+            .map_or("no INVITE in the flow".into(), |s| {
+                format!("INVITE → 200 {}", s.short())
+            });
         let dc = r
             .first_dc
             .as_ref()
@@ -149,6 +149,9 @@ mod tests {
         let raw = "SIP/2.0 200 OK\r\ni: abc@x\r\nCSeq: 1 INVITE\r\n\r\nCall-ID: body";
         assert_eq!(header(raw, "Call-ID", "i"), Some("abc@x"));
         assert_eq!(header(raw, "CSeq", "CSeq"), Some("1 INVITE"));
-        assert_eq!(header("INVITE x SIP/2.0\r\n\r\nCall-ID: b", "Call-ID", "i"), None);
+        assert_eq!(
+            header("INVITE x SIP/2.0\r\n\r\nCall-ID: b", "Call-ID", "i"),
+            None
+        );
     }
 }

@@ -117,7 +117,12 @@ fn cpu_ms() -> u64 {
     // The command name (field 2) may hold spaces; the fields after its ')' are plain.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // After ')': state is index 0, so utime (field 14) is index 11 and stime index 12.
     (tick(11) + tick(12)) * 10
 }

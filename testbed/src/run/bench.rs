@@ -16,8 +16,20 @@ pub(crate) const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.
 
 /// A solution-2 world whose callees answer at once, with UE-A and UE-B registered.
 pub(crate) async fn world(seed: u64, dc: Option<DcSetup>) -> anyhow::Result<World> {
+    world_with(seed, dc, None).await
+}
+
+/// [`world`], with other SIP timers than the scenarios' when given.
+pub(crate) async fn world_with(
+    seed: u64,
+    dc: Option<DcSetup>,
+    timers: Option<proto::sip::Timers>,
+) -> anyhow::Result<World> {
     let description = Description::load()?;
-    let options = crate::bench::load::options(&description, seed, dc)?;
+    let mut options = crate::bench::load::options(&description, seed, dc)?;
+    if let Some(timers) = timers {
+        options.timers = timers;
+    }
     let world = World::start(description, options).await?;
     let registered = async {
         let (a, b) = (world.ue(UE_A)?, world.ue(UE_B)?);

@@ -379,7 +379,6 @@ struct ClientConn {
     claimed: Option<Tap>,
 }
 
-
 impl ClientConn {
     async fn open<S>(stream: S, wire: Wire, claimed: Option<Tap>) -> Result<ClientConn, Error>
     where

@@ -217,7 +217,10 @@ fn cached_chains_answer_as_a_full_validation_would() {
     let first = cert::validate_chain_cached(X5U, &good, &anchors, NOW).unwrap();
     assert_eq!(anchors.cached(), (1, 0));
     let again = cert::validate_chain_cached(X5U, &good, &anchors, NOW + 60).unwrap();
-    assert_eq!((first.1.clone(), again.1.clone()), (uncached.1.clone(), uncached.1.clone()));
+    assert_eq!(
+        (first.1.clone(), again.1.clone()),
+        (uncached.1.clone(), uncached.1.clone())
+    );
     assert_eq!((first.0, again.0), (uncached.0, uncached.0));
     assert_eq!(anchors.cached(), (1, 0), "the second call was a hit");
     // Outside the end-entity's validity the cached entry is not used: the full check answers.
@@ -225,7 +228,10 @@ fn cached_chains_answer_as_a_full_validation_would() {
     let cached_late = cert::validate_chain_cached(X5U, &good, &anchors, late).unwrap_err();
     let full_late = cert::validate_chain(&good, &anchors, late).unwrap_err();
     assert_eq!(cached_late.to_string(), full_late.to_string());
-    assert!(matches!(cached_late, Error::CertificateNotValid { .. }), "{cached_late}");
+    assert!(
+        matches!(cached_late, Error::CertificateNotValid { .. }),
+        "{cached_late}"
+    );
     // Other bytes at the same x5u are validated afresh (and a failure is not kept).
     let rogue = read("pki/sti-sp-rogue.chain.pem").into_bytes();
     let e = cert::validate_chain_cached(X5U, &rogue, &anchors, NOW).unwrap_err();
