@@ -9,6 +9,11 @@ use testbed::{render, run, scenarios};
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: a loaded call spent about 30 % of its CPU in
+/// malloc/free (many small, short-lived allocations across threads); see BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -256,7 +261,8 @@ struct RunArgs {
     #[arg(long)]
     summary: bool,
     /// How many worlds run at once (each on its own ports); output stays in variant order.
-    #[arg(long, default_value_t = 4)]
+    /// Past about 16 on two cores, data channel runs start missing their bounds (BENCHMARKS.md).
+    #[arg(long, default_value_t = 8)]
     jobs: usize,
     /// How each trace is printed.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -325,6 +325,15 @@ impl World {
             .fold(kit::sip::EndpointStats::default(), |a, b| a + b)
     }
 
+    /// The listening address of the node `id` (its first, where it has several).
+    pub fn addr(&self, id: &str) -> anyhow::Result<SocketAddr> {
+        self.addresses
+            .iter()
+            .find(|(_, n)| n == id)
+            .map(|(a, _)| *a)
+            .ok_or_else(|| anyhow::anyhow!("the world has no {id}"))
+    }
+
     /// A user agent by id.
     pub fn ue(&self, id: &str) -> anyhow::Result<&Ue> {
         self.ues

@@ -128,8 +128,12 @@ fn status_line(status: u16) -> String {
     format!("{status} {reason}").trim_end().to_owned()
 }
 
-/// An HTTP/1.1 message as text: start line, headers, blank line, body (UTF-8, lossy).
-fn wire_text(start: &str, headers: &[(String, String)], body: &[u8]) -> String {
+/// An HTTP/1.1 message as text: start line, headers, blank line, body (UTF-8, lossy). Empty
+/// where `tap` keeps no records (the text would be dropped).
+fn wire_text(tap: &Tap, start: &str, headers: &[(String, String)], body: &[u8]) -> String {
+    if !tap.keeps_records() {
+        return String::new();
+    }
     let mut out = wire_head(start, headers, body);
     out.push_str(&String::from_utf8_lossy(body));
     out
@@ -137,8 +141,13 @@ fn wire_text(start: &str, headers: &[(String, String)], body: &[u8]) -> String {
 
 /// The message's exact bytes when its body is not UTF-8 (so [`wire_text`] is lossy): the
 /// trace's `wire` (a DER CRL, for example). `None` when `wire_text` is the bytes.
-fn wire_bytes(start: &str, headers: &[(String, String)], body: &[u8]) -> Option<Vec<u8>> {
-    std::str::from_utf8(body).is_err().then(|| {
+fn wire_bytes(
+    tap: &Tap,
+    start: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Option<Vec<u8>> {
+    (tap.keeps_records() && std::str::from_utf8(body).is_err()).then(|| {
         let mut out = wire_head(start, headers, body).into_bytes();
         out.extend_from_slice(body);
         out
@@ -190,28 +199,40 @@ mod tests {
 
     #[test]
     fn wire_text_adds_a_content_length_only_when_missing() {
+        let tap = Tap::new();
         let headers = vec![("host".to_owned(), "a.example".to_owned())];
         assert_eq!(
-            wire_text("GET / HTTP/1.1", &headers, b"hi"),
+            wire_text(&tap, "GET / HTTP/1.1", &headers, b"hi"),
             "GET / HTTP/1.1\r\nhost: a.example\r\ncontent-length: 2\r\n\r\nhi"
         );
         let headers = vec![("Content-Length".to_owned(), "2".to_owned())];
         assert_eq!(
-            wire_text("HTTP/1.1 200 OK", &headers, b"hi"),
+            wire_text(&tap, "HTTP/1.1 200 OK", &headers, b"hi"),
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
         );
         assert_eq!(
-            wire_text("GET / HTTP/1.1", &[], b""),
+            wire_text(&tap, "GET / HTTP/1.1", &[], b""),
             "GET / HTTP/1.1\r\n\r\n"
         );
     }
 
     #[test]
     fn wire_bytes_only_for_a_body_that_is_not_utf8() {
-        assert_eq!(wire_bytes("HTTP/1.1 200 OK", &[], b"hi"), None);
+        let tap = Tap::new();
+        assert_eq!(wire_bytes(&tap, "HTTP/1.1 200 OK", &[], b"hi"), None);
         assert_eq!(
-            wire_bytes("HTTP/1.1 200 OK", &[], &[0x30, 0x82, 0xff]).as_deref(),
+            wire_bytes(&tap, "HTTP/1.1 200 OK", &[], &[0x30, 0x82, 0xff]).as_deref(),
             Some(&b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n\x30\x82\xff"[..])
         );
+    }
+
+    #[test]
+    fn no_text_is_built_for_a_tap_that_keeps_no_records() {
+        let tap = Tap::new();
+        tap.set_mode(crate::tap::TraceMode::Counters);
+        assert_eq!(wire_text(&tap, "GET / HTTP/1.1", &[], b"hi"), "");
+        assert_eq!(wire_bytes(&tap, "HTTP/1.1 200 OK", &[], &[0xff]), None);
+        tap.set_mode(crate::tap::TraceMode::Ring(10));
+        assert_eq!(wire_text(&tap, "GET / HTTP/1.1", &[], b""), "GET / HTTP/1.1\r\n\r\n");
     }
 }

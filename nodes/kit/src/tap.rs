@@ -160,6 +160,12 @@ impl Tap {
         self.state().mode
     }
 
+    /// Whether records are kept at all (not [`TraceMode::Counters`]): a sender may skip
+    /// building text that would only be dropped.
+    pub fn keeps_records(&self) -> bool {
+        self.state().mode != TraceMode::Counters
+    }
+
     /// What the tap has been handed so far.
     pub fn counts(&self) -> Counts {
         self.state().counts

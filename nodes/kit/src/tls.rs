@@ -133,7 +133,28 @@ pub fn server_config_with(
 }
 
 /// The DNS names (subject alternative names) of a DER certificate, lower-cased.
+///
+/// Servers ask this for every request on a kept-alive mutual-TLS connection, so the answers for
+/// the last few certificates are remembered (the function is pure: same bytes, same names).
 pub fn dns_names(der: &[u8]) -> Result<Vec<String>, String> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    type Memo = Mutex<HashMap<Vec<u8>, Result<Vec<String>, String>>>;
+    static MEMO: LazyLock<Memo> = LazyLock::new(Memo::default);
+    const ENTRIES: usize = 64;
+    if let Some(hit) = MEMO.lock().unwrap_or_else(|e| e.into_inner()).get(der) {
+        return hit.clone();
+    }
+    let names = read_dns_names(der);
+    let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    if memo.len() >= ENTRIES {
+        memo.clear();
+    }
+    memo.insert(der.to_vec(), names.clone());
+    names
+}
+
+fn read_dns_names(der: &[u8]) -> Result<Vec<String>, String> {
     use x509_parser::extensions::GeneralName;
     use x509_parser::prelude::{FromDer as _, X509Certificate};
     let (_, cert) = X509Certificate::from_der(der)

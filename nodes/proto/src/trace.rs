@@ -104,6 +104,21 @@ impl Message {
         }
     }
 
+    /// A SIP message for a tap that keeps no records ([`Message::sip`]'s key, which matches the
+    /// send to its receive, without the text): empty summary and `raw`.
+    pub fn sip_counted(
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        bytes: &[u8],
+    ) -> Self {
+        let key = hash_of(&[String::from_utf8_lossy(bytes).as_bytes()]);
+        Self {
+            key,
+            ..Self::sip(transport, src, dst, String::new(), String::new())
+        }
+    }
+
     /// An HTTP message; `identity` is what both sides agree on (method, target and body for a
     /// request; status and body for a response), since header spelling differs between them.
     pub fn http(
@@ -240,6 +255,30 @@ impl Record {
         match &self.body {
             Body::Sent { message, .. } | Body::Received { message, .. } => Some(message),
             Body::Note { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_counted_sip_message_has_the_full_ones_key_and_no_text() {
+        let (a, b): (SocketAddr, SocketAddr) =
+            ("127.0.0.1:5060".parse().unwrap(), "127.0.0.1:5070".parse().unwrap());
+        for bytes in [&b"OPTIONS sip:b SIP/2.0\r\n\r\n"[..], &[0x4f, 0xff, 0x0d][..]] {
+            let full = Message::sip(
+                Transport::Udp,
+                a,
+                b,
+                "OPTIONS".into(),
+                String::from_utf8_lossy(bytes).into_owned(),
+            );
+            let counted = Message::sip_counted(Transport::Udp, a, b, bytes);
+            assert_eq!(counted.key, full.key);
+            assert!(counted.raw.is_empty() && counted.summary.is_empty());
         }
     }
 }

@@ -343,7 +343,13 @@ impl Signer {
             self.ctx.note(msg, Note::pass(OWN_VALUES_CHECK, detail));
         }
         let ppt = ppt_of(passport);
-        if let Ok(decoded) = stir::passport::decode(token) {
+        // The decoded token is for the trace only: a tap keeping no records would drop it.
+        let decoded = self
+            .ctx
+            .tap
+            .keeps_records()
+            .then(|| stir::passport::decode(token));
+        if let Some(Ok(decoded)) = decoded {
             self.ctx.note(
                 msg,
                 Note::Token {

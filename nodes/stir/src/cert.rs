@@ -57,16 +57,46 @@ const CACHE_ENTRIES: usize = 1024;
 /// a revoked certificate is judged in full each time.
 #[derive(Debug, Default)]
 struct Validated {
-    chains: HashMap<(String, [u8; 32]), CachedChain>,
-    crls: HashMap<([u8; 32], [u8; 32]), (i64, i64)>,
+    chains: HashMap<ChainId, Window<(VerifyingKey, CertInfo)>>,
+    crls: HashMap<([u8; 32], [u8; 32]), Window<()>>,
 }
 
+/// A served chain: its `x5u` and the SHA-256 of the bytes served there.
+type ChainId = (String, [u8; 32]);
+
+/// A cached outcome and the span (Unix seconds, inclusive) in which it may be reused.
 #[derive(Debug, Clone)]
-struct CachedChain {
-    key: VerifyingKey,
-    info: CertInfo,
+struct Window<T> {
+    value: T,
     from: i64,
     until: i64,
+}
+
+/// The outcome cached under `key` in the cache `pick` selects, if `now` is inside its window.
+fn cached<K: Eq + std::hash::Hash, T: Clone>(
+    anchors: &TrustAnchors,
+    pick: impl FnOnce(&Validated) -> &HashMap<K, Window<T>>,
+    key: &K,
+    now: i64,
+) -> Option<T> {
+    let cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
+    let hit = pick(&cache).get(key)?;
+    (hit.from <= now && now <= hit.until).then(|| hit.value.clone())
+}
+
+/// Keeps `window` under `key` in the cache `pick` selects (emptied first when full).
+fn remember<K: Eq + std::hash::Hash, T>(
+    anchors: &TrustAnchors,
+    pick: impl FnOnce(&mut Validated) -> &mut HashMap<K, Window<T>>,
+    key: K,
+    window: Window<T>,
+) {
+    let mut cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
+    let map = pick(&mut cache);
+    if map.len() >= CACHE_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, window);
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -317,29 +347,17 @@ pub fn validate_chain_cached(
     now: i64,
 ) -> Result<(VerifyingKey, CertInfo), Error> {
     let id = (x5u.to_owned(), digest(pem));
-    {
-        let cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cache.chains.get(&id)
-            && c.from <= now
-            && now <= c.until
-        {
-            return Ok((c.key, c.info.clone()));
-        }
+    if let Some(hit) = cached(anchors, |v| &v.chains, &id, now) {
+        return Ok(hit);
     }
     let (key, info) = validate_chain(pem, anchors, now)?;
     let (from, until) = chain_window(pem, anchors, &info.path);
-    let mut cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.chains.len() >= CACHE_ENTRIES {
-        cache.chains.clear();
-    }
-    cache.chains.insert(
+    let value = (key, info.clone());
+    remember(
+        anchors,
+        |v| &mut v.chains,
         id,
-        CachedChain {
-            key,
-            info: info.clone(),
-            from,
-            until,
-        },
+        Window { value, from, until },
     );
     Ok((key, info))
 }
@@ -376,25 +394,18 @@ pub fn check_revocation_cached(
     now: i64,
 ) -> Result<(), Error> {
     let id = (digest(pem), digest(crl));
-    {
-        let cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((from, until)) = cache.crls.get(&id)
-            && *from <= now
-            && now <= *until
-        {
-            return Ok(());
-        }
+    if cached(anchors, |v| &v.crls, &id, now).is_some() {
+        return Ok(());
     }
     check_revocation(pem, anchors, crl, url, now)?;
     let (from, until) = crl::current_window(crl).unwrap_or((now, now));
     let chain = chain_window(pem, anchors, &[]);
-    let mut cache = anchors.validated.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.crls.len() >= CACHE_ENTRIES {
-        cache.crls.clear();
-    }
-    cache
-        .crls
-        .insert(id, (from.max(chain.0), until.min(chain.1)));
+    let window = Window {
+        value: (),
+        from: from.max(chain.0),
+        until: until.min(chain.1),
+    };
+    remember(anchors, |v| &mut v.crls, id, window);
     Ok(())
 }
 

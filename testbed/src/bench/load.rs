@@ -122,6 +122,12 @@ pub struct LoadReport {
     pub trace_in_flight: usize,
 }
 
+/// Nothing pending: no transactions and no 2xx awaiting its ACK.
+fn idle(now: &EndpointStats) -> bool {
+    now.client_transactions == 0 && now.server_transactions == 0 && now.awaiting_ack == 0
+}
+
+/// Back to what the world held before the run (or less).
 fn drained(now: &EndpointStats, before: &EndpointStats) -> bool {
     now.client_transactions <= before.client_transactions
         && now.server_transactions <= before.server_transactions
@@ -278,15 +284,60 @@ async fn round(
     json: bool,
 ) -> RoundRun {
     let before = Process::now();
-    let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
-    let mut calls = tokio::task::JoinSet::new();
-    let (mut started, mut times, mut failures) = (0u64, Vec::new(), BTreeMap::<String, u64>::new());
     let label = if args.rounds > 1 {
         format!("bench load round {}/{}", n + 1, args.rounds)
     } else {
         "bench load".into()
     };
-    let mut progress = Progress::new(label, json);
+    let Calls {
+        started,
+        times,
+        failures,
+        elapsed,
+    } = place_calls(world, args, in_flight, Progress::new(label, json)).await;
+    let cpu_ms = Process::now().cpu_ms.saturating_sub(before.cpu_ms);
+    let sip_at_end = world.sip_stats();
+    let (sip_after, drained_after) = settle(world, args.drain).await;
+    let after = Process::now();
+    let completed = times.len() as u64;
+    RoundRun {
+        round: Round {
+            started,
+            completed,
+            failed: failures.values().sum(),
+            calls_per_s: completed as f64 / elapsed.as_secs_f64().max(1e-9),
+            rss_after_kib: after.rss_kib,
+            peak_rss_kib: after.peak_rss_kib,
+            sip_at_end,
+            sip_after,
+            drained_after_s: drained(&sip_after, sip_before).then_some(drained_after.as_secs_f64()),
+        },
+        times,
+        failures,
+        elapsed,
+        cpu_ms,
+    }
+}
+
+/// What one round's calls came to.
+struct Calls {
+    started: u64,
+    times: Vec<Duration>,
+    failures: BTreeMap<String, u64>,
+    elapsed: Duration,
+}
+
+/// Places calls for `args.duration`, at `args.rate` or as fast as `in_flight` permits allow,
+/// and waits for every one to end.
+async fn place_calls(
+    world: &Arc<World>,
+    args: &LoadArgs,
+    in_flight: usize,
+    mut progress: Progress,
+) -> Calls {
+    let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut calls = tokio::task::JoinSet::new();
+    let (mut started, mut times, mut failures) = (0u64, Vec::new(), BTreeMap::<String, u64>::new());
     let began = Instant::now();
     let deadline = began + args.duration;
     loop {
@@ -335,27 +386,11 @@ async fn round(
     }
     let elapsed = began.elapsed();
     progress.finish();
-    let cpu_ms = Process::now().cpu_ms.saturating_sub(before.cpu_ms);
-    let sip_at_end = world.sip_stats();
-    let (sip_after, drained_after) = settle(world, args.drain).await;
-    let after = Process::now();
-    let completed = times.len() as u64;
-    RoundRun {
-        round: Round {
-            started,
-            completed,
-            failed: failures.values().sum(),
-            calls_per_s: completed as f64 / elapsed.as_secs_f64().max(1e-9),
-            rss_after_kib: after.rss_kib,
-            peak_rss_kib: after.peak_rss_kib,
-            sip_at_end,
-            sip_after,
-            drained_after_s: drained(&sip_after, sip_before).then_some(drained_after.as_secs_f64()),
-        },
+    Calls {
+        started,
         times,
         failures,
         elapsed,
-        cpu_ms,
     }
 }
 
@@ -365,9 +400,7 @@ async fn settle(world: &World, bound: Duration) -> (EndpointStats, Duration) {
     let began = Instant::now();
     loop {
         let now = world.sip_stats();
-        let idle =
-            now.client_transactions == 0 && now.server_transactions == 0 && now.awaiting_ack == 0;
-        if idle || began.elapsed() >= bound {
+        if idle(&now) || began.elapsed() >= bound {
             return (now, began.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -97,6 +97,18 @@ struct Target {
     expect: fn(&[u8]) -> Result<(), String>,
 }
 
+impl Target {
+    /// The POST the target is driven with.
+    fn request(&self) -> Request {
+        Request {
+            method: "POST".into(),
+            target: self.url.clone(),
+            headers: vec![("content-type".into(), self.content_type.into())],
+            body: self.body.clone(),
+        }
+    }
+}
+
 fn expect_signed(body: &[u8]) -> Result<(), String> {
     let parsed: stir::ms::SigningResponseBody =
         serde_json::from_slice(body).map_err(|e| format!("signing response: {e}"))?;
@@ -155,12 +167,7 @@ async fn drive(
         workers.spawn(async move {
             let (mut times, mut errors) = (Vec::new(), BTreeMap::<String, u64>::new());
             while Instant::now() < deadline {
-                let request = Request {
-                    method: "POST".into(),
-                    target: target.url.clone(),
-                    headers: vec![("content-type".into(), target.content_type.into())],
-                    body: target.body.clone(),
-                };
+                let request = target.request();
                 let sent = Instant::now();
                 let outcome = match target.client.send(request).await {
                     Ok(r) if r.status == 200 => (target.expect)(&r.body),
@@ -239,15 +246,6 @@ fn client(host: &str, addr: SocketAddr, client_host: Option<&str>) -> anyhow::Re
     .with_timeout(Duration::from_secs(5)))
 }
 
-fn addr_of(world: &World, id: &str) -> anyhow::Result<SocketAddr> {
-    world
-        .addresses
-        .iter()
-        .find(|(_, n)| n == id)
-        .map(|(a, _)| *a)
-        .ok_or_else(|| anyhow::anyhow!("the world has no {id}"))
-}
-
 const ORIG_TN: &str = "12025551000";
 const DEST_TN: &str = "12155551001";
 
@@ -260,22 +258,14 @@ async fn ours(world: &World) -> anyhow::Result<(Target, Target)> {
         r#"{{"signingRequest":{{"attest":"A","orig":{{"tn":"{ORIG_TN}"}},"dest":{{"tn":["{DEST_TN}"]}},"iat":{now}}}}}"#
     );
     let signer = Target {
-        client: client(as_host, addr_of(world, STI_AS_O)?, Some(d.host(AS_O)?))?,
+        client: client(as_host, world.addr(STI_AS_O)?, Some(d.host(AS_O)?))?,
         url: format!("https://{as_host}{}", stir::ms::SIGNING_PATH),
         content_type: "application/json",
-        body: Bytes::from(sign_body.clone()),
+        body: Bytes::from(sign_body),
         expect: expect_signed,
     };
     // One signature to verify, from the STI-AS itself.
-    let response = signer
-        .client
-        .send(Request {
-            method: "POST".into(),
-            target: signer.url.clone(),
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: Bytes::from(sign_body),
-        })
-        .await?;
+    let response = signer.client.send(signer.request()).await?;
     anyhow::ensure!(
         response.status == 200,
         "the STI-AS answered {}",
@@ -299,7 +289,7 @@ async fn ours(world: &World) -> anyhow::Result<(Target, Target)> {
         },
     })?;
     let verifier = Target {
-        client: client(vs_host, addr_of(world, STI_VS_T)?, Some(d.host(AS_T)?))?,
+        client: client(vs_host, world.addr(STI_VS_T)?, Some(d.host(AS_T)?))?,
         url: format!("https://{vs_host}{}", stir::ms::VERIFICATION_PATH),
         content_type: "application/json",
         body: Bytes::from(verify_body),
@@ -401,15 +391,7 @@ async fn peer_targets(host: &str, addr: SocketAddr) -> anyhow::Result<(Target, T
         body: Bytes::from(csv),
         expect: expect_identity,
     };
-    let response = signer
-        .client
-        .send(Request {
-            method: "POST".into(),
-            target: signer.url.clone(),
-            headers: vec![("content-type".into(), "text/plain".into())],
-            body: signer.body.clone(),
-        })
-        .await?;
+    let response = signer.client.send(signer.request()).await?;
     anyhow::ensure!(
         response.status == 200,
         "secsipidx answered {}",

@@ -6,8 +6,6 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::anyhow;
-
 use crate::node::{DNS, PCSCF_O, PCSCF_T, STI_AS_O, STI_VS_T};
 use crate::solution::{Solution, Variant};
 use crate::world::{ORIG, TERM, World};
@@ -89,15 +87,6 @@ pub struct Overview {
     pub control: SocketAddr,
 }
 
-fn addr_of(world: &World, id: &str) -> anyhow::Result<SocketAddr> {
-    world
-        .addresses
-        .iter()
-        .find(|(_, n)| n == id)
-        .map(|(a, _)| *a)
-        .ok_or_else(|| anyhow!("the world has no {id}"))
-}
-
 /// The fixtures directory, absolute where it can be.
 fn fixtures() -> PathBuf {
     let dir = kit::fixtures::dir();
@@ -121,7 +110,7 @@ impl Overview {
                 id: id.to_owned(),
                 domain: domain.to_owned(),
                 host: d.host(id)?.to_owned(),
-                addr: addr_of(world, id)?,
+                addr: world.addr(id)?,
             });
         }
         let mut subscribers = Vec::new();
@@ -155,7 +144,7 @@ impl Overview {
             ms.push(Ms {
                 id: id.to_owned(),
                 host: d.host(id)?.to_owned(),
-                addr: addr_of(world, id)?,
+                addr: world.addr(id)?,
                 path,
                 cert: pki.join(format!("tls/{client_host}.chain.pem")),
                 key: pki.join(format!("tls/{client_host}.key.pem")),
@@ -165,7 +154,7 @@ impl Overview {
             solution: format!("Solution {} — {}", solution.number, solution.title),
             variant: variant.name(),
             clock: clock.why.clone(),
-            dns: addr_of(world, DNS)?,
+            dns: world.addr(DNS)?,
             pcscfs,
             subscribers,
             ms,

@@ -301,7 +301,7 @@ impl Client {
     ) -> Option<u64> {
         let trace = self.trace.as_ref()?;
         let start = format!("{request_line} HTTP/1.1");
-        let raw = wire_text(&start, headers, &request.body);
+        let raw = wire_text(&trace.tap, &start, headers, &request.body);
         let identity = [
             request.method.as_bytes(),
             path.as_bytes(),
@@ -315,7 +315,7 @@ impl Client {
             raw,
             &identity,
         )
-        .with_wire(wire_bytes(&start, headers, &request.body));
+        .with_wire(wire_bytes(&trace.tap, &start, headers, &request.body));
         Some(trace.tap.sent(&trace.node, message))
     }
 
@@ -324,7 +324,7 @@ impl Client {
         let Some(trace) = &self.trace else { return };
         let status_line = status_line(response.status);
         let start = format!("HTTP/1.1 {status_line}");
-        let raw = wire_text(&start, &response.headers, &response.body);
+        let raw = wire_text(&trace.tap, &start, &response.headers, &response.body);
         let summary = format!("{status_line} ({request_line})");
         let identity = [&response.status.to_be_bytes()[..], &response.body[..]];
         let message = Message::http(
@@ -335,7 +335,12 @@ impl Client {
             raw,
             &identity,
         )
-        .with_wire(wire_bytes(&start, &response.headers, &response.body));
+        .with_wire(wire_bytes(
+            &trace.tap,
+            &start,
+            &response.headers,
+            &response.body,
+        ));
         trace.tap.received(&trace.node, message);
     }
 }

@@ -230,7 +230,7 @@ impl Conn {
     ) -> Option<u64> {
         let trace = self.trace.as_ref()?;
         let start = format!("{request_line} HTTP/1.1");
-        let raw = wire_text(&start, &request.headers, &request.body);
+        let raw = wire_text(&trace.tap, &start, &request.headers, &request.body);
         let identity = [
             request.method.as_bytes(),
             request.target.as_bytes(),
@@ -244,7 +244,12 @@ impl Conn {
             raw,
             &identity,
         )
-        .with_wire(wire_bytes(&start, &request.headers, &request.body));
+        .with_wire(wire_bytes(
+            &trace.tap,
+            &start,
+            &request.headers,
+            &request.body,
+        ));
         Some(trace.tap.received(&trace.node, message))
     }
 
@@ -259,7 +264,7 @@ impl Conn {
         let Some(trace) = &self.trace else { return };
         let status_line = status_line(response.status);
         let start = format!("HTTP/1.1 {status_line}");
-        let raw = wire_text(&start, &response.headers, &response.body);
+        let raw = wire_text(&trace.tap, &start, &response.headers, &response.body);
         let identity = [&response.status.to_be_bytes()[..], &response.body[..]];
         let message = Message::http(
             transport,
@@ -269,7 +274,12 @@ impl Conn {
             raw,
             &identity,
         )
-        .with_wire(wire_bytes(&start, &response.headers, &response.body));
+        .with_wire(wire_bytes(
+            &trace.tap,
+            &start,
+            &response.headers,
+            &response.body,
+        ));
         trace.tap.sent(&trace.node, message);
     }
 }

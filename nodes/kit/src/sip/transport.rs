@@ -24,7 +24,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::SipTransport;
 use super::endpoint::Inner;
 use crate::Error;
-use proto::trace::{Note, Reason, Transport};
+use proto::trace::{Message, Note, Reason, Transport};
+
+use crate::tap::Tap;
 
 /// The read half of a stream connection (TCP, or TLS over it).
 pub(super) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
@@ -106,6 +108,24 @@ fn sip_error(detail: impl Into<String>) -> Error {
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The trace message for SIP `bytes`; where the tap keeps no records, only what matches a send
+/// to its receive (the text would be dropped).
+fn traced(
+    tap: &Tap,
+    transport: Transport,
+    src: SocketAddr,
+    dst: SocketAddr,
+    summary: impl FnOnce() -> String,
+    bytes: &[u8],
+) -> Message {
+    if tap.keeps_records() {
+        Message::sip(transport, src, dst, summary(), lossy(bytes))
+            .with_wire(proto::trace::wire_if_lossy(bytes))
+    } else {
+        Message::sip_counted(transport, src, dst, bytes)
+    }
 }
 
 /// The check a response fails when no client transaction is waiting for it.

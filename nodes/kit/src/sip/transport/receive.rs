@@ -11,12 +11,11 @@ use rsipstack::sip::{Method, Request, Response, SipMessage};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, UdpSocket};
 
-use super::{ReadHalf, ReplyPath, TcpConn, UNMATCHED, lossy, trace_transport};
+use super::{ReadHalf, ReplyPath, TcpConn, UNMATCHED, trace_transport, traced};
 use crate::sip::endpoint::{Inner, lock};
 use crate::sip::transaction::ClientEvent;
 use crate::sip::wire::{self, Frame};
 use crate::sip::{SipTransport, proxy};
-use proto::trace::Message;
 
 impl Inner {
     pub(in crate::sip) async fn udp_loop(self: Arc<Self>, socket: Arc<UdpSocket>) {
@@ -94,14 +93,14 @@ impl Inner {
     ) {
         let id = self.tap.received(
             &self.config.node,
-            Message::sip(
+            traced(
+                &self.tap,
                 trace_transport(conn.transport),
                 conn.peer,
                 conn.local,
-                wire::garbage_summary(bytes),
-                lossy(bytes),
-            )
-            .with_wire(proto::trace::wire_if_lossy(bytes)),
+                || wire::garbage_summary(bytes),
+                bytes,
+            ),
         );
         self.note_check(id, "SIP message well-formed", reason.to_owned(), Some(400));
         if let Some((reply, summary)) = wire::salvage_reply(bytes, reason) {
@@ -122,21 +121,21 @@ impl Inner {
             return; // keep-alive
         }
         let parsed = SipMessage::try_from(bytes);
-        let summary = match &parsed {
+        let summary = || match &parsed {
             Ok(SipMessage::Request(r)) => wire::request_summary(r),
             Ok(SipMessage::Response(r)) => wire::response_summary(r),
             Err(_) => wire::garbage_summary(bytes),
         };
         let id = self.tap.received(
             &self.config.node,
-            Message::sip(
+            traced(
+                &self.tap,
                 trace_transport(transport),
                 peer,
                 local,
                 summary,
-                lossy(bytes),
-            )
-            .with_wire(proto::trace::wire_if_lossy(bytes)),
+                bytes,
+            ),
         );
         let path = ReplyPath {
             transport,

@@ -11,14 +11,14 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use super::{
-    ReadHalf, ReplyPath, TcpConn, WriteHalf, lossy, sip_error, timeout_error, trace_transport,
+    ReadHalf, ReplyPath, TcpConn, WriteHalf, sip_error, timeout_error, trace_transport, traced,
 };
 use crate::Error;
 use crate::sip::endpoint::{Inner, lock, shut_down};
 use crate::sip::transport::Stream;
 use crate::sip::wire::{self, ViaHost};
 use crate::sip::{SipTarget, SipTransport};
-use proto::trace::{Message, Transport};
+use proto::trace::Transport;
 
 impl Inner {
     /// Sends `bytes` to `target`, over `conn` when given and still open for TCP or TLS.
@@ -66,14 +66,14 @@ impl Inner {
         let socket = lock(&self.udp).clone().ok_or_else(shut_down)?;
         self.tap.sent(
             &self.config.node,
-            Message::sip(
+            traced(
+                &self.tap,
                 Transport::Udp,
                 self.addr,
                 dst,
-                summary.to_owned(),
-                lossy(bytes),
-            )
-            .with_wire(proto::trace::wire_if_lossy(bytes)),
+                || summary.to_owned(),
+                bytes,
+            ),
         );
         let bound = self.io_bound();
         match tokio::time::timeout(bound, socket.send_to(bytes, dst)).await {
@@ -97,14 +97,14 @@ impl Inner {
             let mut writer = conn.writer.lock().await;
             self.tap.sent(
                 &self.config.node,
-                Message::sip(
+                traced(
+                    &self.tap,
                     trace_transport(conn.transport),
                     conn.local,
                     conn.peer,
-                    summary.to_owned(),
-                    lossy(bytes),
-                )
-                .with_wire(proto::trace::wire_if_lossy(bytes)),
+                    || summary.to_owned(),
+                    bytes,
+                ),
             );
             writer.write_all(bytes).await
         })
