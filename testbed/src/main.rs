@@ -182,6 +182,9 @@ struct LoadCli {
     /// 1.3 s instead of 32 s, so memory plateaus lower.
     #[arg(long)]
     fast_timers: bool,
+    /// Calls to start in each round, at most (the round still ends at `--duration`).
+    #[arg(long)]
+    calls: Option<u64>,
     /// JSON on standard output.
     #[arg(long)]
     json: bool,
@@ -211,6 +214,8 @@ impl LoadCli {
             seed: 1,
             rounds: self.rounds.max(1),
             fast_timers: self.fast_timers,
+            calls: self.calls,
+            live_bytes: None,
         })
     }
 }

@@ -29,6 +29,8 @@ fn a_load_run_accounts_for_every_call_and_leaves_nothing_behind() {
         rounds: 2,
         // Transactions linger 1.3 s, not 32 s: the drains stay short.
         fast_timers: true,
+        calls: None,
+        live_bytes: None,
     };
     let report = runtime().block_on(load::run(&args, true)).unwrap();
     assert!(report.completed > 0, "{}", report.text());

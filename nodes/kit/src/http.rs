@@ -233,6 +233,9 @@ mod tests {
         assert_eq!(wire_text(&tap, "GET / HTTP/1.1", &[], b"hi"), "");
         assert_eq!(wire_bytes(&tap, "HTTP/1.1 200 OK", &[], &[0xff]), None);
         tap.set_mode(crate::tap::TraceMode::Ring(10));
-        assert_eq!(wire_text(&tap, "GET / HTTP/1.1", &[], b""), "GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            wire_text(&tap, "GET / HTTP/1.1", &[], b""),
+            "GET / HTTP/1.1\r\n\r\n"
+        );
     }
 }

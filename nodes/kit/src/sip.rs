@@ -24,7 +24,7 @@ mod transaction;
 mod transport;
 mod tu;
 
-pub use endpoint::{Endpoint, EndpointStats};
+pub use endpoint::{Endpoint, EndpointStats, ROOM_CHECK, Refusals};
 use proto::sip::{SipTarget, SipTransport, Timers, UDP_SIZE_LIMIT, proxy, ua, wire};
 pub use tls::TlsConfig;
 pub use tu::{ClientTransaction, Incoming};
@@ -41,6 +41,34 @@ pub struct Config {
     /// SIP over TLS (RFC 3261 §26): a listener, the certificate it presents as a client, hosts
     /// always reached over TLS. None of it by default.
     pub tls: TlsConfig,
+    /// Bounds on what the endpoint takes in.
+    pub limits: Limits,
+}
+
+/// Bounds on what an endpoint takes in, so that a flood costs it bounded memory and it keeps
+/// answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// New requests waiting for the network function to take them. Past it, a request is
+    /// answered `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4) by its server
+    /// transaction and not queued; an ACK of a 2xx is dropped (and counted).
+    pub queue: usize,
+    /// Open TCP and TLS connections, accepted and opened. Past it, a newly accepted connection
+    /// is closed at once (and counted); connections the endpoint opens itself are not refused.
+    pub connections: usize,
+    /// The `Retry-After` of an overload 503, in seconds.
+    pub retry_after_s: u32,
+}
+
+impl Default for Limits {
+    /// 1,024 queued requests, 256 connections, retry after 1 s.
+    fn default() -> Self {
+        Self {
+            queue: 1024,
+            connections: 256,
+            retry_after_s: 1,
+        }
+    }
 }
 
 impl Config {
@@ -51,7 +79,14 @@ impl Config {
             host: host.into(),
             timers: Timers::default(),
             tls: TlsConfig::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same config with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The same config with other timer values.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use kit::http::BoxFuture;
 use kit::locate::Locate;
-use kit::sip::{Config, Endpoint, Incoming};
+use kit::sip::{Config, Endpoint, Incoming, Limits};
 use kit::tap::Tap;
 use proto::clock::Rng;
 use proto::sip::msg::headers::untyped::ToTypedHeader as _;
@@ -915,4 +915,138 @@ async fn proxy_refuses_exhausted_max_forwards_with_483() {
     assert_eq!(r.status_code.code(), 483);
     assert_eq!(proto::sip::reason_phrase(&r), "Too Many Hops");
     assert!(r.to_header().unwrap().typed().unwrap().tag().is_some());
+}
+
+/// The failed "has room" checks on `tap`, as (code, detail).
+fn room_refusals(tap: &Tap) -> Vec<(Option<u16>, String)> {
+    tap.records()
+        .into_iter()
+        .filter_map(|r| match r.body {
+            Body::Note {
+                note:
+                    proto::trace::Note::Check {
+                        name,
+                        passed: false,
+                        detail,
+                        code,
+                        reason,
+                    },
+                ..
+            } if name == kit::sip::ROOM_CHECK => {
+                assert_eq!(reason, Some(proto::trace::Reason::Overloaded));
+                Some((code, detail))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_request_queue_answers_503_with_retry_after_and_loses_nothing() {
+    let world = World::default();
+    let limits = Limits {
+        queue: 2,
+        ..Limits::default()
+    };
+    let config = Config::new("ue-b", "ue-b.test")
+        .with_timers(Timers::fast())
+        .with_limits(limits);
+    let b = world.endpoint_with(config).await;
+    let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = raw.local_addr().unwrap().port();
+    let send = |i: usize| raw_options(port, &format!("z9hG4bKq{i}"), Some(&format!("q{i}@raw")));
+    for i in 0..3 {
+        raw.send_to(send(i).as_bytes(), b.local_addr())
+            .await
+            .unwrap();
+    }
+    // Nobody has taken a request yet: the third finds the queue full.
+    let refused = recv_text(&raw, Duration::from_secs(2)).await.unwrap();
+    assert!(
+        refused.starts_with("SIP/2.0 503 Service Unavailable\r\n"),
+        "{refused}"
+    );
+    assert!(refused.contains("Retry-After: 1\r\n"), "{refused}");
+    assert!(refused.contains("branch=z9hG4bKq2"), "{refused}");
+    assert_eq!(b.refusals().overloaded, 1);
+    let refusals = room_refusals(&world.tap);
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].0, Some(503));
+    assert!(
+        refusals[0].1.contains("2 requests wait already"),
+        "{refusals:?}"
+    );
+    // The two queued are served; once taken, there is room again.
+    for i in 0..3 {
+        if i == 2 {
+            raw.send_to(send(3).as_bytes(), b.local_addr())
+                .await
+                .unwrap();
+        }
+        let mut incoming = next(&b).await;
+        incoming
+            .respond(response_to(incoming.request(), 200, "OK", None))
+            .await
+            .unwrap();
+        let ok = recv_text(&raw, Duration::from_secs(2)).await.unwrap();
+        assert!(ok.starts_with("SIP/2.0 200 OK\r\n"), "{ok}");
+        let branch = if i == 2 { 3 } else { i };
+        assert!(ok.contains(&format!("branch=z9hG4bKq{branch}")), "{ok}");
+    }
+    assert_eq!(b.refusals().overloaded, 1);
+}
+
+fn tcp_options(local: SocketAddr, branch: &str) -> String {
+    format!(
+        "OPTIONS sip:bob@ue-b.test SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch={branch}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:raw@127.0.0.1>;tag=r1\r\nTo: <sip:bob@ue-b.test>\r\n\
+         Call-ID: {branch}@raw\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_are_closed_and_the_others_keep_serving() {
+    let world = World::default();
+    let limits = Limits {
+        connections: 2,
+        ..Limits::default()
+    };
+    let config = Config::new("ue-b", "ue-b.test")
+        .with_timers(Timers::fast())
+        .with_limits(limits);
+    let b = world.endpoint_with(config).await;
+    let mut first = TcpStream::connect(b.local_addr()).await.unwrap();
+    let _second = TcpStream::connect(b.local_addr()).await.unwrap();
+    // Both accepted and adopted before the third arrives.
+    let began = Instant::now();
+    while b.stats().connections < 2 {
+        assert!(began.elapsed() < Duration::from_secs(2), "not accepted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut third = TcpStream::connect(b.local_addr()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = timeout(Duration::from_secs(2), third.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the third connection is closed at once: {read:?}"
+    );
+    assert_eq!(b.refusals().connections, 1);
+    assert_eq!(room_refusals(&world.tap).len(), 1);
+    // The first still carries a request and its answer.
+    let local = first.local_addr().unwrap();
+    first
+        .write_all(tcp_options(local, "z9hG4bKcap1").as_bytes())
+        .await
+        .unwrap();
+    let mut incoming = next(&b).await;
+    incoming
+        .respond(response_to(incoming.request(), 200, "OK", None))
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = timeout(Duration::from_secs(2), first.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer[..n].starts_with(b"SIP/2.0 200 OK\r\n"));
 }

@@ -266,9 +266,14 @@ mod tests {
 
     #[test]
     fn a_counted_sip_message_has_the_full_ones_key_and_no_text() {
-        let (a, b): (SocketAddr, SocketAddr) =
-            ("127.0.0.1:5060".parse().unwrap(), "127.0.0.1:5070".parse().unwrap());
-        for bytes in [&b"OPTIONS sip:b SIP/2.0\r\n\r\n"[..], &[0x4f, 0xff, 0x0d][..]] {
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:5060".parse().unwrap(),
+            "127.0.0.1:5070".parse().unwrap(),
+        );
+        for bytes in [
+            &b"OPTIONS sip:b SIP/2.0\r\n\r\n"[..],
+            &[0x4f, 0xff, 0x0d][..],
+        ] {
             let full = Message::sip(
                 Transport::Udp,
                 a,

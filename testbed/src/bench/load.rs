@@ -67,6 +67,12 @@ pub struct LoadArgs {
     /// linger 1.3 s instead of 32 s (Timers D, J, L are 64×T1), so memory under load plateaus
     /// about 25× lower; the calls themselves are unchanged.
     pub fast_timers: bool,
+    /// Calls to start in each round, at most (the round also ends at `duration`); `None`: as
+    /// many as `duration` allows.
+    pub calls: Option<u64>,
+    /// Reads the process's live heap bytes (a counting allocator's, in tests): read before the
+    /// first round and after each round's drain, to show whether anything stays behind.
+    pub live_bytes: Option<fn() -> u64>,
 }
 
 /// What `bench load` reports.
@@ -120,6 +126,8 @@ pub struct LoadReport {
     pub trace: Counts,
     /// Trace messages still expected to arrive after the run.
     pub trace_in_flight: usize,
+    /// Live heap bytes before the first round ([`LoadArgs::live_bytes`]).
+    pub live_bytes_before: Option<u64>,
 }
 
 /// Nothing pending: no transactions and no 2xx awaiting its ACK.
@@ -188,6 +196,10 @@ pub struct Round {
     pub sip_after: EndpointStats,
     /// Seconds until the endpoints were back at the baseline.
     pub drained_after_s: Option<f64>,
+    /// Open sockets (file descriptors) once drained.
+    pub sockets_after: usize,
+    /// Live heap bytes once drained ([`LoadArgs::live_bytes`]).
+    pub live_bytes_after: Option<u64>,
 }
 
 /// What one round leaves for the whole report.
@@ -214,6 +226,7 @@ pub async fn run(args: &LoadArgs, json: bool) -> anyhow::Result<LoadReport> {
     let world = Arc::new(world);
     let (sip_before, _) = settle(&world, args.drain).await;
     let before = Process::now();
+    let live_bytes_before = args.live_bytes.map(|read| read());
     let in_flight = args.in_flight.max(1);
     let mut rounds = Vec::new();
     let (mut times, mut failures) = (Vec::new(), BTreeMap::<String, u64>::new());
@@ -228,14 +241,7 @@ pub async fn run(args: &LoadArgs, json: bool) -> anyhow::Result<LoadReport> {
         cpu_ms += r.cpu_ms;
         rounds.push(r.round);
     }
-    // Sockets of connections and lookups that ended with the drain close as their tasks do:
-    // a moment (at most 3 s) for them before the count.
-    let mut after = Process::now();
-    let waited = Instant::now();
-    while after.sockets > before.sockets && waited.elapsed() < Duration::from_secs(3) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        after = Process::now();
-    }
+    let after = sockets_settled(before.sockets).await;
     let last = rounds.last().cloned();
     let trace = world.tap.counts();
     let trace_in_flight = world.tap.in_flight();
@@ -266,6 +272,7 @@ pub async fn run(args: &LoadArgs, json: bool) -> anyhow::Result<LoadReport> {
         rounds,
         trace,
         trace_in_flight,
+        live_bytes_before,
     };
     match Arc::try_unwrap(world) {
         Ok(world) => world.shutdown().await,
@@ -298,7 +305,8 @@ async fn round(
     let cpu_ms = Process::now().cpu_ms.saturating_sub(before.cpu_ms);
     let sip_at_end = world.sip_stats();
     let (sip_after, drained_after) = settle(world, args.drain).await;
-    let after = Process::now();
+    let after = sockets_settled(before.sockets).await;
+    let live_bytes_after = args.live_bytes.map(|read| read());
     let completed = times.len() as u64;
     RoundRun {
         round: Round {
@@ -311,6 +319,8 @@ async fn round(
             sip_at_end,
             sip_after,
             drained_after_s: drained(&sip_after, sip_before).then_some(drained_after.as_secs_f64()),
+            sockets_after: after.sockets,
+            live_bytes_after,
         },
         times,
         failures,
@@ -341,6 +351,9 @@ async fn place_calls(
     let began = Instant::now();
     let deadline = began + args.duration;
     loop {
+        if args.calls.is_some_and(|n| started >= n) {
+            break;
+        }
         if let Some(rate) = args.rate {
             let due = began + Duration::from_secs_f64(started as f64 / rate.max(1e-3));
             if due >= deadline {
@@ -392,6 +405,18 @@ async fn place_calls(
         failures,
         elapsed,
     }
+}
+
+/// The process once its open sockets are back to `baseline` (connections and lookups that
+/// ended with the drain close as their tasks do), or after 3 s.
+async fn sockets_settled(baseline: usize) -> Process {
+    let waited = Instant::now();
+    let mut now = Process::now();
+    while now.sockets > baseline && waited.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = Process::now();
+    }
+    now
 }
 
 /// Waits, at most `bound`, until the world's SIP endpoints stop shrinking to nothing pending

@@ -19,12 +19,13 @@ use tokio_rustls::TlsAcceptor;
 use super::transaction::{ClientEvent, ServerEntry, ServerEvent};
 use super::transport::TcpConn;
 use super::tu::{ClientTransaction, Incoming};
-use super::{Config, SipTransport, Timers, tls, wire};
+use super::{Config, SipTransport, Timers, proxy, tls, wire};
 use crate::Error;
 use crate::locate::Locate;
 use crate::tap::Tap;
 use proto::clock::Rng;
-use proto::trace::Transport;
+use proto::sip::Header;
+use proto::trace::{Note, Reason, Transport};
 
 /// A SIP endpoint: UDP and TCP on one loopback port (TLS on a port of its own when
 /// [`Config::tls`] asks), the transaction layer, the trace.
@@ -82,6 +83,45 @@ impl std::ops::Add for EndpointStats {
     }
 }
 
+/// What an endpoint refused or dropped to stay within its [`super::Limits`], and the panics
+/// it caught while handling a message ([`Endpoint::refusals`]). Counted since it was bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Refusals {
+    /// Requests answered `503` with `Retry-After` because the queue to the network function
+    /// was full.
+    pub overloaded: u64,
+    /// ACKs of a 2xx dropped because that queue was full (an ACK is never answered).
+    pub dropped: u64,
+    /// Accepted TCP or TLS connections closed at once because the connection limit was reached.
+    pub connections: u64,
+    /// Panics caught while handling one message; the listener went on serving.
+    pub panics: u64,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct RefusalCounters {
+    pub(super) overloaded: std::sync::atomic::AtomicU64,
+    pub(super) dropped: std::sync::atomic::AtomicU64,
+    pub(super) connections: std::sync::atomic::AtomicU64,
+    pub(super) panics: std::sync::atomic::AtomicU64,
+}
+
+impl RefusalCounters {
+    pub(super) fn count(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> Refusals {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        Refusals {
+            overloaded: get(&self.overloaded),
+            dropped: get(&self.dropped),
+            connections: get(&self.connections),
+            panics: get(&self.panics),
+        }
+    }
+}
+
 /// Shuts the endpoint down when the last [`Endpoint`] clone goes.
 struct Guard(Arc<Inner>);
 
@@ -121,8 +161,11 @@ pub(super) struct Inner {
     pub(super) servers: Mutex<HashMap<String, ServerEntry>>,
     /// Server INVITE transactions retransmitting a 2xx, by (Call-ID, CSeq number).
     pub(super) awaiting_ack: Mutex<HashMap<(String, u32), mpsc::UnboundedSender<ServerEvent>>>,
-    pub(super) incoming: Mutex<Option<mpsc::UnboundedSender<Incoming>>>,
-    pub(super) incoming_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Incoming>>,
+    /// Requests for the network function, at most [`super::Limits::queue`] waiting.
+    pub(super) incoming: Mutex<Option<mpsc::Sender<Incoming>>>,
+    pub(super) incoming_rx: tokio::sync::Mutex<mpsc::Receiver<Incoming>>,
+    /// What the endpoint refused or dropped to stay within its limits, and panics caught.
+    pub(super) refusals: RefusalCounters,
     pub(super) tasks: Mutex<JoinSet<()>>,
     pub(super) closed: AtomicBool,
 }
@@ -177,11 +220,52 @@ impl Inner {
         lock(&self.rng).tag()
     }
 
-    /// Hands a request to the network function.
+    /// Hands a request to the network function; when [`super::Limits::queue`] requests wait
+    /// already, answers it `503` with `Retry-After` instead (an ACK is dropped).
     pub(super) fn deliver(&self, incoming: Incoming) {
-        if let Some(tx) = lock(&self.incoming).as_ref() {
-            let _ = tx.send(incoming);
+        let sent = {
+            let queue = lock(&self.incoming);
+            let Some(tx) = queue.as_ref() else { return };
+            tx.try_send(incoming)
+        };
+        let full = match sent {
+            Err(mpsc::error::TrySendError::Full(incoming)) => incoming,
+            _ => return,
+        };
+        let limits = self.config.limits;
+        let (id, waiting) = (full.trace_id, limits.queue);
+        if full.is_ack() {
+            RefusalCounters::count(&self.refusals.dropped);
+            self.note_overload(
+                id,
+                format!("{waiting} requests wait already: ACK dropped"),
+                None,
+            );
+            return;
         }
+        RefusalCounters::count(&self.refusals.overloaded);
+        let mut response = proxy::response_to(full.request(), 503, "Service Unavailable", None);
+        response
+            .headers
+            .push(Header::RetryAfter(limits.retry_after_s.to_string().into()));
+        self.note_overload(
+            id,
+            format!(
+                "{waiting} requests wait already: answered 503 with Retry-After {} s",
+                limits.retry_after_s
+            ),
+            Some(503),
+        );
+        full.answer_now(response);
+    }
+
+    /// A failed "has room" check on the trace, typed [`Reason::Overloaded`].
+    pub(super) fn note_overload(&self, id: u64, detail: String, code: Option<u16>) {
+        self.tap.note(
+            &self.config.node,
+            Some(id),
+            Note::fail(ROOM_CHECK, Reason::Overloaded, code, detail),
+        );
     }
 
     pub(super) fn shutdown(&self) {
@@ -204,6 +288,9 @@ impl Inner {
         drop(incoming);
     }
 }
+
+/// The check an endpoint fails when a request or connection finds no room.
+pub const ROOM_CHECK: &str = "SIP endpoint has room";
 
 fn bind_error(e: std::io::Error) -> Error {
     Error::Bind {
@@ -264,7 +351,7 @@ impl Endpoint {
             None => None,
         };
         let udp = Arc::new(udp);
-        let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let (incoming_tx, incoming_rx) = mpsc::channel(config.limits.queue.max(1));
         let inner = Arc::new(Inner {
             config,
             locate,
@@ -282,6 +369,7 @@ impl Endpoint {
             awaiting_ack: Mutex::new(HashMap::new()),
             incoming: Mutex::new(Some(incoming_tx)),
             incoming_rx: tokio::sync::Mutex::new(incoming_rx),
+            refusals: RefusalCounters::default(),
             tasks: Mutex::new(JoinSet::new()),
             closed: AtomicBool::new(false),
         });
@@ -426,6 +514,11 @@ impl Endpoint {
             connections: lock(&inner.conns).len(),
             tasks: self.running_tasks(),
         }
+    }
+
+    /// What the endpoint refused or dropped to stay within its limits, and panics it caught.
+    pub fn refusals(&self) -> Refusals {
+        self.inner().refusals.read()
     }
 
     /// Tasks still running (sockets, transactions, connections): 0 after [`Endpoint::close`].

@@ -121,6 +121,22 @@ impl Incoming {
     }
 }
 
+impl Incoming {
+    /// Hands a final `response` to the server transaction without waiting for it to go out:
+    /// the endpoint's own answer to a request the network function never sees.
+    pub(super) fn answer_now(mut self, response: Response) {
+        if let Kind::Transaction(events) = &self.kind {
+            let (done, _) = oneshot::channel();
+            let respond = ServerEvent::Respond {
+                response: Box::new(response),
+                relay: false,
+                done,
+            };
+            self.answered = events.send(respond).is_ok();
+        }
+    }
+}
+
 fn ended() -> Error {
     Error::Sip {
         detail: "the server transaction has ended".into(),

@@ -229,6 +229,9 @@ pub enum Reason {
     Timeout,
     /// The call or channel ended first.
     Closed,
+    /// The node has no room for it now (its request queue or connection limit is full); a
+    /// request is answered 503 with Retry-After.
+    Overloaded,
 }
 
 impl Reason {
@@ -258,6 +261,7 @@ impl Reason {
             Reason::NotConnected => "not-connected",
             Reason::Timeout => "timeout",
             Reason::Closed => "closed",
+            Reason::Overloaded => "overloaded",
         }
     }
 }

@@ -12,10 +12,14 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, UdpSocket};
 
 use super::{ReadHalf, ReplyPath, TcpConn, UNMATCHED, trace_transport, traced};
-use crate::sip::endpoint::{Inner, lock};
+use crate::sip::endpoint::{Inner, ROOM_CHECK, RefusalCounters, lock};
 use crate::sip::transaction::ClientEvent;
 use crate::sip::wire::{self, Frame};
 use crate::sip::{SipTransport, proxy};
+use proto::trace::{Note, Reason};
+
+/// The check a node fails when handling one message panicked (the listener goes on).
+pub const PANIC_CHECK: &str = "message handled without a panic";
 
 impl Inner {
     pub(in crate::sip) async fn udp_loop(self: Arc<Self>, socket: Arc<UdpSocket>) {
@@ -24,7 +28,7 @@ impl Inner {
             match socket.recv_from(&mut buf).await {
                 Ok((n, peer)) => {
                     let bytes = buf[..n].to_vec();
-                    self.on_bytes(&bytes, peer, self.addr, SipTransport::Udp, None)
+                    self.on_bytes_isolated(&bytes, peer, self.addr, SipTransport::Udp, None)
                         .await;
                 }
                 // An ICMP error reported on the socket: nothing to read, keep serving.
@@ -37,6 +41,10 @@ impl Inner {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
+                    if self.refuse_connection(peer) {
+                        drop(stream);
+                        continue;
+                    }
                     let _ = self.adopt(stream, peer);
                 }
                 // Out of descriptors or similar: back off a little, keep serving.
@@ -54,7 +62,7 @@ impl Inner {
             loop {
                 match wire::take_frame(&mut buf) {
                     Frame::Message(bytes) => {
-                        self.on_bytes(
+                        self.on_bytes_isolated(
                             &bytes,
                             conn.peer,
                             conn.local,
@@ -108,6 +116,65 @@ impl Inner {
         }
     }
 
+    /// Whether an accepted connection from `peer` is refused because
+    /// [`crate::sip::Limits::connections`] are open already (counted and traced).
+    pub(in crate::sip) fn refuse_connection(&self, peer: SocketAddr) -> bool {
+        let (open, limit) = (lock(&self.conns).len(), self.config.limits.connections);
+        if open < limit {
+            return false;
+        }
+        RefusalCounters::count(&self.refusals.connections);
+        self.tap.note(
+            &self.config.node,
+            None,
+            Note::fail(
+                ROOM_CHECK,
+                Reason::Overloaded,
+                None,
+                format!("{open} connections open (limit {limit}): the one from {peer} closed"),
+            ),
+        );
+        true
+    }
+
+    /// [`Inner::on_bytes`], with a panic while handling the message caught here: counted and
+    /// traced, and the listener (UDP loop or connection reader) goes on serving.
+    async fn on_bytes_isolated(
+        self: &Arc<Self>,
+        bytes: &[u8],
+        peer: SocketAddr,
+        local: SocketAddr,
+        transport: SipTransport,
+        conn: Option<Arc<TcpConn>>,
+    ) {
+        use futures_util::FutureExt as _;
+        let handled =
+            std::panic::AssertUnwindSafe(self.on_bytes(bytes, peer, local, transport, conn))
+                .catch_unwind()
+                .await;
+        let Err(panic) = handled else { return };
+        RefusalCounters::count(&self.refusals.panics);
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        self.tap.note(
+            &self.config.node,
+            None,
+            Note::fail(
+                PANIC_CHECK,
+                Reason::Malformed,
+                None,
+                format!(
+                    "handling {} bytes from {peer} panicked ({what}); the message is dropped and \
+                     the listener goes on",
+                    bytes.len()
+                ),
+            ),
+        );
+    }
+
     /// One datagram or framed stream message.
     pub(super) async fn on_bytes(
         self: &Arc<Self>,
@@ -119,6 +186,10 @@ impl Inner {
     ) {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return; // keep-alive
+        }
+        #[cfg(test)]
+        if bytes == tests::PANIC_PROBE {
+            panic!("the unit tests' panic probe");
         }
         let parsed = SipMessage::try_from(bytes);
         let summary = || match &parsed {
@@ -208,5 +279,79 @@ impl Inner {
                 None,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use tokio::net::UdpSocket;
+
+    use crate::http::BoxFuture;
+    use crate::locate::Locate;
+    use crate::sip::{Config, Endpoint};
+    use crate::tap::Tap;
+    use proto::clock::Rng;
+    use proto::sip::{SipTarget, SipTransport, Timers};
+
+    /// A datagram on which `on_bytes` panics, in this crate's unit tests only: there is no
+    /// known input that makes the SIP parser panic (the fuzz target `sip_message` looks for one).
+    pub(super) const PANIC_PROBE: &[u8] = b"PANIC-PROBE";
+
+    #[derive(Debug)]
+    struct Nowhere;
+
+    impl Locate for Nowhere {
+        fn sip_targets<'a>(
+            &'a self,
+            host: &'a str,
+            _port: Option<u16>,
+            _transport: Option<SipTransport>,
+        ) -> BoxFuture<'a, std::io::Result<Vec<SipTarget>>> {
+            Box::pin(async move {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    host.to_owned(),
+                ))
+            })
+        }
+    }
+
+    fn options(port: u16, branch: &str) -> String {
+        format!(
+            "OPTIONS sip:b@ue-b.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch={branch}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:raw@127.0.0.1>;tag=r1\r\nTo: <sip:b@ue-b.test>\r\n\
+             Call-ID: {branch}@raw\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn a_panic_handling_one_datagram_does_not_stop_the_listener() {
+        let tap = Tap::new();
+        let config = Config::new("ue-b", "ue-b.test").with_timers(Timers::fast());
+        let b = Endpoint::bind(
+            config,
+            std::sync::Arc::new(Nowhere),
+            tap.clone(),
+            Rng::for_node(1, "ue-b"),
+        )
+        .await
+        .unwrap();
+        let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = raw.local_addr().unwrap().port();
+        raw.send_to(PANIC_PROBE, b.local_addr()).await.unwrap();
+        raw.send_to(options(port, "z9hG4bKafter").as_bytes(), b.local_addr())
+            .await
+            .unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(2), b.next_request()).await;
+        let incoming = next.unwrap().unwrap();
+        assert_eq!(incoming.request().method, proto::sip::Method::Options);
+        assert_eq!(b.refusals().panics, 1);
+        let noted = tap.records().into_iter().any(|r| {
+            matches!(&r.body, proto::trace::Body::Note { note: proto::trace::Note::Check { name, passed: false, .. }, .. } if name == super::PANIC_CHECK)
+        });
+        assert!(noted, "the panic is on the trace");
     }
 }

@@ -36,6 +36,10 @@ impl Inner {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
+                    if self.refuse_connection(peer) {
+                        drop(stream);
+                        continue;
+                    }
                     let task = self.clone().tls_accept(stream, peer, acceptor.clone());
                     self.spawn(task);
                 }

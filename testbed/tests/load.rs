@@ -1,0 +1,148 @@
+//! Load without loss: 10,000 calls through the solution-2 chain (UE-A → P-CSCF → S-CSCF →
+//! IMS AS with the STI-AS signing → the terminating side with the STI-VS verifying → UE-B and
+//! back, then BYE), as fast as the machine goes with 16 calls in flight, in two rounds of
+//! 5,000 in one world. Every call is accounted for (answered and hung up, or failed with a
+//! reason: none is expected), and after each round's drain the world holds what it held
+//! before: no transaction, no 2xx waiting for its ACK, no extra task (each transaction's timers
+//! run in its task) or connection, and no socket the second round added to the first's. The
+//! live heap (stats_alloc's counting wrapper of the system allocator) is checked by an ignored
+//! test that fails today: the UEs keep about 6 KB of per-call state after each call.
+//!
+//! A test of behaviour: the time it takes is not checked (BENCHMARKS.md has the rates).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::alloc::System;
+use std::time::Duration;
+
+use kit::tap::TraceMode;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use testbed::bench::load;
+
+/// The system allocator, counting what it hands out and takes back.
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Bytes allocated and not yet freed.
+fn live_bytes() -> u64 {
+    // stats_alloc counts a growing realloc in `bytes_allocated` and a shrinking one in
+    // `bytes_deallocated`.
+    let s = ALLOCATOR.stats();
+    u64::try_from(s.bytes_allocated.saturating_sub(s.bytes_deallocated)).unwrap_or(u64::MAX)
+}
+
+/// What a second round of the same calls may leave above the first: hash tables keep the
+/// capacity their busiest moment needed (a slightly busier second round can double one), so
+/// not zero; a leak of 200 bytes per call would already exceed it.
+const SLACK: u64 = 1 << 20;
+
+const CALLS: u64 = 10_000;
+
+/// 10,000 calls in two rounds of 5,000, live heap read before and after each drain.
+fn ten_thousand_calls() -> (load::LoadArgs, load::LoadReport) {
+    let args = load::LoadArgs {
+        // The rounds end by count; this only bounds a machine that stalls.
+        duration: Duration::from_secs(600),
+        rate: None,
+        in_flight: 16,
+        trace: TraceMode::Counters,
+        drain: Duration::from_secs(20),
+        seed: 1,
+        rounds: 2,
+        // Transactions linger 64×T1 = 1.3 s after each call, not 32 s: short drains.
+        fast_timers: true,
+        calls: Some(CALLS / 2),
+        live_bytes: Some(live_bytes),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(load::run(&args, true)).unwrap();
+    (args, report)
+}
+
+#[test]
+fn ten_thousand_calls_are_all_accounted_for_and_nothing_stays_behind() {
+    let (args, report) = ten_thousand_calls();
+    let text = report.text();
+
+    // Every call accounted for.
+    assert_eq!(report.started, CALLS, "{text}");
+    assert_eq!(report.completed + report.failed, report.started, "{text}");
+    assert_eq!(
+        report.failed, 0,
+        "failures by reason: {:?}",
+        report.failures
+    );
+    assert_eq!(report.rounds.len(), 2);
+    for round in &report.rounds {
+        assert_eq!(round.started, CALLS / 2, "{text}");
+        assert_eq!(round.completed, CALLS / 2, "{text}");
+    }
+
+    // Nothing stays behind after either drain: transactions, ACK waits, tasks (and the timers
+    // they run), connections, sockets.
+    let before = report.sip_before;
+    assert_eq!(before.client_transactions, 0);
+    assert_eq!(before.server_transactions, 0);
+    assert_eq!(before.awaiting_ack, 0);
+    for (n, round) in report.rounds.iter().enumerate() {
+        assert_eq!(round.sip_after, before, "round {}: {text}", n + 1);
+        assert!(round.drained_after_s.is_some(), "round {}: {text}", n + 1);
+    }
+    // Sockets: the first round fills the HTTPS connection pools (IMS AS → STI-AS, IMS AS →
+    // STI-VS: at most one connection per call in flight, two sockets each, kept alive for
+    // reuse); the second reuses them and opens nothing that stays.
+    let (first, second) = (&report.rounds[0], &report.rounds[1]);
+    assert!(
+        first.sockets_after <= report.sockets_before + 4 * args.in_flight,
+        "round 1 left {} sockets, {} before",
+        first.sockets_after,
+        report.sockets_before
+    );
+    assert!(
+        second.sockets_after <= first.sockets_after,
+        "sockets grew from {} to {} over the second 5,000 calls",
+        first.sockets_after,
+        second.sockets_after
+    );
+
+    eprintln!(
+        "10,000 calls: {:.0} calls/s; sockets before, after round 1, after round 2: {:?}; live \
+         heap before {:?}, after round 1 {:?}, after round 2 {:?}",
+        report.calls_per_s,
+        (
+            report.sockets_before,
+            first.sockets_after,
+            second.sockets_after
+        ),
+        report.live_bytes_before,
+        first.live_bytes_after,
+        second.live_bytes_after
+    );
+}
+
+/// The live heap a second round of 5,000 calls leaves above the first's. Fails today: about
+/// 6 KB per call stays behind (measured 31 MB over 5,000 calls), most likely the UEs' per-call
+/// state that nothing removes when a call ends (`received` keeps every INVITE, `sessions` every
+/// local SDP; see the issue 16 note). Run with `cargo test -p testbed --test load -- --ignored`.
+#[test]
+#[ignore = "known: the UEs keep per-call state after the call (about 6 KB per call); issue 16"]
+fn ten_thousand_calls_leave_no_live_heap_behind() {
+    let (_, report) = ten_thousand_calls();
+    assert_eq!(
+        report.failed, 0,
+        "failures by reason: {:?}",
+        report.failures
+    );
+    let first = report.rounds[0].live_bytes_after.unwrap();
+    let second = report.rounds[1].live_bytes_after.unwrap();
+    assert!(
+        second <= first + SLACK,
+        "live heap grew by {} bytes over 5,000 calls (first round left {first}, second {second}, \
+         before {:?})",
+        second.saturating_sub(first),
+        report.live_bytes_before
+    );
+}
