@@ -158,7 +158,8 @@ impl NameAddr {
     /// closed.
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
-        if let Some(lt) = value.find('<') {
+        // The `<` that opens the URI: not one inside a quoted display name (`"A <b>" <sip:…>`).
+        if let Some(lt) = find_unquoted(value, '<') {
             let gt = value[lt..].find('>')? + lt;
             let display = value[..lt].trim();
             let display = display
@@ -174,7 +175,7 @@ impl NameAddr {
         } else {
             // addr-spec: parameters after the URI belong to the header (RFC 3261 §20.10).
             let (uri, params) = match value.find(';') {
-                Some(i) => (&value[..i], &value[i..]),
+                Some(i) => (value[..i].trim_end(), &value[i..]),
                 None => (value, ""),
             };
             (!uri.is_empty()).then(|| Self {
@@ -226,10 +227,66 @@ impl NameAddr {
     }
 }
 
+/// The byte index of the first `c` outside quoted-strings (RFC 3261 §25.1: `"…"`, with `\`
+/// escaping the next character inside them).
+fn find_unquoted(value: &str, c: char) -> Option<usize> {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, ch) in value.char_indices() {
+        if quoted {
+            match (escaped, ch) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => {}
+            }
+        } else if ch == '"' {
+            quoted = true;
+        } else if ch == c {
+            return Some(i);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A `<` in a quoted display name is not the URI's (found by the `sip_message` fuzz target,
+    /// fuzz/regressions/sip_message/display-name-with-lt.sip): the display name an IMS AS puts in
+    /// a P-Asserted-Identity must not change the URI it asserts.
+    #[test]
+    fn angle_brackets_in_a_quoted_display_name() {
+        let n = NameAddr::parse(r#""Evil <sip:evil@x>" <sip:+12025551000@ims.example>;tag=1"#);
+        let n = n.unwrap();
+        assert_eq!(n.display.as_deref(), Some("Evil <sip:evil@x>"));
+        assert_eq!(n.uri, "sip:+12025551000@ims.example");
+        assert_eq!(n.params, ";tag=1");
+        for display in ["<", "a<b>c", r#"q\"<"#, "\\<"] {
+            let n = NameAddr {
+                display: Some(display.to_owned()),
+                uri: "sip:+12025551000@ims.example;user=phone".into(),
+                params: String::new(),
+            };
+            assert_eq!(NameAddr::parse(&n.render()), Some(n), "{display:?}");
+        }
+    }
+
+    /// White space before the parameters of an addr-spec (RFC 3261 `SEMI = SWS ";" SWS`) is not
+    /// part of its URI, as it is not in a name-addr (found by the `sip_message` fuzz target,
+    /// fuzz/regressions/sip_message/addr-spec-cr-before-params.sip).
+    #[test]
+    fn addr_spec_uri_without_trailing_white_space() {
+        for value in ["tel:+12155551001 ;tag=1", "tel:+12155551001\r;tag=1"] {
+            let n = NameAddr::parse(value).unwrap();
+            assert_eq!(
+                (n.uri.as_str(), n.params.as_str()),
+                ("tel:+12155551001", ";tag=1")
+            );
+            assert_eq!(NameAddr::parse(&n.render()), Some(n));
+        }
+    }
 
     #[test]
     fn name_addr_round_trip_and_params() {

@@ -188,7 +188,11 @@ pub fn compute_rcdi(
     })?;
     let mut rcdi = BTreeMap::new();
     let top = value.as_object().into_iter().flatten();
-    let members = top.map(|(key, member)| (format!("/{key}"), member.clone()));
+    // JSON pointers (RFC 6901): `~` and `/` in member names escaped, as `check_rcdi` reads them.
+    let members = top.map(|(key, member)| {
+        let key = key.replace('~', "~0").replace('/', "~1");
+        (format!("/{key}"), member.clone())
+    });
     let inner = uri_members(rcd)
         .into_iter()
         .filter(|(pointer, _)| pointer.starts_with("/jcd/"))
@@ -302,7 +306,7 @@ impl CallInfo {
         let mut out = format!("<{}>", self.uri);
         if let Some(purpose) = &self.purpose {
             out.push_str(";purpose=");
-            out.push_str(purpose);
+            out.push_str(&crate::identity::quote_if_needed(purpose));
         }
         if let Some(reason) = &self.call_reason {
             out.push_str(";call-reason=");
@@ -450,6 +454,32 @@ mod tests {
             ..Rcd::default()
         };
         assert!(check_rcdi(&name_only, &BTreeMap::new(), &fetched).is_empty());
+    }
+
+    /// A member whose name holds `/` or `~` gets an escaped pointer, so the rcdi computed for a
+    /// claim checks against it (found by the `rcd` fuzz target,
+    /// fuzz/regressions/rcd/member-name-with-slash.json).
+    #[test]
+    fn member_names_are_escaped_in_pointers() {
+        let rcd: Rcd = serde_json::from_str(r#"{"nam":"Q","/nam":"x","a~b":"y"}"#).unwrap();
+        let rcdi = compute_rcdi(&rcd, &Fetched::new(), DigestAlg::Sha256).unwrap();
+        assert_eq!(
+            rcdi.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/a~0b", "/nam", "/~1nam"]
+        );
+        assert!(
+            check_rcdi(&rcd, &rcdi, &Fetched::new())
+                .values()
+                .all(DigestStatus::is_match)
+        );
+    }
+
+    #[test]
+    fn call_info_purpose_is_quoted_when_not_a_token() {
+        let info = CallInfo::parse(r#"<https://x/j>;purpose="icon;call-reason=x""#);
+        let info = info.unwrap();
+        assert_eq!(info.purpose.as_deref(), Some("icon;call-reason=x"));
+        assert_eq!(CallInfo::parse(&info.to_header()).unwrap(), info);
     }
 
     #[test]
