@@ -325,6 +325,15 @@ impl World {
             .fold(kit::sip::EndpointStats::default(), |a, b| a + b)
     }
 
+    /// The SIP endpoint of node `id`: a network function's, or a user agent's.
+    pub fn sip_endpoint(&self, id: &str) -> Option<&kit::sip::Endpoint> {
+        self.sip
+            .iter()
+            .map(|n| &n.endpoint)
+            .find(|e| e.node() == id)
+            .or_else(|| self.ues.get(id).map(Ue::endpoint))
+    }
+
     /// The listening address of the node `id` (its first, where it has several).
     pub fn addr(&self, id: &str) -> anyhow::Result<SocketAddr> {
         self.addresses

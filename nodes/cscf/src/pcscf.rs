@@ -211,6 +211,9 @@ impl Pcscf {
 }
 
 async fn handle(ep: Endpoint, mut incoming: Incoming, p: Arc<Pcscf>) {
+    if !sipnode::forwardable(&mut incoming).await {
+        return;
+    }
     let request = incoming.request().clone();
     let flow = flow_of(&incoming);
     let from = p.ctx.who(flow.layer, flow.addr);

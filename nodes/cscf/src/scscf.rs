@@ -281,6 +281,9 @@ async fn handle(ep: Endpoint, mut incoming: Incoming, s: Arc<Scscf>) {
         s.register(&ep, &mut incoming).await;
         return;
     }
+    if !sipnode::forwardable(&mut incoming).await {
+        return;
+    }
     let marker = route_marker(&request, ep.host()).flatten();
     let from = s.ctx.who(layer(incoming.transport()), incoming.source());
     if let Err(untrusted) = s.config.admit(marker.as_deref(), from.as_deref()) {

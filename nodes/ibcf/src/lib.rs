@@ -170,6 +170,9 @@ impl IbcfConfig {
 }
 
 async fn handle(ep: Endpoint, mut incoming: Incoming, ctx: Ctx, config: Arc<IbcfConfig>) {
+    if !sipnode::forwardable(&mut incoming).await {
+        return;
+    }
     let id = Some(incoming.trace_id());
     let check = config.trunk_check(&incoming);
     if let Some(note) = config.trunk_note(&check) {

@@ -84,6 +84,20 @@ pub async fn listen_tcp(ip: IpAddr, owner: Owner<'_>) -> io::Result<TcpListener>
     Err(exhausted())
 }
 
+/// A UDP socket on `ip` with an OS-chosen port that no other node of the world used, claimed
+/// for `owner` (the socket itself holds the number against other UDP sockets; TCP sockets of
+/// the world claim theirs through [`claim`], which the tap then refuses).
+pub async fn bind_udp(ip: IpAddr, owner: Owner<'_>) -> io::Result<tokio::net::UdpSocket> {
+    for _ in 0..ATTEMPTS {
+        let socket = tokio::net::UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        let port = socket.local_addr()?.port();
+        if owner.is_none_or(|(tap, node)| tap.claim_port(port, node)) {
+            return Ok(socket);
+        }
+    }
+    Err(exhausted())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -256,6 +256,19 @@ pub async fn forward_edited(
     }
 }
 
+/// What a proxy checks first of every request it might forward (RFC 3261 §16.3 steps 3 and 5,
+/// before its own policy): Max-Forwards 0 is answered `483 Too Many Hops`, a Proxy-Require
+/// `420 Bad Extension` (an ACK is dropped). True when the request may go on.
+pub async fn forwardable(incoming: &mut Incoming) -> bool {
+    let Err(answer) = proto::sip::proxy::check_forwardable(incoming.request()) else {
+        return true;
+    };
+    if !incoming.is_ack() {
+        let _ = incoming.respond(answer).await;
+    }
+    false
+}
+
 /// Answers a request the node refuses, with a reason phrase that says why.
 pub async fn refuse(incoming: &mut Incoming, code: u16, reason: &str) {
     if !incoming.is_ack() {

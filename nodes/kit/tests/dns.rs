@@ -15,7 +15,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use kit::dns::{DnsResolver, DnsServer, Entry, zones};
 use kit::http::{Client, Peer, Request, Resolve, Response, Server, ServerLimits, handler};
 use kit::locate::Locate;
-use kit::tap::Tap;
+use kit::tap::{Layer, Tap};
 use kit::{fixtures, tls};
 use proto::sip::{SipTarget, SipTransport};
 use proto::trace::{Body, Proto};
@@ -468,17 +468,29 @@ async fn every_query_is_traced_once_and_cached_answers_are_not() {
             .all(|l| l.starts_with(&format!("{PCSCF}. 3600 IN NAPTR "))),
         "{raw}"
     );
-    // Wire facts: from the node to the server and back, as UDP DNS.
+    // Wire facts: from the node's own query socket (a port of its own on the node's address,
+    // registered as the node's) to the server and back, as UDP DNS, with the bytes that went.
     let records = tap.records();
     let (Body::Sent { message: q, .. }, Body::Received { message: a, .. }) =
         (&records[0].body, &records[1].body)
     else {
         panic!("{records:?}");
     };
+    assert_eq!((q.dst, a.src, a.dst), (dns, dns, q.src));
+    assert_eq!(q.src.ip(), node_addr().ip());
+    assert_ne!(q.src.port(), node_addr().port());
     assert_eq!(
-        (q.src, q.dst, a.src, a.dst),
-        (node_addr(), dns, dns, node_addr())
+        tap.node_exact(Layer::Udp, q.src).as_deref(),
+        Some("scscf-o")
     );
+    assert!(tap.ports().contains(&(q.src.port(), "scscf-o".to_owned())));
+    // The answer's bytes are the server's: a response to the query's id.
+    let answer = hickory_proto::op::Message::from_vec(a.wire.as_deref().expect("answer bytes"))
+        .expect("a DNS message");
+    let query = hickory_proto::op::Message::from_vec(q.wire.as_deref().expect("query bytes"))
+        .expect("a DNS message");
+    assert_eq!(answer.metadata.id, query.metadata.id);
+    assert_eq!(query.metadata.id, 1);
     assert!(r.is_cached(PCSCF, RecordType::NAPTR));
 
     // Asked again: answered from the cache, nothing on the wire, nothing traced.

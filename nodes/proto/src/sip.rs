@@ -6,6 +6,7 @@
 //! re-exported as [`msg`]. `kit::sip` drives all of this over UDP and TCP.
 
 pub mod proxy;
+pub mod syntax;
 #[cfg(test)]
 mod tests;
 pub mod transaction;

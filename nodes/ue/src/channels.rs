@@ -219,9 +219,7 @@ pub(crate) async fn release<'a>(
 /// Takes the associations of call `call_id` (peer to peer, bootstrap, avatar media, added by
 /// the network) out of the state, in that order, and forgets the caller's own ones (the
 /// [`Call`] releases those).
-pub(crate) fn take_call_peers(state: &Mutex<State>, call_id: &str) -> Vec<Arc<Peer>> {
-    let mut st = lock(state);
-    let st = &mut *st;
+pub(crate) fn take_call_peers(st: &mut State, call_id: &str) -> Vec<Arc<Peer>> {
     st.own_peers.retain(|(id, _)| id != call_id);
     st.network_ufrags.retain(|(id, _), _| id != call_id);
     [

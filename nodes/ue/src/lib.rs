@@ -244,6 +244,32 @@ struct State {
     ephemeral_keys: Vec<(String, ::avatar::e2e::EphemeralKey)>,
 }
 
+/// How many of the INVITEs offered as callee [`Ue::received`] keeps: the most recent ones
+/// (scenarios look at the last; a long run must not grow the state).
+pub const RECEIVED_KEPT: usize = 16;
+
+/// Keeps `request` as the most recent INVITE received, forgetting the oldest beyond
+/// [`RECEIVED_KEPT`].
+fn keep_received(received: &mut Vec<Request>, request: &Request) {
+    if received.len() >= RECEIVED_KEPT {
+        received.drain(..=received.len() - RECEIVED_KEPT);
+    }
+    received.push(request.clone());
+}
+
+/// Forgets everything kept for call `call_id` — its local session, remote CSeq, ICE ufrags,
+/// downloads asked and ephemeral keys — and takes its data channel associations out of the
+/// state for the caller to release (the call ended with a BYE, or never got answered).
+fn end_call(state: &Mutex<State>, call_id: &str) -> Vec<Arc<Peer>> {
+    let mut st = lock(state);
+    let st = &mut *st;
+    st.sessions.retain(|s| s.call_id != call_id);
+    st.remote_cseq.remove(call_id);
+    st.downloads_asked.retain(|(id, _)| id != call_id);
+    avatar::forget_call(st, call_id);
+    channels::take_call_peers(st, call_id)
+}
+
 /// The agent's state; a poisoned lock still holds usable state (every update is one
 /// assignment or push).
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -384,7 +410,8 @@ impl Ue {
         next.is_some_and(|pick_up| pick_up.send(()).is_ok())
     }
 
-    /// INVITEs this agent was offered as callee, as it received them.
+    /// INVITEs this agent was offered as callee, as it received them: the most recent
+    /// [`RECEIVED_KEPT`].
     pub fn received(&self) -> Vec<Request> {
         lock(&self.state).received.clone()
     }

@@ -379,7 +379,7 @@ impl Ue {
             .ok_or_else(|| sip_error("the call was not answered"))?;
         let call_id = sipmsg::first(&call.invite.headers, "Call-ID").unwrap_or_default();
         // The network's additions (TR 33.790 §6.9.2.2) end with the call's own.
-        let added_by_network = channels::take_call_peers(&self.state, call_id);
+        let added_by_network = crate::end_call(&self.state, call_id);
         channels::release(
             &self.ctx,
             None,
@@ -390,7 +390,6 @@ impl Ue {
                 .chain(&added_by_network),
         )
         .await;
-        crate::avatar::forget_call(&self.state, call_id);
         let bye =
             ua::uac_request(&call.invite, ok, Method::Bye, call.cseq + 1).map_err(sip_error)?;
         let mut tx = self.endpoint().send_request(bye).await?;

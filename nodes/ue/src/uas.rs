@@ -28,7 +28,7 @@ use kit::node::Ctx;
 use kit::sip::{Endpoint, Incoming};
 use kit::sipnode;
 use proto::sdp::{self, Application, Media, SdpError, Session};
-use proto::sip::proxy::response_to;
+use proto::sip::proxy::{self, response_to};
 use proto::sip::{Method, Request, Response};
 use proto::sipmsg::{self, NameAddr};
 use proto::trace::{Act, Note, Reason};
@@ -49,6 +49,15 @@ pub(crate) async fn handle(
     if incoming.is_ack() {
         return;
     }
+    // RFC 3261 §8.2.2.3: an extension the request requires and this agent lacks (it supports
+    // none) is answered 420 with Unsupported; a CANCEL's Require is not looked at.
+    let required = proxy::option_tags(&request, false);
+    if request.method != Method::Cancel && !required.is_empty() {
+        let _ = incoming
+            .respond(proxy::bad_extension(&request, &required, "Require"))
+            .await;
+        return;
+    }
     let call_id = sipmsg::first(&request.headers, "Call-ID")
         .unwrap_or_default()
         .to_owned();
@@ -66,12 +75,30 @@ pub(crate) async fn handle(
         Method::Invite if in_dialog => callee.reinvite(&mut incoming, &request, &call_id).await,
         Method::Invite => callee.invite(&mut incoming, &request, &call_id).await,
         Method::Bye => callee.bye(&mut incoming, &request, &call_id).await,
+        Method::Options => {
+            let mut ok = response_to(&request, 200, "OK", None);
+            allow(&mut ok);
+            let _ = incoming.respond(ok).await;
+        }
+        // RFC 3261 §8.2.1: a method the agent knows but does not take is answered 405 with Allow.
         _ => {
-            let _ = incoming
-                .respond(response_to(&request, 200, "OK", None))
-                .await;
+            let mut refused = response_to(&request, 405, "Method Not Allowed", None);
+            allow(&mut refused);
+            let _ = incoming.respond(refused).await;
         }
     }
+}
+
+/// The methods this agent takes (RFC 3261 §20.5), in `Allow`.
+const ALLOWED: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+/// Adds `Allow` to `response`, before its Content-Length.
+fn allow(response: &mut Response) {
+    let at = response.headers.len().saturating_sub(1);
+    response
+        .headers
+        .0
+        .insert(at, proto::sip::Header::Allow(ALLOWED.into()));
 }
 
 /// RFC 3261 §12.2.2: a request in a dialog whose CSeq number is lower than the dialog's remote
@@ -368,6 +395,8 @@ impl Callee<'_> {
             self.ring(incoming, request).await
         };
         if let Some((code, reason)) = pickup.refusal() {
+            // Nothing of an unanswered call stays (its remote CSeq was kept on arrival).
+            drop(crate::end_call(self.state, call_id));
             let _ = incoming
                 .respond(response_to(request, code, reason, Some(&tag)))
                 .await;
@@ -398,7 +427,7 @@ impl Callee<'_> {
     /// returns the To tag of the dialog.
     async fn alert(&self, incoming: &mut Incoming, request: &Request) -> String {
         let shown = describe(request);
-        lock(self.state).received.push(request.clone());
+        crate::keep_received(&mut lock(self.state).received, request);
         self.ctx.note(
             Some(incoming.trace_id()),
             Note::done(Act::Alert, format!("alert the user: {shown}")),
@@ -414,7 +443,12 @@ impl Callee<'_> {
     /// [`Act::StopRinging`]) or nobody answers in time (480).
     async fn ring(&self, incoming: &Incoming, request: &Request) -> Pickup {
         let (pick_up, picked_up) = tokio::sync::oneshot::channel();
-        lock(self.state).ringing.push(pick_up);
+        {
+            let mut st = lock(self.state);
+            // Calls that were cancelled or timed out dropped their end.
+            st.ringing.retain(|pick_up| !pick_up.is_closed());
+            st.ringing.push(pick_up);
+        }
         let cancelled = sipnode::on_cancel(request);
         let answered = tokio::time::timeout(self.config.wait, async {
             match cancelled {
@@ -438,9 +472,8 @@ impl Callee<'_> {
 
     /// BYE ends the data channels of the call first ([`Act::DcRelease`]).
     async fn bye(&self, incoming: &mut Incoming, request: &Request, call_id: &str) {
-        let peers = channels::take_call_peers(self.state, call_id);
+        let peers = crate::end_call(self.state, call_id);
         channels::release(self.ctx, Some(incoming.trace_id()), &peers).await;
-        crate::avatar::forget_call(self.state, call_id);
         let _ = incoming
             .respond(response_to(request, 200, "OK", None))
             .await;

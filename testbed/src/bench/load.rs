@@ -25,7 +25,7 @@ use crate::run::bench::CALLEE;
 use crate::world::{DcSetup, Description, Options, Setup, World};
 
 /// The options of a benchmark world: solution 2's flow, fixed clock, callees answering at once.
-pub(crate) fn options(
+pub fn options(
     description: &Description,
     seed: u64,
     dc: Option<DcSetup>,

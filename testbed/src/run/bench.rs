@@ -12,7 +12,8 @@ use super::play::p2p_channels;
 use crate::node::{UE_A, UE_B};
 use crate::world::{DcSetup, Description, World};
 
-pub(crate) const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
+/// The callee of benchmark and load calls (UE-B's number in the terminating network).
+pub const CALLEE: &str = "sip:+12155551001@ims.mnc002.mcc001.3gppnetwork.org;user=phone";
 
 /// A solution-2 world whose callees answer at once, with UE-A and UE-B registered.
 pub(crate) async fn world(seed: u64, dc: Option<DcSetup>) -> anyhow::Result<World> {
@@ -20,7 +21,7 @@ pub(crate) async fn world(seed: u64, dc: Option<DcSetup>) -> anyhow::Result<Worl
 }
 
 /// [`world`], with other SIP timers than the scenarios' when given.
-pub(crate) async fn world_with(
+pub async fn world_with(
     seed: u64,
     dc: Option<DcSetup>,
     timers: Option<proto::sip::Timers>,

@@ -1,8 +1,13 @@
-//! A node's stub resolver on hickory-resolver, asking only the world's DNS server (UDP, then TCP
-//! when an answer is truncated; no system configuration, no hosts file). It locates SIP servers
-//! (RFC 3263 §4: NAPTR per RFC 3403, SRV per RFC 2782, then A) and HTTP(S) servers (SRV
-//! `_https._tcp` / `_http._tcp`, then A), and records every query it sends, with its answer, on
-//! the trace tap.
+//! A node's stub resolver, asking only the world's DNS server over its own UDP socket (TCP at
+//! the same port when an answer is truncated, RFC 7766; no system configuration, no hosts
+//! file). It locates SIP servers (RFC 3263 §4: NAPTR per RFC 3403, SRV per RFC 2782, then A)
+//! and HTTP(S) servers (SRV `_https._tcp` / `_http._tcp`, then A), and records every query it
+//! sends and every answer it gets on the trace tap, as the bytes that crossed the wire, from
+//! the socket's real address (its port claimed for the node, so the trace names it).
+//!
+//! Queries and answers are hickory-proto messages; the exchange is this file's: one query at a
+//! time per node, ids counting up from 1 (deterministic), an answer taken only from the server
+//! with the query's id, one try bounded by [`QUERY_TIMEOUT`].
 //!
 //! Answers — negative ones too (RFC 2308) — are cached for the life of the resolver, in a map
 //! of its own keyed by (name, type), so that exactly the queries that go on the wire are traced
@@ -10,8 +15,8 @@
 //! (name, type) share one query. Failures to get an answer (timeouts, socket errors) are not
 //! cached.
 //!
-//! This file holds the resolver and its cache; [`locate`] turns answers into SIP and HTTP
-//! targets, [`answer`] reads what a lookup came back with.
+//! This file holds the resolver, its socket and its cache; [`locate`] turns answers into SIP
+//! and HTTP targets, [`answer`] reads what a lookup came back with.
 
 mod answer;
 mod locate;
@@ -26,32 +31,28 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hickory_proto::op::ResponseCode;
+use hickory_proto::op::{Message as DnsMessage, ResponseCode};
 use hickory_proto::rr::domain::usage;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-    ServerOrderingStrategy,
-};
-use hickory_resolver::net::NetError;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::{Resolver, TokioResolver};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::UdpSocket;
 use tokio::sync::OnceCell;
 
-use self::answer::{classify, not_found};
+use self::answer::{Got, classify, not_found};
 use super::display_name;
 use crate::Error;
 use crate::http::{BoxFuture, Resolve};
 use crate::locate::Locate;
-use crate::tap::Tap;
+use crate::tap::{Layer, Tap};
 use proto::sip::{SipTarget, SipTransport};
 use proto::trace::Message;
 
-/// Bound on one query (hickory retransmits over UDP within it).
+/// Bound on one query's exchange (UDP, and TCP after a truncated answer, each).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Hard bound on one lookup, whatever hickory does inside.
-const LOOKUP_BOUND: Duration = Duration::from_secs(2);
+/// Largest answer read over UDP (RFC 1035 §4.2.1 allows 512 without EDNS; a server that has
+/// more sets TC and the query goes again over TCP).
+const UDP_ANSWER_MAX: usize = 4096;
 
 /// What the server said about one (name, type).
 #[derive(Debug, Clone)]
@@ -66,12 +67,13 @@ type Cell = Arc<OnceCell<Answer>>;
 
 /// The DNS resolver of one node (see the module docs).
 pub struct DnsResolver {
-    resolver: TokioResolver,
     server: SocketAddr,
     node: String,
     node_addr: SocketAddr,
     tap: Tap,
     next_id: AtomicU16,
+    /// The query socket, bound on first use; held for one exchange at a time.
+    socket: tokio::sync::Mutex<Option<UdpSocket>>,
     cache: Mutex<HashMap<(String, RecordType), Cell>>,
 }
 
@@ -86,43 +88,21 @@ impl fmt::Debug for DnsResolver {
 }
 
 impl DnsResolver {
-    /// A resolver for `node` (whose address, as the trace shows it, is `node_addr`) that asks
-    /// only `server`, on UDP and, for truncated answers, TCP at the same port.
+    /// A resolver for `node` that asks only `server`, on UDP and, for truncated answers, TCP
+    /// at the same port. Its queries go out from a port of its own on `node_addr`'s address.
     pub fn new(
         server: SocketAddr,
         node: &str,
         node_addr: SocketAddr,
         tap: Tap,
     ) -> Result<Self, Error> {
-        let mut udp = ConnectionConfig::udp();
-        udp.port = server.port();
-        let mut tcp = ConnectionConfig::tcp();
-        tcp.port = server.port();
-        let name_server = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
-        let config = ResolverConfig::from_parts(None, Vec::new(), vec![name_server]);
-
-        let mut options = ResolverOpts::default();
-        options.timeout = QUERY_TIMEOUT;
-        // One try: hickory counts retries after the first.
-        options.attempts = 0;
-        options.use_hosts_file = ResolveHosts::Never;
-        options.num_concurrent_reqs = 1;
-        options.server_ordering_strategy = ServerOrderingStrategy::UserProvidedOrder;
-        options.case_randomization = false;
-
-        let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(options)
-            .build()
-            .map_err(|e| Error::Dns {
-                detail: format!("resolver for {node}: {e}"),
-            })?;
         Ok(Self {
-            resolver,
             server,
             node: node.to_owned(),
             node_addr,
             tap,
             next_id: AtomicU16::new(1),
+            socket: tokio::sync::Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -160,8 +140,8 @@ impl DnsResolver {
 
     async fn answer(&self, name: &Name, rtype: RecordType) -> io::Result<Answer> {
         if answered_locally(name) {
-            // hickory answers these itself (RFC 6761) and sends nothing: nothing to trace.
-            return classify(self.lookup(name, rtype).await).2;
+            // Special-use names (RFC 6761) are answered here; nothing goes on the wire.
+            return classify(local_answer(name, rtype)).2;
         }
         let cell = self
             .lock()
@@ -173,44 +153,138 @@ impl DnsResolver {
             .cloned()
     }
 
-    async fn lookup(&self, name: &Name, rtype: RecordType) -> Result<Vec<Record>, NetError> {
-        match tokio::time::timeout(LOOKUP_BOUND, self.resolver.lookup(name.clone(), rtype)).await {
-            Ok(Ok(lookup)) => Ok(lookup.answers().to_vec()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(NetError::Timeout),
-        }
-    }
-
-    /// One query on the wire, traced as a sent query and a received answer.
+    /// One query on the wire, traced as it was sent and as its answer came back.
     async fn send(&self, name: &Name, rtype: RecordType) -> io::Result<Answer> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shown = display_name(name);
+        let query = wire::query(id, name, rtype)
+            .ok_or_else(|| io::Error::other(format!("cannot encode the query for {shown}")))?;
+        let mut socket = self.socket.lock().await;
+        let local = match self.bound(&mut socket).await {
+            Ok(local) => local,
+            Err(e) => return classify(Got::Io(e)).2,
+        };
         self.tap.sent(
             &self.node,
             Message::dns(
-                self.node_addr,
+                local,
                 self.server,
                 format!("{rtype}? {shown}"),
                 format!("{name} IN {rtype}"),
                 id,
             )
-            .with_wire(wire::query(id, name, rtype)),
+            .with_wire(Some(query.clone())),
         );
-        let result = self.lookup(name, rtype).await;
-        let answer_wire = wire::answer(id, name, rtype, &result);
-        let (outcome, raw, answer) = classify(result);
-        self.tap.received(
-            &self.node,
-            Message::dns(
-                self.server,
-                self.node_addr,
-                format!("{rtype} {shown} → {outcome}"),
-                raw,
-                id,
-            )
-            .with_wire(answer_wire),
-        );
+        let exchanged = match socket.as_ref() {
+            Some(udp) => self.exchange(udp, id, &query).await,
+            None => Err(Got::Io(io::Error::other("no query socket"))),
+        };
+        drop(socket);
+        let (got, bytes, from) = match exchanged {
+            Ok((message, bytes, from)) => (Got::from_message(message), Some(bytes), from),
+            Err(failed) => (failed, None, local),
+        };
+        let (outcome, raw, answer) = classify(got);
+        if bytes.is_some() {
+            self.tap.received(
+                &self.node,
+                Message::dns(
+                    self.server,
+                    from,
+                    format!("{rtype} {shown} → {outcome}"),
+                    raw,
+                    id,
+                )
+                .with_wire(bytes),
+            );
+        } else {
+            // No answer crossed the wire: the trace says what happened instead.
+            self.tap.received(
+                &self.node,
+                Message::dns(
+                    self.server,
+                    local,
+                    format!("{rtype} {shown} → {outcome}"),
+                    raw,
+                    id,
+                ),
+            );
+        }
         answer
+    }
+
+    /// The query socket's address, binding it on first use (a port claimed for this node and
+    /// registered as its own on the tap).
+    async fn bound(&self, socket: &mut Option<UdpSocket>) -> io::Result<SocketAddr> {
+        if let Some(udp) = socket.as_ref() {
+            return udp.local_addr();
+        }
+        let udp =
+            crate::ports::bind_udp(self.node_addr.ip(), Some((&self.tap, &self.node))).await?;
+        let local = udp.local_addr()?;
+        self.tap.register(Layer::Udp, local, &self.node);
+        *socket = Some(udp);
+        Ok(local)
+    }
+
+    /// Sends `query` (id `id`) and reads its answer: over UDP, then over TCP when the UDP
+    /// answer is truncated. Returns the answer, its bytes and the address it came to.
+    async fn exchange(
+        &self,
+        udp: &UdpSocket,
+        id: u16,
+        query: &[u8],
+    ) -> Result<(DnsMessage, Vec<u8>, SocketAddr), Got> {
+        let local = udp.local_addr().map_err(Got::Io)?;
+        udp.send_to(query, self.server).await.map_err(Got::Io)?;
+        let mut buf = vec![0u8; UDP_ANSWER_MAX];
+        let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
+        let (message, bytes) = loop {
+            let (n, from) = tokio::time::timeout_at(deadline, udp.recv_from(&mut buf))
+                .await
+                .map_err(|_| Got::Timeout)?
+                .map_err(Got::Io)?;
+            // Only the server's answer to this query (RFC 5452 §9.1): anything else is ignored.
+            if from != self.server {
+                continue;
+            }
+            match DnsMessage::from_vec(&buf[..n]) {
+                Ok(m) if m.metadata.id == id && is_response(&m) => break (m, buf[..n].to_vec()),
+                _ => continue,
+            }
+        };
+        if !message.metadata.truncation {
+            return Ok((message, bytes, local));
+        }
+        tokio::time::timeout(QUERY_TIMEOUT, self.over_tcp(id, query))
+            .await
+            .map_err(|_| Got::Timeout)?
+    }
+
+    /// The same query over TCP (RFC 7766 §6.2: two-octet length, then the message).
+    async fn over_tcp(
+        &self,
+        id: u16,
+        query: &[u8],
+    ) -> Result<(DnsMessage, Vec<u8>, SocketAddr), Got> {
+        let mut tcp =
+            crate::ports::connect_tcp(self.server, Some((&self.tap, &self.node)))
+                .await
+                .map_err(Got::Io)?;
+        let local = tcp.local_addr().map_err(Got::Io)?;
+        self.tap.register(Layer::Tcp, local, &self.node);
+        let len = u16::try_from(query.len()).map_err(|_| Got::Io(io::Error::other("query too long")))?;
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(query);
+        tcp.write_all(&framed).await.map_err(Got::Io)?;
+        let n = tcp.read_u16().await.map_err(Got::Io)?;
+        let mut bytes = vec![0u8; usize::from(n)];
+        tcp.read_exact(&mut bytes).await.map_err(Got::Io)?;
+        match DnsMessage::from_vec(&bytes) {
+            Ok(m) if m.metadata.id == id && is_response(&m) => Ok((m, bytes, local)),
+            Ok(_) => Err(Got::Io(io::Error::other("a TCP answer to another query"))),
+            Err(e) => Err(Got::Io(io::Error::other(format!("malformed DNS answer: {e}")))),
+        }
     }
 
     /// Addresses of `host` (A records).
@@ -275,7 +349,35 @@ impl Resolve for DnsResolver {
     }
 }
 
-/// Names hickory answers without asking anyone (RFC 6761 special-use names).
+/// Whether `m` is a response.
+fn is_response(m: &DnsMessage) -> bool {
+    m.metadata.message_type == hickory_proto::op::MessageType::Response
+}
+
+/// The answer to a special-use name (RFC 6761 §6.3: `localhost.` is the loopback address; the
+/// others do not exist).
+fn local_answer(name: &Name, rtype: RecordType) -> Got {
+    if usage::LOCALHOST.name().zone_of(name) {
+        let data = match rtype {
+            RecordType::A => Some(RData::A(std::net::Ipv4Addr::LOCALHOST.into())),
+            RecordType::AAAA => Some(RData::AAAA(std::net::Ipv6Addr::LOCALHOST.into())),
+            _ => None,
+        };
+        return match data {
+            Some(d) => Got::Records(vec![Record::from_rdata(name.clone(), 0, d)]),
+            None => Got::NoRecords {
+                code: ResponseCode::NoError,
+                soa: None,
+            },
+        };
+    }
+    Got::NoRecords {
+        code: ResponseCode::NXDomain,
+        soa: None,
+    }
+}
+
+/// Names answered without asking anyone (RFC 6761 special-use names).
 fn answered_locally(name: &Name) -> bool {
     [
         &*usage::LOCALHOST,

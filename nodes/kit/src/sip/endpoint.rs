@@ -96,6 +96,14 @@ pub struct Refusals {
     pub connections: u64,
     /// Panics caught while handling one message; the listener went on serving.
     pub panics: u64,
+    /// Malformed, oversized or looping requests answered with the error saying so (400, 416,
+    /// 482, 505, 513, …) before reaching the network function.
+    pub malformed: u64,
+    /// Malformed messages dropped because no answer was possible: garbage, a broken ACK, a
+    /// request without a Via, a stream that ended inside a message.
+    pub unanswerable: u64,
+    /// Requests that came back unchanged after passing through here, answered `482`.
+    pub looped: u64,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +112,9 @@ pub(super) struct RefusalCounters {
     pub(super) dropped: std::sync::atomic::AtomicU64,
     pub(super) connections: std::sync::atomic::AtomicU64,
     pub(super) panics: std::sync::atomic::AtomicU64,
+    pub(super) malformed: std::sync::atomic::AtomicU64,
+    pub(super) unanswerable: std::sync::atomic::AtomicU64,
+    pub(super) looped: std::sync::atomic::AtomicU64,
 }
 
 impl RefusalCounters {
@@ -118,6 +129,9 @@ impl RefusalCounters {
             dropped: get(&self.dropped),
             connections: get(&self.connections),
             panics: get(&self.panics),
+            malformed: get(&self.malformed),
+            unanswerable: get(&self.unanswerable),
+            looped: get(&self.looped),
         }
     }
 }

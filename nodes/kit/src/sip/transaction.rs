@@ -55,8 +55,25 @@ pub(crate) enum ServerEvent {
 #[derive(Debug)]
 pub(crate) struct ServerEntry {
     events: mpsc::UnboundedSender<ServerEvent>,
+    /// The request's [`proto::sip::proxy::loop_invariants`]: a request with another branch and
+    /// the same digest that passed through here before has looped.
+    invariants: u64,
     /// Set once a 3xx–6xx to INVITE went out: an ACK with this branch is the transaction's.
     absorbs_ack: Arc<AtomicBool>,
+}
+
+/// The check a request fails when it came back unchanged (answered 482).
+pub(crate) const LOOP_CHECK: &str = "request has not looped";
+
+/// What a new server transaction's request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    /// A request for the TU.
+    New,
+    /// A CANCEL for no INVITE this endpoint knows.
+    OrphanCancel,
+    /// A request that passed through here before and came back unchanged (§16.3 step 4).
+    Looped,
 }
 
 // ---- server transactions ---------------------------------------------------------------------
@@ -73,13 +90,14 @@ impl Inner {
             self.dispatch_ack(&key, request, path, id, bound);
             return;
         }
-        let Some((events, orphan_cancel)) = self.open_server(key, &request, &path) else {
+        let Some((events, opened)) = self.open_server(key, &request, &path) else {
             return; // a retransmission, handed to its transaction
         };
-        if orphan_cancel {
+        match opened {
+            Opened::New => {}
             // A CANCEL for no INVITE we know is answered here (§9.2), not by the TU.
-            self.answer_orphan_cancel(&request, &events);
-            return;
+            Opened::OrphanCancel => return self.answer_orphan_cancel(&request, &events),
+            Opened::Looped => return self.answer_loop(&request, &events, id),
         }
         self.deliver(Incoming {
             request,
@@ -130,28 +148,39 @@ impl Inner {
         });
     }
 
-    /// Starts the server transaction `key` for `request`: its events sender, and whether the
-    /// request is a CANCEL for no INVITE we know. `None` when the transaction exists already
-    /// (the request is a retransmission, and that transaction has been told).
+    /// Starts the server transaction `key` for `request`: its events sender, and what the
+    /// request is ([`Opened`]). `None` when the transaction exists already (the request is a
+    /// retransmission, and that transaction has been told).
     fn open_server(
         self: &Arc<Self>,
         key: String,
         request: &Request,
         path: &ReplyPath,
-    ) -> Option<(mpsc::UnboundedSender<ServerEvent>, bool)> {
+    ) -> Option<(mpsc::UnboundedSender<ServerEvent>, Opened)> {
         let (events, receiver) = mpsc::unbounded_channel();
+        let invariants = proxy::loop_invariants(request);
         let mut servers = lock(&self.servers);
         if let Some(existing) = servers.get(&key) {
             let _ = existing.events.send(ServerEvent::Retransmission);
             return None;
         }
-        let orphan_cancel = request.method == Method::Cancel
-            && server_key_as(request, Method::Invite).is_none_or(|k| !servers.contains_key(&k));
+        let opened = if request.method == Method::Cancel
+            && server_key_as(request, Method::Invite).is_none_or(|k| !servers.contains_key(&k))
+        {
+            Opened::OrphanCancel
+        } else if proxy::passed_through(request, &self.config.host)
+            && servers.values().any(|e| e.invariants == invariants)
+        {
+            Opened::Looped
+        } else {
+            Opened::New
+        };
         let absorbs_ack = Arc::new(AtomicBool::new(false));
         servers.insert(
             key.clone(),
             ServerEntry {
                 events: events.clone(),
+                invariants,
                 absorbs_ack: absorbs_ack.clone(),
             },
         );
@@ -172,7 +201,27 @@ impl Inner {
         };
         drop(servers);
         self.spawn(server.run(receiver));
-        Some((events, orphan_cancel))
+        Some((events, opened))
+    }
+
+    /// Answers a request that came back to this element unchanged `482 Loop Detected` through
+    /// its own transaction (§16.3 step 4), before the TU sees it.
+    fn answer_loop(&self, request: &Request, events: &mpsc::UnboundedSender<ServerEvent>, id: u64) {
+        self.note_check(
+            id,
+            LOOP_CHECK,
+            "it passed through here before and came back unchanged (same Request-URI, tags, \
+             Call-ID, CSeq and Route): answered 482"
+                .into(),
+            Some(482),
+        );
+        let (done, _) = oneshot::channel();
+        let response = proxy::response_to(request, 482, "Loop Detected", None);
+        let _ = events.send(ServerEvent::Respond {
+            response: Box::new(response),
+            relay: false,
+            done,
+        });
     }
 
     /// Answers a CANCEL that matches no INVITE `481` through its own transaction (§9.2).

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::SipTransport;
-use super::endpoint::Inner;
+use super::endpoint::{Inner, RefusalCounters};
 use crate::Error;
 use proto::trace::{Message, Note, Reason, Transport};
 
@@ -138,10 +138,16 @@ impl Inner {
     }
 
     /// A failed check about message `id`: malformed input, or a response no transaction wants.
-    fn note_check(&self, id: u64, name: &str, detail: String, code: Option<u16>) {
+    pub(super) fn note_check(&self, id: u64, name: &str, detail: String, code: Option<u16>) {
         let reason = if name == UNMATCHED {
             Reason::NoRecord
         } else {
+            let counter = match code {
+                _ if name == super::transaction::LOOP_CHECK => &self.refusals.looped,
+                Some(_) => &self.refusals.malformed,
+                None => &self.refusals.unanswerable,
+            };
+            RefusalCounters::count(counter);
             Reason::Malformed
         };
         self.tap.note(

@@ -76,12 +76,20 @@ pub fn check_request(req: &Request) -> Result<(), (u16, String)> {
     match req.from_header() {
         Err(_) => return bad("missing From header"),
         Ok(h) if h.typed().is_err() => return bad("malformed From header"),
-        Ok(_) => {}
+        Ok(h) => {
+            if let Some(fault) = super::syntax::name_addr_fault(h.value()) {
+                return bad(&format!("malformed From header: {fault}"));
+            }
+        }
     }
     match req.to_header() {
         Err(_) => return bad("missing To header"),
         Ok(h) if h.typed().is_err() => return bad("malformed To header"),
-        Ok(_) => {}
+        Ok(h) => {
+            if let Some(fault) = super::syntax::name_addr_fault(h.value()) {
+                return bad(&format!("malformed To header: {fault}"));
+            }
+        }
     }
     match req.call_id_header() {
         Err(_) => return bad("missing Call-ID header"),
@@ -97,6 +105,9 @@ pub fn check_request(req: &Request) -> Result<(), (u16, String)> {
             }
             Ok(_) => {}
         },
+    }
+    if let Some(name) = duplicate_single_header(req) {
+        return bad(&format!("more than one {name} header"));
     }
     if let Ok(mf) = req.max_forwards_header()
         && mf.value().trim().parse::<u8>().is_err()
@@ -114,12 +125,96 @@ pub fn check_request(req: &Request) -> Result<(), (u16, String)> {
             }
         }
     }
+    if matches!(&req.uri.scheme, Some(Scheme::Sip | Scheme::Sips))
+        && req.uri.host_with_port.host.to_string().trim().is_empty()
+    {
+        return bad("Request-URI without a host");
+    }
     match &req.uri.scheme {
         Some(Scheme::Sip | Scheme::Sips) => {}
         Some(Scheme::Other(s)) if s.eq_ignore_ascii_case("tel") => {}
         _ => return Err((416, "Unsupported URI Scheme".into())),
     }
     Ok(())
+}
+
+/// The first header of those a request carries once (RFC 3261 §7.3.1: From, To, Call-ID,
+/// CSeq, Max-Forwards, Content-Length, Content-Type) that it carries more than once, if any.
+fn duplicate_single_header(req: &Request) -> Option<&'static str> {
+    const SINGLE: [&str; 7] = [
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Max-Forwards",
+        "Content-Length",
+        "Content-Type",
+    ];
+    let mut seen = [0u8; SINGLE.len()];
+    for header in req.headers.iter() {
+        let i = match header {
+            Header::From(_) => 0,
+            Header::To(_) => 1,
+            Header::CallId(_) => 2,
+            Header::CSeq(_) => 3,
+            Header::MaxForwards(_) => 4,
+            Header::ContentLength(_) => 5,
+            Header::ContentType(_) => 6,
+            _ => continue,
+        };
+        seen[i] += 1;
+        if seen[i] > 1 {
+            return Some(SINGLE[i]);
+        }
+    }
+    None
+}
+
+/// What a proxy checks of a request before anything else it does with it (§16.3 steps 3 and
+/// 5): Max-Forwards (0 → `483 Too Many Hops`, malformed → 400) and Proxy-Require (any option
+/// tag → `420 Bad Extension` with `Unsupported` naming them: this proxy supports none). `Err`
+/// holds the answer.
+pub fn check_forwardable(req: &Request) -> Result<(), Response> {
+    next_max_forwards(req)?;
+    let required = option_tags(req, true);
+    if required.is_empty() {
+        return Ok(());
+    }
+    Err(bad_extension(req, &required, "Proxy-Require"))
+}
+
+/// The option tags `req` lists in Proxy-Require (`proxy`) or Require, in order.
+pub fn option_tags(req: &Request, proxy: bool) -> Vec<String> {
+    req.headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::ProxyRequire(v) if proxy => Some(v.value()),
+            Header::Require(v) if !proxy => Some(v.value()),
+            _ => None,
+        })
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `420 Bad Extension` for `req`, with `Unsupported` listing `tags` (§8.2.2.3, §16.3 step 5);
+/// the reason phrase names the header that asked for them.
+pub fn bad_extension(req: &Request, tags: &[String], header: &str) -> Response {
+    let list = tags.join(", ");
+    let mut answer = response_to(
+        req,
+        420,
+        &format!("Bad Extension ({header}: {list} not supported)"),
+        None,
+    );
+    let at = answer.headers.len().saturating_sub(1);
+    answer
+        .headers
+        .0
+        .insert(at, Header::Unsupported(list.into()));
+    answer
 }
 
 /// Prepares the copy of `req` a proxy forwards (§16.6): Max-Forwards (missing → 70, 0 →
@@ -137,6 +232,7 @@ pub fn prepare_forward(
     record_route: bool,
 ) -> Result<Request, Response> {
     let max_forwards = next_max_forwards(req)?;
+    check_forwardable(req)?;
     if looped(req, me, branch) {
         return Err(response_to(req, 482, "Loop Detected", None));
     }
@@ -182,6 +278,37 @@ fn looped(req: &Request, me: &str, branch: &str) -> bool {
         host_is(&via.uri.host_with_port.host, me)
             && via.branch().is_some_and(|b| b.value() == branch)
     })
+}
+
+/// Whether `req` passed through element `me` before: a Via below the top one names it (the
+/// request has looped or is spiralling, §16.3 step 4).
+pub fn passed_through(req: &Request, me: &str) -> bool {
+    via_values(req)
+        .iter()
+        .skip(1)
+        .any(|via| host_is(&via.uri.host_with_port.host, me))
+}
+
+/// A digest of what stays the same when a request loops back unchanged and differs when it
+/// spirals (§16.6 step 8's invariants, §8.2.2.2's merged-request fields): Request-URI, From
+/// and To tags, Call-ID, CSeq, Route and Proxy-Require. Equal digests from two transactions
+/// with different branches at one element, the second having passed through it, are a loop.
+pub fn loop_invariants(req: &Request) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    req.uri.to_string().hash(&mut h);
+    for header in req.headers.iter() {
+        match header {
+            Header::CallId(v) => ("i", v.value().trim()).hash(&mut h),
+            Header::CSeq(v) => ("c", v.value().trim()).hash(&mut h),
+            Header::Route(v) => ("r", v.value().trim()).hash(&mut h),
+            Header::ProxyRequire(v) => ("p", v.value().trim()).hash(&mut h),
+            Header::From(v) => ("f", v.tag().ok().flatten().map(|t| t.to_string())).hash(&mut h),
+            Header::To(v) => ("t", v.tag().ok().flatten().map(|t| t.to_string())).hash(&mut h),
+            _ => {}
+        }
+    }
+    h.finish()
 }
 
 /// Replaces Max-Forwards in place, or adds it after the last Via.

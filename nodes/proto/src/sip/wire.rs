@@ -16,6 +16,33 @@ use crate::sip::SipTransport;
 /// Largest message accepted on a stream or in a datagram.
 pub const MAX_MESSAGE: usize = 65_535;
 
+/// Largest header section accepted (start line and headers, up to the empty line): a longer
+/// one is answered `513 Message Too Large` (RFC 3261 §21.5.14). Generous for IMS requests (an
+/// INVITE with two Identity headers and Call-Info is about 4 KB).
+pub const MAX_HEADER_SECTION: usize = 16 * 1024;
+
+/// A datagram without the bytes past the body its Content-Length gives (RFC 3261 §18.3: over
+/// UDP they are discarded); unchanged when it has no (valid) Content-Length or no more bytes.
+pub fn trim_datagram(bytes: &[u8]) -> &[u8] {
+    let Some(end) = find(bytes, b"\r\n\r\n") else {
+        return bytes;
+    };
+    match content_length(&bytes[..end]) {
+        Ok(Some(n)) if end + 4 + n < bytes.len() => &bytes[..end + 4 + n],
+        _ => bytes,
+    }
+}
+
+/// Why `bytes` (one datagram or one framed message) is too large to handle, if it is: its
+/// header section over [`MAX_HEADER_SECTION`], or the whole over [`MAX_MESSAGE`].
+pub fn too_large(bytes: &[u8]) -> Option<String> {
+    let head = find(bytes, b"\r\n\r\n").unwrap_or(bytes.len());
+    if head > MAX_HEADER_SECTION {
+        return Some(format!("header section over {MAX_HEADER_SECTION} bytes"));
+    }
+    (bytes.len() > MAX_MESSAGE).then(|| format!("message over {MAX_MESSAGE} bytes"))
+}
+
 /// A request exactly as it goes on the wire.
 pub fn encode_request(request: &Request) -> Vec<u8> {
     request.to_bytes()
@@ -85,6 +112,9 @@ pub enum Frame {
     Incomplete,
     /// The stream cannot be framed any further; the reason says why.
     Broken(String),
+    /// The next message is larger than this side handles ([`too_large`]): answered `513`,
+    /// and the stream cannot be framed any further.
+    TooLarge(String),
 }
 
 /// Takes the next message off a stream buffer (RFC 3261 §18.3: the header section ends at the
@@ -97,19 +127,22 @@ pub fn take_frame(buf: &mut Vec<u8>) -> Frame {
         .count();
     buf.drain(..lead);
     let Some(end) = find(buf, b"\r\n\r\n") else {
-        return if buf.len() > MAX_MESSAGE {
-            Frame::Broken(format!("header section over {MAX_MESSAGE} bytes"))
+        return if buf.len() > MAX_HEADER_SECTION {
+            Frame::TooLarge(format!("header section over {MAX_HEADER_SECTION} bytes"))
         } else {
             Frame::Incomplete
         };
     };
+    if end > MAX_HEADER_SECTION {
+        return Frame::TooLarge(format!("header section over {MAX_HEADER_SECTION} bytes"));
+    }
     let length = match content_length(&buf[..end]) {
         Ok(n) => n.unwrap_or(0),
         Err(reason) => return Frame::Broken(reason),
     };
     let total = match (end + 4).checked_add(length) {
         Some(total) if total <= MAX_MESSAGE => total,
-        _ => return Frame::Broken(format!("message over {MAX_MESSAGE} bytes")),
+        _ => return Frame::TooLarge(format!("message over {MAX_MESSAGE} bytes")),
     };
     if buf.len() < total {
         return Frame::Incomplete;
@@ -242,12 +275,25 @@ pub fn rsip_transport(transport: SipTransport) -> Transport {
 /// built from the raw header lines, when the start line is a request line other than ACK and a
 /// Via line is there to answer to. Returns the response bytes and their trace summary.
 pub fn salvage_reply(bytes: &[u8], detail: &str) -> Option<(Vec<u8>, String)> {
-    let text = String::from_utf8_lossy(bytes);
+    salvage(bytes, detail, false)
+}
+
+/// [`salvage_reply`] for a message [`too_large`] to handle: `513 Message Too Large` saying why.
+pub fn salvage_too_large(bytes: &[u8], detail: &str) -> Option<(Vec<u8>, String)> {
+    salvage(bytes, detail, true)
+}
+
+fn salvage(bytes: &[u8], detail: &str, too_large: bool) -> Option<(Vec<u8>, String)> {
+    // Only the header section is read (a large body is never copied).
+    let head_len = find(bytes, b"\r\n\r\n").unwrap_or(bytes.len());
+    let text = String::from_utf8_lossy(&bytes[..head_len.min(MAX_MESSAGE)]);
     let head = text.split("\r\n\r\n").next().unwrap_or_default();
     let mut lines = head.split(['\r', '\n']).filter(|l| !l.is_empty());
     let start = lines.next()?;
+    // The method is the first word and the version the last, however many spaces between.
     let mut parts = start.split_whitespace();
-    let (method, _uri, version) = (parts.next()?, parts.next()?, parts.next()?);
+    let (method, version) = (parts.next()?, parts.next_back()?);
+    parts.next_back()?;
     if !version.starts_with("SIP/") || method.eq_ignore_ascii_case("ACK") {
         return None;
     }
@@ -259,7 +305,9 @@ pub fn salvage_reply(bytes: &[u8], detail: &str) -> Option<(Vec<u8>, String)> {
         return None;
     }
     let known = method.parse::<rsipstack::sip::Method>().is_ok();
-    let (code, reason) = if known {
+    let (code, reason) = if too_large {
+        (513, format!("Message Too Large ({})", one_line(detail)))
+    } else if known {
         (400, format!("Bad Request ({})", one_line(detail)))
     } else {
         (501, "Not Implemented".to_owned())
@@ -335,7 +383,7 @@ mod tests {
         let mut bad = b"BYE sip:a SIP/2.0\r\nContent-Length: x\r\n\r\n".to_vec();
         assert!(matches!(take_frame(&mut bad), Frame::Broken(r) if r.contains("Content-Length")));
         let mut huge = b"BYE sip:a SIP/2.0\r\nl: 18446744073709551615\r\n\r\n".to_vec();
-        assert!(matches!(take_frame(&mut huge), Frame::Broken(r) if r.contains("over")));
+        assert!(matches!(take_frame(&mut huge), Frame::TooLarge(r) if r.contains("over")));
     }
 
     #[test]

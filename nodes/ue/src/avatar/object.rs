@@ -3,8 +3,6 @@
 //! never noted), opening a protected avatar object (TR 33.790 §6.6.2.2 step 8, §6.6.2.3 step
 //! 9: derive the key, note the agreement, open) and showing a frame.
 
-use std::sync::Mutex;
-
 use ::avatar::e2e::{self, EphemeralKey, SessionKey};
 use dc::Peer;
 use proto::trace::{Act, Note};
@@ -67,8 +65,8 @@ pub(super) fn session_key(
 }
 
 /// Forgets the ephemeral keys kept for call `call_id` (the call ended).
-pub(crate) fn forget_call(state: &Mutex<State>, call_id: &str) {
-    lock(state).ephemeral_keys.retain(|(id, _)| id != call_id);
+pub(crate) fn forget_call(st: &mut State, call_id: &str) {
+    st.ephemeral_keys.retain(|(id, _)| id != call_id);
 }
 
 impl Ue {

@@ -2,19 +2,55 @@
 
 use std::io;
 
-use hickory_proto::op::ResponseCode;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
-use hickory_resolver::net::{DnsError, NetError};
 
 use super::Answer;
 use crate::dns::display_name;
 
+/// What one query got.
+#[derive(Debug)]
+pub(crate) enum Got {
+    /// NOERROR with answer records (any CNAME on the way included).
+    Records(Vec<Record>),
+    /// No records: NOERROR without data (NODATA) or NXDOMAIN, and the SOA the server sent with
+    /// it for negative caching (RFC 2308 §3), if any.
+    NoRecords {
+        /// NOERROR or NXDOMAIN.
+        code: ResponseCode,
+        /// The authority section's SOA.
+        soa: Option<Record>,
+    },
+    /// Another response code (REFUSED, SERVFAIL, …).
+    Code(ResponseCode),
+    /// No answer in time.
+    Timeout,
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl Got {
+    /// What an answer message says.
+    pub(crate) fn from_message(message: Message) -> Self {
+        let code = message.metadata.response_code;
+        match code {
+            ResponseCode::NoError if !message.answers.is_empty() => Got::Records(message.answers),
+            ResponseCode::NoError | ResponseCode::NXDomain => Got::NoRecords {
+                code,
+                soa: message
+                    .authorities
+                    .into_iter()
+                    .find(|r| r.record_type() == RecordType::SOA),
+            },
+            other => Got::Code(other),
+        }
+    }
+}
+
 /// Outcome of a lookup: the summary's tail, the answer as text, and what callers get.
-pub(super) fn classify(
-    result: Result<Vec<Record>, NetError>,
-) -> (String, String, io::Result<Answer>) {
-    match result {
-        Ok(records) if !records.is_empty() => {
+pub(super) fn classify(got: Got) -> (String, String, io::Result<Answer>) {
+    match got {
+        Got::Records(records) => {
             let n = records.len();
             let raw = records
                 .iter()
@@ -24,28 +60,20 @@ pub(super) fn classify(
             let outcome = format!("{n} record{}", if n == 1 { "" } else { "s" });
             (outcome, raw, Ok(Answer::Records(records.into())))
         }
-        Ok(_) => (
-            "no records".into(),
-            ";; status: NOERROR, no answer".into(),
-            Ok(Answer::Negative(ResponseCode::NoError)),
-        ),
-        Err(NetError::Dns(DnsError::NoRecordsFound(no))) => {
-            let code = no.response_code;
+        Got::NoRecords { code, soa } => {
             let outcome = if code == ResponseCode::NoError {
                 "no records".to_owned()
             } else {
                 rcode(code)
             };
             let mut raw = format!(";; status: {}", rcode(code));
-            if let Some(soa) = &no.soa {
+            if let Some(soa) = &soa {
                 raw.push('\n');
                 raw.push_str(&soa.to_string());
             }
             (outcome, raw, Ok(Answer::Negative(code)))
         }
-        Err(NetError::Dns(DnsError::ResponseCode(
-            code @ (ResponseCode::Refused | ResponseCode::NXDomain),
-        ))) => {
+        Got::Code(code @ ResponseCode::Refused) => {
             let status = rcode(code);
             (
                 status.clone(),
@@ -53,7 +81,15 @@ pub(super) fn classify(
                 Ok(Answer::Negative(code)),
             )
         }
-        Err(NetError::Timeout) => (
+        Got::Code(code) => {
+            let status = rcode(code);
+            (
+                format!("error: {status}"),
+                format!(";; status: {status}"),
+                Err(io::Error::other(format!("DNS query failed: {status}"))),
+            )
+        }
+        Got::Timeout => (
             "timeout".into(),
             ";; no answer in time".into(),
             Err(io::Error::new(
@@ -61,7 +97,7 @@ pub(super) fn classify(
                 "DNS query timed out",
             )),
         ),
-        Err(NetError::Io(e)) => {
+        Got::Io(e) => {
             let kind = e.kind();
             (
                 format!("error: {e}"),
@@ -69,11 +105,6 @@ pub(super) fn classify(
                 Err(io::Error::new(kind, format!("DNS query failed: {e}"))),
             )
         }
-        Err(e) => (
-            format!("error: {e}"),
-            format!(";; {e}"),
-            Err(io::Error::other(format!("DNS query failed: {e}"))),
-        ),
     }
 }
 
@@ -108,18 +139,25 @@ mod tests {
 
     #[test]
     fn empty_and_failed_lookups_read_as_the_trace_shows_them() {
-        let (outcome, raw, answer) = classify(Ok(Vec::new()));
+        let empty = Got::NoRecords {
+            code: ResponseCode::NoError,
+            soa: None,
+        };
+        let (outcome, raw, answer) = classify(empty);
         assert_eq!(
             (outcome.as_str(), raw.as_str()),
-            ("no records", ";; status: NOERROR, no answer")
+            ("no records", ";; status: NOERROR")
         );
         assert!(matches!(
             answer,
             Ok(Answer::Negative(ResponseCode::NoError))
         ));
-        let (outcome, _, answer) = classify(Err(NetError::Timeout));
+        let (outcome, _, answer) = classify(Got::Timeout);
         assert_eq!(outcome, "timeout");
         assert!(answer.is_err_and(|e| e.kind() == io::ErrorKind::TimedOut));
+        let (outcome, _, answer) = classify(Got::Code(ResponseCode::ServFail));
+        assert_eq!(outcome, "error: SERVFAIL");
+        assert!(answer.is_err());
     }
 
     #[test]

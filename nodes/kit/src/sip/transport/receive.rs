@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsipstack::sip::{Method, Request, Response, SipMessage};
+use rsipstack::sip::{HeadersExt as _, Method, Request, Response, SipMessage};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -21,13 +21,16 @@ use proto::trace::{Note, Reason};
 /// The check a node fails when handling one message panicked (the listener goes on).
 pub const PANIC_CHECK: &str = "message handled without a panic";
 
+/// The check a message fails when it is larger than the endpoint handles (answered 513).
+pub const SIZE_CHECK: &str = "SIP message within the size limits";
+
 impl Inner {
     pub(in crate::sip) async fn udp_loop(self: Arc<Self>, socket: Arc<UdpSocket>) {
         let mut buf = vec![0u8; wire::MAX_MESSAGE];
         loop {
             match socket.recv_from(&mut buf).await {
                 Ok((n, peer)) => {
-                    let bytes = buf[..n].to_vec();
+                    let bytes = wire::trim_datagram(&buf[..n]).to_vec();
                     self.on_bytes_isolated(&bytes, peer, self.addr, SipTransport::Udp, None)
                         .await;
                 }
@@ -74,7 +77,12 @@ impl Inner {
                     Frame::Incomplete => break,
                     Frame::Broken(reason) => {
                         let bytes = std::mem::take(&mut buf);
-                        self.on_broken_stream(&bytes, &reason, &conn).await;
+                        self.on_broken_stream(&bytes, &reason, &conn, false).await;
+                        break 'read;
+                    }
+                    Frame::TooLarge(reason) => {
+                        let bytes = std::mem::take(&mut buf);
+                        self.on_broken_stream(&bytes, &reason, &conn, true).await;
                         break 'read;
                     }
                 }
@@ -85,6 +93,9 @@ impl Inner {
                 _ => break,
             }
         }
+        if !buf.iter().all(u8::is_ascii_whitespace) {
+            self.on_cut_short(&buf, &conn);
+        }
         self.forget(&conn);
         let _ = tokio::time::timeout(Duration::from_millis(200), async {
             let _ = conn.writer.lock().await.shutdown().await;
@@ -92,12 +103,14 @@ impl Inner {
         .await;
     }
 
-    /// A stream that cannot be framed: trace what came, answer 400 if possible, close.
+    /// A stream that cannot be framed: trace what came, answer 400 (513 when the next
+    /// message is `too_large`) if possible, close.
     pub(super) async fn on_broken_stream(
         self: &Arc<Self>,
         bytes: &[u8],
         reason: &str,
         conn: &Arc<TcpConn>,
+        too_large: bool,
     ) {
         let id = self.tap.received(
             &self.config.node,
@@ -110,10 +123,46 @@ impl Inner {
                 bytes,
             ),
         );
-        self.note_check(id, "SIP message well-formed", reason.to_owned(), Some(400));
-        if let Some((reply, summary)) = wire::salvage_reply(bytes, reason) {
+        let reply = if too_large {
+            wire::salvage_too_large(bytes, reason)
+        } else {
+            wire::salvage_reply(bytes, reason)
+        };
+        let (check, code) = if too_large {
+            (SIZE_CHECK, 513)
+        } else {
+            ("SIP message well-formed", 400)
+        };
+        let answered = reply.as_ref().map(|_| code);
+        self.note_check(id, check, reason.to_owned(), answered);
+        if let Some((reply, summary)) = reply {
             let _ = self.send_tcp(conn, &reply, &summary).await;
         }
+    }
+
+    /// A connection that ended in the middle of a message: traced and counted as dropped (no
+    /// answer is possible on a closed stream).
+    fn on_cut_short(&self, bytes: &[u8], conn: &Arc<TcpConn>) {
+        let id = self.tap.received(
+            &self.config.node,
+            traced(
+                &self.tap,
+                trace_transport(conn.transport),
+                conn.peer,
+                conn.local,
+                || wire::garbage_summary(bytes),
+                bytes,
+            ),
+        );
+        self.note_check(
+            id,
+            "SIP message well-formed",
+            format!(
+                "the connection ended {} bytes into a message: dropped",
+                bytes.len()
+            ),
+            None,
+        );
     }
 
     /// Whether an accepted connection from `peer` is refused because
@@ -191,7 +240,16 @@ impl Inner {
         if bytes == tests::PANIC_PROBE {
             panic!("the unit tests' panic probe");
         }
-        let parsed = SipMessage::try_from(bytes);
+        let too_large = wire::too_large(bytes);
+        let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+        let line_fault =
+            proto::sip::syntax::request_line_fault(&String::from_utf8_lossy(first_line));
+        let parsed = match (&too_large, line_fault) {
+            // Not parsed at all: a summary from the start line is all the trace gets.
+            (Some(reason), _) => Err(rsipstack::sip::Error::ParseError(reason.clone())),
+            (None, Some(fault)) => Err(rsipstack::sip::Error::ParseError(fault.to_owned())),
+            (None, None) => SipMessage::try_from(bytes),
+        };
         let summary = || match &parsed {
             Ok(SipMessage::Request(r)) => wire::request_summary(r),
             Ok(SipMessage::Response(r)) => wire::response_summary(r),
@@ -215,10 +273,21 @@ impl Inner {
         };
         match parsed {
             Err(e) => {
-                let detail = e.to_string();
-                let reply = wire::salvage_reply(bytes, &detail);
-                let code = reply.as_ref().map(|_| 400);
-                self.note_check(id, "SIP message well-formed", detail, code);
+                let (reply, check, code, detail) = match too_large {
+                    Some(reason) => (
+                        wire::salvage_too_large(bytes, &reason),
+                        SIZE_CHECK,
+                        513,
+                        reason,
+                    ),
+                    None => {
+                        let detail = line_fault.map_or_else(|| e.to_string(), str::to_owned);
+                        let reply = wire::salvage_reply(bytes, &detail);
+                        (reply, "SIP message well-formed", 400, detail)
+                    }
+                };
+                let code = reply.as_ref().map(|_| code);
+                self.note_check(id, check, detail, code);
                 if let Some((reply, summary)) = reply {
                     let _ = match &path.conn {
                         Some(conn) => self.send_tcp(conn, &reply, &summary).await,
@@ -242,14 +311,16 @@ impl Inner {
             stamped.map_err(|e| (400, format!("Bad Request (malformed Via header: {e})")))
         });
         if let Err((code, reason)) = checked {
-            let ack = request.method == Method::Ack;
+            // An ACK is never answered, nor a request without a Via to send the answer by
+            // (§18.2.2): both are dropped and counted.
+            let answerable = request.method != Method::Ack && request.top_via_header().is_ok();
             self.note_check(
                 id,
                 "SIP message well-formed",
                 reason.clone(),
-                (!ack).then_some(code),
+                answerable.then_some(code),
             );
-            if !ack {
+            if answerable {
                 let tag = self.next_tag();
                 let response = proxy::response_to(&request, code, &reason, Some(&tag));
                 let _ = self.send_response_on(&response, &path).await;
