@@ -28,6 +28,10 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..16 {
         match wire::take_frame(&mut buf) {
             Frame::Message(message) => on_bytes(&message),
+            Frame::TooLarge(_) => {
+                let _ = wire::salvage_too_large(&buf, "fuzz");
+                break;
+            }
             Frame::Incomplete | Frame::Broken(_) => break,
         }
     }
@@ -39,11 +43,18 @@ fn on_bytes(bytes: &[u8]) {
     }
     let source: SocketAddr = ([192, 0, 2, 7], 5062).into();
     let my_addr: SocketAddr = ([127, 0, 0, 1], 5060).into();
+    let _ = wire::too_large(bytes);
+    let _ = wire::trim_datagram(bytes);
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let _ = proto::sip::syntax::request_line_fault(&String::from_utf8_lossy(first));
     match SipMessage::try_from(bytes) {
         Err(e) => {
             let _ = wire::salvage_reply(bytes, &e.to_string());
         }
         Ok(SipMessage::Request(mut request)) => {
+            let _ = proxy::check_forwardable(&request);
+            let _ = proxy::loop_invariants(&request);
+            let _ = proxy::passed_through(&request, ME);
             let _ = wire::request_summary(&request);
             headers(&request.headers);
             let _ = transaction::server_key(&request);
