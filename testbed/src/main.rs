@@ -276,6 +276,12 @@ struct RunArgs {
     /// one file each, `-<solution>-<variant>` inserted before the extension.
     #[arg(long, value_name = "FILE")]
     out: Option<std::path::PathBuf>,
+    /// Stop a network function (repeatable): `sti-vs-t`, or `sti-vs` for every STI-VS, before
+    /// the flow; `NF@STEP` once the variant's figure step STEP has been seen (`hss-o@1`,
+    /// `sti-vs@6.2.2.3-8`). Its listeners close for real; steps it keeps from happening are
+    /// missing, and the variant's outcomes are judged as they are.
+    #[arg(long, value_name = "NF[@STEP]")]
+    down: Vec<String>,
 }
 
 /// Trace formats of `testbed run`.
@@ -545,6 +551,11 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         !args.format.form().binary() || args.out.is_some() || args.summary,
         "--format pcap is binary and is not written to standard output: add --out FILE"
     );
+    let downs = args
+        .down
+        .iter()
+        .map(|d| run::fault::Down::parse(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -557,9 +568,10 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|variant| {
             let (variant, permits, seed) = (variant.clone(), permits.clone(), args.seed);
+            let downs = downs.clone();
             runtime.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                run::execute(&variant, seed).await
+                run::execute_with(&variant, seed, &downs).await
             })
         })
         .collect();
@@ -580,6 +592,9 @@ fn run_scenarios(args: RunArgs) -> anyhow::Result<ExitCode> {
                 // Refused above: binary needs --out.
                 Format::Pcap => {}
             }
+        }
+        for stopped in &result.faults {
+            eprintln!("{}: {stopped}", variant.name());
         }
         verdict(&result);
         if !result.passed() {

@@ -37,6 +37,9 @@ fn header(out: &mut String, run: &Run) {
     if let Some(threat) = v.threat {
         let _ = writeln!(out, "    threat:  §{} {}", threat.clause, threat.text);
     }
+    for stopped in &run.faults {
+        let _ = writeln!(out, "    fault:   {stopped}");
+    }
     let (seen, total) = run.step_count();
     let not_counted = |f: fn(&Status) -> bool| run.steps.iter().filter(|s| f(&s.status)).count();
     let prevented = not_counted(|s| matches!(s, Status::Prevented { .. }));
@@ -138,7 +141,7 @@ pub fn review(run: &Run) -> String {
 pub fn json(run: &Run) -> String {
     let v = &run.variant;
     let (seen, total) = run.step_count();
-    let doc = json!({
+    let mut doc = json!({
         "format": "tr33790-testbed-trace",
         "version": 2,
         "solution": v.solution,
@@ -155,6 +158,12 @@ pub fn json(run: &Run) -> String {
         "choices": v.choices,
         "records": run.trace,
     });
+    // Only runs with faults (`--down`) carry them: every other export stays as it was.
+    if !run.faults.is_empty()
+        && let Some(map) = doc.as_object_mut()
+    {
+        map.insert("faults".into(), json!(run.faults));
+    }
     let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     normalise(&unseeded(&text), &run.ports)
 }

@@ -4,6 +4,7 @@
 //! of the same worlds are in [`bench`].
 
 pub mod bench;
+pub mod fault;
 pub mod judge;
 pub mod play;
 
@@ -39,6 +40,8 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     /// A failure that stopped the run, or made its trace unusable.
     pub error: Option<String>,
+    /// The network functions stopped by faults ([`execute_with`]), and when; empty without.
+    pub faults: Vec<fault::Stopped>,
     /// Measured durations.
     pub timing: Timing,
 }
@@ -102,6 +105,16 @@ fn options(description: &Description, variant: &Variant, seed: u64) -> anyhow::R
 /// Runs one variant with `seed`. There is no retry: a run whose trace cannot name its ports
 /// (two nodes on one port number) fails and says why.
 pub async fn execute(variant: &Variant, seed: u64) -> Run {
+    execute_with(variant, seed, &[]).await
+}
+
+/// Runs one variant with `seed`, with network functions stopped ([`fault::Down`]: before the
+/// flow, or once a step has been seen). The variant's figure and checks judge the run as they
+/// would without faults, so a step the fault kept from happening is missing, never seen; a
+/// caller that expects another outcome (the tests of `tests/faults.rs`) puts its own checks in
+/// the variant. A fault that names no NF of the world, or no step the variant takes, is the
+/// run's error.
+pub async fn execute_with(variant: &Variant, seed: u64, downs: &[fault::Down]) -> Run {
     let began = Instant::now();
     let mut run = Run {
         variant: variant.clone(),
@@ -112,6 +125,7 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
         steps: Vec::new(),
         outcomes: Vec::new(),
         error: None,
+        faults: Vec::new(),
         timing: Timing::default(),
     };
     let world = async {
@@ -128,7 +142,16 @@ pub async fn execute(variant: &Variant, seed: u64) -> Run {
         }
     };
     run.timing.startup = world.startup;
+    let armed = match fault::Armed::arm(&world, &variant.figure, downs) {
+        Ok(armed) => armed,
+        Err(e) => {
+            world.shutdown().await;
+            run.error = Some(format!("{e:#}"));
+            return run;
+        }
+    };
     let played = play::play(&world, &variant.script, &mut run.timing).await;
+    run.faults = armed.report();
     let tap = world.tap.clone();
     run.listening = world.addresses.clone();
     world.shutdown().await;

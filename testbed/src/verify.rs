@@ -1,7 +1,9 @@
 //! `testbed verify`: decode an Identity header, show its PASSporT, verify it, and say what a
 //! verification service would answer. It enforces the STI-VS's certificate rules: chain to the
 //! trust anchors, validity, keyUsage digitalSignature, a TNAuthList covering `orig`, and the
-//! issuer's CRL (`--crl FILE`, else fetched from the certificate's distribution point).
+//! issuer's CRL (`--crl FILE`, else fetched from the certificate's distribution point), and
+//! the STI-VS's request rules: an exact repeat of an Identity value counts once, a second
+//! `shaken` PASSporT fails the caller (438), and `--x5u-host` limits where x5u is fetched from.
 //!
 //! Three inputs: an Identity header value (the facts from `--from`, `--to`, `--date`); a whole
 //! SIP request (`--sip`), whose Identity headers and facts are read as the terminating IMS AS
@@ -57,6 +59,10 @@ pub struct Args {
     /// CA certificates (PEM) trusted for the HTTPS fetch of x5u. Default: the fixture TLS CA.
     #[arg(long, value_name = "PEM")]
     tls_ca: Option<PathBuf>,
+    /// Fetch x5u chains only from this host (an STI-CR the verifier knows); repeatable. An x5u
+    /// elsewhere is answered 436 without being resolved or fetched. Default: any host.
+    #[arg(long = "x5u-host", value_name = "HOST")]
+    x5u_hosts: Vec<String>,
     /// Connect to ADDR:PORT for HOST when fetching x5u (like curl's --resolve); repeatable.
     #[arg(long, value_name = "HOST=ADDR:PORT")]
     resolve: Vec<String>,
@@ -92,10 +98,15 @@ pub struct Args {
 struct Fetcher {
     files: StaticFetcher,
     https: X5uFetcher,
+    /// `--x5u-host`, also for a chain read from a file.
+    hosts: Option<Vec<String>>,
 }
 
 impl CertFetcher for Fetcher {
     async fn fetch(&self, x5u: &str) -> Result<Vec<u8>, FetchError> {
+        if x5u.starts_with("https://") {
+            kit::x5u::allowed(x5u, self.hosts.as_deref())?;
+        }
         match &self.files.fallback {
             Some(_) => self.files.fetch(x5u).await,
             None => self.https.fetch(x5u).await,
@@ -176,12 +187,18 @@ fn fetcher(args: &Args) -> anyhow::Result<Fetcher> {
     Ok(Fetcher {
         files,
         https: https_fetcher(args)?,
+        hosts: (!args.x5u_hosts.is_empty()).then(|| args.x5u_hosts.clone()),
     })
 }
 
 /// x5u and CRLs over HTTPS, trusting `--tls-ca` (else the fixture TLS CA).
 fn https_fetcher(args: &Args) -> anyhow::Result<X5uFetcher> {
-    Ok(X5uFetcher::new(https_client(args)?, true))
+    let fetcher = X5uFetcher::new(https_client(args)?, true);
+    Ok(if args.x5u_hosts.is_empty() {
+        fetcher
+    } else {
+        fetcher.with_allowed_hosts(args.x5u_hosts.clone())
+    })
 }
 
 /// An HTTPS client trusting `--tls-ca` (else the fixture TLS CA), `--resolve` applied,
@@ -301,7 +318,13 @@ fn verify_values(
         fetched,
     };
     let identities = match IdentityHeader::from_headers(values.iter().map(String::as_str)) {
-        Ok(ids) => ids,
+        // An exact repeat of a header is the same PASSporT, verified once.
+        Ok(ids) => ids
+            .iter()
+            .enumerate()
+            .filter(|(i, id)| !ids[..*i].contains(id))
+            .map(|(_, id)| id.clone())
+            .collect::<Vec<_>>(),
         Err(error) => {
             unparsable(args, error)?;
             return Ok(Verdict {
@@ -317,8 +340,17 @@ fn verify_values(
     let mut shaken_outcome = None;
     let mut json_checks = Vec::new();
     for (i, identity) in identities.iter().enumerate() {
-        let report = runtime.block_on(verify::verify_report(identity, &ctx));
         let ppt = identity.ppt.clone().unwrap_or_else(|| "shaken".into());
+        // A second `shaken` PASSporT is refused unverified and fails the caller's number.
+        let repeated = shaken_outcome
+            .is_some()
+            .then(|| verify::repeated(&ppt))
+            .flatten();
+        let duplicate = repeated.is_some();
+        let report = match repeated {
+            Some(report) => report,
+            None => runtime.block_on(verify::verify_report(identity, &ctx)),
+        };
         all_passed &= report.outcome.is_ok();
         if let Ok(v) = &report.outcome
             && let Some(outcome) = &v.rcd
@@ -334,7 +366,7 @@ fn verify_values(
             &identity.jws,
             &report.outcome,
         ));
-        if ppt == "shaken" && shaken_outcome.is_none() {
+        if ppt == "shaken" && (shaken_outcome.is_none() || duplicate) {
             shaken_outcome = Some(report.outcome);
         }
     }

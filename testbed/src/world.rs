@@ -280,9 +280,9 @@ pub struct World {
     pub authz: Option<third_party::authz::AuthzHandle>,
     /// Solution 9's DC ASs/AFs by id.
     pub afs: BTreeMap<String, Arc<nef::af::DcAf>>,
-    sip: Vec<SipNode>,
-    http: Vec<(String, Server)>,
-    dns: Option<DnsServer>,
+    sip: Vec<Arc<SipNode>>,
+    /// The network functions' servers, each of which can be stopped on its own ([`World::stop`]).
+    switch: Switch,
     /// Every node's listening address, for tests that check nothing is left running.
     pub addresses: Vec<(SocketAddr, String)>,
     /// Time from the first bind to the DNS being up.
@@ -372,8 +372,23 @@ impl World {
         self.tap.barrier();
     }
 
+    /// Stops network function `nf` now, as a crash would: its listeners and sockets close, so
+    /// its peers meet a refused connection (HTTPS, SIP over TCP) or no answer (SIP over UDP,
+    /// DNS). `nf` is a node id (`sti-vs-t`), or one without its operator's suffix (`sti-vs`,
+    /// `hss`: every such node the world runs). Returns the nodes stopped (none: no such NF
+    /// is running). The user agents cannot be stopped this way.
+    pub fn stop(&self, nf: &str) -> Vec<String> {
+        self.switch.stop(nf)
+    }
+
+    /// A handle that stops network functions of this world from anywhere ([`World::stop`]),
+    /// for as long as the world runs.
+    pub fn switch(&self) -> Switch {
+        self.switch.clone()
+    }
+
     /// Stops every network function and the DNS; nothing keeps running afterwards.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         for ue in self.ues.values() {
             ue.close_data_channels().await;
             ue.shutdown();
@@ -390,12 +405,108 @@ impl World {
         for ue in self.ues.values() {
             ue.endpoint().close().await;
         }
-        for (_, server) in self.http.drain(..) {
+        let (http, dns) = self.switch.take();
+        for (_, server) in http {
             server.shutdown();
         }
-        if let Some(dns) = self.dns.take() {
+        if let Some(dns) = dns {
             dns.shutdown().await;
         }
         self.tap.release_guards();
+    }
+}
+
+/// Stops a running world's network functions one by one ([`World::stop`]). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Switch(Arc<std::sync::Mutex<Running>>);
+
+/// What a [`Switch`] can stop.
+#[derive(Debug)]
+struct Running {
+    tap: Tap,
+    http: Vec<(String, Server)>,
+    sip: Vec<Arc<SipNode>>,
+    dns: Option<DnsServer>,
+    /// The MFs' data channel side (their HTTPS API is in `http`).
+    mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
+}
+
+impl Switch {
+    pub(crate) fn new(
+        tap: Tap,
+        http: Vec<(String, Server)>,
+        sip: Vec<Arc<SipNode>>,
+        dns: Option<DnsServer>,
+        mfs: BTreeMap<String, Arc<xr::mf::Mf>>,
+    ) -> Self {
+        Switch(Arc::new(std::sync::Mutex::new(Running {
+            tap,
+            http,
+            sip,
+            dns,
+            mfs,
+        })))
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether node `id` is meant by `nf` (itself, or `nf` and an operator suffix).
+    pub(crate) fn names(nf: &str, id: &str) -> bool {
+        id == nf || id.strip_prefix(nf).is_some_and(|s| s == "-o" || s == "-t")
+    }
+
+    /// See [`World::stop`].
+    pub fn stop(&self, nf: &str) -> Vec<String> {
+        let mut running = self.running();
+        let mut stopped = Vec::new();
+        let mut kept = Vec::new();
+        for (id, server) in running.http.drain(..) {
+            if Self::names(nf, &id) {
+                // Aborts the accept loop and, with it, every open connection.
+                server.shutdown();
+                stopped.push(id);
+            } else {
+                kept.push((id, server));
+            }
+        }
+        running.http = kept;
+        for node in &running.sip {
+            let id = node.endpoint.node();
+            if Self::names(nf, id) {
+                node.shutdown();
+                stopped.push(id.to_owned());
+            }
+        }
+        for (id, mf) in &running.mfs {
+            // Its associations close too (traced, so not under the caller's feet: a task of
+            // its own, where there is a runtime to run it).
+            if Self::names(nf, id)
+                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            {
+                let mf = mf.clone();
+                runtime.spawn(async move { mf.shutdown().await });
+            }
+        }
+        if Self::names(nf, crate::node::DNS)
+            && let Some(dns) = running.dns.take()
+        {
+            // Dropping it cancels its listeners at once.
+            drop(dns);
+            stopped.push(crate::node::DNS.to_owned());
+        }
+        stopped.sort();
+        stopped.dedup();
+        for id in &stopped {
+            running.tap.stop_node(id);
+        }
+        stopped
+    }
+
+    /// Everything not stopped, for the world's shutdown.
+    fn take(&self) -> (Vec<(String, Server)>, Option<DnsServer>) {
+        let mut running = self.running();
+        (std::mem::take(&mut running.http), running.dns.take())
     }
 }

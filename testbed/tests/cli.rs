@@ -3,6 +3,9 @@
 //! answered with its SIP code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "cli/hostile.rs"]
+mod hostile;
+
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;

@@ -190,7 +190,7 @@ fn cases() -> Vec<Case> {
                 let full = m.options("");
                 let cut = String::from_utf8(full).unwrap();
                 let at = cut.find("Call-ID").unwrap();
-                cut[..at + 10].as_bytes().to_vec()
+                cut.as_bytes()[..at + 10].to_vec()
             },
             proxy: Answer(400, "Bad Request"),
             ua: Answer(400, "Bad Request"),

@@ -69,6 +69,20 @@ struct State {
     guards: Vec<std::net::UdpSocket>,
     /// Set by [`Tap::barrier`]: no later record sorts before it.
     floor: u64,
+    /// Called with each record kept, after the lock is released ([`Tap::watch`]).
+    watchers: Vec<Watcher>,
+    /// Nodes the harness stopped ([`Tap::stop_node`]).
+    stopped: std::collections::HashSet<String>,
+}
+
+/// A function the tap calls with each record it keeps ([`Tap::watch`]).
+#[derive(Clone)]
+struct Watcher(Arc<dyn Fn(&Record) + Send + Sync>);
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watcher")
+    }
 }
 
 /// The transport layer an address belongs to: TLS runs over TCP, so the two share addresses.
@@ -147,12 +161,50 @@ impl Tap {
             ambiguities: Vec::new(),
             guards: Vec::new(),
             floor: 0,
+            watchers: Vec::new(),
+            stopped: std::collections::HashSet::new(),
         })))
     }
 
     /// Sets what the tap keeps from now on ([`TraceMode`]); records kept so far stay.
     pub fn set_mode(&self, mode: TraceMode) {
         self.state().mode = mode;
+    }
+
+    /// Calls `watch` with every record kept from now on, in the thread that recorded it, once
+    /// the tap's lock is released (so `watch` may use the tap) and before that thread goes on:
+    /// the harness stops a network function when the trace reaches a step (`--down nf@step`).
+    /// Nothing is called in [`TraceMode::Counters`].
+    pub fn watch(&self, watch: impl Fn(&Record) + Send + Sync + 'static) {
+        self.state().watchers.push(Watcher(Arc::new(watch)));
+    }
+
+    /// Marks `node` as stopped (a fault the harness injected, after closing its listeners): the
+    /// transports refuse to send for it from now on ([`Tap::is_stopped`]), so work it had
+    /// already started in a task of its own cannot reach its peers either.
+    pub fn stop_node(&self, node: &str) {
+        self.state().stopped.insert(node.to_owned());
+    }
+
+    /// Whether `node` was stopped ([`Tap::stop_node`]).
+    pub fn is_stopped(&self, node: &str) -> bool {
+        let s = self.state();
+        !s.stopped.is_empty() && s.stopped.contains(node)
+    }
+
+    /// Hands `record` (just kept) to the watchers, with the lock released.
+    fn notify(&self, s: MutexGuard<'_, State>) {
+        if s.watchers.is_empty() || s.mode == TraceMode::Counters {
+            return;
+        }
+        let watchers = s.watchers.clone();
+        let Some(record) = s.records.last().cloned() else {
+            return;
+        };
+        drop(s);
+        for w in watchers {
+            (w.0)(&record);
+        }
     }
 
     /// What the tap keeps.
@@ -349,6 +401,7 @@ impl Tap {
             body: Body::Sent { msg, to, message },
         };
         Self::keep(&mut s, record);
+        self.notify(s);
         msg
     }
 
@@ -386,6 +439,7 @@ impl Tap {
             body: Body::Received { msg, from, message },
         };
         Self::keep(&mut s, record);
+        self.notify(s);
         msg
     }
 
@@ -433,6 +487,7 @@ impl Tap {
             body: Body::Note { msg, note },
         };
         Self::keep(&mut s, record);
+        self.notify(s);
     }
 
     /// Messages (SIP, HTTP, data channel) sent and not yet received, less those that arrived and

@@ -1,7 +1,8 @@
 //! Fetching the certificate chain a PASSporT's `x5u` names, and the CRL its certificate's
 //! distribution point names, as an STI-VS must (RFC 8224 §6.2.3, RFC 8226 §9, ATIS-1000080
 //! §5.3, RFC 5280 §4.2.1.13): `https:` only, redirects not followed, a bounded body and a
-//! bounded time, and a cache.
+//! bounded time, and a cache; optionally only from the repositories a verifier knows
+//! ([`X5uFetcher::with_allowed_hosts`]: an x5u elsewhere is refused unresolved and unfetched).
 //!
 //! The cache follows HTTP caching (RFC 9111) as a private cache: `Cache-Control: no-store` or
 //! `no-cache` is not stored, `max-age` (less `Age`) decides how long an entry is fresh, else
@@ -196,6 +197,32 @@ pub struct X5uFetcher {
     crl_client: Client,
     cache: Option<Arc<Mutex<Cache>>>,
     clock: Clock,
+    hosts: Option<Arc<Vec<String>>>,
+}
+
+/// The host of an `https://` URL, lower-cased, without userinfo or port.
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Whether the verifier may fetch `url` given its allow-list (none: any host).
+pub fn allowed(url: &str, hosts: Option<&[String]>) -> Result<(), FetchError> {
+    let Some(hosts) = hosts else {
+        return Ok(());
+    };
+    let host = url_host(url).unwrap_or_default();
+    if hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+        Ok(())
+    } else {
+        Err(FetchError::HostNotAllowed { host })
+    }
 }
 
 impl X5uFetcher {
@@ -210,7 +237,16 @@ impl X5uFetcher {
             client: client.with_max_body(limit),
             cache: cache.then(|| Arc::new(Mutex::new(Cache::new(CacheLimits::default())))),
             clock: Clock::System,
+            hosts: None,
         }
+    }
+
+    /// Fetches x5u chains only from these hosts (CRLs come from wherever the certificate says);
+    /// an x5u naming another host fails with [`FetchError::HostNotAllowed`] before anything is
+    /// resolved or sent.
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.hosts = Some(Arc::new(hosts));
+        self
     }
 
     /// Cache freshness is judged on `clock` (a world's scenario clock).
@@ -296,6 +332,9 @@ impl X5uFetcher {
 
 impl CertFetcher for X5uFetcher {
     async fn fetch(&self, x5u: &str) -> Result<Vec<u8>, FetchError> {
+        if x5u.starts_with("https://") {
+            allowed(x5u, self.hosts.as_deref().map(Vec::as_slice))?;
+        }
         self.get(&self.client, x5u, PEM_CHAIN).await
     }
 
@@ -369,6 +408,30 @@ mod tests {
             Some(60),
             "the default when the server says nothing"
         );
+    }
+
+    #[test]
+    fn only_allowed_hosts_are_fetched_from() {
+        let hosts = ["sti-cr.example".to_owned()];
+        let ok = |url: &str| allowed(url, Some(&hosts));
+        assert_eq!(ok("https://STI-CR.example/certs/a.pem"), Ok(()));
+        assert_eq!(ok("https://sti-cr.example:8443/a.pem"), Ok(()));
+        for (url, host) in [
+            ("https://evil.example/certs/a.pem", "evil.example"),
+            ("https://sti-cr.example@evil.example/a.pem", "evil.example"),
+            (
+                "https://sti-cr.example.evil.example/a.pem",
+                "sti-cr.example.evil.example",
+            ),
+            ("https://[::1]/a.pem", "::1"),
+        ] {
+            assert_eq!(
+                ok(url),
+                Err(FetchError::HostNotAllowed { host: host.into() }),
+                "{url}"
+            );
+        }
+        assert_eq!(allowed("https://evil.example/a.pem", None), Ok(()));
     }
 
     #[test]

@@ -139,15 +139,15 @@ pub const MAX_RCD_BYTES: usize = 64 * 1024;
 ///
 /// - 428: no Identity header → [`Reason::MissingIdentity`].
 /// - 436: the certificate could not be fetched from x5u → [`Reason::Unreachable`], except an
-///   x5u that is not an `https` URL (RFC 8226 §9), which is the credential's fault and so
-///   [`Reason::CertificateInvalid`]; an `info` parameter naming another certificate than the
+///   x5u that is not an `https` URL (RFC 8226 §9) or names a host the verifier does not fetch
+///   from, which is the credential's fault and so [`Reason::CertificateInvalid`]; an `info` parameter naming another certificate than the
 ///   PASSporT's x5u → [`Reason::CertificateInvalid`].
 /// - 437: the certificate cannot be used (alg, chain, validity, keyUsage, TNAuthList, SAN, no
 ///   CRL distribution point, a CRL that cannot decide) → [`Reason::CertificateInvalid`]; a CRL
 ///   that could not be fetched → [`Reason::Unreachable`] (an `http:` one is the certificate's
 ///   fault: [`Reason::CertificateInvalid`]).
 /// - 438: malformed tokens and headers (an `avatar` PASSporT's missing or ill-formed `avatar`
-///   claim among them) → [`Reason::Malformed`]; orig/dest not those of the call →
+///   claim, a second `shaken` PASSporT among them) → [`Reason::Malformed`]; orig/dest not those of the call →
 ///   [`Reason::ClaimMismatch`]; a signature that does not verify → [`Reason::SignatureInvalid`];
 ///   a certificate whose TNAuthList does not cover `orig` → [`Reason::NotEntitled`]; a revoked
 ///   certificate → [`Reason::Revoked`].
@@ -158,7 +158,7 @@ pub fn reason(e: &Error) -> Reason {
     match e {
         MissingIdentity => Reason::MissingIdentity,
         X5uUnavailable {
-            fault: FetchError::NotHttps { .. },
+            fault: FetchError::NotHttps { .. } | FetchError::HostNotAllowed { .. },
             ..
         } => Reason::CertificateInvalid,
         X5uUnavailable { .. } => Reason::Unreachable,
@@ -187,6 +187,7 @@ pub fn reason(e: &Error) -> Reason {
         | PptMismatch { .. }
         | MissingClaim { .. }
         | MalformedAvatar { .. }
+        | DuplicatePassport { .. }
         | MalformedCallInfo { .. } => Reason::Malformed,
         OrigMismatch { .. } | DestMismatch { .. } => Reason::ClaimMismatch,
         BadSignature => Reason::SignatureInvalid,
@@ -273,6 +274,9 @@ mod tests {
             [
                 unavailable(FetchError::NotHttps {
                     url: "http://cr.example/c.pem".into(),
+                }),
+                unavailable(FetchError::HostNotAllowed {
+                    host: "evil.example".into(),
                 }),
                 Error::InfoMismatch {
                     info: "https://a/c.pem".into(),

@@ -45,6 +45,9 @@ pub struct Config {
     pub policy: Policy,
     /// Bounds on its cache of certificate chains and CRLs.
     pub cache: CacheLimits,
+    /// The repositories it fetches x5u chains from (`None`: any host); an x5u elsewhere is
+    /// refused with 436 before anything is resolved or sent.
+    pub x5u_hosts: Option<Vec<String>>,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             clients,
             policy: Policy::default(),
             cache: CacheLimits::default(),
+            x5u_hosts: None,
         }
     }
 }
@@ -212,8 +216,22 @@ struct Outcome {
 }
 
 impl Verifier {
-    async fn verify_one(&self, value: &str, facts: &SipFacts, msg: Option<u64>) -> Outcome {
-        let identity = match IdentityHeader::parse(value) {
+    /// Verifies one Identity value; `shaken_seen` says whether the request already carried a
+    /// `shaken` PASSporT (a second one is refused unverified, [`verify::repeated`]). A blank
+    /// value is no Identity header at all (428).
+    async fn verify_one(
+        &self,
+        value: &str,
+        facts: &SipFacts,
+        shaken_seen: bool,
+        msg: Option<u64>,
+    ) -> Outcome {
+        let parsed = if value.trim().is_empty() {
+            Err(stir::Error::MissingIdentity)
+        } else {
+            IdentityHeader::parse(value)
+        };
+        let identity = match parsed {
             Ok(id) => id,
             Err(error) => {
                 let outcome = Err(error);
@@ -226,6 +244,16 @@ impl Verifier {
             }
         };
         let ppt = identity.ppt.clone().unwrap_or_else(|| "shaken".into());
+        if shaken_seen && let Some(report) = verify::repeated(&ppt) {
+            for check in &report.checks {
+                self.ctx.note(msg, check_note(&ppt, check, &report.outcome));
+            }
+            return Outcome {
+                entry: result_entry(&ppt, &identity.jws, &report),
+                failure: report.outcome.err(),
+                ppt,
+            };
+        }
         let fetched = self.received(&identity, &ppt, msg).await;
         let ctx = Context {
             facts,
@@ -320,10 +348,25 @@ impl Verifier {
         let mut results = Vec::new();
         let mut caller = CallerTn::NoPassport;
         let mut avatar = SignedAvatarId::NoPassport;
-        for value in std::iter::once(&identity_header).chain(identity_headers.iter()) {
-            let outcome = self.verify_one(value, &facts, peer.msg).await;
+        // Exact repeats are one PASSporT; blank values are none (all blank: 428).
+        let mut values = verify::distinct(
+            std::iter::once(identity_header.as_str())
+                .chain(identity_headers.iter().map(String::as_str))
+                .filter(|v| !v.trim().is_empty()),
+        );
+        if values.is_empty() {
+            values.push("");
+        }
+        for value in values {
+            let shaken_seen = caller != CallerTn::NoPassport;
+            let outcome = self.verify_one(value, &facts, shaken_seen, peer.msg).await;
             if outcome.ppt == "shaken" && caller == CallerTn::NoPassport {
                 caller = outcome.failure.map_or(CallerTn::Verified, CallerTn::Failed);
+            } else if outcome.ppt == "shaken"
+                && let Some(e @ stir::Error::DuplicatePassport { .. }) = outcome.failure
+            {
+                // Two different `shaken` PASSporTs: which attestation is meant is ambiguous.
+                caller = CallerTn::Failed(e);
             } else if outcome.ppt == "avatar" && avatar == SignedAvatarId::NoPassport {
                 avatar = outcome
                     .failure
@@ -378,9 +421,12 @@ pub async fn start(ctx: &Ctx, config: Config) -> Result<StiVs, Error> {
         TrustAnchors::from_pem(&fixtures::read(fixtures::STI_CA)?).map_err(|e| Error::Pem {
             detail: e.to_string(),
         })?;
-    let fetcher = X5uFetcher::new(ctx.https_client(false)?, true)
+    let mut fetcher = X5uFetcher::new(ctx.https_client(false)?, true)
         .with_clock(ctx.clock)
         .with_cache_limits(config.cache);
+    if let Some(hosts) = config.x5u_hosts {
+        fetcher = fetcher.with_allowed_hosts(hosts);
+    }
     let verifier = Arc::new(Verifier {
         ctx: ctx.clone(),
         clients: config.clients,

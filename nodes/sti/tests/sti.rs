@@ -3,8 +3,12 @@
 //! handshake); the STI-AS signs with its own `iat` and `rcdi`; the STI-VS refuses a revoked
 //! certificate (the CRL from the STI-CA's repository, fetched once and cached) and one whose
 //! TNAuthList does not cover the caller; the signed Avatar-id (`ppt` `avatar`) goes over Ms both
-//! ways, the verification giving the verified `avatar` claim back.
+//! ways, the verification giving the verified `avatar` claim back; and every hostile Identity
+//! header of `fixtures/hostile/passports.toml` gets the answer the table gives it (`hostile`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "sti/hostile.rs"]
+mod hostile;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

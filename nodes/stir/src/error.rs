@@ -209,6 +209,15 @@ pub enum Error {
         /// Revocation date, seconds since the epoch.
         since: i64,
     },
+    /// A second PASSporT of a `ppt` a request carries once: two different `shaken` PASSporTs
+    /// make the caller's attestation ambiguous (RFC 8588 §4 gives a call one `attest` and one
+    /// `origid`), so neither is taken (an exact repeat of one header is the same PASSporT and is
+    /// verified once, [`crate::verify::distinct`]).
+    #[error("a second {ppt} PASSporT in the request: only one may vouch for the caller")]
+    DuplicatePassport {
+        /// The repeated `ppt`.
+        ppt: String,
+    },
     /// The Call-Info header value does not parse (RFC 9796).
     #[error("Call-Info value is malformed ({why}): {value}")]
     MalformedCallInfo {
@@ -286,6 +295,12 @@ pub enum FetchError {
         /// The URL given.
         url: String,
     },
+    /// The URL's host is not one the verifier fetches from (its x5u allow-list); nothing was
+    /// fetched or resolved.
+    HostNotAllowed {
+        /// The host named.
+        host: String,
+    },
     /// Name resolution, connection or TLS failed.
     Unreachable {
         /// What failed.
@@ -314,6 +329,9 @@ impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FetchError::NotHttps { url } => write!(f, "{url:?} is not an https URL"),
+            FetchError::HostNotAllowed { host } => {
+                write!(f, "host {host:?} is not one this verifier fetches from")
+            }
             FetchError::Unreachable { detail } => write!(f, "unreachable: {detail}"),
             FetchError::Timeout { ms } => write!(f, "no answer within {ms} ms"),
             FetchError::Status { code } => write!(f, "server answered HTTP {code}"),
@@ -406,6 +424,7 @@ impl Error {
             | BadSignature
             | TnNotAuthorised { .. }
             | Revoked { .. }
+            | DuplicatePassport { .. }
             | MalformedCallInfo { .. } => (438, "Invalid Identity Header"),
             Stale { .. } => (403, "Stale Date"),
             Encode { .. } | Key { .. } | RcdContentMissing { .. } => (500, "Server Internal Error"),

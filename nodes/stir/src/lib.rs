@@ -17,6 +17,7 @@ pub mod avatar;
 pub mod cert;
 mod error;
 pub mod es256;
+pub mod hostile;
 pub mod identity;
 pub mod jose;
 pub mod ms;

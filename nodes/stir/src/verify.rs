@@ -491,6 +491,42 @@ fn rcd_outcome(claims: &Claims, fetched: &Fetched, checks: &mut Vec<Check>) -> O
     })
 }
 
+/// The name of the check recorded for a second PASSporT of a `ppt` a request carries once.
+pub const ONCE_CHECK: &str = "one PASSporT of its ppt per request";
+
+/// A request's Identity values with exact repeats dropped, in order: one header sent twice is
+/// one PASSporT, verified once.
+pub fn distinct<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for value in values {
+        if !out.iter().any(|v| v.trim() == value.trim()) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+/// The report for a PASSporT of type `ppt` when the request already carried one of that type:
+/// for `shaken`, which vouches for the caller, a failed [`ONCE_CHECK`] and
+/// [`Error::DuplicatePassport`]; `None` for the other types (several `rcd` or `div` PASSporTs
+/// may ride one request). Nothing is fetched for it.
+pub fn repeated(ppt: &str) -> Option<Report> {
+    if ppt != "shaken" {
+        return None;
+    }
+    let error = Error::DuplicatePassport {
+        ppt: ppt.to_owned(),
+    };
+    Some(Report {
+        checks: vec![Check {
+            name: ONCE_CHECK,
+            passed: false,
+            detail: format!("{error} → {}", error.sip_answer()),
+        }],
+        outcome: Err(error),
+    })
+}
+
 /// A fetcher over in-memory maps (tests, and `testbed verify --cert`/`--crl`).
 #[derive(Debug, Clone, Default)]
 pub struct StaticFetcher {
@@ -520,6 +556,25 @@ impl CertFetcher for StaticFetcher {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn repeats_count_once_and_a_second_shaken_is_refused() {
+        assert_eq!(
+            distinct(["a.b.c;info=<x>", " a.b.c;info=<x> ", "d"]),
+            ["a.b.c;info=<x>", "d"]
+        );
+        let report = repeated("shaken").unwrap();
+        assert_eq!(
+            report.outcome,
+            Err(Error::DuplicatePassport {
+                ppt: "shaken".into()
+            })
+        );
+        assert_eq!(report.checks[0].name, ONCE_CHECK);
+        assert!(!report.checks[0].passed);
+        assert_eq!(report.outcome.unwrap_err().sip_answer().code, 438);
+        assert!(repeated("rcd").is_none());
+    }
 
     #[test]
     fn a_certificate_without_a_distribution_point_has_no_known_status() {

@@ -26,7 +26,7 @@ pub struct Builder {
     /// The DNS server's address, known once it starts (last).
     server: Arc<OnceLock<SocketAddr>>,
     entries: Vec<Entry>,
-    sip: Vec<SipNode>,
+    sip: Vec<Arc<SipNode>>,
     http: Vec<(String, Server)>,
     ues: BTreeMap<String, Ue>,
     /// The MFs started (by the DC network family).
@@ -114,7 +114,7 @@ impl Builder {
         dns.set_node_addr(addr);
         self.entries
             .push(Entry::new(&ctx.host).with_sip(addr.port()));
-        self.sip.push(node);
+        self.sip.push(Arc::new(node));
     }
 
     /// The STI-CA's repository (its CRL), the originating operator's STI-CR and STI-AS, the
@@ -429,6 +429,13 @@ impl Builder {
                 .iter()
                 .map(|(id, server)| (server.local_addr(), id.clone())),
         );
+        let switch = super::Switch::new(
+            self.tap.clone(),
+            self.http,
+            self.sip.clone(),
+            Some(dns),
+            self.mfs.clone(),
+        );
         Ok(World {
             tap: self.tap,
             description: self.description,
@@ -437,9 +444,8 @@ impl Builder {
             mfs: self.mfs,
             authz: self.authz,
             afs: self.afs,
+            switch,
             sip: self.sip,
-            http: self.http,
-            dns: Some(dns),
             addresses,
             startup: std::time::Duration::ZERO,
         })

@@ -267,13 +267,13 @@ impl DnsResolver {
         id: u16,
         query: &[u8],
     ) -> Result<(DnsMessage, Vec<u8>, SocketAddr), Got> {
-        let mut tcp =
-            crate::ports::connect_tcp(self.server, Some((&self.tap, &self.node)))
-                .await
-                .map_err(Got::Io)?;
+        let mut tcp = crate::ports::connect_tcp(self.server, Some((&self.tap, &self.node)))
+            .await
+            .map_err(Got::Io)?;
         let local = tcp.local_addr().map_err(Got::Io)?;
         self.tap.register(Layer::Tcp, local, &self.node);
-        let len = u16::try_from(query.len()).map_err(|_| Got::Io(io::Error::other("query too long")))?;
+        let len =
+            u16::try_from(query.len()).map_err(|_| Got::Io(io::Error::other("query too long")))?;
         let mut framed = len.to_be_bytes().to_vec();
         framed.extend_from_slice(query);
         tcp.write_all(&framed).await.map_err(Got::Io)?;
@@ -283,7 +283,9 @@ impl DnsResolver {
         match DnsMessage::from_vec(&bytes) {
             Ok(m) if m.metadata.id == id && is_response(&m) => Ok((m, bytes, local)),
             Ok(_) => Err(Got::Io(io::Error::other("a TCP answer to another query"))),
-            Err(e) => Err(Got::Io(io::Error::other(format!("malformed DNS answer: {e}")))),
+            Err(e) => Err(Got::Io(io::Error::other(format!(
+                "malformed DNS answer: {e}"
+            )))),
         }
     }
 

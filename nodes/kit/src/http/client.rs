@@ -145,6 +145,14 @@ impl Client {
 
     async fn exchange(&self, request: Request) -> Result<Response, Error> {
         let origin = Origin::parse(&request.target)?;
+        // A node the harness stopped sends nothing (its tasks may outlive its listeners).
+        if let Some(trace) = &self.trace
+            && trace.tap.is_stopped(&trace.node)
+        {
+            return Err(Error::Http {
+                detail: format!("{} is stopped: nothing sent", trace.node),
+            });
+        }
         // A kept-alive connection to the same origin first (HTTP/1.1 persistent connections,
         // RFC 9112 §9.3): no new TCP and TLS handshake per request.
         let mut conn = match self.idle(&origin.key) {

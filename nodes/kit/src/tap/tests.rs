@@ -191,3 +191,40 @@ fn a_dns_answer_closes_its_query() {
     assert_eq!(tap.in_flight(), 0);
     assert_eq!(tap.len(), 40);
 }
+
+#[test]
+fn watchers_see_every_record_and_may_use_the_tap() {
+    let tap = Tap::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (inner, log) = (tap.clone(), seen.clone());
+    let calls = seen.clone();
+    tap.watch(move |record| {
+        // The lock is released: the watcher may read the tap (a deadlock otherwise).
+        let len = inner.len();
+        log.lock().unwrap().push((record.node.clone(), len));
+    });
+    tap.note("a", None, Note::done(Act::Route, "one"));
+    let m = Message::sip(
+        Transport::Udp,
+        addr(1),
+        addr(2),
+        "INVITE".into(),
+        "INVITE raw".into(),
+    );
+    tap.sent("a", m.clone());
+    tap.received("b", m);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("a".to_owned(), 1),
+            ("a".to_owned(), 2),
+            ("b".to_owned(), 3)
+        ]
+    );
+    // Counters mode keeps nothing, and calls no one.
+    tap.set_mode(TraceMode::Counters);
+    tap.note("a", None, Note::done(Act::Route, "two"));
+    assert_eq!(tap.len(), 3);
+    assert_eq!(calls.lock().unwrap().len(), 3);
+}

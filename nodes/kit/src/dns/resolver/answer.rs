@@ -18,8 +18,8 @@ pub(crate) enum Got {
     NoRecords {
         /// NOERROR or NXDOMAIN.
         code: ResponseCode,
-        /// The authority section's SOA.
-        soa: Option<Record>,
+        /// The authority section's SOA (boxed: a record is large, the other variants small).
+        soa: Option<Box<Record>>,
     },
     /// Another response code (REFUSED, SERVFAIL, …).
     Code(ResponseCode),
@@ -40,7 +40,8 @@ impl Got {
                 soa: message
                     .authorities
                     .into_iter()
-                    .find(|r| r.record_type() == RecordType::SOA),
+                    .find(|r| r.record_type() == RecordType::SOA)
+                    .map(Box::new),
             },
             other => Got::Code(other),
         }
