@@ -941,17 +941,25 @@ fn room_refusals(tap: &Tap) -> Vec<(Option<u16>, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_full_request_queue_answers_503_with_retry_after_and_loses_nothing() {
-    let world = World::default();
-    let limits = Limits {
-        queue: 2,
-        ..Limits::default()
-    };
+/// UE-B's endpoint in `world` with fast timers and `limits`.
+async fn limited_endpoint(world: &World, limits: Limits) -> Endpoint {
     let config = Config::new("ue-b", "ue-b.test")
         .with_timers(Timers::fast())
         .with_limits(limits);
-    let b = world.endpoint_with(config).await;
+    world.endpoint_with(config).await
+}
+
+#[tokio::test]
+async fn a_full_request_queue_answers_503_with_retry_after_and_loses_nothing() {
+    let world = World::default();
+    let b = limited_endpoint(
+        &world,
+        Limits {
+            queue: 2,
+            ..Limits::default()
+        },
+    )
+    .await;
     let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let port = raw.local_addr().unwrap().port();
     let send = |i: usize| raw_options(port, &format!("z9hG4bKq{i}"), Some(&format!("q{i}@raw")));
@@ -1007,14 +1015,14 @@ fn tcp_options(local: SocketAddr, branch: &str) -> String {
 #[tokio::test]
 async fn connections_past_the_limit_are_closed_and_the_others_keep_serving() {
     let world = World::default();
-    let limits = Limits {
-        connections: 2,
-        ..Limits::default()
-    };
-    let config = Config::new("ue-b", "ue-b.test")
-        .with_timers(Timers::fast())
-        .with_limits(limits);
-    let b = world.endpoint_with(config).await;
+    let b = limited_endpoint(
+        &world,
+        Limits {
+            connections: 2,
+            ..Limits::default()
+        },
+    )
+    .await;
     let mut first = TcpStream::connect(b.local_addr()).await.unwrap();
     let _second = TcpStream::connect(b.local_addr()).await.unwrap();
     // Both accepted and adopted before the third arrives.

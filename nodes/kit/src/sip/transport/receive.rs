@@ -112,17 +112,7 @@ impl Inner {
         conn: &Arc<TcpConn>,
         too_large: bool,
     ) {
-        let id = self.tap.received(
-            &self.config.node,
-            traced(
-                &self.tap,
-                trace_transport(conn.transport),
-                conn.peer,
-                conn.local,
-                || wire::garbage_summary(bytes),
-                bytes,
-            ),
-        );
+        let id = self.trace_stream_bytes(bytes, conn);
         let reply = if too_large {
             wire::salvage_too_large(bytes, reason)
         } else {
@@ -140,10 +130,10 @@ impl Inner {
         }
     }
 
-    /// A connection that ended in the middle of a message: traced and counted as dropped (no
-    /// answer is possible on a closed stream).
-    fn on_cut_short(&self, bytes: &[u8], conn: &Arc<TcpConn>) {
-        let id = self.tap.received(
+    /// Records bytes of a stream that are no message (unframeable, or cut short) as received
+    /// from the connection's peer; returns their trace id.
+    fn trace_stream_bytes(&self, bytes: &[u8], conn: &TcpConn) -> u64 {
+        self.tap.received(
             &self.config.node,
             traced(
                 &self.tap,
@@ -153,7 +143,13 @@ impl Inner {
                 || wire::garbage_summary(bytes),
                 bytes,
             ),
-        );
+        )
+    }
+
+    /// A connection that ended in the middle of a message: traced and counted as dropped (no
+    /// answer is possible on a closed stream).
+    fn on_cut_short(&self, bytes: &[u8], conn: &Arc<TcpConn>) {
+        let id = self.trace_stream_bytes(bytes, conn);
         self.note_check(
             id,
             "SIP message well-formed",
